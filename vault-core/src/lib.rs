@@ -1,0 +1,87 @@
+//! # vault-core
+//!
+//! The library behind `breakglass`: a break-glass credential vault whose
+//! master key is Shamir-split among custodians, and into which anyone may
+//! deposit a secret (HPKE to the vault's escrow key) while only a quorum
+//! can read. No terminal, no printing: the CLI does that.
+//!
+//! Modules follow the key hierarchy and the file layout of
+//! `docs/FORMAT.md`:
+//! - [`keys`]: master key, HKDF-derived keys, AES-GCM helper, OS randomness
+//! - [`shamir`]: k-of-n split/combine (blahaj) and share commitments
+//! - [`passphrase`]: Argon2id → AES-256-GCM protection of a share
+//! - [`escrow`]: the X25519 escrow key pair and HPKE deposits
+//! - [`share`], [`share_text`]: a share's bytes and its printable text
+//! - [`codec`], [`record`], [`log`]: canonical bytes, record bodies, framing
+//! - [`entry`]: entry kinds and the sealed username/secret
+//! - [`vault`]: state replayed from the records; init, deposit, unseal
+//! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod entry;
+pub mod escrow;
+pub mod keys;
+pub mod log;
+pub mod passphrase;
+pub mod record;
+pub mod shamir;
+pub mod share;
+pub mod share_text;
+pub mod store;
+pub mod vault;
+
+/// A vault's random 16-byte identifier (public).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VaultId(pub [u8; 16]);
+
+impl VaultId {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+    /// Short id for messages: the first four bytes in upper-case hex.
+    pub fn short(&self) -> String {
+        hex_upper(&self.0[..4])
+    }
+    /// Full id in groups of four hex digits, for printing on paper.
+    pub fn fingerprint(&self) -> String {
+        let hex = hex_upper(&self.0);
+        hex.as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).expect("hex is ASCII"))
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+    /// Lower-case hex, for JSON.
+    pub fn hex(&self) -> String {
+        hex_upper(&self.0).to_lowercase()
+    }
+}
+
+impl std::fmt::Debug for VaultId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VaultId({})", self.hex())
+    }
+}
+
+/// Upper-case hex of `bytes`.
+pub fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_formats() {
+        let id = VaultId([0xAB; 16]);
+        assert_eq!(id.short(), "ABABABAB");
+        assert_eq!(id.fingerprint().len(), 32 + 7);
+        assert!(id.fingerprint().starts_with("ABAB-ABAB-"));
+        assert_eq!(id.hex(), "ab".repeat(16));
+    }
+}

@@ -1,0 +1,562 @@
+//! Record bodies of the vault file (docs/FORMAT.md §7).
+//!
+//! Each record type has one canonical encoding; `decode(encode(r)) == r`
+//! and `encode(decode(b)) == b` for every accepted `b`.
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::entry::EntryKind;
+use crate::escrow::SealedEscrowKey;
+use crate::keys::RecordMacKey;
+use crate::VaultId;
+
+/// Record type bytes.
+pub mod kind {
+    /// Vault creation.
+    pub const GENESIS: u8 = 0x01;
+    /// A deposit (seal) of one entry version.
+    pub const DEPOSIT: u8 = 0x02;
+    /// An unseal by a quorum.
+    pub const UNSEAL: u8 = 0x03;
+    /// A custodian checked their share.
+    pub const SHARE_VERIFIED: u8 = 0x04;
+}
+
+/// Limits on text fields, in bytes.
+pub mod limits {
+    /// Vault name.
+    pub const NAME: usize = 128;
+    /// Custodian name.
+    pub const CUSTODIAN: usize = 64;
+    /// Entry label.
+    pub const LABEL: usize = 128;
+    /// Self-asserted actor (user@host).
+    pub const ACTOR: usize = 128;
+    /// Reason given for an unseal.
+    pub const REASON: usize = 1024;
+    /// HPKE ciphertext of one deposit.
+    pub const CIPHERTEXT: usize = crate::entry::MAX_SECRET + crate::entry::MAX_USERNAME + 64;
+}
+
+/// Why a text field is refused. Shared by input validation and decoding.
+pub fn text_problem(value: &str, max: usize, may_be_empty: bool) -> Option<&'static str> {
+    if value.is_empty() && !may_be_empty {
+        Some("is empty")
+    } else if value.len() > max {
+        Some("is too long")
+    } else if value.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else if value.trim() != value {
+        Some("has leading or trailing spaces")
+    } else {
+        None
+    }
+}
+
+fn read_text<'a>(
+    r: &mut Reader<'a>,
+    field: &'static str,
+    max: usize,
+    may_be_empty: bool,
+) -> Result<&'a str, DecodeError> {
+    let at = r.pos();
+    let s = r.str(field)?;
+    match text_problem(s, max, may_be_empty) {
+        Some(why) => Err(r.invalid(field, at, why)),
+        None => Ok(s),
+    }
+}
+
+/// A custodian as listed in the genesis record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Custodian {
+    /// Name as given at init.
+    pub name: String,
+    /// Commitment to this custodian's share.
+    pub commitment: [u8; 32],
+}
+
+/// The first record: the vault's public parameters and sealed escrow key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Genesis {
+    /// Random vault id.
+    pub vault_id: VaultId,
+    /// Creation time, Unix seconds.
+    pub time: u64,
+    /// Who created it (self-asserted).
+    pub actor: String,
+    /// Vault name.
+    pub name: String,
+    /// Shares needed to unseal.
+    pub threshold: u8,
+    /// Custodians in index order (index = position + 1).
+    pub custodians: Vec<Custodian>,
+    /// Escrow X25519 public key.
+    pub escrow_public: [u8; 32],
+    /// Escrow private key sealed under the master key.
+    pub escrow_sealed: SealedEscrowKey,
+    /// Key-check value derived from the master key.
+    pub key_check: [u8; 32],
+    /// MAC under the record key.
+    pub mac: [u8; 32],
+}
+
+/// One entry version deposited to the escrow key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deposit {
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Who deposited (self-asserted).
+    pub actor: String,
+    /// Entry label.
+    pub label: String,
+    /// Entry kind.
+    pub kind: EntryKind,
+    /// Version number, 1 for a new label, then +1 each deposit.
+    pub version: u32,
+    /// HPKE encapsulated key.
+    pub enc: [u8; 32],
+    /// HPKE ciphertext of the entry secret.
+    pub ciphertext: Vec<u8>,
+}
+
+/// An unseal by a quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unseal {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Who ran it (self-asserted).
+    pub actor: String,
+    /// Indices of the custodians whose shares were used, ascending.
+    pub custodians: Vec<u8>,
+    /// Entry versions revealed: (label, version).
+    pub entries: Vec<(String, u32)>,
+    /// Reason given (may be empty).
+    pub reason: String,
+    /// MAC under the record key.
+    pub mac: [u8; 32],
+}
+
+/// A custodian checked their share (and passphrase) alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareVerified {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Who ran it (self-asserted).
+    pub actor: String,
+    /// The custodian's index.
+    pub custodian: u8,
+}
+
+/// Any record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// See [`Genesis`].
+    Genesis(Genesis),
+    /// See [`Deposit`].
+    Deposit(Deposit),
+    /// See [`Unseal`].
+    Unseal(Unseal),
+    /// See [`ShareVerified`].
+    ShareVerified(ShareVerified),
+}
+
+/// Decoding failed: an unknown type, or a malformed body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// A type this build does not know.
+    #[error("unknown record type 0x{0:02x}")]
+    UnknownType(u8),
+    /// A malformed body.
+    #[error("{0}")]
+    Body(#[from] DecodeError),
+}
+
+impl Deposit {
+    /// The public metadata bytes: everything before `enc`.
+    fn encode_meta(&self, w: &mut Writer) {
+        w.u64(self.time)
+            .str(&self.actor)
+            .str(&self.label)
+            .u8(self.kind.code())
+            .u32(self.version);
+    }
+
+    /// HPKE associated data: a label, the vault id and the public metadata,
+    /// so metadata cannot be moved between entries or vaults.
+    pub fn aad(&self, vault_id: &VaultId) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.bytes(b"breakglass/v1/deposit").bytes(vault_id.as_bytes());
+        self.encode_meta(&mut w);
+        w.finish()
+    }
+}
+
+impl Record {
+    /// The type byte.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Self::Genesis(_) => kind::GENESIS,
+            Self::Deposit(_) => kind::DEPOSIT,
+            Self::Unseal(_) => kind::UNSEAL,
+            Self::ShareVerified(_) => kind::SHARE_VERIFIED,
+        }
+    }
+
+    /// True for records that carry a MAC (written by a quorum).
+    pub fn has_mac(&self) -> bool {
+        matches!(self, Self::Genesis(_) | Self::Unseal(_))
+    }
+
+    /// The body without its MAC (the whole body when there is none).
+    fn encode_unsigned(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Genesis(g) => {
+                w.bytes(g.vault_id.as_bytes())
+                    .u64(g.time)
+                    .str(&g.actor)
+                    .str(&g.name)
+                    .u8(g.threshold)
+                    .u8(g.custodians.len() as u8);
+                for c in &g.custodians {
+                    w.str(&c.name).bytes(&c.commitment);
+                }
+                w.bytes(&g.escrow_public)
+                    .bytes(&g.escrow_sealed.nonce)
+                    .bytes(&g.escrow_sealed.ciphertext)
+                    .bytes(&g.key_check);
+            }
+            Self::Deposit(d) => {
+                d.encode_meta(&mut w);
+                w.bytes(&d.enc).blob(&d.ciphertext);
+            }
+            Self::Unseal(u) => {
+                w.u64(u.time)
+                    .str(&u.actor)
+                    .u8(u.custodians.len() as u8)
+                    .bytes(&u.custodians)
+                    .u16(u.entries.len() as u16);
+                for (label, version) in &u.entries {
+                    w.str(label).u32(*version);
+                }
+                w.str(&u.reason);
+            }
+            Self::ShareVerified(s) => {
+                w.u64(s.time).str(&s.actor).u8(s.custodian);
+            }
+        }
+        w.finish()
+    }
+
+    fn mac_field(&self) -> Option<&[u8; 32]> {
+        match self {
+            Self::Genesis(g) => Some(&g.mac),
+            Self::Unseal(u) => Some(&u.mac),
+            _ => None,
+        }
+    }
+
+    fn mac_field_mut(&mut self) -> Option<&mut [u8; 32]> {
+        match self {
+            Self::Genesis(g) => Some(&mut g.mac),
+            Self::Unseal(u) => Some(&mut u.mac),
+            _ => None,
+        }
+    }
+
+    /// The canonical body bytes.
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut body = self.encode_unsigned();
+        if let Some(mac) = self.mac_field() {
+            body.extend_from_slice(mac);
+        }
+        body
+    }
+
+    fn mac_input<'a>(prev: &'a [u8; 32], kind: &'a [u8; 1], unsigned: &'a [u8]) -> [&'a [u8]; 4] {
+        [b"breakglass/v1/record-mac", prev, kind, unsigned]
+    }
+
+    /// Sets the MAC of a quorum record for its place after `prev` (the
+    /// chain hash of the record before it). No effect on other records.
+    pub fn sign(&mut self, key: &RecordMacKey, prev: &[u8; 32]) {
+        let unsigned = self.encode_unsigned();
+        let kind = [self.kind()];
+        let tag = key.mac(&Self::mac_input(prev, &kind, &unsigned));
+        if let Some(mac) = self.mac_field_mut() {
+            *mac = tag;
+        }
+    }
+
+    /// Checks the MAC of a quorum record placed after `prev`. Records
+    /// without a MAC return `None`.
+    pub fn verify_mac(&self, key: &RecordMacKey, prev: &[u8; 32]) -> Option<bool> {
+        let mac = self.mac_field()?;
+        let unsigned = self.encode_unsigned();
+        let kind = [self.kind()];
+        Some(key.verify(&Self::mac_input(prev, &kind, &unsigned), mac))
+    }
+
+    /// Decodes a body of type `kind`.
+    pub fn decode(kind: u8, body: &[u8]) -> Result<Self, RecordError> {
+        let mut r = Reader::new(body);
+        let record = match kind {
+            kind::GENESIS => Self::Genesis(decode_genesis(&mut r)?),
+            kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r)?),
+            kind::UNSEAL => Self::Unseal(decode_unseal(&mut r)?),
+            kind::SHARE_VERIFIED => Self::ShareVerified(ShareVerified {
+                time: r.u64("time")?,
+                actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
+                custodian: r.u8("custodian")?,
+            }),
+            other => return Err(RecordError::UnknownType(other)),
+        };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+fn decode_genesis(r: &mut Reader<'_>) -> Result<Genesis, DecodeError> {
+    let vault_id = VaultId(r.array("vault id")?);
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let name = read_text(r, "vault name", limits::NAME, false)?.to_owned();
+    let at = r.pos();
+    let threshold = r.u8("threshold")?;
+    let n = r.u8("custodian count")?;
+    if threshold < 2 || n < threshold {
+        return Err(r.invalid("threshold", at, "need 2 <= k <= n"));
+    }
+    let mut custodians = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let name = read_text(r, "custodian name", limits::CUSTODIAN, false)?.to_owned();
+        custodians.push(Custodian {
+            name,
+            commitment: r.array("commitment")?,
+        });
+    }
+    Ok(Genesis {
+        vault_id,
+        time,
+        actor,
+        name,
+        threshold,
+        custodians,
+        escrow_public: r.array("escrow public key")?,
+        escrow_sealed: SealedEscrowKey {
+            nonce: r.array("escrow key nonce")?,
+            ciphertext: r.array("sealed escrow key")?,
+        },
+        key_check: r.array("key check")?,
+        mac: r.array("mac")?,
+    })
+}
+
+fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let label = read_text(r, "label", limits::LABEL, false)?.to_owned();
+    let at = r.pos();
+    let kind = EntryKind::from_code(r.u8("kind")?)
+        .ok_or_else(|| r.invalid("kind", at, "unknown entry kind"))?;
+    let at = r.pos();
+    let version = r.u32("version")?;
+    if version == 0 {
+        return Err(r.invalid("version", at, "versions start at 1"));
+    }
+    let enc = r.array("encapsulated key")?;
+    let at = r.pos();
+    let ciphertext = r.blob("ciphertext")?;
+    if ciphertext.len() > limits::CIPHERTEXT {
+        return Err(r.invalid("ciphertext", at, "larger than the largest deposit"));
+    }
+    Ok(Deposit {
+        time,
+        actor,
+        label,
+        kind,
+        version,
+        enc,
+        ciphertext: ciphertext.to_vec(),
+    })
+}
+
+fn decode_unseal(r: &mut Reader<'_>) -> Result<Unseal, DecodeError> {
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let count = r.u8("custodian count")? as usize;
+    let at = r.pos();
+    let custodians = r.take("custodians", count)?.to_vec();
+    if custodians.windows(2).any(|w| w[0] >= w[1]) || custodians.contains(&0) {
+        return Err(r.invalid("custodians", at, "indices must be ascending and non-zero"));
+    }
+    let count = r.u16("entry count")? as usize;
+    let mut entries = Vec::with_capacity(count.min(r.remaining() / 6));
+    for _ in 0..count {
+        let label = read_text(r, "label", limits::LABEL, false)?.to_owned();
+        entries.push((label, r.u32("version")?));
+    }
+    let reason = read_text(r, "reason", limits::REASON, true)?.to_owned();
+    Ok(Unseal {
+        time,
+        actor,
+        custodians,
+        entries,
+        reason,
+        mac: r.array("mac")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::MasterKey;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9@._-]([a-zA-Z0-9 @._-]{0,20}[a-zA-Z0-9@._-])?"
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        let genesis = (
+            any::<[u8; 16]>(),
+            any::<u64>(),
+            text(),
+            text(),
+            proptest::collection::vec((text(), any::<[u8; 32]>()), 2..6),
+            any::<[u8; 32]>(),
+            any::<[u8; 12]>(),
+        )
+            .prop_map(|(id, time, actor, name, custodians, public, nonce)| {
+                Record::Genesis(Genesis {
+                    vault_id: VaultId(id),
+                    time,
+                    actor,
+                    name,
+                    threshold: 2,
+                    custodians: custodians
+                        .into_iter()
+                        .map(|(name, commitment)| Custodian { name, commitment })
+                        .collect(),
+                    escrow_public: public,
+                    escrow_sealed: SealedEscrowKey {
+                        nonce,
+                        ciphertext: [7; 48],
+                    },
+                    key_check: public,
+                    mac: [9; 32],
+                })
+            });
+        let deposit = (
+            any::<u64>(),
+            text(),
+            text(),
+            0u8..3,
+            1u32..,
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..100),
+        )
+            .prop_map(|(time, actor, label, k, version, enc, ciphertext)| {
+                Record::Deposit(Deposit {
+                    time,
+                    actor,
+                    label,
+                    kind: EntryKind::from_code(k + 1).unwrap(),
+                    version,
+                    enc,
+                    ciphertext,
+                })
+            });
+        let unseal = (
+            any::<u64>(),
+            text(),
+            proptest::collection::btree_set(1u8.., 0..5),
+            proptest::collection::vec((text(), any::<u32>()), 0..4),
+            text(),
+        )
+            .prop_map(|(time, actor, custodians, entries, reason)| {
+                Record::Unseal(Unseal {
+                    time,
+                    actor,
+                    custodians: custodians.into_iter().collect(),
+                    entries,
+                    reason,
+                    mac: [1; 32],
+                })
+            });
+        let verified = (any::<u64>(), text(), any::<u8>()).prop_map(|(time, actor, custodian)| {
+            Record::ShareVerified(ShareVerified {
+                time,
+                actor,
+                custodian,
+            })
+        });
+        prop_oneof![genesis, deposit, unseal, verified]
+    }
+
+    proptest! {
+        #[test]
+        fn encode_decode_roundtrip(r in record()) {
+            let body = r.encode_body();
+            let back = Record::decode(r.kind(), &body).unwrap();
+            prop_assert_eq!(&back, &r);
+            prop_assert_eq!(back.encode_body(), body);
+        }
+
+        #[test]
+        fn truncated_or_extended_bodies_are_rejected(r in record(), cut in any::<prop::sample::Index>()) {
+            let body = r.encode_body();
+            let cut = cut.index(body.len());
+            prop_assert!(Record::decode(r.kind(), &body[..cut]).is_err());
+            let mut longer = body.clone();
+            longer.push(0);
+            prop_assert!(Record::decode(r.kind(), &longer).is_err());
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(kind in 0u8..6, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Record::decode(kind, &body);
+        }
+    }
+
+    #[test]
+    fn unknown_type_is_named() {
+        assert_eq!(Record::decode(0x7f, &[]), Err(RecordError::UnknownType(0x7f)));
+    }
+
+    #[test]
+    fn mac_binds_body_and_position() {
+        let key = MasterKey::generate().record_mac_key(&VaultId([1; 16]));
+        let mut r = Record::Unseal(Unseal {
+            time: 1,
+            actor: "a".into(),
+            custodians: vec![1, 2],
+            entries: vec![("x".into(), 1)],
+            reason: "drill".into(),
+            mac: [0; 32],
+        });
+        r.sign(&key, &[5; 32]);
+        assert_eq!(r.verify_mac(&key, &[5; 32]), Some(true));
+        assert_eq!(r.verify_mac(&key, &[6; 32]), Some(false));
+        if let Record::Unseal(u) = &mut r {
+            u.reason = "fun".into();
+        }
+        assert_eq!(r.verify_mac(&key, &[5; 32]), Some(false));
+        let deposit = Record::ShareVerified(ShareVerified {
+            time: 1,
+            actor: String::new(),
+            custodian: 1,
+        });
+        assert_eq!(deposit.verify_mac(&key, &[5; 32]), None);
+    }
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(text_problem("", 5, false), Some("is empty"));
+        assert_eq!(text_problem("", 5, true), None);
+        assert_eq!(text_problem("abcdef", 5, false), Some("is too long"));
+        assert_eq!(text_problem("a\nb", 5, false), Some("contains control characters"));
+        assert_eq!(text_problem(" a", 5, false), Some("has leading or trailing spaces"));
+        assert_eq!(text_problem("a b", 5, false), None);
+    }
+}

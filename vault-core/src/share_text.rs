@@ -1,0 +1,476 @@
+//! The printable text form of a share (docs/FORMAT.md §6.3).
+//!
+//! ```text
+//! BREAKGLASS SHARE v1
+//! Vault: Acme emergency access (3F9A-7C21-0B4D-11E2)
+//! Custodian: alice
+//! Share: 1 of 5 (any 3 unseal)
+//! Protection: passphrase
+//!
+//! 01: 04G0 A1B2 C3D4 E5F6  7Q
+//! 02: ...
+//! END BREAKGLASS SHARE
+//! ```
+//!
+//! The body is Crockford base32 in lines of 16 symbols (four groups of
+//! four) followed by a two-symbol line check, so a typo is reported by
+//! line. Decoding forgives case, spaces, dashes, and reads O as 0 and
+//! I/L as 1. Header lines other than the first are for people; the
+//! authoritative data is the body.
+
+use data_encoding::{Encoding, Specification};
+use std::sync::OnceLock;
+use zeroize::Zeroizing;
+
+use crate::keys::sha256;
+use crate::share::{ShareBody, ShareDecodeError};
+
+/// First line of every share text; the number is the text format version.
+pub const MAGIC_LINE: &str = "BREAKGLASS SHARE v1";
+/// Last line of a share text.
+pub const END_LINE: &str = "END BREAKGLASS SHARE";
+/// Base32 symbols per body line.
+pub const SYMBOLS_PER_LINE: usize = 16;
+const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// The most body lines any share can have; more is not a share.
+const MAX_LINES: usize = 64;
+
+fn base32() -> &'static Encoding {
+    static ENC: OnceLock<Encoding> = OnceLock::new();
+    ENC.get_or_init(|| {
+        let mut spec = Specification::new();
+        spec.symbols.push_str(ALPHABET);
+        spec.encoding().expect("valid Crockford base32 specification")
+    })
+}
+
+/// Public details printed in the header for people to read.
+#[derive(Debug, Clone)]
+pub struct ShareHeader<'a> {
+    /// The vault's name.
+    pub vault_name: &'a str,
+    /// The vault's fingerprint as printed (e.g. `3F9A-7C21-0B4D-11E2`).
+    pub fingerprint: &'a str,
+    /// The custodian's name.
+    pub custodian: &'a str,
+}
+
+/// Two check symbols for body line `number` (1-based) holding `symbols`.
+fn line_check(number: usize, symbols: &str) -> String {
+    let h = sha256(&[
+        b"breakglass/v1/line-check",
+        &(number as u32).to_be_bytes(),
+        symbols.as_bytes(),
+    ]);
+    let v = ((h[0] as usize) << 2) | (h[1] as usize >> 6);
+    let a = ALPHABET.as_bytes();
+    [a[v >> 5] as char, a[v & 31] as char].into_iter().collect()
+}
+
+/// Renders a share as text. The result holds secret material (for a plain
+/// share, the share itself): it is zeroized on drop.
+pub fn encode(body: &ShareBody, header: &ShareHeader<'_>) -> Zeroizing<String> {
+    let symbols = Zeroizing::new(base32().encode(&body.encode()));
+    let mut out = Zeroizing::new(String::new());
+    out.push_str(MAGIC_LINE);
+    out.push('\n');
+    out.push_str(&format!(
+        "Vault: {} ({})\nCustodian: {}\nShare: {} of {} (any {} unseal)\nProtection: {}\n\n",
+        one_line(header.vault_name),
+        header.fingerprint,
+        one_line(header.custodian),
+        body.index,
+        body.custodians,
+        body.threshold,
+        if body.is_protected() {
+            "passphrase (Argon2id)"
+        } else {
+            "none"
+        },
+    ));
+    let bytes = symbols.as_bytes();
+    for (i, chunk) in bytes.chunks(SYMBOLS_PER_LINE).enumerate() {
+        let line = std::str::from_utf8(chunk).expect("base32 is ASCII");
+        let groups: Vec<&str> = line
+            .as_bytes()
+            .chunks(4)
+            .map(|g| std::str::from_utf8(g).expect("ASCII"))
+            .collect();
+        out.push_str(&format!(
+            "{:02}: {}  {}\n",
+            i + 1,
+            groups.join(" "),
+            line_check(i + 1, line)
+        ));
+    }
+    out.push_str(END_LINE);
+    out.push('\n');
+    out
+}
+
+/// Header values are one line each: newlines would forge header lines.
+fn one_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Why a share text could not be read. Line numbers are the numbers
+/// printed at the start of each body line; no message quotes the content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareTextError {
+    /// No `BREAKGLASS SHARE v1` line.
+    #[error("not a breakglass share (no 'BREAKGLASS SHARE' line)")]
+    NotAShare,
+    /// `BREAKGLASS SHARE vN` with N newer than this build.
+    #[error("share text format v{0} is newer than this breakglass understands (upgrade breakglass)")]
+    NewerFormat(u32),
+    /// No body lines at all.
+    #[error("the share has no numbered lines")]
+    Empty,
+    /// A line's symbols do not match its check code.
+    #[error("line {line}: check code does not match (typo on this line?)")]
+    LineCheck {
+        /// The line number.
+        line: usize,
+    },
+    /// A line holds a character that is not Crockford base32.
+    #[error("line {line}: character {position} is not a valid share symbol")]
+    BadSymbol {
+        /// The line number.
+        line: usize,
+        /// 1-based position among the line's symbols.
+        position: usize,
+    },
+    /// A line too short to hold a check code, or a full line too long.
+    #[error("line {line}: wrong length ({found} symbols, expected {expected})")]
+    LineLength {
+        /// The line number.
+        line: usize,
+        /// Symbols found (without check).
+        found: usize,
+        /// Symbols expected.
+        expected: usize,
+    },
+    /// A line number appears twice.
+    #[error("line {0} appears twice")]
+    DuplicateLine(usize),
+    /// Line numbers have a gap or stop early.
+    #[error("line {0} is missing")]
+    MissingLine(usize),
+    /// More lines than a share can have.
+    #[error("line {0}: a share has at most {MAX_LINES} lines")]
+    TooManyLines(usize),
+    /// Every line checked but the decoded share did not.
+    #[error("{0}")]
+    Body(#[from] ShareDecodeError),
+}
+
+/// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
+fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// Splits `NN: symbols` into the number and the rest; `None` for other lines.
+fn numbered(line: &str) -> Option<(usize, &str)> {
+    let (num, rest) = line.trim().split_once(':')?;
+    let num = num.trim();
+    if num.is_empty() || num.len() > 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((num.parse().ok()?, rest))
+}
+
+fn magic_version(line: &str) -> Option<u32> {
+    let rest = line
+        .trim()
+        .to_ascii_uppercase()
+        .strip_prefix("BREAKGLASS SHARE V")?
+        .to_owned();
+    rest.trim().parse().ok()
+}
+
+/// Parses share text (as printed, typed, or decoded from a QR code).
+pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
+    let mut lines = text.lines();
+    let version = lines
+        .by_ref()
+        .find(|l| !l.trim().is_empty())
+        .and_then(magic_version)
+        .ok_or(ShareTextError::NotAShare)?;
+    if version != 1 {
+        return Err(ShareTextError::NewerFormat(version));
+    }
+    let mut body_lines: Vec<Option<Zeroizing<String>>> = Vec::new();
+    for line in lines {
+        if line.trim().eq_ignore_ascii_case(END_LINE) {
+            break;
+        }
+        let Some((number, rest)) = numbered(line) else {
+            continue;
+        };
+        if number == 0 || number > MAX_LINES {
+            return Err(ShareTextError::TooManyLines(number));
+        }
+        let symbols = Zeroizing::new(normalize(rest));
+        let data = check_line(number, &symbols)?;
+        if body_lines.len() < number {
+            body_lines.resize_with(number, || None);
+        }
+        if body_lines[number - 1].replace(data).is_some() {
+            return Err(ShareTextError::DuplicateLine(number));
+        }
+    }
+    assemble(&body_lines)
+}
+
+/// Verifies one normalized line and returns its data symbols.
+fn check_line(number: usize, symbols: &str) -> Result<Zeroizing<String>, ShareTextError> {
+    if let Some(position) = symbols.chars().position(|c| !ALPHABET.contains(c)) {
+        return Err(ShareTextError::BadSymbol {
+            line: number,
+            position: position + 1,
+        });
+    }
+    if symbols.len() < 3 || symbols.len() > SYMBOLS_PER_LINE + 2 {
+        return Err(ShareTextError::LineLength {
+            line: number,
+            found: symbols.len().saturating_sub(2),
+            expected: SYMBOLS_PER_LINE,
+        });
+    }
+    let (data, check) = symbols.split_at(symbols.len() - 2);
+    if line_check(number, data) != check {
+        return Err(ShareTextError::LineCheck { line: number });
+    }
+    Ok(Zeroizing::new(data.to_owned()))
+}
+
+/// Joins checked lines, finds gaps and short lines, and decodes the body.
+fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextError> {
+    if lines.is_empty() {
+        return Err(ShareTextError::Empty);
+    }
+    let mut symbols = Zeroizing::new(String::new());
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.as_ref().ok_or(ShareTextError::MissingLine(i + 1))?;
+        let last = i + 1 == lines.len();
+        if !last && line.len() != SYMBOLS_PER_LINE {
+            return Err(ShareTextError::LineLength {
+                line: i + 1,
+                found: line.len(),
+                expected: SYMBOLS_PER_LINE,
+            });
+        }
+        symbols.push_str(line);
+    }
+    // The protection byte (second byte) fixes the body length, so lines
+    // missing at the end are named rather than reported as a bad check.
+    let expected = base32()
+        .decode(symbols.get(..4).unwrap_or("").as_bytes())
+        .ok()
+        .and_then(|b| ShareBody::encoded_len(*b.get(1)?))
+        .map(|bytes| base32().encode_len(bytes));
+    if let Some(expected) = expected {
+        if symbols.len() < expected {
+            let have_lines = lines.len();
+            if symbols.len() == have_lines * SYMBOLS_PER_LINE {
+                return Err(ShareTextError::MissingLine(have_lines + 1));
+            }
+        }
+        if symbols.len() != expected {
+            return Err(ShareTextError::LineLength {
+                line: lines.len(),
+                found: lines.last().map_or(0, |l| l.as_ref().map_or(0, |l| l.len())),
+                expected: expected - (lines.len() - 1) * SYMBOLS_PER_LINE,
+            });
+        }
+    }
+    let bytes = Zeroizing::new(
+        base32()
+            .decode(symbols.as_bytes())
+            .map_err(|_| ShareDecodeError::WholeCheck)?,
+    );
+    Ok(ShareBody::decode(&bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::MasterKey;
+    use crate::passphrase::KdfParams;
+    use crate::shamir::split;
+    use crate::VaultId;
+    use proptest::prelude::*;
+    use secrecy::SecretString;
+
+    fn header() -> ShareHeader<'static> {
+        ShareHeader {
+            vault_name: "Acme",
+            fingerprint: "0505-0505",
+            custodian: "alice",
+        }
+    }
+
+    fn plain_body() -> ShareBody {
+        let shares = split(&MasterKey::generate(), 2, 3).unwrap();
+        ShareBody::seal(VaultId([5; 16]), 2, 3, &shares[0], None).unwrap()
+    }
+
+    fn body_line_numbers(text: &str) -> Vec<usize> {
+        text.lines().filter_map(numbered).map(|(n, _)| n).collect()
+    }
+
+    #[test]
+    fn layout_is_as_documented() {
+        let text = encode(&plain_body(), &header());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], MAGIC_LINE);
+        assert_eq!(lines[1], "Vault: Acme (0505-0505)");
+        assert_eq!(lines[2], "Custodian: alice");
+        assert_eq!(lines[3], "Share: 1 of 3 (any 2 unseal)");
+        assert_eq!(lines[4], "Protection: none");
+        assert_eq!(*lines.last().unwrap(), END_LINE);
+        // 57 bytes -> 92 symbols -> 6 lines (5 full, one of 12).
+        assert_eq!(body_line_numbers(&text), vec![1, 2, 3, 4, 5, 6]);
+        let first = lines.iter().find(|l| l.starts_with("01: ")).unwrap();
+        assert_eq!(first.len(), "01: AAAA BBBB CCCC DDDD  CC".len());
+    }
+
+    #[test]
+    fn forgives_case_spaces_dashes_and_lookalikes() {
+        let body = plain_body();
+        let text = encode(&body, &header()).to_string();
+        let sloppy: String = text
+            .lines()
+            .map(|l| match numbered(l) {
+                Some((n, rest)) => {
+                    let s = normalize(rest)
+                        .to_lowercase()
+                        .replace('0', "o")
+                        .replace('1', "l");
+                    let dashed: Vec<String> =
+                        s.as_bytes().chunks(3).map(|c| String::from_utf8_lossy(c).into()).collect();
+                    format!("{n}:{}\n", dashed.join("-"))
+                }
+                None => format!("{l}\n"),
+            })
+            .collect();
+        assert_eq!(decode(&sloppy).unwrap(), body);
+    }
+
+    #[test]
+    fn typo_is_reported_by_line() {
+        let text = encode(&plain_body(), &header()).to_string();
+        let line3 = text.lines().find(|l| l.starts_with("03: ")).unwrap();
+        let mut typo = line3.as_bytes().to_vec();
+        typo[5] = if typo[5] == b'X' { b'Y' } else { b'X' };
+        let bad = text.replace(line3, std::str::from_utf8(&typo).unwrap());
+        assert_eq!(decode(&bad).unwrap_err(), ShareTextError::LineCheck { line: 3 });
+    }
+
+    #[test]
+    fn swapped_missing_and_duplicate_lines_are_named() {
+        let text = encode(&plain_body(), &header()).to_string();
+        let l2 = text.lines().find(|l| l.starts_with("02: ")).unwrap().to_owned();
+        let l3 = text.lines().find(|l| l.starts_with("03: ")).unwrap().to_owned();
+        // Swapping the contents but keeping numbers breaks both checks.
+        let swapped = text
+            .replace(&l2, "@@")
+            .replace(&l3, &format!("02:{}", &l3[3..]))
+            .replace("@@", &format!("03:{}", &l2[3..]));
+        // The first line read (now numbered 3) fails its check.
+        assert_eq!(decode(&swapped).unwrap_err(), ShareTextError::LineCheck { line: 3 });
+        let missing = text.replace(&format!("{l3}\n"), "");
+        assert_eq!(decode(&missing).unwrap_err(), ShareTextError::MissingLine(3));
+        let dup = text.replace(&l3, &format!("{l3}\n{l3}"));
+        assert_eq!(decode(&dup).unwrap_err(), ShareTextError::DuplicateLine(3));
+        let last = text.lines().find(|l| l.starts_with("06: ")).unwrap();
+        let no_last = text.replace(&format!("{last}\n"), "");
+        assert_eq!(decode(&no_last).unwrap_err(), ShareTextError::MissingLine(6));
+    }
+
+    #[test]
+    fn wrong_magic_and_newer_version() {
+        assert_eq!(decode("hello\n01: AAAA").unwrap_err(), ShareTextError::NotAShare);
+        assert_eq!(decode("").unwrap_err(), ShareTextError::NotAShare);
+        assert_eq!(
+            decode("BREAKGLASS SHARE v2\n01: AAAA").unwrap_err(),
+            ShareTextError::NewerFormat(2)
+        );
+        assert_eq!(decode("BREAKGLASS SHARE v1\n").unwrap_err(), ShareTextError::Empty);
+    }
+
+    #[test]
+    fn protected_share_roundtrips() {
+        let shares = split(&MasterKey::generate(), 2, 3).unwrap();
+        let pass = SecretString::from("a long passphrase".to_owned());
+        let body = ShareBody::seal(VaultId([5; 16]), 2, 3, &shares[2], Some((&pass, KdfParams::FLOOR)))
+            .unwrap();
+        let text = encode(&body, &header());
+        assert!(text.contains("Protection: passphrase (Argon2id)"));
+        assert_eq!(decode(&text).unwrap(), body);
+    }
+
+    #[test]
+    fn header_values_cannot_inject_lines() {
+        let h = ShareHeader {
+            vault_name: "x\n01: AAAA",
+            fingerprint: "f",
+            custodian: "bob\r\nEND BREAKGLASS SHARE",
+        };
+        let body = plain_body();
+        let text = encode(&body, &h);
+        assert_eq!(decode(&text).unwrap(), body);
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip_any_share(key in any::<[u8; 32]>(), k in 2usize..5, extra in 0usize..3) {
+            let n = k + extra;
+            let shares = split(&MasterKey::from_slice(&key).unwrap(), k, n).unwrap();
+            for s in &shares {
+                let body = ShareBody::seal(VaultId(key[..16].try_into().unwrap()), k as u8, n as u8, s, None).unwrap();
+                prop_assert_eq!(decode(&encode(&body, &header())).unwrap(), body);
+            }
+        }
+
+        #[test]
+        fn single_symbol_typos_never_decode_silently(line in 1usize..=6, pos in 0usize..16, sym in 0usize..32) {
+            let body = plain_body();
+            let text = encode(&body, &header()).to_string();
+            let prefix = format!("{line:02}: ");
+            let original = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+            let data: Vec<char> = normalize(&original[4..]).chars().collect();
+            let data_len = data.len() - 2;
+            let pos = pos % data_len;
+            let new = ALPHABET.as_bytes()[sym] as char;
+            prop_assume!(data[pos] != new);
+            let mut changed = data.clone();
+            changed[pos] = new;
+            let typo = format!("{prefix}{}", changed.iter().collect::<String>());
+            let result = decode(&text.replace(original, &typo));
+            prop_assert!(result.is_err());
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
+            let _ = decode(&s);
+            let _ = decode(&format!("BREAKGLASS SHARE v1\n{s}"));
+        }
+
+        #[test]
+        fn arbitrary_numbered_lines_never_panic(lines in proptest::collection::vec((0usize..80, "[0-9A-Za-z -]{0,24}"), 0..10)) {
+            let mut text = String::from("BREAKGLASS SHARE v1\n");
+            for (n, s) in lines {
+                text.push_str(&format!("{n}: {s}\n"));
+            }
+            let _ = decode(&text);
+        }
+    }
+}

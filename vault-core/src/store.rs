@@ -1,0 +1,345 @@
+//! The vault file on disk: locking, durable appends, atomic creation
+//! (docs/FORMAT.md §8).
+//!
+//! - Readers take a shared lock, writers an exclusive one (`flock`, via
+//!   fd-lock): a lock dies with its process, so a killed writer never
+//!   leaves a stale lock behind.
+//! - An append re-reads the file under the lock, builds its record from
+//!   that state, writes it, and `fsync`s before returning. If the write
+//!   fails (disk full), the file is cut back to its previous length.
+//! - A torn tail is copied to `VAULT.torn-OFFSET` and cut off before the
+//!   next append; nothing that was acknowledged is ever in a torn tail.
+//! - New files (the vault at init, share files) are written to a
+//!   temporary file in the same directory, synced, and renamed into place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use fd_lock::RwLock;
+
+use crate::log::{self, LogError, TornTail};
+use crate::record::Record;
+use crate::vault::{ReplayError, Vault};
+
+/// What can go wrong with the vault file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The operating system refused (missing file, permissions, full disk…).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The file exists and `--force` was not given.
+    #[error("{0}: already exists (use --force to overwrite it)")]
+    Exists(PathBuf),
+    /// The file is not a usable vault.
+    #[error("{path}: {source}")]
+    Vault {
+        /// The vault file.
+        path: PathBuf,
+        /// What is wrong.
+        source: ReplayError,
+    },
+}
+
+impl StoreError {
+    fn io(path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// True when the vault is damaged or was altered (as opposed to
+    /// unreadable, missing, not a vault or from a newer version).
+    pub fn is_damage(&self) -> bool {
+        match self {
+            Self::Vault { source, .. } => !matches!(
+                source,
+                ReplayError::Log(LogError::NotAVault) | ReplayError::Log(LogError::NewerFormat(_))
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// A vault read from disk, with what was noticed while reading.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The vault state.
+    pub vault: Vault,
+    /// A torn tail at the end of the file, if any.
+    pub torn: Option<TornTail>,
+}
+
+fn read_vault(path: &Path, mut file: &File) -> Result<(Loaded, u64), StoreError> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).map_err(|e| StoreError::io(path, e))?;
+    file.read_to_end(&mut bytes).map_err(|e| StoreError::io(path, e))?;
+    let parsed = log::parse(&bytes).map_err(|e| StoreError::Vault {
+        path: path.to_owned(),
+        source: e.into(),
+    })?;
+    let vault = Vault::replay(&parsed).map_err(|source| StoreError::Vault {
+        path: path.to_owned(),
+        source,
+    })?;
+    let good_len = parsed.torn.as_ref().map_or(bytes.len() as u64, |t| t.offset);
+    Ok((
+        Loaded {
+            vault,
+            torn: parsed.torn,
+        },
+        good_len,
+    ))
+}
+
+/// Reads a vault under a shared lock.
+pub fn load(path: &Path) -> Result<Loaded, StoreError> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let lock = RwLock::new(file);
+    let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
+    let (loaded, _) = read_vault(path, &guard)?;
+    Ok(loaded)
+}
+
+/// The result of an append.
+#[derive(Debug)]
+pub struct Appended {
+    /// 1-based number of the new record.
+    pub record: usize,
+    /// The new head of the chain (the new record's chain hash).
+    pub head: [u8; 32],
+    /// A torn tail that was set aside first, and where it went.
+    pub set_aside: Option<(TornTail, PathBuf)>,
+}
+
+/// Appends one record, built by `build` from the vault as it is under the
+/// exclusive lock. Durable (fsync) before it returns.
+pub fn append<E>(
+    path: &Path,
+    build: impl FnOnce(&Vault) -> Result<Record, E>,
+) -> Result<Result<Appended, E>, StoreError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    let mut lock = RwLock::new(file);
+    let mut guard = lock.write().map_err(|e| StoreError::io(path, e))?;
+    let file: &mut File = &mut guard;
+    let (loaded, good_len) = read_vault(path, file)?;
+    let set_aside = match loaded.torn {
+        Some(torn) => Some((torn.clone(), set_aside_tail(path, file, &torn)?)),
+        None => None,
+    };
+    let record = match build(&loaded.vault) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (frame, head) =
+        log::encode_frame(loaded.vault.head(), record.kind(), &record.encode_body());
+    write_at_end(path, file, good_len, &frame)?;
+    Ok(Ok(Appended {
+        record: loaded.vault.records().len() + 1,
+        head,
+        set_aside,
+    }))
+}
+
+fn write_at_end(path: &Path, file: &mut File, len: u64, frame: &[u8]) -> Result<(), StoreError> {
+    let result = file
+        .seek(SeekFrom::Start(len))
+        .and_then(|_| file.write_all(frame))
+        .and_then(|_| file.sync_data());
+    if let Err(e) = result {
+        // Leave no partial record: cut back to what was there. If even
+        // that fails, the next reader sees a torn tail and sets it aside.
+        let _ = file.set_len(len).and_then(|_| file.sync_data());
+        return Err(StoreError::io(path, e));
+    }
+    Ok(())
+}
+
+/// Copies a torn tail to `VAULT.torn-OFFSET`, syncs it, then cuts it off.
+fn set_aside_tail(path: &Path, file: &mut File, torn: &TornTail) -> Result<PathBuf, StoreError> {
+    let mut tail = vec![0u8; torn.len as usize];
+    file.seek(SeekFrom::Start(torn.offset))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| StoreError::io(path, e))?;
+    let mut aside = sibling(path, &format!("torn-{}", torn.offset));
+    let mut n = 1;
+    while aside.exists() {
+        aside = sibling(path, &format!("torn-{}.{n}", torn.offset));
+        n += 1;
+    }
+    write_new_file(&aside, &tail, false)?;
+    file.set_len(torn.offset)
+        .and_then(|_| file.sync_data())
+        .map_err(|e| StoreError::io(path, e))?;
+    Ok(aside)
+}
+
+/// `VAULT.suffix` beside `path`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Writes a new file atomically with mode 0600: temporary file in the same
+/// directory, fsync, rename, fsync of the directory. Refuses to replace an
+/// existing file unless `force`.
+pub fn write_new_file(path: &Path, contents: &[u8], force: bool) -> Result<(), StoreError> {
+    if !force && path.exists() {
+        return Err(StoreError::Exists(path.to_owned()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".breakglass-")
+        .permissions(secret_file_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(path, e))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| StoreError::io(path, e))?;
+    if force {
+        tmp.persist(path).map_err(|e| StoreError::io(path, e.error))?;
+    } else {
+        // persist_noclobber: a file that appeared meanwhile is not replaced.
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == io::ErrorKind::AlreadyExists {
+                StoreError::Exists(path.to_owned())
+            } else {
+                StoreError::io(path, e.error)
+            }
+        })?;
+    }
+    sync_dir(dir).map_err(|e| StoreError::io(dir, e))
+}
+
+#[cfg(unix)]
+fn secret_file_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn secret_file_permissions() -> fs::Permissions {
+    fs::metadata(".").map(|m| m.permissions()).expect("current directory")
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    let _ = dir;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntryKind, EntrySecret};
+    use crate::passphrase::KdfParams;
+    use crate::vault::{create, InitSpec};
+    use zeroize::Zeroizing;
+
+    fn new_vault(dir: &Path) -> PathBuf {
+        let spec = InitSpec {
+            name: "t".into(),
+            threshold: 2,
+            custodians: vec!["a".into(), "b".into()],
+            actor: String::new(),
+            time: 0,
+            kdf: KdfParams::FLOOR,
+        };
+        let (bytes, _) = create(&spec, &[None, None]).unwrap();
+        let path = dir.join("v.bg");
+        write_new_file(&path, &bytes, false).unwrap();
+        path
+    }
+
+    fn deposit(path: &Path, label: &str) -> Appended {
+        let s = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(b"pw".to_vec()),
+        };
+        append(path, |v| v.deposit(label, EntryKind::Password, &s, "", 1))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn create_refuses_to_overwrite_and_is_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        assert!(matches!(write_new_file(&path, b"x", false), Err(StoreError::Exists(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        write_new_file(&path, b"x", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn appends_are_visible_and_chained() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        deposit(&path, "one");
+        let after = deposit(&path, "two");
+        assert_eq!(after.record, 3);
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.vault.head(), &after.head);
+        assert!(loaded.torn.is_none());
+    }
+
+    #[test]
+    fn torn_tail_is_set_aside_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        deposit(&path, "one");
+        let good = fs::read(&path).unwrap();
+        let mut torn = good.clone();
+        torn.extend_from_slice(&[0, 0, 0, 9, 2, 1, 2]); // a partial frame
+        fs::write(&path, &torn).unwrap();
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.torn.as_ref().unwrap().offset, good.len() as u64);
+        let after = deposit(&path, "two");
+        let (tail, aside) = after.set_aside.unwrap();
+        assert_eq!(tail.len, 7);
+        assert_eq!(fs::read(&aside).unwrap(), &torn[good.len()..]);
+        assert_eq!(load(&path).unwrap().vault.entries().len(), 2);
+        assert!(load(&path).unwrap().torn.is_none());
+    }
+
+    #[test]
+    fn failed_build_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        let before = fs::read(&path).unwrap();
+        let r: Result<Result<Appended, &str>, _> = append(&path, |_| Err("no"));
+        assert_eq!(r.unwrap().unwrap_err(), "no");
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn not_a_vault_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        assert!(matches!(load(&path), Err(StoreError::Io { .. })));
+        fs::write(&path, b"hello").unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(!err.is_damage());
+        assert!(err.to_string().contains("not a breakglass vault"), "{err}");
+    }
+}

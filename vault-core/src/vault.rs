@@ -1,0 +1,829 @@
+//! The vault: state replayed from records, and the operations on it
+//! (init, deposit, share checks, unseal). No I/O here; see `store`.
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::entry::{EntryKind, EntrySecret, MAX_SECRET, MAX_USERNAME};
+use crate::escrow::{self, EscrowSecret};
+use crate::keys::{random_bytes, MasterKey};
+use crate::log::{self, Frame, Log, LogError};
+use crate::passphrase::{KdfParams, KdfParamsError};
+use crate::record::{limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal};
+use crate::shamir::{self, KeyShare};
+use crate::share::{ShareBody, UnlockError};
+use crate::share_text::{self, ShareHeader};
+use crate::VaultId;
+
+/// Input that breaks a rule (a name, a label, a threshold…). The message
+/// says which value and why; it never quotes a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// The file's records do not make a consistent vault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// Framing or chain damage, or not a vault.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A record that decodes but breaks the vault's rules.
+    #[error("record #{record} at offset {offset}: {why}")]
+    Invalid {
+        /// 1-based record number.
+        record: usize,
+        /// Byte offset of the record.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// One version of an entry (public view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryVersion {
+    /// Version number, from 1.
+    pub version: u32,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Who deposited (self-asserted).
+    pub actor: String,
+    /// Index into [`Vault::records`] of the deposit.
+    pub record: usize,
+}
+
+/// An entry (public view): label, kind and versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Label.
+    pub label: String,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Versions, oldest first; never empty.
+    pub versions: Vec<EntryVersion>,
+}
+
+impl Entry {
+    /// The newest version.
+    pub fn current(&self) -> &EntryVersion {
+        self.versions.last().expect("an entry has at least one version")
+    }
+}
+
+/// A record with where it sits in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The record.
+    pub record: Record,
+    /// Its frame (offset, chain hashes).
+    pub frame: Frame,
+}
+
+/// A vault's state: the replay of its records.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    genesis: Genesis,
+    entries: BTreeMap<String, Entry>,
+    records: Vec<Placed>,
+    head: [u8; 32],
+}
+
+/// What `init` needs to know.
+#[derive(Debug, Clone)]
+pub struct InitSpec {
+    /// Vault name.
+    pub name: String,
+    /// Shares needed to unseal.
+    pub threshold: usize,
+    /// Custodian names, in index order.
+    pub custodians: Vec<String>,
+    /// Who is creating it (self-asserted).
+    pub actor: String,
+    /// Creation time, Unix seconds.
+    pub time: u64,
+    /// Argon2id costs for passphrase-protected shares.
+    pub kdf: KdfParams,
+}
+
+/// A share as issued at init: the custodian's name and the share's text.
+pub struct IssuedShare {
+    /// Custodian name.
+    pub custodian: String,
+    /// Text form (see `share_text`); secret material, zeroized on drop.
+    pub text: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for IssuedShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IssuedShare {{ custodian: {:?}, text: [REDACTED] }}", self.custodian)
+    }
+}
+
+/// Why a share was not accepted. Each names one custodian's problem; none
+/// reveals anything about the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareProblem {
+    /// The share is for another vault.
+    #[error("belongs to another vault (id {0})")]
+    ForeignVault(String),
+    /// The index is not one of this vault's custodians.
+    #[error("share index {0} is not a custodian of this vault")]
+    UnknownIndex(u8),
+    /// The share does not match the commitment stored for its custodian:
+    /// mistyped in a way the line checks missed, altered, or from an
+    /// earlier key of this vault.
+    #[error("does not match the commitment stored for custodian {custodian} (altered, or from before a rekey)")]
+    CommitmentMismatch {
+        /// The custodian it claims to be.
+        custodian: String,
+    },
+    /// A second share for a custodian already counted.
+    #[error("duplicate: custodian {custodian}'s share was already given")]
+    Duplicate {
+        /// The custodian.
+        custodian: String,
+    },
+    /// Passphrase missing or wrong, or refused parameters.
+    #[error("{0}")]
+    Unlock(#[from] UnlockError),
+}
+
+/// Why a set of accepted shares did not open the vault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Fewer valid shares than the threshold.
+    #[error("need {need} valid shares, got {got}")]
+    TooFew {
+        /// The threshold.
+        need: usize,
+        /// Valid shares.
+        got: usize,
+    },
+    /// Shares that each match their commitment combine to a key the vault
+    /// does not recognise, or the escrow key does not open: the vault file
+    /// was altered or damaged.
+    #[error("the vault is damaged or was altered: {0}")]
+    Damaged(String),
+}
+
+/// Unseal failed on an entry version: its record is damaged or altered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry '{label}' version {version} (record #{record}) does not decrypt: the vault is damaged or was altered")]
+pub struct EntryDamaged {
+    /// Entry label.
+    pub label: String,
+    /// Version.
+    pub version: u32,
+    /// 1-based record number.
+    pub record: usize,
+}
+
+/// Checks a name-like input value.
+pub fn check_text(what: &str, value: &str, max: usize) -> Result<(), InputError> {
+    match text_problem(value, max, false) {
+        Some(why) => Err(InputError(format!("{what} {why} (at most {max} bytes, one line)"))),
+        None => Ok(()),
+    }
+}
+
+fn check_actor(actor: &str) -> String {
+    // Self-asserted and informational: clean it up rather than refuse.
+    let cleaned: String = actor.chars().filter(|c| !c.is_control()).collect();
+    let mut cleaned = cleaned.trim().to_owned();
+    while cleaned.len() > limits::ACTOR {
+        cleaned.pop();
+    }
+    cleaned.trim().to_owned()
+}
+
+/// Creates a vault: returns the file's bytes and one share per custodian.
+/// `passphrases[i]` protects custodian i's share (`None`: plain share).
+pub fn create(
+    spec: &InitSpec,
+    passphrases: &[Option<SecretString>],
+) -> Result<(Vec<u8>, Vec<IssuedShare>), InputError> {
+    validate_spec(spec)?;
+    assert_eq!(passphrases.len(), spec.custodians.len(), "one passphrase slot per custodian");
+    let mut id = [0u8; 16];
+    random_bytes(&mut id);
+    let vault_id = VaultId(id);
+    let mk = MasterKey::generate();
+    let n = spec.custodians.len();
+    let shares = shamir::split(&mk, spec.threshold, n).map_err(|e| InputError(e.to_string()))?;
+    let (escrow_public, escrow_sealed) = escrow::generate(&mk, &vault_id);
+    let mut genesis = Record::Genesis(Genesis {
+        vault_id,
+        time: spec.time,
+        actor: check_actor(&spec.actor),
+        name: spec.name.clone(),
+        threshold: spec.threshold as u8,
+        custodians: spec
+            .custodians
+            .iter()
+            .zip(&shares)
+            .map(|(name, share)| Custodian {
+                name: name.clone(),
+                commitment: share.commitment(&vault_id),
+            })
+            .collect(),
+        escrow_public,
+        escrow_sealed,
+        key_check: mk.key_check(&vault_id),
+        mac: [0; 32],
+    });
+    let prev = log::genesis_prev();
+    genesis.sign(&mk.record_mac_key(&vault_id), &prev);
+    let mut bytes = log::header().to_vec();
+    bytes.extend_from_slice(&log::encode_frame(&prev, genesis.kind(), &genesis.encode_body()).0);
+
+    let mut issued = Vec::with_capacity(n);
+    for ((name, share), pass) in spec.custodians.iter().zip(&shares).zip(passphrases) {
+        let body = ShareBody::seal(
+            vault_id,
+            spec.threshold as u8,
+            n as u8,
+            share,
+            pass.as_ref().map(|p| (p, spec.kdf)),
+        )
+        .map_err(|e: KdfParamsError| InputError(e.to_string()))?;
+        let header = ShareHeader {
+            vault_name: &spec.name,
+            fingerprint: &vault_id.fingerprint(),
+            custodian: name,
+        };
+        issued.push(IssuedShare {
+            custodian: name.clone(),
+            text: share_text::encode(&body, &header),
+        });
+    }
+    Ok((bytes, issued))
+}
+
+fn validate_spec(spec: &InitSpec) -> Result<(), InputError> {
+    check_text("vault name", &spec.name, limits::NAME)?;
+    let (k, n) = (spec.threshold, spec.custodians.len());
+    if k < 2 {
+        return Err(InputError(format!(
+            "threshold {k} is refused: a vault needs at least 2 custodians to unseal"
+        )));
+    }
+    if n > 255 {
+        return Err(InputError(format!("{n} custodians is too many: at most 255")));
+    }
+    if k > n {
+        return Err(InputError(format!(
+            "threshold {k} is more than the {n} custodians named"
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &spec.custodians {
+        check_text("custodian name", name, limits::CUSTODIAN)?;
+        // Case-insensitively: names become share file names.
+        if !seen.insert(name.to_lowercase()) {
+            return Err(InputError(format!("custodian '{name}' is named twice")));
+        }
+    }
+    spec.kdf.validate().map_err(|e| InputError(e.to_string()))
+}
+
+impl Vault {
+    /// Replays a parsed file into a vault, checking every rule.
+    pub fn replay(log: &Log) -> Result<Self, ReplayError> {
+        let mut frames = log.frames.iter();
+        let first = frames.next().ok_or_else(|| ReplayError::Invalid {
+            record: 1,
+            offset: log::HEADER_LEN as u64,
+            why: "the file has no records: it is not a complete vault".into(),
+        })?;
+        let genesis = match decode(first, 1)? {
+            Record::Genesis(g) => g,
+            _ => return Err(invalid(first, 1, "the first record is not a genesis record")),
+        };
+        let mut vault = Self {
+            genesis: genesis.clone(),
+            entries: BTreeMap::new(),
+            records: vec![Placed {
+                record: Record::Genesis(genesis),
+                frame: first.clone(),
+            }],
+            head: first.hash,
+        };
+        for (i, frame) in frames.enumerate() {
+            let number = i + 2;
+            let record = decode(frame, number)?;
+            vault.apply(record, frame, number)?;
+        }
+        Ok(vault)
+    }
+
+    fn apply(&mut self, record: Record, frame: &Frame, number: usize) -> Result<(), ReplayError> {
+        let n = self.genesis.custodians.len() as u8;
+        match &record {
+            Record::Genesis(_) => return Err(invalid(frame, number, "a second genesis record")),
+            Record::Deposit(d) => {
+                let expected = self.entries.get(&d.label).map_or(1, |e| e.current().version + 1);
+                if d.version != expected {
+                    return Err(invalid(frame, number, "entry version out of sequence"));
+                }
+                let entry = self.entries.entry(d.label.clone()).or_insert_with(|| Entry {
+                    label: d.label.clone(),
+                    kind: d.kind,
+                    versions: Vec::new(),
+                });
+                if entry.kind != d.kind {
+                    return Err(invalid(frame, number, "entry kind changed between versions"));
+                }
+                entry.versions.push(EntryVersion {
+                    version: d.version,
+                    time: d.time,
+                    actor: d.actor.clone(),
+                    record: self.records.len(),
+                });
+            }
+            Record::Unseal(u) => {
+                if u.custodians.iter().any(|&c| c > n) {
+                    return Err(invalid(frame, number, "names a custodian the vault does not have"));
+                }
+            }
+            Record::ShareVerified(s) => {
+                if s.custodian == 0 || s.custodian > n {
+                    return Err(invalid(frame, number, "names a custodian the vault does not have"));
+                }
+            }
+        }
+        self.records.push(Placed {
+            record,
+            frame: frame.clone(),
+        });
+        self.head = frame.hash;
+        Ok(())
+    }
+
+    /// Vault id.
+    pub fn id(&self) -> &VaultId {
+        &self.genesis.vault_id
+    }
+    /// Vault name.
+    pub fn name(&self) -> &str {
+        &self.genesis.name
+    }
+    /// The genesis record.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+    /// Shares needed to unseal.
+    pub fn threshold(&self) -> usize {
+        self.genesis.threshold as usize
+    }
+    /// Custodians in index order (index = position + 1).
+    pub fn custodians(&self) -> &[Custodian] {
+        &self.genesis.custodians
+    }
+    /// The name of custodian `index` (1-based).
+    pub fn custodian_name(&self, index: u8) -> Option<&str> {
+        let i = (index as usize).checked_sub(1)?;
+        self.genesis.custodians.get(i).map(|c| c.name.as_str())
+    }
+    /// Entries by label.
+    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+        &self.entries
+    }
+    /// Every record, in file order.
+    pub fn records(&self) -> &[Placed] {
+        &self.records
+    }
+    /// Chain hash of the last record.
+    pub fn head(&self) -> &[u8; 32] {
+        &self.head
+    }
+
+    /// Builds a deposit record for a new version of `label`.
+    pub fn deposit(
+        &self,
+        label: &str,
+        kind: EntryKind,
+        secret: &EntrySecret,
+        actor: &str,
+        time: u64,
+    ) -> Result<Record, InputError> {
+        check_text("label", label, limits::LABEL)?;
+        if secret.secret.is_empty() {
+            return Err(InputError("the secret is empty: nothing to seal".into()));
+        }
+        if secret.secret.len() > MAX_SECRET {
+            return Err(InputError(format!(
+                "the secret is {} bytes: at most {MAX_SECRET} bytes can be sealed",
+                secret.secret.len()
+            )));
+        }
+        if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
+            return Err(InputError(format!(
+                "the username must be one line of at most {MAX_USERNAME} bytes"
+            )));
+        }
+        let version = match self.entries.get(label) {
+            None => 1,
+            Some(e) if e.kind != kind => {
+                return Err(InputError(format!(
+                    "entry '{label}' holds a {}, not a {}: use --kind {} or another label",
+                    e.kind.name(),
+                    kind.name(),
+                    e.kind.name()
+                )))
+            }
+            Some(e) => e.current().version + 1,
+        };
+        let mut deposit = Deposit {
+            time,
+            actor: check_actor(actor),
+            label: label.to_owned(),
+            kind,
+            version,
+            enc: [0; 32],
+            ciphertext: Vec::new(),
+        };
+        let aad = deposit.aad(self.id());
+        let (enc, ciphertext) =
+            escrow::seal(&self.genesis.escrow_public, self.id(), &secret.encode(), &aad)
+                .map_err(|e| InputError(e.to_string()))?;
+        deposit.enc = enc;
+        deposit.ciphertext = ciphertext;
+        Ok(Record::Deposit(deposit))
+    }
+
+    /// Checks one share alone: right vault, known custodian, passphrase,
+    /// commitment. Reveals nothing and needs no other share.
+    pub fn check_share(
+        &self,
+        body: &ShareBody,
+        passphrase: Option<&SecretString>,
+    ) -> Result<KeyShare, ShareProblem> {
+        self.precheck_share(body)?;
+        let share = body.unlock(passphrase)?;
+        let custodian = &self.genesis.custodians[body.index as usize - 1];
+        if !share.matches(self.id(), &custodian.commitment) {
+            return Err(ShareProblem::CommitmentMismatch {
+                custodian: custodian.name.clone(),
+            });
+        }
+        Ok(share)
+    }
+
+    /// The checks that need no passphrase: vault id and index. Run them
+    /// before asking a custodian for a passphrase.
+    pub fn precheck_share(&self, body: &ShareBody) -> Result<(), ShareProblem> {
+        if body.vault_id != *self.id() {
+            return Err(ShareProblem::ForeignVault(body.vault_id.short()));
+        }
+        if self.custodian_name(body.index).is_none() {
+            return Err(ShareProblem::UnknownIndex(body.index));
+        }
+        Ok(())
+    }
+
+    /// A record that custodian `index` verified their share.
+    pub fn share_verified(&self, index: u8, actor: &str, time: u64) -> Record {
+        Record::ShareVerified(ShareVerified {
+            time,
+            actor: check_actor(actor),
+            custodian: index,
+        })
+    }
+
+    /// Combines checked shares and opens the escrow key.
+    pub fn open(&self, shares: &[KeyShare]) -> Result<Unsealed, OpenError> {
+        let need = self.threshold();
+        let mut indices: Vec<u8> = shares.iter().map(KeyShare::index).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        if indices.len() != shares.len() || shares.len() < need {
+            return Err(OpenError::TooFew {
+                need,
+                got: indices.len(),
+            });
+        }
+        let mk = shamir::combine(need, shares).map_err(|e| OpenError::Damaged(e.to_string()))?;
+        if !mk.matches_key_check(self.id(), &self.genesis.key_check) {
+            return Err(OpenError::Damaged(
+                "shares that match their commitments do not combine to the vault's key".into(),
+            ));
+        }
+        let escrow = self
+            .genesis
+            .escrow_sealed
+            .open(&mk, self.id(), &self.genesis.escrow_public)
+            .ok_or_else(|| OpenError::Damaged("the sealed escrow key does not open".into()))?;
+        Ok(Unsealed {
+            vault_id: *self.id(),
+            mk,
+            escrow,
+            custodians: indices,
+        })
+    }
+}
+
+fn decode(frame: &Frame, number: usize) -> Result<Record, ReplayError> {
+    Record::decode(frame.kind, &frame.body).map_err(|e| ReplayError::Invalid {
+        record: number,
+        offset: frame.offset,
+        why: match e {
+            crate::record::RecordError::UnknownType(t) => format!(
+                "unknown record type 0x{t:02x} (written by a newer breakglass? upgrade breakglass)"
+            ),
+            crate::record::RecordError::Body(d) => d.to_string(),
+        },
+    })
+}
+
+fn invalid(frame: &Frame, number: usize, why: &str) -> ReplayError {
+    ReplayError::Invalid {
+        record: number,
+        offset: frame.offset,
+        why: why.to_owned(),
+    }
+}
+
+/// A revealed entry version.
+#[derive(Debug)]
+pub struct Revealed {
+    /// Label.
+    pub label: String,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Version.
+    pub version: u32,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Username and secret.
+    pub secret: EntrySecret,
+}
+
+/// The vault opened by a quorum: the master key and the escrow private key.
+/// Dropping it zeroizes both.
+pub struct Unsealed {
+    vault_id: VaultId,
+    mk: MasterKey,
+    escrow: EscrowSecret,
+    custodians: Vec<u8>,
+}
+
+impl std::fmt::Debug for Unsealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unsealed")
+            .field("vault_id", &self.vault_id)
+            .field("custodians", &self.custodians)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Unsealed {
+    /// Indices of the custodians whose shares opened it, ascending.
+    pub fn custodians(&self) -> &[u8] {
+        &self.custodians
+    }
+
+    /// Decrypts the current version of `label`.
+    pub fn reveal(&self, vault: &Vault, label: &str) -> Option<Result<Revealed, EntryDamaged>> {
+        let entry = vault.entries.get(label)?;
+        let v = entry.current();
+        Some(self.reveal_version(vault, entry, v))
+    }
+
+    fn reveal_version(
+        &self,
+        vault: &Vault,
+        entry: &Entry,
+        v: &EntryVersion,
+    ) -> Result<Revealed, EntryDamaged> {
+        let damaged = || EntryDamaged {
+            label: entry.label.clone(),
+            version: v.version,
+            record: v.record + 1,
+        };
+        let Record::Deposit(d) = &vault.records[v.record].record else {
+            return Err(damaged());
+        };
+        let plain = self
+            .escrow
+            .open(&self.vault_id, &d.enc, &d.ciphertext, &d.aad(&self.vault_id))
+            .ok_or_else(damaged)?;
+        let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
+        Ok(Revealed {
+            label: entry.label.clone(),
+            kind: entry.kind,
+            version: v.version,
+            time: v.time,
+            secret,
+        })
+    }
+
+    /// Quorum records whose MAC does not verify (1-based record numbers):
+    /// evidence that the audit trail was altered.
+    pub fn bad_macs(&self, vault: &Vault) -> Vec<usize> {
+        let key = self.mk.record_mac_key(&self.vault_id);
+        vault
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.record.verify_mac(&key, &p.frame.prev) == Some(false))
+            .map(|(i, _)| i + 1)
+            .collect()
+    }
+
+    /// The unseal record for `entries`, signed for its place after `prev`
+    /// (the head of the file at the time it is appended).
+    pub fn unseal_record(
+        &self,
+        entries: &[(String, u32)],
+        reason: &str,
+        actor: &str,
+        time: u64,
+        prev: &[u8; 32],
+    ) -> Result<Record, InputError> {
+        if let Some(why) = text_problem(reason, limits::REASON, true) {
+            return Err(InputError(format!("--reason {why} (at most {} bytes, one line)", limits::REASON)));
+        }
+        let mut record = Record::Unseal(Unseal {
+            time,
+            actor: check_actor(actor),
+            custodians: self.custodians.clone(),
+            entries: entries.to_vec(),
+            reason: reason.to_owned(),
+            mac: [0; 32],
+        });
+        record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share_text;
+
+    pub(crate) fn spec(k: usize, names: &[&str]) -> InitSpec {
+        InitSpec {
+            name: "Test vault".into(),
+            threshold: k,
+            custodians: names.iter().map(|s| s.to_string()).collect(),
+            actor: "tester@host".into(),
+            time: 1_700_000_000,
+            kdf: KdfParams::FLOOR,
+        }
+    }
+
+    fn secret(s: &str) -> EntrySecret {
+        EntrySecret {
+            username: Zeroizing::new("admin".into()),
+            secret: Zeroizing::new(s.as_bytes().to_vec()),
+        }
+    }
+
+    fn append(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
+        bytes.extend_from_slice(&log::encode_frame(vault.head(), record.kind(), &record.encode_body()).0);
+    }
+
+    fn load(bytes: &[u8]) -> Vault {
+        Vault::replay(&log::parse(bytes).unwrap()).unwrap()
+    }
+
+    fn shares_of(issued: &[IssuedShare]) -> Vec<ShareBody> {
+        issued.iter().map(|s| share_text::decode(&s.text).unwrap()).collect()
+    }
+
+    #[test]
+    fn init_deposit_unseal_end_to_end() {
+        let (mut bytes, issued) = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let vault = load(&bytes);
+        let d = vault.deposit("root", EntryKind::Password, &secret("s3cret"), "x", 5).unwrap();
+        append(&mut bytes, &vault, &d);
+        let vault = load(&bytes);
+        let d = vault.deposit("root", EntryKind::Password, &secret("n3w"), "x", 6).unwrap();
+        append(&mut bytes, &vault, &d);
+        let vault = load(&bytes);
+        assert_eq!(vault.entries()["root"].versions.len(), 2);
+
+        let bodies = shares_of(&issued);
+        let shares: Vec<KeyShare> = bodies[1..].iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let unsealed = vault.open(&shares).unwrap();
+        assert_eq!(unsealed.custodians(), &[2, 3]);
+        let r = unsealed.reveal(&vault, "root").unwrap().unwrap();
+        assert_eq!(r.secret.secret.as_slice(), b"n3w");
+        assert_eq!(r.version, 2);
+        assert!(unsealed.bad_macs(&vault).is_empty());
+        let rec = unsealed
+            .unseal_record(&[("root".into(), 2)], "drill", "me", 7, vault.head())
+            .unwrap();
+        append(&mut bytes, &vault, &rec);
+        let vault = load(&bytes);
+        assert!(unsealed.bad_macs(&vault).is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        for (k, names, msg) in [
+            (1, vec!["a", "b"], "at least 2"),
+            (3, vec!["a", "b"], "more than the 2"),
+            (2, vec!["a", "A"], "named twice"),
+            (2, vec!["a", ""], "custodian name is empty"),
+            (2, vec!["a", "b\nc"], "control characters"),
+        ] {
+            let s = spec(k, &names);
+            let err = create(&s, &vec![None; names.len()]).unwrap_err();
+            assert!(err.0.contains(msg), "{err} should contain {msg}");
+        }
+        let names: Vec<String> = (0..256).map(|i| format!("c{i}")).collect();
+        let s = InitSpec { custodians: names, ..spec(2, &[]) };
+        assert!(create(&s, &vec![None; 256]).unwrap_err().0.contains("at most 255"));
+        let weak = InitSpec { kdf: KdfParams { m_kib: 1024, t: 1, p: 1 }, ..spec(2, &["a", "b"]) };
+        assert!(create(&weak, &[None, None]).unwrap_err().0.contains("below the floor"));
+    }
+
+    #[test]
+    fn share_problems_are_specific() {
+        let (bytes, issued) = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let (_, other) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let vault = load(&bytes);
+        let foreign = share_text::decode(&other[0].text).unwrap();
+        assert!(matches!(vault.check_share(&foreign, None), Err(ShareProblem::ForeignVault(_))));
+        let mut body = share_text::decode(&issued[0].text).unwrap();
+        body.index = 2; // claims to be b's
+        assert_eq!(
+            vault.check_share(&body, None).unwrap_err(),
+            ShareProblem::CommitmentMismatch { custodian: "b".into() }
+        );
+        body.index = 9;
+        assert_eq!(vault.check_share(&body, None).unwrap_err(), ShareProblem::UnknownIndex(9));
+    }
+
+    #[test]
+    fn too_few_and_duplicates_do_not_open() {
+        let (bytes, issued) = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let vault = load(&bytes);
+        let s: Vec<KeyShare> =
+            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        assert_eq!(
+            vault.open(&s[..2]).unwrap_err(),
+            OpenError::TooFew { need: 3, got: 2 }
+        );
+        let dup = vec![s[0].clone(), s[0].clone(), s[1].clone()];
+        assert_eq!(vault.open(&dup).unwrap_err(), OpenError::TooFew { need: 3, got: 2 });
+    }
+
+    #[test]
+    fn altered_key_check_is_damage() {
+        let (bytes, issued) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let mut vault = load(&bytes);
+        vault.genesis.key_check[0] ^= 1;
+        let s: Vec<KeyShare> =
+            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        assert!(matches!(vault.open(&s), Err(OpenError::Damaged(_))));
+    }
+
+    #[test]
+    fn kind_cannot_change_and_versions_count_up() {
+        let (bytes, _) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let vault = load(&bytes);
+        let mut bytes = bytes;
+        let d = vault.deposit("k", EntryKind::RecoveryKey, &secret("x"), "", 1).unwrap();
+        append(&mut bytes, &vault, &d);
+        let vault = load(&bytes);
+        let err = vault.deposit("k", EntryKind::Password, &secret("y"), "", 2).unwrap_err();
+        assert!(err.0.contains("holds a recovery-key"), "{err}");
+        assert!(vault.deposit("k", EntryKind::RecoveryKey, &EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(Vec::new()),
+        }, "", 2).is_err());
+    }
+
+    #[test]
+    fn replayed_deposit_is_refused() {
+        let (mut bytes, _) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let vault = load(&bytes);
+        let d = vault.deposit("k", EntryKind::Note, &secret("x"), "", 1).unwrap();
+        append(&mut bytes, &vault, &d);
+        let vault = load(&bytes);
+        append(&mut bytes, &vault, &d); // the same record again, correctly chained
+        let err = Vault::replay(&log::parse(&bytes).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("version out of sequence"), "{err}");
+    }
+
+    #[test]
+    fn moved_metadata_fails_to_decrypt() {
+        let (mut bytes, issued) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let vault = load(&bytes);
+        let d = vault.deposit("alpha", EntryKind::Password, &secret("x"), "", 1).unwrap();
+        let Record::Deposit(mut moved) = d.clone() else { unreachable!() };
+        moved.label = "beta".into();
+        append(&mut bytes, &vault, &Record::Deposit(moved));
+        let vault = load(&bytes);
+        let s: Vec<KeyShare> =
+            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let un = vault.open(&s).unwrap();
+        let err = un.reveal(&vault, "beta").unwrap().unwrap_err();
+        assert_eq!(err.label, "beta");
+        assert_eq!(err.record, 2);
+    }
+}
