@@ -1,1 +1,54 @@
-fn main(){}
+//! `breakglass`: the command-line shell over vault-core.
+
+#![deny(unsafe_code)]
+
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod harden;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    if let Err(why) = harden::disable_core_dumps() {
+        eprintln!("breakglass: warning: {why}");
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; every other parse
+            // problem is a usage error, exit 1 per the contract.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(error::Code::Usage as u8)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("breakglass: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Init(a) => commands::init::run(a),
+        Command::Seal(a) => commands::seal::run(a),
+        Command::List(a) => commands::list::run(a),
+        Command::Unseal(a) => commands::unseal::run(a),
+        Command::VerifyShare(a) => commands::verify_share::run(a),
+        Command::Audit(a) => commands::audit::run(a),
+    }
+}

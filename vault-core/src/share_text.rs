@@ -164,6 +164,21 @@ pub enum ShareTextError {
     Body(#[from] ShareDecodeError),
 }
 
+/// A header field (`Name: value`) as printed for people, e.g. the
+/// custodian's name, for messages about a share that does not decode.
+/// Never authoritative.
+pub fn header_field(text: &str, name: &str) -> Option<String> {
+    text.lines().take(12).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim().eq_ignore_ascii_case(name)).then(|| one_line(value.trim()))
+    })
+}
+
+/// True when the header says the share is passphrase-protected.
+pub fn header_says_protected(text: &str) -> bool {
+    header_field(text, "Protection").is_some_and(|v| v.to_ascii_lowercase().starts_with("passphrase"))
+}
+
 /// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
 fn normalize(s: &str) -> String {
     s.chars()
@@ -415,6 +430,14 @@ mod tests {
         let text = encode(&body, &header());
         assert!(text.contains("Protection: passphrase (Argon2id)"));
         assert_eq!(decode(&text).unwrap(), body);
+    }
+
+    #[test]
+    fn header_fields_are_readable_for_messages() {
+        let text = encode(&plain_body(), &header());
+        assert_eq!(header_field(&text, "custodian").as_deref(), Some("alice"));
+        assert!(!header_says_protected(&text));
+        assert!(header_says_protected("BREAKGLASS SHARE v1\nProtection: passphrase (Argon2id)"));
     }
 
     #[test]

@@ -261,7 +261,7 @@ mod tests {
             time: 0,
             kdf: KdfParams::FLOOR,
         };
-        let (bytes, _) = create(&spec, &[None, None]).unwrap();
+        let bytes = create(&spec, &[None, None]).unwrap().bytes;
         let path = dir.join("v.bg");
         write_new_file(&path, &bytes, false).unwrap();
         path

@@ -198,13 +198,21 @@ fn check_actor(actor: &str) -> String {
     cleaned.trim().to_owned()
 }
 
-/// Creates a vault: returns the file's bytes and one share per custodian.
-/// `passphrases[i]` protects custodian i's share (`None`: plain share).
-pub fn create(
-    spec: &InitSpec,
-    passphrases: &[Option<SecretString>],
-) -> Result<(Vec<u8>, Vec<IssuedShare>), InputError> {
-    validate_spec(spec)?;
+/// A new vault: its id, the file's bytes, and one share per custodian.
+#[derive(Debug)]
+pub struct Created {
+    /// The new vault's id.
+    pub id: VaultId,
+    /// The complete vault file.
+    pub bytes: Vec<u8>,
+    /// One share per custodian, in custodian order.
+    pub shares: Vec<IssuedShare>,
+}
+
+/// Creates a vault. `passphrases[i]` protects custodian i's share
+/// (`None`: plain share).
+pub fn create(spec: &InitSpec, passphrases: &[Option<SecretString>]) -> Result<Created, InputError> {
+    validate(spec)?;
     assert_eq!(passphrases.len(), spec.custodians.len(), "one passphrase slot per custodian");
     let mut id = [0u8; 16];
     random_bytes(&mut id);
@@ -258,10 +266,15 @@ pub fn create(
             text: share_text::encode(&body, &header),
         });
     }
-    Ok((bytes, issued))
+    Ok(Created {
+        id: vault_id,
+        bytes,
+        shares: issued,
+    })
 }
 
-fn validate_spec(spec: &InitSpec) -> Result<(), InputError> {
+/// Checks an init spec: name, threshold, custodian names, Argon2 costs.
+pub fn validate(spec: &InitSpec) -> Result<(), InputError> {
     check_text("vault name", &spec.name, limits::NAME)?;
     let (k, n) = (spec.threshold, spec.custodians.len());
     if k < 2 {
@@ -280,6 +293,11 @@ fn validate_spec(spec: &InitSpec) -> Result<(), InputError> {
     let mut seen = std::collections::BTreeSet::new();
     for name in &spec.custodians {
         check_text("custodian name", name, limits::CUSTODIAN)?;
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(InputError(format!(
+                "custodian name '{name}' cannot be a file name (no '/', '\\' or leading '.')"
+            )));
+        }
         // Case-insensitively: names become share file names.
         if !seen.insert(name.to_lowercase()) {
             return Err(InputError(format!("custodian '{name}' is named twice")));
@@ -399,6 +417,22 @@ impl Vault {
         &self.head
     }
 
+    /// The version a deposit of `label` would get, or why it is refused
+    /// (a bad label, or a label that holds another kind).
+    pub fn next_version(&self, label: &str, kind: EntryKind) -> Result<u32, InputError> {
+        check_text("label", label, limits::LABEL)?;
+        match self.entries.get(label) {
+            None => Ok(1),
+            Some(e) if e.kind != kind => Err(InputError(format!(
+                "entry '{label}' holds a {}, not a {}: use --kind {} or another label",
+                e.kind.name(),
+                kind.name(),
+                e.kind.name()
+            ))),
+            Some(e) => Ok(e.current().version + 1),
+        }
+    }
+
     /// Builds a deposit record for a new version of `label`.
     pub fn deposit(
         &self,
@@ -408,7 +442,7 @@ impl Vault {
         actor: &str,
         time: u64,
     ) -> Result<Record, InputError> {
-        check_text("label", label, limits::LABEL)?;
+        let version = self.next_version(label, kind)?;
         if secret.secret.is_empty() {
             return Err(InputError("the secret is empty: nothing to seal".into()));
         }
@@ -418,23 +452,17 @@ impl Vault {
                 secret.secret.len()
             )));
         }
+        if std::str::from_utf8(&secret.secret).is_err() {
+            return Err(InputError(format!(
+                "the secret is not UTF-8 text: a {} must be text",
+                kind.name()
+            )));
+        }
         if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
             return Err(InputError(format!(
                 "the username must be one line of at most {MAX_USERNAME} bytes"
             )));
         }
-        let version = match self.entries.get(label) {
-            None => 1,
-            Some(e) if e.kind != kind => {
-                return Err(InputError(format!(
-                    "entry '{label}' holds a {}, not a {}: use --kind {} or another label",
-                    e.kind.name(),
-                    kind.name(),
-                    e.kind.name()
-                )))
-            }
-            Some(e) => e.current().version + 1,
-        };
         let mut deposit = Deposit {
             time,
             actor: check_actor(actor),
@@ -695,7 +723,7 @@ mod tests {
 
     #[test]
     fn init_deposit_unseal_end_to_end() {
-        let (mut bytes, issued) = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created { mut bytes, shares: issued, .. } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault.deposit("root", EntryKind::Password, &secret("s3cret"), "x", 5).unwrap();
         append(&mut bytes, &vault, &d);
@@ -743,8 +771,8 @@ mod tests {
 
     #[test]
     fn share_problems_are_specific() {
-        let (bytes, issued) = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
-        let (_, other) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { bytes, shares: issued, .. } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created { shares: other, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let foreign = share_text::decode(&other[0].text).unwrap();
         assert!(matches!(vault.check_share(&foreign, None), Err(ShareProblem::ForeignVault(_))));
@@ -760,7 +788,7 @@ mod tests {
 
     #[test]
     fn too_few_and_duplicates_do_not_open() {
-        let (bytes, issued) = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created { bytes, shares: issued, .. } = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let vault = load(&bytes);
         let s: Vec<KeyShare> =
             shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
@@ -774,7 +802,7 @@ mod tests {
 
     #[test]
     fn altered_key_check_is_damage() {
-        let (bytes, issued) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { bytes, shares: issued, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let mut vault = load(&bytes);
         vault.genesis.key_check[0] ^= 1;
         let s: Vec<KeyShare> =
@@ -784,7 +812,7 @@ mod tests {
 
     #[test]
     fn kind_cannot_change_and_versions_count_up() {
-        let (bytes, _) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { bytes, ..} = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let mut bytes = bytes;
         let d = vault.deposit("k", EntryKind::RecoveryKey, &secret("x"), "", 1).unwrap();
@@ -800,7 +828,7 @@ mod tests {
 
     #[test]
     fn replayed_deposit_is_refused() {
-        let (mut bytes, _) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { mut bytes, ..} = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault.deposit("k", EntryKind::Note, &secret("x"), "", 1).unwrap();
         append(&mut bytes, &vault, &d);
@@ -812,7 +840,7 @@ mod tests {
 
     #[test]
     fn moved_metadata_fails_to_decrypt() {
-        let (mut bytes, issued) = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { mut bytes, shares: issued, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault.deposit("alpha", EntryKind::Password, &secret("x"), "", 1).unwrap();
         let Record::Deposit(mut moved) = d.clone() else { unreachable!() };

@@ -1,0 +1,60 @@
+//! One module per command, plus what several share.
+
+pub mod audit;
+pub mod init;
+pub mod list;
+pub mod seal;
+pub mod shares;
+pub mod unseal;
+pub mod verify_share;
+
+use std::path::Path;
+
+use vault_core::store::{self, Appended, Loaded};
+use vault_core::vault::Vault;
+
+use crate::error::CliResult;
+
+/// Prints a warning line on stderr.
+pub fn warn(message: impl std::fmt::Display) {
+    eprintln!("breakglass: warning: {message}");
+}
+
+/// Loads a vault, warning about a torn tail.
+pub fn load(path: &Path) -> CliResult<Vault> {
+    let Loaded { vault, torn } = store::load(path)?;
+    if let Some(t) = torn {
+        warn(format_args!(
+            "{}: the last {} bytes (from offset {}) are an unfinished write ({}); they are ignored \
+             and will be set aside at the next write",
+            path.display(),
+            t.len,
+            t.offset,
+            t.why
+        ));
+    }
+    Ok(vault)
+}
+
+/// Reports what an append did besides appending.
+pub fn report_append(path: &Path, appended: &Appended) {
+    if let Some((torn, aside)) = &appended.set_aside {
+        warn(format_args!(
+            "{}: an unfinished write of {} bytes at offset {} was moved to {}",
+            path.display(),
+            torn.len,
+            torn.offset,
+            aside.display()
+        ));
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    vault_core::hex_upper(bytes).to_lowercase()
+}
+
+/// Prints a JSON value on stdout.
+pub fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
+}

@@ -1,0 +1,104 @@
+//! CLI errors: one line saying what is wrong, where, and what to do, and
+//! the exit code from the contract (README.md, "Exit codes").
+
+use std::fmt;
+use std::process::ExitCode;
+
+use vault_core::store::StoreError;
+use vault_core::vault::{EntryDamaged, InputError, OpenError};
+
+/// Exit codes of the command-line contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 1: the command line is wrong.
+    Usage = 1,
+    /// 2: bad input (share, passphrase, file).
+    BadInput = 2,
+    /// 3: not enough valid shares.
+    NotEnoughShares = 3,
+    /// 4: the vault is damaged or was tampered with.
+    Damaged = 4,
+}
+
+/// An error to report and exit with.
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit code.
+    pub code: Code,
+    /// The one-line message (never containing a secret).
+    pub message: String,
+}
+
+impl CliError {
+    /// A bad-input error (exit 2).
+    pub fn input(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::BadInput,
+            message: message.into(),
+        }
+    }
+    /// Not enough valid shares (exit 3).
+    pub fn shares(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::NotEnoughShares,
+            message: message.into(),
+        }
+    }
+    /// Damage or tampering (exit 4).
+    pub fn damaged(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::Damaged,
+            message: message.into(),
+        }
+    }
+    /// The process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code as u8)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let damaged = e.is_damage();
+        let message = match &e {
+            StoreError::Vault { .. } if damaged => format!(
+                "{e} — the vault is damaged or was altered; restore it from a backup copy"
+            ),
+            _ => e.to_string(),
+        };
+        Self {
+            code: if damaged { Code::Damaged } else { Code::BadInput },
+            message,
+        }
+    }
+}
+
+impl From<InputError> for CliError {
+    fn from(e: InputError) -> Self {
+        Self::input(e.0)
+    }
+}
+
+impl From<OpenError> for CliError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::TooFew { .. } => Self::shares(e.to_string()),
+            OpenError::Damaged(_) => Self::damaged(e.to_string()),
+        }
+    }
+}
+
+impl From<EntryDamaged> for CliError {
+    fn from(e: EntryDamaged) -> Self {
+        Self::damaged(e.to_string())
+    }
+}
+
+/// Shorthand for command results.
+pub type CliResult<T = ()> = Result<T, CliError>;

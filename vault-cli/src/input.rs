@@ -1,0 +1,165 @@
+//! Where secrets come from: the terminal (no echo) when stdin is a
+//! terminal, otherwise stdin, one line per passphrase, in order. Secrets
+//! are never command-line arguments.
+
+use std::io::{self, BufRead, IsTerminal, Read};
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult};
+
+/// Shortest passphrase accepted for a new share.
+pub const MIN_PASSPHRASE: usize = 8;
+
+/// Reads passphrases, secrets and shares from the terminal or stdin.
+pub struct Input {
+    tty: bool,
+    stdin: io::StdinLock<'static>,
+    /// How many lines were taken from stdin (for messages).
+    lines_read: usize,
+}
+
+impl Input {
+    /// Input bound to this process's stdin.
+    pub fn new() -> Self {
+        let stdin = io::stdin();
+        Self {
+            tty: stdin.is_terminal(),
+            stdin: stdin.lock(),
+            lines_read: 0,
+        }
+    }
+
+    /// True when prompts go to a person at a terminal.
+    pub fn is_terminal(&self) -> bool {
+        self.tty
+    }
+
+    /// One line from stdin without its line ending; `what` names it in errors.
+    fn line(&mut self, what: &str) -> CliResult<Zeroizing<String>> {
+        let mut line = Zeroizing::new(String::new());
+        let n = self
+            .stdin
+            .read_line(&mut line)
+            .map_err(|e| CliError::input(format!("reading {what} from stdin: {e}")))?;
+        if n == 0 {
+            return Err(CliError::input(format!(
+                "expected {what} on stdin line {}, found the end of input",
+                self.lines_read + 1
+            )));
+        }
+        self.lines_read += 1;
+        while line.ends_with('\n') || line.ends_with('\r') {
+            line.pop();
+        }
+        Ok(line)
+    }
+
+    /// The passphrase of an existing share.
+    pub fn passphrase(&mut self, prompt: &str) -> CliResult<SecretString> {
+        if self.tty {
+            let p = rpassword::prompt_password(format!("{prompt}: "))
+                .map_err(|e| CliError::input(format!("reading the passphrase: {e}")))?;
+            return Ok(SecretString::from(p));
+        }
+        let line = self.line(&format!("the {prompt}"))?;
+        Ok(SecretString::from(line.to_string()))
+    }
+
+    /// A new passphrase for a share: typed twice on a terminal.
+    pub fn new_passphrase(&mut self, custodian: &str) -> CliResult<SecretString> {
+        let what = format!("passphrase for {custodian}'s share");
+        let first = self.passphrase(&format!("New {what}"))?;
+        if first.expose_secret().chars().count() < MIN_PASSPHRASE {
+            return Err(CliError::input(format!(
+                "the {what} is shorter than {MIN_PASSPHRASE} characters: choose a longer one"
+            )));
+        }
+        if self.tty {
+            let again = self.passphrase(&format!("Repeat the {what}"))?;
+            if !bool::from(
+                first
+                    .expose_secret()
+                    .as_bytes()
+                    .ct_eq(again.expose_secret().as_bytes()),
+            ) {
+                return Err(CliError::input(format!(
+                    "the two entries of the {what} differ: nothing was written, run init again"
+                )));
+            }
+        }
+        Ok(first)
+    }
+
+    /// A secret to seal: prompted twice on a terminal, or all of stdin
+    /// (one trailing line ending removed).
+    pub fn secret(&mut self, label: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+        if self.tty {
+            let first = rpassword::prompt_password(format!("Secret for '{label}': "))
+                .map(Zeroizing::new)
+                .map_err(|e| CliError::input(format!("reading the secret: {e}")))?;
+            let again = rpassword::prompt_password(format!("Repeat the secret for '{label}': "))
+                .map(Zeroizing::new)
+                .map_err(|e| CliError::input(format!("reading the secret: {e}")))?;
+            if !bool::from(first.as_bytes().ct_eq(again.as_bytes())) {
+                return Err(CliError::input(
+                    "the two entries of the secret differ: nothing was sealed",
+                ));
+            }
+            return Ok(Zeroizing::new(first.as_bytes().to_vec()));
+        }
+        let mut buf = Zeroizing::new(Vec::new());
+        self.stdin
+            .read_to_end(&mut buf)
+            .map_err(|e| CliError::input(format!("reading the secret from stdin: {e}")))?;
+        if buf.ends_with(b"\n") {
+            buf.pop();
+            if buf.ends_with(b"\r") {
+                buf.pop();
+            }
+        }
+        Ok(buf)
+    }
+
+    /// The text of a share: from a file, or from stdin for `-` (up to the
+    /// `END BREAKGLASS SHARE` line, so passphrase lines may follow).
+    pub fn share_text(&mut self, path: &Path) -> CliResult<Zeroizing<String>> {
+        if path != Path::new("-") {
+            let bytes = Zeroizing::new(
+                std::fs::read(path)
+                    .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?,
+            );
+            return std::str::from_utf8(&bytes)
+                .map(|s| Zeroizing::new(s.to_owned()))
+                .map_err(|_| {
+                    CliError::input(format!(
+                        "{}: not a text share (not UTF-8); give the share file written by init",
+                        path.display()
+                    ))
+                });
+        }
+        if self.tty {
+            eprintln!("Paste or type the share, ending with the line {}:", vault_core::share_text::END_LINE);
+        }
+        let mut text = Zeroizing::new(String::new());
+        loop {
+            let mut line = Zeroizing::new(String::new());
+            let n = self
+                .stdin
+                .read_line(&mut line)
+                .map_err(|e| CliError::input(format!("reading a share from stdin: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            self.lines_read += 1;
+            text.push_str(&line);
+            if line.trim().eq_ignore_ascii_case(vault_core::share_text::END_LINE) {
+                break;
+            }
+        }
+        Ok(text)
+    }
+}
