@@ -9,10 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// deposit; any k of n custodians together can unseal; every use is recorded.
 #[derive(Debug, Parser)]
 #[command(name = "breakglass", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 usage, 2 bad input (share, passphrase, file), \
+#[command(
+    after_help = "Exit codes: 0 success, 1 usage, 2 bad input (share, passphrase, file), \
 3 not enough valid shares, 4 vault damaged or tampered.\n\
 Passphrases and secrets are read from the terminal without echo, or one line each from \
-stdin when stdin is not a terminal. They are never taken as arguments.")]
+stdin when stdin is not a terminal. They are never taken as arguments."
+)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]

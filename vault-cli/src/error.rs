@@ -67,13 +67,17 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         let damaged = e.is_damage();
         let message = match &e {
-            StoreError::Vault { .. } if damaged => format!(
-                "{e} — the vault is damaged or was altered; restore it from a backup copy"
-            ),
+            StoreError::Vault { .. } if damaged => {
+                format!("{e} — the vault is damaged or was altered; restore it from a backup copy")
+            }
             _ => e.to_string(),
         };
         Self {
-            code: if damaged { Code::Damaged } else { Code::BadInput },
+            code: if damaged {
+                Code::Damaged
+            } else {
+                Code::BadInput
+            },
             message,
         }
     }

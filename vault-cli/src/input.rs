@@ -142,7 +142,10 @@ impl Input {
                 });
         }
         if self.tty {
-            eprintln!("Paste or type the share, ending with the line {}:", vault_core::share_text::END_LINE);
+            eprintln!(
+                "Paste or type the share, ending with the line {}:",
+                vault_core::share_text::END_LINE
+            );
         }
         let mut text = Zeroizing::new(String::new());
         loop {
@@ -156,7 +159,10 @@ impl Input {
             }
             self.lines_read += 1;
             text.push_str(&line);
-            if line.trim().eq_ignore_ascii_case(vault_core::share_text::END_LINE) {
+            if line
+                .trim()
+                .eq_ignore_ascii_case(vault_core::share_text::END_LINE)
+            {
                 break;
             }
         }

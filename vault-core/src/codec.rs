@@ -206,13 +206,23 @@ mod tests {
     fn huge_length_is_an_error_not_an_allocation() {
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 1]);
         let err = r.blob("note").unwrap_err();
-        assert!(matches!(err, DecodeError::Truncated { needed: 0xffff_ffff, left: 1, .. }));
+        assert!(matches!(
+            err,
+            DecodeError::Truncated {
+                needed: 0xffff_ffff,
+                left: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn invalid_utf8_is_rejected() {
         let mut r = Reader::new(&[0, 1, 0xff]);
-        assert!(matches!(r.str("label"), Err(DecodeError::Invalid { at: 2, .. })));
+        assert!(matches!(
+            r.str("label"),
+            Err(DecodeError::Invalid { at: 2, .. })
+        ));
     }
 
     #[test]

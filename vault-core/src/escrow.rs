@@ -171,15 +171,17 @@ mod tests {
         assert_eq!(pt, b"Beauty is truth, truth beauty");
         let mut bad = ct.clone();
         bad[0] ^= 1;
-        assert!(hpke::single_shot_open::<hpke::aead::AesGcm128, HkdfSha256, EscrowKem>(
-            &OpModeR::Base,
-            &sk,
-            &enc,
-            &info,
-            &bad,
-            &aad
-        )
-        .is_err());
+        assert!(
+            hpke::single_shot_open::<hpke::aead::AesGcm128, HkdfSha256, EscrowKem>(
+                &OpModeR::Base,
+                &sk,
+                &enc,
+                &info,
+                &bad,
+                &aad
+            )
+            .is_err()
+        );
         let pk = <EscrowKem as Kem>::sk_to_pk(&sk);
         assert_eq!(
             hex::encode(pk.to_bytes()),
@@ -194,9 +196,14 @@ mod tests {
         let (public, sealed) = generate(&mk, &id);
         let secret = sealed.open(&mk, &id, &public).unwrap();
         let (enc, ct) = seal(&public, &id, b"hunter2", b"label=a").unwrap();
-        assert_eq!(secret.open(&id, &enc, &ct, b"label=a").unwrap().as_slice(), b"hunter2");
+        assert_eq!(
+            secret.open(&id, &enc, &ct, b"label=a").unwrap().as_slice(),
+            b"hunter2"
+        );
         assert!(secret.open(&id, &enc, &ct, b"label=b").is_none());
-        assert!(secret.open(&VaultId([2; 16]), &enc, &ct, b"label=a").is_none());
+        assert!(secret
+            .open(&VaultId([2; 16]), &enc, &ct, b"label=a")
+            .is_none());
         let mut bad = ct.clone();
         bad[3] ^= 0x80;
         assert!(secret.open(&id, &enc, &bad, b"label=a").is_none());

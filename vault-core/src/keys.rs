@@ -203,7 +203,10 @@ mod tests {
             hex::encode(&ct),
             "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"
         );
-        assert_eq!(aead_open(&key, &nonce, &ct, b"").unwrap().as_slice(), &[0u8; 16]);
+        assert_eq!(
+            aead_open(&key, &nonce, &ct, b"").unwrap().as_slice(),
+            &[0u8; 16]
+        );
         for i in 0..ct.len() {
             let mut bad = ct.clone();
             bad[i] ^= 1;

@@ -61,7 +61,10 @@ fn frame_check(len: [u8; 4], kind: u8) -> [u8; 4] {
 
 /// A record's frame bytes, and its chain hash.
 pub fn encode_frame(prev: &[u8; 32], kind: u8, body: &[u8]) -> (Vec<u8>, [u8; 32]) {
-    assert!(body.len() <= MAX_BODY, "record body over the format's limit");
+    assert!(
+        body.len() <= MAX_BODY,
+        "record body over the format's limit"
+    );
     let hash = chain_hash(prev, kind, body);
     let len = (body.len() as u32).to_be_bytes();
     let mut out = Vec::with_capacity(body.len() + FRAME_OVERHEAD);
@@ -286,7 +289,10 @@ mod tests {
         let log = parse(&bytes).unwrap();
         assert_eq!(log.frames.len(), 3);
         assert_eq!(log.frames[1].body, b"two");
-        assert_eq!(log.frames[1].offset, (HEADER_LEN + 3 + FRAME_OVERHEAD) as u64);
+        assert_eq!(
+            log.frames[1].offset,
+            (HEADER_LEN + 3 + FRAME_OVERHEAD) as u64
+        );
         assert_eq!(log.head, log.frames[2].hash);
         assert!(log.torn.is_none());
     }
@@ -345,7 +351,10 @@ mod tests {
         bad[n - 1] ^= 1;
         let log = parse(&bad).unwrap();
         assert_eq!(log.frames.len(), 1);
-        assert_eq!(log.torn.unwrap().why, "last record's chain hash does not match");
+        assert_eq!(
+            log.torn.unwrap().why,
+            "last record's chain hash does not match"
+        );
     }
 
     proptest! {

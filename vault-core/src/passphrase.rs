@@ -153,8 +153,12 @@ impl WrappedShare {
         index: u8,
     ) -> Result<Option<Zeroizing<[u8; 32]>>, KdfParamsError> {
         let key = derive_key(passphrase, &self.salt, self.params)?;
-        let Some(y) = aead_open(&key, &self.nonce, &self.ciphertext, &wrap_aad(vault_id, index))
-        else {
+        let Some(y) = aead_open(
+            &key,
+            &self.nonce,
+            &self.ciphertext,
+            &wrap_aad(vault_id, index),
+        ) else {
             return Ok(None);
         };
         let mut out = Zeroizing::new([0u8; 32]);
@@ -173,8 +177,22 @@ mod tests {
 
     #[test]
     fn defaults_meet_rfc9106_second_option_and_floor_is_owasp() {
-        assert_eq!(KdfParams::DEFAULT, KdfParams { m_kib: 65536, t: 3, p: 4 });
-        assert_eq!(KdfParams::FLOOR, KdfParams { m_kib: 19456, t: 2, p: 1 });
+        assert_eq!(
+            KdfParams::DEFAULT,
+            KdfParams {
+                m_kib: 65536,
+                t: 3,
+                p: 4
+            }
+        );
+        assert_eq!(
+            KdfParams::FLOOR,
+            KdfParams {
+                m_kib: 19456,
+                t: 2,
+                p: 1
+            }
+        );
         KdfParams::DEFAULT.validate().unwrap();
         KdfParams::FLOOR.validate().unwrap();
     }
@@ -183,14 +201,20 @@ mod tests {
     fn below_floor_and_above_ceiling_are_refused() {
         let f = KdfParams::FLOOR;
         for bad in [
-            KdfParams { m_kib: f.m_kib - 1, ..f },
+            KdfParams {
+                m_kib: f.m_kib - 1,
+                ..f
+            },
             KdfParams { t: 1, ..f },
             KdfParams { p: 0, ..f },
         ] {
             assert_eq!(bad.validate(), Err(KdfParamsError::BelowFloor(bad)));
         }
         for bad in [
-            KdfParams { m_kib: u32::MAX, ..f },
+            KdfParams {
+                m_kib: u32::MAX,
+                ..f
+            },
             KdfParams { t: 1_000_000, ..f },
             KdfParams { p: 65, ..f },
         ] {
@@ -214,7 +238,9 @@ mod tests {
         let argon =
             Argon2::new_with_secret(&[3; 8], Algorithm::Argon2id, Version::V0x13, params).unwrap();
         let mut out = [0u8; 32];
-        argon.hash_password_into(&[1; 32], &[2; 16], &mut out).unwrap();
+        argon
+            .hash_password_into(&[1; 32], &[2; 16], &mut out)
+            .unwrap();
         assert_eq!(
             hex::encode(out),
             "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"
@@ -230,7 +256,10 @@ mod tests {
         assert_eq!(*got, y);
         assert!(w.open(&pass("wrong horse"), &id, 2).unwrap().is_none());
         // Bound to the vault id and index.
-        assert!(w.open(&pass("correct horse"), &VaultId([8; 16]), 2).unwrap().is_none());
+        assert!(w
+            .open(&pass("correct horse"), &VaultId([8; 16]), 2)
+            .unwrap()
+            .is_none());
         assert!(w.open(&pass("correct horse"), &id, 3).unwrap().is_none());
     }
 

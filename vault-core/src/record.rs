@@ -521,7 +521,10 @@ mod tests {
 
     #[test]
     fn unknown_type_is_named() {
-        assert_eq!(Record::decode(0x7f, &[]), Err(RecordError::UnknownType(0x7f)));
+        assert_eq!(
+            Record::decode(0x7f, &[]),
+            Err(RecordError::UnknownType(0x7f))
+        );
     }
 
     #[test]
@@ -555,8 +558,14 @@ mod tests {
         assert_eq!(text_problem("", 5, false), Some("is empty"));
         assert_eq!(text_problem("", 5, true), None);
         assert_eq!(text_problem("abcdef", 5, false), Some("is too long"));
-        assert_eq!(text_problem("a\nb", 5, false), Some("contains control characters"));
-        assert_eq!(text_problem(" a", 5, false), Some("has leading or trailing spaces"));
+        assert_eq!(
+            text_problem("a\nb", 5, false),
+            Some("contains control characters")
+        );
+        assert_eq!(
+            text_problem(" a", 5, false),
+            Some("has leading or trailing spaces")
+        );
         assert_eq!(text_problem("a b", 5, false), None);
     }
 }

@@ -127,14 +127,15 @@ pub fn combine(k: usize, shares: &[KeyShare]) -> Result<MasterKey, ShamirError> 
             Share::try_from(bytes.as_slice()).expect("33 bytes make a share")
         })
         .collect();
-    let secret = Zeroizing::new(
-        Sharks(k as u8)
-            .recover(&points)
-            .map_err(|_| ShamirError::TooFew {
-                need: k,
-                got: shares.len(),
-            })?,
-    );
+    let secret =
+        Zeroizing::new(
+            Sharks(k as u8)
+                .recover(&points)
+                .map_err(|_| ShamirError::TooFew {
+                    need: k,
+                    got: shares.len(),
+                })?,
+        );
     Ok(MasterKey::from_slice(&secret).expect("shares of a 32-byte key recover 32 bytes"))
 }
 
@@ -154,7 +155,10 @@ mod tests {
     fn refuses_bad_thresholds() {
         let mk = MasterKey::generate();
         for (k, n) in [(1, 3), (0, 0), (4, 3), (2, 256), (256, 256)] {
-            assert_eq!(split(&mk, k, n).unwrap_err(), ShamirError::BadThreshold { k, n });
+            assert_eq!(
+                split(&mk, k, n).unwrap_err(),
+                ShamirError::BadThreshold { k, n }
+            );
         }
         assert_eq!(split(&mk, 255, 255).unwrap().len(), 255);
     }
@@ -184,7 +188,9 @@ mod tests {
         assert!(!s[0].matches(&VaultId([2; 16]), &c));
         let mut y = *s[0].y();
         y[31] ^= 1;
-        assert!(!KeyShare::new(1, Zeroizing::new(y)).unwrap().matches(&id, &c));
+        assert!(!KeyShare::new(1, Zeroizing::new(y))
+            .unwrap()
+            .matches(&id, &c));
     }
 
     #[test]

@@ -261,9 +261,15 @@ mod tests {
         assert_eq!(bytes.len(), ShareBody::encoded_len(1).unwrap());
         let back = ShareBody::decode(&bytes).unwrap();
         assert_eq!(back.unlock(Some(&pass())).unwrap().y(), shares[1].y());
-        assert_eq!(back.unlock(None).unwrap_err(), UnlockError::PassphraseRequired);
+        assert_eq!(
+            back.unlock(None).unwrap_err(),
+            UnlockError::PassphraseRequired
+        );
         let wrong = SecretString::from("nope-nope".to_owned());
-        assert_eq!(back.unlock(Some(&wrong)).unwrap_err(), UnlockError::WrongPassphrase);
+        assert_eq!(
+            back.unlock(Some(&wrong)).unwrap_err(),
+            UnlockError::WrongPassphrase
+        );
     }
 
     #[test]
@@ -283,7 +289,10 @@ mod tests {
             .encode()
             .to_vec();
         bytes[0] = 2;
-        assert_eq!(ShareBody::decode(&bytes).unwrap_err(), ShareDecodeError::NewerFormat(2));
+        assert_eq!(
+            ShareBody::decode(&bytes).unwrap_err(),
+            ShareDecodeError::NewerFormat(2)
+        );
     }
 
     proptest! {

@@ -40,7 +40,8 @@ fn base32() -> &'static Encoding {
     ENC.get_or_init(|| {
         let mut spec = Specification::new();
         spec.symbols.push_str(ALPHABET);
-        spec.encoding().expect("valid Crockford base32 specification")
+        spec.encoding()
+            .expect("valid Crockford base32 specification")
     })
 }
 
@@ -110,7 +111,9 @@ pub fn encode(body: &ShareBody, header: &ShareHeader<'_>) -> Zeroizing<String> {
 
 /// Header values are one line each: newlines would forge header lines.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Why a share text could not be read. Line numbers are the numbers
@@ -121,7 +124,9 @@ pub enum ShareTextError {
     #[error("not a breakglass share (no 'BREAKGLASS SHARE' line)")]
     NotAShare,
     /// `BREAKGLASS SHARE vN` with N newer than this build.
-    #[error("share text format v{0} is newer than this breakglass understands (upgrade breakglass)")]
+    #[error(
+        "share text format v{0} is newer than this breakglass understands (upgrade breakglass)"
+    )]
     NewerFormat(u32),
     /// No body lines at all.
     #[error("the share has no numbered lines")]
@@ -176,7 +181,8 @@ pub fn header_field(text: &str, name: &str) -> Option<String> {
 
 /// True when the header says the share is passphrase-protected.
 pub fn header_says_protected(text: &str) -> bool {
-    header_field(text, "Protection").is_some_and(|v| v.to_ascii_lowercase().starts_with("passphrase"))
+    header_field(text, "Protection")
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("passphrase"))
 }
 
 /// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
@@ -301,7 +307,9 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
         if symbols.len() != expected {
             return Err(ShareTextError::LineLength {
                 line: lines.len(),
-                found: lines.last().map_or(0, |l| l.as_ref().map_or(0, |l| l.len())),
+                found: lines
+                    .last()
+                    .map_or(0, |l| l.as_ref().map_or(0, |l| l.len())),
                 expected: expected - (lines.len() - 1) * SYMBOLS_PER_LINE,
             });
         }
@@ -369,8 +377,11 @@ mod tests {
                         .to_lowercase()
                         .replace('0', "o")
                         .replace('1', "l");
-                    let dashed: Vec<String> =
-                        s.as_bytes().chunks(3).map(|c| String::from_utf8_lossy(c).into()).collect();
+                    let dashed: Vec<String> = s
+                        .as_bytes()
+                        .chunks(3)
+                        .map(|c| String::from_utf8_lossy(c).into())
+                        .collect();
                     format!("{n}:{}\n", dashed.join("-"))
                 }
                 None => format!("{l}\n"),
@@ -386,47 +397,79 @@ mod tests {
         let mut typo = line3.as_bytes().to_vec();
         typo[5] = if typo[5] == b'X' { b'Y' } else { b'X' };
         let bad = text.replace(line3, std::str::from_utf8(&typo).unwrap());
-        assert_eq!(decode(&bad).unwrap_err(), ShareTextError::LineCheck { line: 3 });
+        assert_eq!(
+            decode(&bad).unwrap_err(),
+            ShareTextError::LineCheck { line: 3 }
+        );
     }
 
     #[test]
     fn swapped_missing_and_duplicate_lines_are_named() {
         let text = encode(&plain_body(), &header()).to_string();
-        let l2 = text.lines().find(|l| l.starts_with("02: ")).unwrap().to_owned();
-        let l3 = text.lines().find(|l| l.starts_with("03: ")).unwrap().to_owned();
+        let l2 = text
+            .lines()
+            .find(|l| l.starts_with("02: "))
+            .unwrap()
+            .to_owned();
+        let l3 = text
+            .lines()
+            .find(|l| l.starts_with("03: "))
+            .unwrap()
+            .to_owned();
         // Swapping the contents but keeping numbers breaks both checks.
         let swapped = text
             .replace(&l2, "@@")
             .replace(&l3, &format!("02:{}", &l3[3..]))
             .replace("@@", &format!("03:{}", &l2[3..]));
         // The first line read (now numbered 3) fails its check.
-        assert_eq!(decode(&swapped).unwrap_err(), ShareTextError::LineCheck { line: 3 });
+        assert_eq!(
+            decode(&swapped).unwrap_err(),
+            ShareTextError::LineCheck { line: 3 }
+        );
         let missing = text.replace(&format!("{l3}\n"), "");
-        assert_eq!(decode(&missing).unwrap_err(), ShareTextError::MissingLine(3));
+        assert_eq!(
+            decode(&missing).unwrap_err(),
+            ShareTextError::MissingLine(3)
+        );
         let dup = text.replace(&l3, &format!("{l3}\n{l3}"));
         assert_eq!(decode(&dup).unwrap_err(), ShareTextError::DuplicateLine(3));
         let last = text.lines().find(|l| l.starts_with("06: ")).unwrap();
         let no_last = text.replace(&format!("{last}\n"), "");
-        assert_eq!(decode(&no_last).unwrap_err(), ShareTextError::MissingLine(6));
+        assert_eq!(
+            decode(&no_last).unwrap_err(),
+            ShareTextError::MissingLine(6)
+        );
     }
 
     #[test]
     fn wrong_magic_and_newer_version() {
-        assert_eq!(decode("hello\n01: AAAA").unwrap_err(), ShareTextError::NotAShare);
+        assert_eq!(
+            decode("hello\n01: AAAA").unwrap_err(),
+            ShareTextError::NotAShare
+        );
         assert_eq!(decode("").unwrap_err(), ShareTextError::NotAShare);
         assert_eq!(
             decode("BREAKGLASS SHARE v2\n01: AAAA").unwrap_err(),
             ShareTextError::NewerFormat(2)
         );
-        assert_eq!(decode("BREAKGLASS SHARE v1\n").unwrap_err(), ShareTextError::Empty);
+        assert_eq!(
+            decode("BREAKGLASS SHARE v1\n").unwrap_err(),
+            ShareTextError::Empty
+        );
     }
 
     #[test]
     fn protected_share_roundtrips() {
         let shares = split(&MasterKey::generate(), 2, 3).unwrap();
         let pass = SecretString::from("a long passphrase".to_owned());
-        let body = ShareBody::seal(VaultId([5; 16]), 2, 3, &shares[2], Some((&pass, KdfParams::FLOOR)))
-            .unwrap();
+        let body = ShareBody::seal(
+            VaultId([5; 16]),
+            2,
+            3,
+            &shares[2],
+            Some((&pass, KdfParams::FLOOR)),
+        )
+        .unwrap();
         let text = encode(&body, &header());
         assert!(text.contains("Protection: passphrase (Argon2id)"));
         assert_eq!(decode(&text).unwrap(), body);
@@ -437,7 +480,9 @@ mod tests {
         let text = encode(&plain_body(), &header());
         assert_eq!(header_field(&text, "custodian").as_deref(), Some("alice"));
         assert!(!header_says_protected(&text));
-        assert!(header_says_protected("BREAKGLASS SHARE v1\nProtection: passphrase (Argon2id)"));
+        assert!(header_says_protected(
+            "BREAKGLASS SHARE v1\nProtection: passphrase (Argon2id)"
+        ));
     }
 
     #[test]

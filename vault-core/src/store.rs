@@ -78,8 +78,10 @@ pub struct Loaded {
 
 fn read_vault(path: &Path, mut file: &File) -> Result<(Loaded, u64), StoreError> {
     let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0)).map_err(|e| StoreError::io(path, e))?;
-    file.read_to_end(&mut bytes).map_err(|e| StoreError::io(path, e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| StoreError::io(path, e))?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io(path, e))?;
     let parsed = log::parse(&bytes).map_err(|e| StoreError::Vault {
         path: path.to_owned(),
         source: e.into(),
@@ -88,7 +90,10 @@ fn read_vault(path: &Path, mut file: &File) -> Result<(Loaded, u64), StoreError>
         path: path.to_owned(),
         source,
     })?;
-    let good_len = parsed.torn.as_ref().map_or(bytes.len() as u64, |t| t.offset);
+    let good_len = parsed
+        .torn
+        .as_ref()
+        .map_or(bytes.len() as u64, |t| t.offset);
     Ok((
         Loaded {
             vault,
@@ -212,7 +217,8 @@ pub fn write_new_file(path: &Path, contents: &[u8], force: bool) -> Result<(), S
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| StoreError::io(path, e))?;
     if force {
-        tmp.persist(path).map_err(|e| StoreError::io(path, e.error))?;
+        tmp.persist(path)
+            .map_err(|e| StoreError::io(path, e.error))?;
     } else {
         // persist_noclobber: a file that appeared meanwhile is not replaced.
         tmp.persist_noclobber(path).map_err(|e| {
@@ -234,7 +240,9 @@ fn secret_file_permissions() -> fs::Permissions {
 
 #[cfg(not(unix))]
 fn secret_file_permissions() -> fs::Permissions {
-    fs::metadata(".").map(|m| m.permissions()).expect("current directory")
+    fs::metadata(".")
+        .map(|m| m.permissions())
+        .expect("current directory")
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -281,11 +289,17 @@ mod tests {
     fn create_refuses_to_overwrite_and_is_0600() {
         let dir = tempfile::tempdir().unwrap();
         let path = new_vault(dir.path());
-        assert!(matches!(write_new_file(&path, b"x", false), Err(StoreError::Exists(_))));
+        assert!(matches!(
+            write_new_file(&path, b"x", false),
+            Err(StoreError::Exists(_))
+        ));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         write_new_file(&path, b"x", true).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"x");

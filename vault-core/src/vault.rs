@@ -11,7 +11,9 @@ use crate::escrow::{self, EscrowSecret};
 use crate::keys::{random_bytes, MasterKey};
 use crate::log::{self, Frame, Log, LogError};
 use crate::passphrase::{KdfParams, KdfParamsError};
-use crate::record::{limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal};
+use crate::record::{
+    limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal,
+};
 use crate::shamir::{self, KeyShare};
 use crate::share::{ShareBody, UnlockError};
 use crate::share_text::{self, ShareHeader};
@@ -68,7 +70,9 @@ pub struct Entry {
 impl Entry {
     /// The newest version.
     pub fn current(&self) -> &EntryVersion {
-        self.versions.last().expect("an entry has at least one version")
+        self.versions
+            .last()
+            .expect("an entry has at least one version")
     }
 }
 
@@ -117,7 +121,11 @@ pub struct IssuedShare {
 
 impl std::fmt::Debug for IssuedShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IssuedShare {{ custodian: {:?}, text: [REDACTED] }}", self.custodian)
+        write!(
+            f,
+            "IssuedShare {{ custodian: {:?}, text: [REDACTED] }}",
+            self.custodian
+        )
     }
 }
 
@@ -183,7 +191,9 @@ pub struct EntryDamaged {
 /// Checks a name-like input value.
 pub fn check_text(what: &str, value: &str, max: usize) -> Result<(), InputError> {
     match text_problem(value, max, false) {
-        Some(why) => Err(InputError(format!("{what} {why} (at most {max} bytes, one line)"))),
+        Some(why) => Err(InputError(format!(
+            "{what} {why} (at most {max} bytes, one line)"
+        ))),
         None => Ok(()),
     }
 }
@@ -211,9 +221,16 @@ pub struct Created {
 
 /// Creates a vault. `passphrases[i]` protects custodian i's share
 /// (`None`: plain share).
-pub fn create(spec: &InitSpec, passphrases: &[Option<SecretString>]) -> Result<Created, InputError> {
+pub fn create(
+    spec: &InitSpec,
+    passphrases: &[Option<SecretString>],
+) -> Result<Created, InputError> {
     validate(spec)?;
-    assert_eq!(passphrases.len(), spec.custodians.len(), "one passphrase slot per custodian");
+    assert_eq!(
+        passphrases.len(),
+        spec.custodians.len(),
+        "one passphrase slot per custodian"
+    );
     let mut id = [0u8; 16];
     random_bytes(&mut id);
     let vault_id = VaultId(id);
@@ -283,7 +300,9 @@ pub fn validate(spec: &InitSpec) -> Result<(), InputError> {
         )));
     }
     if n > 255 {
-        return Err(InputError(format!("{n} custodians is too many: at most 255")));
+        return Err(InputError(format!(
+            "{n} custodians is too many: at most 255"
+        )));
     }
     if k > n {
         return Err(InputError(format!(
@@ -317,7 +336,13 @@ impl Vault {
         })?;
         let genesis = match decode(first, 1)? {
             Record::Genesis(g) => g,
-            _ => return Err(invalid(first, 1, "the first record is not a genesis record")),
+            _ => {
+                return Err(invalid(
+                    first,
+                    1,
+                    "the first record is not a genesis record",
+                ))
+            }
         };
         let mut vault = Self {
             genesis: genesis.clone(),
@@ -341,17 +366,27 @@ impl Vault {
         match &record {
             Record::Genesis(_) => return Err(invalid(frame, number, "a second genesis record")),
             Record::Deposit(d) => {
-                let expected = self.entries.get(&d.label).map_or(1, |e| e.current().version + 1);
+                let expected = self
+                    .entries
+                    .get(&d.label)
+                    .map_or(1, |e| e.current().version + 1);
                 if d.version != expected {
                     return Err(invalid(frame, number, "entry version out of sequence"));
                 }
-                let entry = self.entries.entry(d.label.clone()).or_insert_with(|| Entry {
-                    label: d.label.clone(),
-                    kind: d.kind,
-                    versions: Vec::new(),
-                });
+                let entry = self
+                    .entries
+                    .entry(d.label.clone())
+                    .or_insert_with(|| Entry {
+                        label: d.label.clone(),
+                        kind: d.kind,
+                        versions: Vec::new(),
+                    });
                 if entry.kind != d.kind {
-                    return Err(invalid(frame, number, "entry kind changed between versions"));
+                    return Err(invalid(
+                        frame,
+                        number,
+                        "entry kind changed between versions",
+                    ));
                 }
                 entry.versions.push(EntryVersion {
                     version: d.version,
@@ -362,12 +397,20 @@ impl Vault {
             }
             Record::Unseal(u) => {
                 if u.custodians.iter().any(|&c| c > n) {
-                    return Err(invalid(frame, number, "names a custodian the vault does not have"));
+                    return Err(invalid(
+                        frame,
+                        number,
+                        "names a custodian the vault does not have",
+                    ));
                 }
             }
             Record::ShareVerified(s) => {
                 if s.custodian == 0 || s.custodian > n {
-                    return Err(invalid(frame, number, "names a custodian the vault does not have"));
+                    return Err(invalid(
+                        frame,
+                        number,
+                        "names a custodian the vault does not have",
+                    ));
                 }
             }
         }
@@ -473,9 +516,13 @@ impl Vault {
             ciphertext: Vec::new(),
         };
         let aad = deposit.aad(self.id());
-        let (enc, ciphertext) =
-            escrow::seal(&self.genesis.escrow_public, self.id(), &secret.encode(), &aad)
-                .map_err(|e| InputError(e.to_string()))?;
+        let (enc, ciphertext) = escrow::seal(
+            &self.genesis.escrow_public,
+            self.id(),
+            &secret.encode(),
+            &aad,
+        )
+        .map_err(|e| InputError(e.to_string()))?;
         deposit.enc = enc;
         deposit.ciphertext = ciphertext;
         Ok(Record::Deposit(deposit))
@@ -635,7 +682,12 @@ impl Unsealed {
         };
         let plain = self
             .escrow
-            .open(&self.vault_id, &d.enc, &d.ciphertext, &d.aad(&self.vault_id))
+            .open(
+                &self.vault_id,
+                &d.enc,
+                &d.ciphertext,
+                &d.aad(&self.vault_id),
+            )
             .ok_or_else(damaged)?;
         let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
         Ok(Revealed {
@@ -671,7 +723,10 @@ impl Unsealed {
         prev: &[u8; 32],
     ) -> Result<Record, InputError> {
         if let Some(why) = text_problem(reason, limits::REASON, true) {
-            return Err(InputError(format!("--reason {why} (at most {} bytes, one line)", limits::REASON)));
+            return Err(InputError(format!(
+                "--reason {why} (at most {} bytes, one line)",
+                limits::REASON
+            )));
         }
         let mut record = Record::Unseal(Unseal {
             time,
@@ -710,7 +765,9 @@ mod tests {
     }
 
     fn append(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
-        bytes.extend_from_slice(&log::encode_frame(vault.head(), record.kind(), &record.encode_body()).0);
+        bytes.extend_from_slice(
+            &log::encode_frame(vault.head(), record.kind(), &record.encode_body()).0,
+        );
     }
 
     fn load(bytes: &[u8]) -> Vault {
@@ -718,23 +775,37 @@ mod tests {
     }
 
     fn shares_of(issued: &[IssuedShare]) -> Vec<ShareBody> {
-        issued.iter().map(|s| share_text::decode(&s.text).unwrap()).collect()
+        issued
+            .iter()
+            .map(|s| share_text::decode(&s.text).unwrap())
+            .collect()
     }
 
     #[test]
     fn init_deposit_unseal_end_to_end() {
-        let Created { mut bytes, shares: issued, .. } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created {
+            mut bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let vault = load(&bytes);
-        let d = vault.deposit("root", EntryKind::Password, &secret("s3cret"), "x", 5).unwrap();
+        let d = vault
+            .deposit("root", EntryKind::Password, &secret("s3cret"), "x", 5)
+            .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
-        let d = vault.deposit("root", EntryKind::Password, &secret("n3w"), "x", 6).unwrap();
+        let d = vault
+            .deposit("root", EntryKind::Password, &secret("n3w"), "x", 6)
+            .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
         assert_eq!(vault.entries()["root"].versions.len(), 2);
 
         let bodies = shares_of(&issued);
-        let shares: Vec<KeyShare> = bodies[1..].iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let shares: Vec<KeyShare> = bodies[1..]
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
         let unsealed = vault.open(&shares).unwrap();
         assert_eq!(unsealed.custodians(), &[2, 3]);
         let r = unsealed.reveal(&vault, "root").unwrap().unwrap();
@@ -763,74 +834,131 @@ mod tests {
             assert!(err.0.contains(msg), "{err} should contain {msg}");
         }
         let names: Vec<String> = (0..256).map(|i| format!("c{i}")).collect();
-        let s = InitSpec { custodians: names, ..spec(2, &[]) };
-        assert!(create(&s, &vec![None; 256]).unwrap_err().0.contains("at most 255"));
-        let weak = InitSpec { kdf: KdfParams { m_kib: 1024, t: 1, p: 1 }, ..spec(2, &["a", "b"]) };
-        assert!(create(&weak, &[None, None]).unwrap_err().0.contains("below the floor"));
+        let s = InitSpec {
+            custodians: names,
+            ..spec(2, &[])
+        };
+        assert!(create(&s, &vec![None; 256])
+            .unwrap_err()
+            .0
+            .contains("at most 255"));
+        let weak = InitSpec {
+            kdf: KdfParams {
+                m_kib: 1024,
+                t: 1,
+                p: 1,
+            },
+            ..spec(2, &["a", "b"])
+        };
+        assert!(create(&weak, &[None, None])
+            .unwrap_err()
+            .0
+            .contains("below the floor"));
     }
 
     #[test]
     fn share_problems_are_specific() {
-        let Created { bytes, shares: issued, .. } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created {
+            bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let Created { shares: other, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let foreign = share_text::decode(&other[0].text).unwrap();
-        assert!(matches!(vault.check_share(&foreign, None), Err(ShareProblem::ForeignVault(_))));
+        assert!(matches!(
+            vault.check_share(&foreign, None),
+            Err(ShareProblem::ForeignVault(_))
+        ));
         let mut body = share_text::decode(&issued[0].text).unwrap();
         body.index = 2; // claims to be b's
         assert_eq!(
             vault.check_share(&body, None).unwrap_err(),
-            ShareProblem::CommitmentMismatch { custodian: "b".into() }
+            ShareProblem::CommitmentMismatch {
+                custodian: "b".into()
+            }
         );
         body.index = 9;
-        assert_eq!(vault.check_share(&body, None).unwrap_err(), ShareProblem::UnknownIndex(9));
+        assert_eq!(
+            vault.check_share(&body, None).unwrap_err(),
+            ShareProblem::UnknownIndex(9)
+        );
     }
 
     #[test]
     fn too_few_and_duplicates_do_not_open() {
-        let Created { bytes, shares: issued, .. } = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let Created {
+            bytes,
+            shares: issued,
+            ..
+        } = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let vault = load(&bytes);
-        let s: Vec<KeyShare> =
-            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let s: Vec<KeyShare> = shares_of(&issued)
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
         assert_eq!(
             vault.open(&s[..2]).unwrap_err(),
             OpenError::TooFew { need: 3, got: 2 }
         );
         let dup = vec![s[0].clone(), s[0].clone(), s[1].clone()];
-        assert_eq!(vault.open(&dup).unwrap_err(), OpenError::TooFew { need: 3, got: 2 });
+        assert_eq!(
+            vault.open(&dup).unwrap_err(),
+            OpenError::TooFew { need: 3, got: 2 }
+        );
     }
 
     #[test]
     fn altered_key_check_is_damage() {
-        let Created { bytes, shares: issued, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created {
+            bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let mut vault = load(&bytes);
         vault.genesis.key_check[0] ^= 1;
-        let s: Vec<KeyShare> =
-            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let s: Vec<KeyShare> = shares_of(&issued)
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
         assert!(matches!(vault.open(&s), Err(OpenError::Damaged(_))));
     }
 
     #[test]
     fn kind_cannot_change_and_versions_count_up() {
-        let Created { bytes, ..} = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { bytes, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let mut bytes = bytes;
-        let d = vault.deposit("k", EntryKind::RecoveryKey, &secret("x"), "", 1).unwrap();
+        let d = vault
+            .deposit("k", EntryKind::RecoveryKey, &secret("x"), "", 1)
+            .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
-        let err = vault.deposit("k", EntryKind::Password, &secret("y"), "", 2).unwrap_err();
+        let err = vault
+            .deposit("k", EntryKind::Password, &secret("y"), "", 2)
+            .unwrap_err();
         assert!(err.0.contains("holds a recovery-key"), "{err}");
-        assert!(vault.deposit("k", EntryKind::RecoveryKey, &EntrySecret {
-            username: Zeroizing::new(String::new()),
-            secret: Zeroizing::new(Vec::new()),
-        }, "", 2).is_err());
+        assert!(vault
+            .deposit(
+                "k",
+                EntryKind::RecoveryKey,
+                &EntrySecret {
+                    username: Zeroizing::new(String::new()),
+                    secret: Zeroizing::new(Vec::new()),
+                },
+                "",
+                2
+            )
+            .is_err());
     }
 
     #[test]
     fn replayed_deposit_is_refused() {
-        let Created { mut bytes, ..} = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created { mut bytes, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
-        let d = vault.deposit("k", EntryKind::Note, &secret("x"), "", 1).unwrap();
+        let d = vault
+            .deposit("k", EntryKind::Note, &secret("x"), "", 1)
+            .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
         append(&mut bytes, &vault, &d); // the same record again, correctly chained
@@ -840,15 +968,25 @@ mod tests {
 
     #[test]
     fn moved_metadata_fails_to_decrypt() {
-        let Created { mut bytes, shares: issued, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let Created {
+            mut bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
-        let d = vault.deposit("alpha", EntryKind::Password, &secret("x"), "", 1).unwrap();
-        let Record::Deposit(mut moved) = d.clone() else { unreachable!() };
+        let d = vault
+            .deposit("alpha", EntryKind::Password, &secret("x"), "", 1)
+            .unwrap();
+        let Record::Deposit(mut moved) = d.clone() else {
+            unreachable!()
+        };
         moved.label = "beta".into();
         append(&mut bytes, &vault, &Record::Deposit(moved));
         let vault = load(&bytes);
-        let s: Vec<KeyShare> =
-            shares_of(&issued).iter().map(|b| vault.check_share(b, None).unwrap()).collect();
+        let s: Vec<KeyShare> = shares_of(&issued)
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
         let un = vault.open(&s).unwrap();
         let err = un.reveal(&vault, "beta").unwrap().unwrap_err();
         assert_eq!(err.label, "beta");

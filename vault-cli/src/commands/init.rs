@@ -33,7 +33,11 @@ pub fn run(a: InitArgs) -> CliResult {
         kdf,
     };
     // Refuse existing files before anyone types a passphrase.
-    let paths: Vec<PathBuf> = a.custodians.iter().map(|c| share_path(&a.share_dir, c)).collect();
+    let paths: Vec<PathBuf> = a
+        .custodians
+        .iter()
+        .map(|c| share_path(&a.share_dir, c))
+        .collect();
     if !a.force {
         for p in std::iter::once(&a.vault).chain(&paths) {
             if p.exists() {
@@ -119,7 +123,11 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         println!(
             "  {c}: {}{}",
             p.display(),
-            if protected { " (passphrase-protected)" } else { " (no passphrase)" }
+            if protected {
+                " (passphrase-protected)"
+            } else {
+                " (no passphrase)"
+            }
         );
     }
     println!(

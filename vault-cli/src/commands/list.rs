@@ -48,11 +48,23 @@ pub fn run(a: ListArgs) -> CliResult {
         names.join(", ")
     );
     if vault.entries().is_empty() {
-        println!("No entries yet. Deposit one with: breakglass seal {} --label LABEL", a.vault.display());
+        println!(
+            "No entries yet. Deposit one with: breakglass seal {} --label LABEL",
+            a.vault.display()
+        );
         return Ok(());
     }
-    let width = vault.entries().keys().map(|l| l.chars().count()).max().unwrap_or(5).max(5);
-    println!("{:<width$}  {:<12}  {:>8}  UPDATED", "LABEL", "KIND", "VERSIONS");
+    let width = vault
+        .entries()
+        .keys()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:<width$}  {:<12}  {:>8}  UPDATED",
+        "LABEL", "KIND", "VERSIONS"
+    );
     for e in vault.entries().values() {
         println!(
             "{:<width$}  {:<12}  {:>8}  {}",

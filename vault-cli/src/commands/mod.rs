@@ -56,5 +56,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Prints a JSON value on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    );
 }

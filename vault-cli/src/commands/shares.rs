@@ -116,13 +116,20 @@ pub fn check_one(
     };
     Ok(match vault.check_share(&body, passphrase.as_ref()) {
         Ok(share) => Ok(Accepted { share, custodian }),
-        Err(p) => Err(format!("custodian {custodian}: {}", share_problem(vault, &p))),
+        Err(p) => Err(format!(
+            "custodian {custodian}: {}",
+            share_problem(vault, &p)
+        )),
     })
 }
 
 fn precheck(vault: &Vault, body: &ShareBody, so_far: &Gathered) -> Result<(), ShareProblem> {
     vault.precheck_share(body)?;
-    if so_far.accepted.iter().any(|a| a.share.index() == body.index) {
+    if so_far
+        .accepted
+        .iter()
+        .any(|a| a.share.index() == body.index)
+    {
         return Err(ShareProblem::Duplicate {
             custodian: vault.custodian_name(body.index).unwrap_or("?").to_owned(),
         });
@@ -152,7 +159,9 @@ pub fn text_problem(e: &ShareTextError) -> String {
         ShareTextError::TooManyLines(_) | ShareTextError::Empty => {
             "give the share file written by init, or its envelope text"
         }
-        ShareTextError::Body(_) => "every line checks but the whole share does not: compare all lines with the envelope",
+        ShareTextError::Body(_) => {
+            "every line checks but the whole share does not: compare all lines with the envelope"
+        }
     };
     format!("{e} — {hint}")
 }

@@ -95,7 +95,10 @@ fn record_unseal(
     revealed: &[Revealed],
     reason: &str,
 ) -> CliResult<Option<usize>> {
-    let entries: Vec<(String, u32)> = revealed.iter().map(|r| (r.label.clone(), r.version)).collect();
+    let entries: Vec<(String, u32)> = revealed
+        .iter()
+        .map(|r| (r.label.clone(), r.version))
+        .collect();
     let (actor, time) = (context::actor(), context::now());
     let result = store::append(&a.vault, |v| {
         unsealed.unseal_record(&entries, reason, &actor, time, v.head())
@@ -107,7 +110,9 @@ fn record_unseal(
         }
         Ok(Err(input)) => Err(input.into()),
         Err(e) => {
-            super::warn(format_args!("could not record this unseal in the vault: {e}"));
+            super::warn(format_args!(
+                "could not record this unseal in the vault: {e}"
+            ));
             let event = json!({
                 "event": "unseal",
                 "time": rfc3339(time),
@@ -127,7 +132,13 @@ fn secret_text(r: &Revealed) -> &str {
     std::str::from_utf8(&r.secret.secret).unwrap_or("<not UTF-8 text>")
 }
 
-fn print(a: &UnsealArgs, vault: &Vault, g: &Gathered, revealed: &[Revealed], record: Option<usize>) {
+fn print(
+    a: &UnsealArgs,
+    vault: &Vault,
+    g: &Gathered,
+    revealed: &[Revealed],
+    record: Option<usize>,
+) {
     if a.json {
         let entries: Vec<_> = revealed
             .iter()
@@ -154,11 +165,19 @@ fn print(a: &UnsealArgs, vault: &Vault, g: &Gathered, revealed: &[Revealed], rec
         "Unsealed with the shares of {} ({} needed){}.",
         g.custodians().join(", "),
         vault.threshold(),
-        record.map_or(String::new(), |r| format!("; recorded as audit record #{r}"))
+        record.map_or(String::new(), |r| format!(
+            "; recorded as audit record #{r}"
+        ))
     );
     for r in revealed {
         println!();
-        println!("{} ({}, version {}, sealed {})", r.label, r.kind.name(), r.version, rfc3339(r.time));
+        println!(
+            "{} ({}, version {}, sealed {})",
+            r.label,
+            r.kind.name(),
+            r.version,
+            rfc3339(r.time)
+        );
         if !r.secret.username.is_empty() {
             println!("  username: {}", r.secret.username.as_str());
         }
@@ -173,4 +192,3 @@ fn print(a: &UnsealArgs, vault: &Vault, g: &Gathered, revealed: &[Revealed], rec
         }
     }
 }
-

@@ -28,7 +28,9 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
         }
         Ok(Err(never)) => match never {},
         Err(e) => {
-            super::warn(format_args!("the check was not recorded in the audit trail: {e}"));
+            super::warn(format_args!(
+                "the check was not recorded in the audit trail: {e}"
+            ));
             None
         }
     };
