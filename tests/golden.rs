@@ -1,1 +1,177 @@
+//! The compatibility contract: the golden files in fixtures/ from every
+//! released format version must keep opening, with known contents, forever.
+//! If one of these tests fails, the change broke old vaults: fix the change,
+//! never the fixture.
+
 mod common;
+
+use common::{root, stdout, Env};
+use predicates::prelude::*;
+use secrecy::SecretString;
+use vault_core::entry::EntryKind;
+use vault_core::log;
+use vault_core::record::Record;
+use vault_core::share_text;
+use vault_core::vault::Vault;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("fixtures/v1").join(name)).unwrap()
+}
+
+fn golden() -> Vault {
+    Vault::replay(&log::parse(&fixture("golden.bg")).unwrap()).unwrap()
+}
+
+fn pass(s: &str) -> Option<SecretString> {
+    Some(SecretString::from(s.to_owned()))
+}
+
+#[test]
+fn fixture_files_are_unchanged() {
+    // SHA256SUMS pins the bytes: a regenerated fixture is a new fixture.
+    let sums = String::from_utf8(fixture("SHA256SUMS")).unwrap();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let got = vault_core::keys::sha256(&[&fixture(name)]);
+        assert_eq!(common_hex(&got), hash, "fixtures/v1/{name} changed");
+    }
+}
+
+fn common_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn v1_records_reencode_to_the_same_bytes() {
+    let bytes = fixture("golden.bg");
+    let parsed = log::parse(&bytes).unwrap();
+    assert!(parsed.torn.is_none());
+    let mut out = log::header().to_vec();
+    let mut prev = log::genesis_prev();
+    let mut kinds = Vec::new();
+    for frame in &parsed.frames {
+        let record = Record::decode(frame.kind, &frame.body).unwrap();
+        kinds.push(record.kind());
+        let (framed, hash) = log::encode_frame(&prev, record.kind(), &record.encode_body());
+        out.extend_from_slice(&framed);
+        prev = hash;
+    }
+    assert_eq!(
+        out, bytes,
+        "decode→encode must reproduce the file byte for byte"
+    );
+    assert_eq!(kinds, [1, 2, 2, 2, 2, 3, 4]);
+}
+
+#[test]
+fn v1_public_view() {
+    let v = golden();
+    assert_eq!(v.name(), "breakglass golden v1");
+    assert_eq!(v.threshold(), 2);
+    let names: Vec<&str> = v.custodians().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    assert_eq!(v.genesis().time, 1_795_478_400);
+    let e = &v.entries()["entra-ba1"];
+    assert_eq!((e.kind, e.versions.len()), (EntryKind::Password, 2));
+    let fv = &v.entries()["filevault-C02XG0FDH7JY"];
+    assert_eq!(fv.kind, EntryKind::RecoveryKey);
+    assert_eq!(fv.current().device.as_deref(), Some("C02XG0FDH7JY"));
+    assert_eq!(v.entries()["runbook"].kind, EntryKind::Note);
+    assert_eq!(v.records().len(), 7);
+}
+
+#[test]
+fn v1_opens_with_documented_shares_and_passphrases() {
+    let v = golden();
+    let body = |n: &str| share_text::decode(&String::from_utf8(fixture(n)).unwrap()).unwrap();
+    let alice = v
+        .check_share(
+            &body("alice.share"),
+            pass("golden-alice-passphrase").as_ref(),
+        )
+        .unwrap();
+    let bob = v
+        .check_share(&body("bob.share"), pass("golden-bob-passphrase").as_ref())
+        .unwrap();
+    let carol = v.check_share(&body("carol.share"), None).unwrap();
+    for pair in [
+        [alice.clone(), bob.clone()],
+        [bob, carol.clone()],
+        [alice, carol],
+    ] {
+        let un = v.open(&pair).unwrap();
+        assert!(un.bad_macs(&v).is_empty(), "genesis and unseal MACs verify");
+        let text = |label: &str, version: u32| {
+            let r = un.reveal_version(&v, label, version).unwrap().unwrap();
+            (
+                r.secret.username.to_string(),
+                String::from_utf8(r.secret.secret.to_vec()).unwrap(),
+            )
+        };
+        assert_eq!(
+            text("entra-ba1", 1),
+            (
+                "ba1@contoso.onmicrosoft.com".into(),
+                "Golden-Entra-v1!".into()
+            )
+        );
+        assert_eq!(
+            text("entra-ba1", 2),
+            (
+                "ba1@contoso.onmicrosoft.com".into(),
+                "Golden-Entra-v2!".into()
+            )
+        );
+        assert_eq!(
+            text("filevault-C02XG0FDH7JY", 1).1,
+            "ABCD-EFGH-IJKL-MNOP-QRST-UVWX"
+        );
+        assert_eq!(
+            text("runbook", 1).1,
+            "1. Open the safe.\n2. Unseal.\n3. Rotate."
+        );
+    }
+}
+
+#[test]
+fn v1_opens_through_the_binary() {
+    let env = Env::new();
+    for name in ["golden.bg", "alice.share", "bob.share", "carol.share"] {
+        env.write(name, fixture(name));
+    }
+    let out = env
+        .run(
+            &[
+                "unseal",
+                "golden.bg",
+                "--share",
+                "alice.share",
+                "--share",
+                "carol.share",
+                "--json",
+            ],
+            "golden-alice-passphrase\n",
+        )
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let secrets: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "Golden-Entra-v2!",
+            "ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
+            "1. Open the safe.\n2. Unseal.\n3. Rotate."
+        ]
+    );
+    env.run(&["list", "golden.bg"], "")
+        .success()
+        .stdout(predicate::str::contains(
+            "any 2 of 3 unseal — alice, bob, carol",
+        ));
+    env.run(&["audit", "golden.bg", "--verify"], "").success();
+}

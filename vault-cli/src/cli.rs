@@ -109,6 +109,9 @@ pub struct SealArgs {
     /// The account name to keep with the secret (sealed with it).
     #[arg(long, value_name = "USER")]
     pub username: Option<String>,
+    /// A device identifier (serial number, host name, key ID), public, for lookup.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

@@ -33,6 +33,8 @@ pub mod limits {
     pub const ACTOR: usize = 128;
     /// Reason given for an unseal.
     pub const REASON: usize = 1024;
+    /// A deposit attribute's value.
+    pub const ATTRIBUTE: usize = 128;
     /// HPKE ciphertext of one deposit.
     pub const CIPHERTEXT: usize = crate::entry::MAX_SECRET + crate::entry::MAX_USERNAME + 64;
 }
@@ -100,6 +102,14 @@ pub struct Genesis {
     pub mac: [u8; 32],
 }
 
+/// Public attribute tags of a deposit (docs/FORMAT.md §7.2).
+pub mod attr {
+    /// Device identifier used for lookup: serial number, host name, key ID.
+    pub const DEVICE: u8 = 1;
+    /// The most attributes one deposit may carry.
+    pub const MAX: usize = 16;
+}
+
 /// One entry version deposited to the escrow key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deposit {
@@ -113,6 +123,9 @@ pub struct Deposit {
     pub kind: EntryKind,
     /// Version number, 1 for a new label, then +1 each deposit.
     pub version: u32,
+    /// Public attributes `(tag, value)`, tags strictly ascending. Unknown
+    /// tags are kept and authenticated like known ones.
+    pub attributes: Vec<(u8, String)>,
     /// HPKE encapsulated key.
     pub enc: [u8; 32],
     /// HPKE ciphertext of the entry secret.
@@ -178,7 +191,19 @@ impl Deposit {
             .str(&self.actor)
             .str(&self.label)
             .u8(self.kind.code())
-            .u32(self.version);
+            .u32(self.version)
+            .u8(self.attributes.len() as u8);
+        for (tag, value) in &self.attributes {
+            w.u8(*tag).str(value);
+        }
+    }
+
+    /// The value of attribute `tag`, if present.
+    pub fn attribute(&self, tag: u8) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, v)| v.as_str())
     }
 
     /// HPKE associated data: a label, the vault id and the public metadata,
@@ -364,6 +389,23 @@ fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
     if version == 0 {
         return Err(r.invalid("version", at, "versions start at 1"));
     }
+    let at = r.pos();
+    let count = r.u8("attribute count")? as usize;
+    if count > attr::MAX {
+        return Err(r.invalid("attribute count", at, "more than 16 attributes"));
+    }
+    let mut attributes: Vec<(u8, String)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let at = r.pos();
+        let tag = r.u8("attribute tag")?;
+        if attributes.last().is_some_and(|(last, _)| *last >= tag) || tag == 0 {
+            return Err(r.invalid("attribute tag", at, "tags must be non-zero and ascending"));
+        }
+        attributes.push((
+            tag,
+            read_text(r, "attribute value", limits::ATTRIBUTE, false)?.to_owned(),
+        ));
+    }
     let enc = r.array("encapsulated key")?;
     let at = r.pos();
     let ciphertext = r.blob("ciphertext")?;
@@ -376,6 +418,7 @@ fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
         label,
         kind,
         version,
+        attributes,
         enc,
         ciphertext: ciphertext.to_vec(),
     })
@@ -455,14 +498,16 @@ mod tests {
             1u32..,
             any::<[u8; 32]>(),
             proptest::collection::vec(any::<u8>(), 0..100),
+            proptest::collection::btree_map(1u8.., text(), 0..4),
         )
-            .prop_map(|(time, actor, label, k, version, enc, ciphertext)| {
+            .prop_map(|(time, actor, label, k, version, enc, ciphertext, attrs)| {
                 Record::Deposit(Deposit {
                     time,
                     actor,
                     label,
                     kind: EntryKind::from_code(k + 1).unwrap(),
                     version,
+                    attributes: attrs.into_iter().collect(),
                     enc,
                     ciphertext,
                 })

@@ -257,7 +257,7 @@ mod tests {
     use super::*;
     use crate::entry::{EntryKind, EntrySecret};
     use crate::passphrase::KdfParams;
-    use crate::vault::{create, InitSpec};
+    use crate::vault::{create, DepositMeta, InitSpec};
     use zeroize::Zeroizing;
 
     fn new_vault(dir: &Path) -> PathBuf {
@@ -280,9 +280,11 @@ mod tests {
             username: Zeroizing::new(String::new()),
             secret: Zeroizing::new(b"pw".to_vec()),
         };
-        append(path, |v| v.deposit(label, EntryKind::Password, &s, "", 1))
-            .unwrap()
-            .unwrap()
+        append(path, |v| {
+            v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())
+        })
+        .unwrap()
+        .unwrap()
     }
 
     #[test]

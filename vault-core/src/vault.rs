@@ -12,7 +12,7 @@ use crate::keys::{random_bytes, MasterKey};
 use crate::log::{self, Frame, Log, LogError};
 use crate::passphrase::{KdfParams, KdfParamsError};
 use crate::record::{
-    limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal,
+    attr, limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal,
 };
 use crate::shamir::{self, KeyShare};
 use crate::share::{ShareBody, UnlockError};
@@ -52,6 +52,8 @@ pub struct EntryVersion {
     pub time: u64,
     /// Who deposited (self-asserted).
     pub actor: String,
+    /// Device identifier, if the deposit named one.
+    pub device: Option<String>,
     /// Index into [`Vault::records`] of the deposit.
     pub record: usize,
 }
@@ -92,6 +94,17 @@ pub struct Vault {
     entries: BTreeMap<String, Entry>,
     records: Vec<Placed>,
     head: [u8; 32],
+}
+
+/// Who deposits, when, and the deposit's public attributes.
+#[derive(Debug, Clone, Default)]
+pub struct DepositMeta {
+    /// Who is depositing (self-asserted).
+    pub actor: String,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Device identifier for lookup (serial, host name, key ID), public.
+    pub device: Option<String>,
 }
 
 /// What `init` needs to know.
@@ -392,6 +405,7 @@ impl Vault {
                     version: d.version,
                     time: d.time,
                     actor: d.actor.clone(),
+                    device: d.attribute(attr::DEVICE).map(str::to_owned),
                     record: self.records.len(),
                 });
             }
@@ -482,8 +496,7 @@ impl Vault {
         label: &str,
         kind: EntryKind,
         secret: &EntrySecret,
-        actor: &str,
-        time: u64,
+        meta: &DepositMeta,
     ) -> Result<Record, InputError> {
         let version = self.next_version(label, kind)?;
         if secret.secret.is_empty() {
@@ -506,12 +519,18 @@ impl Vault {
                 "the username must be one line of at most {MAX_USERNAME} bytes"
             )));
         }
+        let mut attributes = Vec::new();
+        if let Some(device) = &meta.device {
+            check_text("device", device, limits::ATTRIBUTE)?;
+            attributes.push((attr::DEVICE, device.clone()));
+        }
         let mut deposit = Deposit {
-            time,
-            actor: check_actor(actor),
+            time: meta.time,
+            actor: check_actor(&meta.actor),
             label: label.to_owned(),
             kind,
             version,
+            attributes,
             enc: [0; 32],
             ciphertext: Vec::new(),
         };
@@ -659,14 +678,26 @@ impl Unsealed {
         &self.custodians
     }
 
-    /// Decrypts the current version of `label`.
+    /// Decrypts the current version of `label`; `None` if there is no such entry.
     pub fn reveal(&self, vault: &Vault, label: &str) -> Option<Result<Revealed, EntryDamaged>> {
         let entry = vault.entries.get(label)?;
-        let v = entry.current();
-        Some(self.reveal_version(vault, entry, v))
+        Some(self.open_version(vault, entry, entry.current()))
     }
 
-    fn reveal_version(
+    /// Decrypts version `version` of `label`; `None` if there is no such
+    /// entry or version.
+    pub fn reveal_version(
+        &self,
+        vault: &Vault,
+        label: &str,
+        version: u32,
+    ) -> Option<Result<Revealed, EntryDamaged>> {
+        let entry = vault.entries.get(label)?;
+        let v = entry.versions.iter().find(|v| v.version == version)?;
+        Some(self.open_version(vault, entry, v))
+    }
+
+    fn open_version(
         &self,
         vault: &Vault,
         entry: &Entry,
@@ -757,6 +788,14 @@ mod tests {
         }
     }
 
+    fn meta(time: u64) -> DepositMeta {
+        DepositMeta {
+            actor: "x".into(),
+            time,
+            device: None,
+        }
+    }
+
     fn secret(s: &str) -> EntrySecret {
         EntrySecret {
             username: Zeroizing::new("admin".into()),
@@ -790,12 +829,12 @@ mod tests {
         } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault
-            .deposit("root", EntryKind::Password, &secret("s3cret"), "x", 5)
+            .deposit("root", EntryKind::Password, &secret("s3cret"), &meta(5))
             .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
         let d = vault
-            .deposit("root", EntryKind::Password, &secret("n3w"), "x", 6)
+            .deposit("root", EntryKind::Password, &secret("n3w"), &meta(6))
             .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
@@ -930,12 +969,12 @@ mod tests {
         let vault = load(&bytes);
         let mut bytes = bytes;
         let d = vault
-            .deposit("k", EntryKind::RecoveryKey, &secret("x"), "", 1)
+            .deposit("k", EntryKind::RecoveryKey, &secret("x"), &meta(1))
             .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
         let err = vault
-            .deposit("k", EntryKind::Password, &secret("y"), "", 2)
+            .deposit("k", EntryKind::Password, &secret("y"), &meta(2))
             .unwrap_err();
         assert!(err.0.contains("holds a recovery-key"), "{err}");
         assert!(vault
@@ -946,8 +985,7 @@ mod tests {
                     username: Zeroizing::new(String::new()),
                     secret: Zeroizing::new(Vec::new()),
                 },
-                "",
-                2
+                &meta(2)
             )
             .is_err());
     }
@@ -957,7 +995,7 @@ mod tests {
         let Created { mut bytes, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault
-            .deposit("k", EntryKind::Note, &secret("x"), "", 1)
+            .deposit("k", EntryKind::Note, &secret("x"), &meta(1))
             .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);
@@ -975,7 +1013,7 @@ mod tests {
         } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
         let vault = load(&bytes);
         let d = vault
-            .deposit("alpha", EntryKind::Password, &secret("x"), "", 1)
+            .deposit("alpha", EntryKind::Password, &secret("x"), &meta(1))
             .unwrap();
         let Record::Deposit(mut moved) = d.clone() else {
             unreachable!()

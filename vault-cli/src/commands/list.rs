@@ -30,6 +30,7 @@ pub fn run(a: ListArgs) -> CliResult {
                     "label": e.label,
                     "kind": e.kind.name(),
                     "versions": e.versions.len(),
+                    "device": e.current().device,
                     "created": rfc3339(e.versions[0].time),
                     "updated": rfc3339(e.current().time),
                 })

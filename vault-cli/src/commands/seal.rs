@@ -4,6 +4,7 @@
 use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
 use vault_core::store;
+use vault_core::vault::DepositMeta;
 use zeroize::Zeroizing;
 
 use crate::cli::{KindArg, SealArgs};
@@ -31,11 +32,15 @@ pub fn run(a: SealArgs) -> CliResult {
         username: Zeroizing::new(a.username.clone().unwrap_or_default()),
         secret: Input::new().secret(&a.label)?,
     };
-    let (actor, time) = (context::actor(), context::now());
+    let meta = DepositMeta {
+        actor: context::actor(),
+        time: context::now(),
+        device: a.device.clone(),
+    };
     let mut version = 0;
     let appended = store::append(&a.vault, |v| {
         version = v.next_version(&a.label, kind)?;
-        v.deposit(&a.label, kind, &secret, &actor, time)
+        v.deposit(&a.label, kind, &secret, &meta)
     })??;
     super::report_append(&a.vault, &appended);
     if a.json {
