@@ -598,23 +598,52 @@ impl Vault {
                 got: indices.len(),
             });
         }
-        let mk = shamir::combine(need, shares).map_err(|e| OpenError::Damaged(e.to_string()))?;
-        if !mk.matches_key_check(self.id(), &self.genesis.key_check) {
-            return Err(OpenError::Damaged(
-                "shares that match their commitments do not combine to the vault's key".into(),
-            ));
-        }
+        let (mk, inconsistent) = self.combine_checked(shares)?;
         let escrow = self
             .genesis
             .escrow_sealed
             .open(&mk, self.id(), &self.genesis.escrow_public)
             .ok_or_else(|| OpenError::Damaged("the sealed escrow key does not open".into()))?;
+        indices.retain(|i| !inconsistent.contains(i));
         Ok(Unsealed {
             vault_id: *self.id(),
             mk,
             escrow,
             custodians: indices,
+            inconsistent,
         })
+    }
+
+    /// Combines shares and checks the key. With more shares than needed, a
+    /// share that matches its commitment but not the others (so the
+    /// commitments were altered) is found by leaving each out in turn, and
+    /// returned so it can be named.
+    fn combine_checked(&self, shares: &[KeyShare]) -> Result<(MasterKey, Vec<u8>), OpenError> {
+        let need = self.threshold();
+        let check = |set: &[KeyShare]| {
+            shamir::combine(need, set)
+                .ok()
+                .filter(|mk| mk.matches_key_check(self.id(), &self.genesis.key_check))
+        };
+        if let Some(mk) = check(shares) {
+            return Ok((mk, Vec::new()));
+        }
+        if shares.len() > need {
+            for skip in 0..shares.len() {
+                let rest: Vec<KeyShare> = shares
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                if let Some(mk) = check(&rest) {
+                    return Ok((mk, vec![shares[skip].index()]));
+                }
+            }
+        }
+        Err(OpenError::Damaged(
+            "shares that match their commitments do not combine to the vault's key".into(),
+        ))
     }
 }
 
@@ -661,6 +690,7 @@ pub struct Unsealed {
     mk: MasterKey,
     escrow: EscrowSecret,
     custodians: Vec<u8>,
+    inconsistent: Vec<u8>,
 }
 
 impl std::fmt::Debug for Unsealed {
@@ -676,6 +706,13 @@ impl Unsealed {
     /// Indices of the custodians whose shares opened it, ascending.
     pub fn custodians(&self) -> &[u8] {
         &self.custodians
+    }
+
+    /// Indices of shares that matched their commitments but not the other
+    /// shares: evidence that the vault's commitments were altered. They
+    /// were left out; the key was checked without them.
+    pub fn inconsistent(&self) -> &[u8] {
+        &self.inconsistent
     }
 
     /// Decrypts the current version of `label`; `None` if there is no such entry.
@@ -945,6 +982,27 @@ mod tests {
             vault.open(&dup).unwrap_err(),
             OpenError::TooFew { need: 3, got: 2 }
         );
+    }
+
+    #[test]
+    fn an_inconsistent_share_among_more_than_k_is_named() {
+        let Created {
+            bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+        let vault = load(&bytes);
+        let mut s: Vec<KeyShare> = shares_of(&issued)
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
+        // As if b's commitment had been replaced to match a forged share.
+        s[1] = KeyShare::new(2, Zeroizing::new([0x42; 32])).unwrap();
+        let un = vault.open(&s).unwrap();
+        assert_eq!(un.inconsistent(), &[2]);
+        assert_eq!(un.custodians(), &[1, 3]);
+        // With exactly k shares there is nothing to leave out: damage.
+        assert!(matches!(vault.open(&s[..2]), Err(OpenError::Damaged(_))));
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub fn run(a: UnsealArgs) -> CliResult {
         return Err(too_few(&vault, &gathered));
     }
     let unsealed = vault.open(&gathered.key_shares())?;
+    for index in unsealed.inconsistent() {
+        super::warn(format_args!(
+            "custodian {}'s share matches the commitment stored in the vault but not the other              shares: the vault's commitments were altered; the share was left out",
+            vault.custodian_name(*index).unwrap_or("?")
+        ));
+    }
     for record in unsealed.bad_macs(&vault) {
         super::warn(format_args!(
             "audit record #{record} fails its MAC: the audit trail of {} was altered",
@@ -40,7 +46,13 @@ pub fn run(a: UnsealArgs) -> CliResult {
         }
     }
     let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
-    print(&a, &vault, &gathered, &revealed, record);
+    let used: Vec<&str> = gathered
+        .accepted
+        .iter()
+        .filter(|s| !unsealed.inconsistent().contains(&s.share.index()))
+        .map(|s| s.custodian.as_str())
+        .collect();
+    print(&a, &vault, &used, &revealed, record);
     match damaged {
         Some(e) => Err(e.into()),
         None => Ok(()),
@@ -135,7 +147,7 @@ fn secret_text(r: &Revealed) -> &str {
 fn print(
     a: &UnsealArgs,
     vault: &Vault,
-    g: &Gathered,
+    used: &[&str],
     revealed: &[Revealed],
     record: Option<usize>,
 ) {
@@ -155,7 +167,7 @@ fn print(
             .collect();
         super::print_json(&json!({
             "vault": { "id": vault.id().hex(), "name": vault.name() },
-            "custodians": g.custodians(),
+            "custodians": used,
             "record": record,
             "entries": entries,
         }));
@@ -163,7 +175,7 @@ fn print(
     }
     eprintln!(
         "Unsealed with the shares of {} ({} needed){}.",
-        g.custodians().join(", "),
+        used.join(", "),
         vault.threshold(),
         record.map_or(String::new(), |r| format!(
             "; recorded as audit record #{r}"
