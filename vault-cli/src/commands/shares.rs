@@ -108,7 +108,7 @@ pub fn check_one(
         .to_owned();
     let passphrase = if body.is_protected() {
         Some(input.passphrase(&format!(
-            "passphrase for {custodian}'s share ({})",
+            "Passphrase for {custodian}'s share ({})",
             source_name(path)
         ))?)
     } else {

@@ -1,0 +1,219 @@
+//! Prompts on a real terminal: the binary runs inside tmux, the test types
+//! at its prompts with send-keys and reads the screen with capture-pane.
+//! Needs tmux (`.ci/run` installs it).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_breakglass");
+
+/// One tmux server (own socket) running one command in a temp directory.
+struct Term {
+    socket: String,
+}
+
+impl Term {
+    fn start(dir: &Path, command: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "bg-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let script = format!("{command}; echo \"EXIT=$?\"; sleep 600");
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                "-c",
+            ])
+            .arg(dir)
+            .args(["sh", "-c", &script])
+            .status()
+            .expect("tmux must be installed to run the terminal tests (.ci/run installs it)");
+        assert!(status.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text` `count` times.
+    fn wait_for_n(&self, text: &str, count: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.matches(text.trim_end()).count() >= count {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_for_n(text, 1)
+    }
+
+    fn type_line(&self, text: &str) {
+        for keys in [["-l", text], ["Enter", ""]] {
+            let args: Vec<&str> = keys.iter().copied().filter(|k| !k.is_empty()).collect();
+            Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys"])
+                .args(&args)
+                .status()
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn floor() -> &'static str {
+    "--argon2-memory 19 --argon2-time 2 --argon2-parallelism 1"
+}
+
+#[test]
+fn init_seal_and_unseal_at_the_terminal_never_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = format!(
+        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
+        floor()
+    );
+    let t = Term::start(dir.path(), &init);
+    for who in ["alice", "bob"] {
+        t.wait_for(&format!("New passphrase for {who}'s share: "));
+        t.type_line(&format!("{who}-secret-words"));
+        t.wait_for(&format!("Repeat the passphrase for {who}'s share: "));
+        t.type_line(&format!("{who}-secret-words"));
+    }
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("any 2 of 2 custodians can unseal"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("secret-words"),
+        "a passphrase was echoed:\n{screen}"
+    );
+    drop(t);
+
+    let t = Term::start(dir.path(), &format!("{BIN} seal v.bg --label root"));
+    t.wait_for("Secret for 'root': ");
+    t.type_line("Tty-Typed-Secret");
+    t.wait_for("Repeat the secret for 'root': ");
+    t.type_line("Tty-Typed-Secret");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=0") && screen.contains("Sealed 'root'"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Tty-Typed-Secret"),
+        "the secret was echoed:\n{screen}"
+    );
+    drop(t);
+
+    let t = Term::start(
+        dir.path(),
+        &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
+    );
+    t.wait_for("Passphrase for alice's share (s/alice.share): ");
+    t.type_line("alice-secret-words");
+    t.wait_for("Passphrase for bob's share (s/bob.share): ");
+    t.type_line("bob-secret-words");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("secret:   Tty-Typed-Secret"), "{screen}");
+    assert!(
+        !screen.contains("secret-words"),
+        "a passphrase was echoed:\n{screen}"
+    );
+}
+
+#[test]
+fn mismatched_confirmation_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = format!(
+        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
+        floor()
+    );
+    let t = Term::start(dir.path(), &init);
+    t.wait_for("New passphrase for alice's share: ");
+    t.type_line("first-attempt-1");
+    t.wait_for("Repeat the passphrase for alice's share: ");
+    t.type_line("first-attempt-2");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(
+        screen.contains("the two entries of the passphrase for alice's share differ"),
+        "{screen}"
+    );
+    assert!(!dir.path().join("v.bg").exists());
+    assert!(!dir.path().join("s").exists());
+}
+
+#[test]
+fn wrong_passphrase_at_the_terminal_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["init", "v.bg", "--name", "T", "--threshold", "2"])
+        .args([
+            "--custodian",
+            "alice",
+            "--custodian",
+            "bob",
+            "--share-dir",
+            "s",
+        ])
+        .args(floor().split(' '))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"alice-pass-1\nbob-pass-22\n")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(status.success());
+    let t = Term::start(
+        dir.path(),
+        &format!("{BIN} verify-share v.bg --share s/bob.share"),
+    );
+    t.wait_for("Passphrase for bob's share (s/bob.share): ");
+    t.type_line("not-bobs");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(
+        screen.contains("custodian bob: wrong passphrase"),
+        "{screen}"
+    );
+}
