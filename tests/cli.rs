@@ -712,3 +712,46 @@ fn damaged_key_material_is_exit_4() {
             "the vault is damaged or was altered",
         ));
 }
+
+// ---------------------------------------------------------------- concurrency
+
+#[test]
+fn concurrent_depositors_lose_nothing() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_breakglass"))
+                .current_dir(env.dir.path())
+                .args(["seal", "v.bg", "--label", &format!("entry-{i}")])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("secret-{i}").as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let out = env.run(&["list", "v.bg", "--json"], "").success();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 12);
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+    let s = shares(&env, &["alice", "bob"]);
+    let out = env.run(&env.unseal_args(&s), "").success();
+    for i in 0..12 {
+        assert!(
+            stdout(&out).contains(&format!("secret:   secret-{i}\n")),
+            "entry-{i}"
+        );
+    }
+}

@@ -147,7 +147,8 @@ impl Input {
                 vault_core::share_text::END_LINE
             );
         }
-        let mut text = Zeroizing::new(String::new());
+        // Sized up front: a reallocation would leave a copy of the share behind.
+        let mut text = Zeroizing::new(String::with_capacity(8192));
         loop {
             let mut line = Zeroizing::new(String::new());
             let n = self

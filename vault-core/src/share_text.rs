@@ -71,12 +71,13 @@ fn line_check(number: usize, symbols: &str) -> String {
 /// Renders a share as text. The result holds secret material (for a plain
 /// share, the share itself): it is zeroized on drop.
 pub fn encode(body: &ShareBody, header: &ShareHeader<'_>) -> Zeroizing<String> {
+    use std::fmt::Write;
     let symbols = Zeroizing::new(base32().encode(&body.encode()));
-    let mut out = Zeroizing::new(String::new());
-    out.push_str(MAGIC_LINE);
-    out.push('\n');
-    out.push_str(&format!(
-        "Vault: {} ({})\nCustodian: {}\nShare: {} of {} (any {} unseal)\nProtection: {}\n\n",
+    // Sized up front: a reallocation would leave a copy of the share behind.
+    let mut out = Zeroizing::new(String::with_capacity(1024 + 2 * symbols.len()));
+    let _ = write!(
+        out,
+        "{MAGIC_LINE}\nVault: {} ({})\nCustodian: {}\nShare: {} of {} (any {} unseal)\nProtection: {}\n\n",
         one_line(header.vault_name),
         header.fingerprint,
         one_line(header.custodian),
@@ -88,21 +89,17 @@ pub fn encode(body: &ShareBody, header: &ShareHeader<'_>) -> Zeroizing<String> {
         } else {
             "none"
         },
-    ));
-    let bytes = symbols.as_bytes();
-    for (i, chunk) in bytes.chunks(SYMBOLS_PER_LINE).enumerate() {
-        let line = std::str::from_utf8(chunk).expect("base32 is ASCII");
-        let groups: Vec<&str> = line
-            .as_bytes()
-            .chunks(4)
-            .map(|g| std::str::from_utf8(g).expect("ASCII"))
-            .collect();
-        out.push_str(&format!(
-            "{:02}: {}  {}\n",
-            i + 1,
-            groups.join(" "),
-            line_check(i + 1, line)
-        ));
+    );
+    for (i, line) in symbols.as_bytes().chunks(SYMBOLS_PER_LINE).enumerate() {
+        let line = std::str::from_utf8(line).expect("base32 is ASCII");
+        let _ = write!(out, "{:02}:", i + 1);
+        for group in line.as_bytes().chunks(4) {
+            out.push(' ');
+            out.push_str(std::str::from_utf8(group).expect("ASCII"));
+        }
+        out.push_str("  ");
+        out.push_str(&line_check(i + 1, line));
+        out.push('\n');
     }
     out.push_str(END_LINE);
     out.push('\n');
@@ -277,7 +274,7 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
     if lines.is_empty() {
         return Err(ShareTextError::Empty);
     }
-    let mut symbols = Zeroizing::new(String::new());
+    let mut symbols = Zeroizing::new(String::with_capacity(lines.len() * SYMBOLS_PER_LINE));
     for (i, line) in lines.iter().enumerate() {
         let line = line.as_ref().ok_or(ShareTextError::MissingLine(i + 1))?;
         let last = i + 1 == lines.len();
