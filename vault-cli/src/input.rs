@@ -38,20 +38,29 @@ impl Input {
         self.tty
     }
 
-    /// One line from stdin without its line ending; `what` names it in errors.
-    fn line(&mut self, what: &str) -> CliResult<Zeroizing<String>> {
-        let mut line = Zeroizing::new(String::new());
+    /// One raw line from stdin (with its ending), `None` at the end of input.
+    fn raw_line(&mut self, what: &str) -> CliResult<Option<Zeroizing<String>>> {
+        // Sized up front: a reallocation would leave a copy behind.
+        let mut line = Zeroizing::new(String::with_capacity(1024));
         let n = self
             .stdin
             .read_line(&mut line)
             .map_err(|e| CliError::input(format!("reading {what} from stdin: {e}")))?;
         if n == 0 {
+            return Ok(None);
+        }
+        self.lines_read += 1;
+        Ok(Some(line))
+    }
+
+    /// One line from stdin without its line ending; `what` names it in errors.
+    fn line(&mut self, what: &str) -> CliResult<Zeroizing<String>> {
+        let Some(mut line) = self.raw_line(what)? else {
             return Err(CliError::input(format!(
                 "expected {what} on stdin line {}, found the end of input",
                 self.lines_read + 1
             )));
-        }
-        self.lines_read += 1;
+        };
         while line.ends_with('\n') || line.ends_with('\r') {
             line.pop();
         }
@@ -149,16 +158,7 @@ impl Input {
         }
         // Sized up front: a reallocation would leave a copy of the share behind.
         let mut text = Zeroizing::new(String::with_capacity(8192));
-        loop {
-            let mut line = Zeroizing::new(String::new());
-            let n = self
-                .stdin
-                .read_line(&mut line)
-                .map_err(|e| CliError::input(format!("reading a share from stdin: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            self.lines_read += 1;
+        while let Some(line) = self.raw_line("a share")? {
             text.push_str(&line);
             if line
                 .trim()
