@@ -289,8 +289,9 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
     }
     // The protection byte (second byte) fixes the body length, so lines
     // missing at the end are named rather than reported as a bad check.
+    // Eight symbols are exactly five bytes; fewer do not decode.
     let expected = base32()
-        .decode(symbols.get(..4).unwrap_or("").as_bytes())
+        .decode(symbols.get(..8).unwrap_or("").as_bytes())
         .ok()
         .and_then(|b| ShareBody::encoded_len(*b.get(1)?))
         .map(|bytes| base32().encode_len(bytes));
