@@ -755,3 +755,89 @@ fn concurrent_depositors_lose_nothing() {
         );
     }
 }
+
+// ---------------------------------------------------------------- secret hygiene
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn no_secret_or_passphrase_is_left_in_any_file() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], false);
+    env.run(
+        &[
+            "seal",
+            "v.bg",
+            "--label",
+            "root",
+            "--username",
+            "hidden-admin-name",
+        ],
+        "Very-Secret-Value-42",
+    )
+    .success();
+    let s = shares(&env, &["alice", "bob"]);
+    env.run(&env.unseal_args(&s), pass_lines(&["alice", "bob"]))
+        .success()
+        .stdout(predicate::str::contains("Very-Secret-Value-42"));
+    env.run(
+        &["verify-share", "v.bg", "--share", "shares/bob.share"],
+        pass_lines(&["bob"]),
+    )
+    .success();
+    assert_eq!(
+        files_under(env.dir.path()),
+        ["shares/alice.share", "shares/bob.share", "v.bg"]
+    );
+    for f in files_under(env.dir.path()) {
+        let bytes = std::fs::read(env.path(&f)).unwrap();
+        for needle in [
+            "Very-Secret-Value-42",
+            "hidden-admin-name",
+            &passphrase("alice"),
+            &passphrase("bob"),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{f} contains {needle}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_command_takes_a_secret_as_an_argument() {
+    let env = Env::new();
+    for cmd in ["init", "seal", "list", "unseal", "verify-share", "audit"] {
+        let help = stdout(&env.run(&[cmd, "--help"], "").success()).to_lowercase();
+        // Flags that take a value: `--name <NAME>`. Switches carry no secret.
+        for line in help
+            .lines()
+            .filter(|l| l.trim_start().starts_with("--") && l.contains(" <"))
+        {
+            let flag = line.split_whitespace().next().unwrap();
+            for word in ["pass", "secret", "password", "key"] {
+                assert!(
+                    !flag.contains(word),
+                    "{cmd} has a flag {flag} that may take a secret"
+                );
+            }
+        }
+    }
+}
