@@ -23,6 +23,32 @@ pub fn disable_core_dumps() -> Result<(), String> {
     Ok(())
 }
 
+/// Locks all of the process's memory, present and future, so unsealed
+/// keys, passphrases and secrets are never written to swap. Done only where
+/// it cannot backfire: with MCL_FUTURE, an allocation beyond
+/// RLIMIT_MEMLOCK would fail (and Argon2 alone takes 64 MiB), so without
+/// root or an unlimited limit nothing is locked and the reason is returned
+/// for a warning.
+pub fn lock_memory() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::mm::{mlockall, MlockAllFlags};
+        use rustix::process::{geteuid, getrlimit, Resource};
+        let limit = getrlimit(Resource::Memlock).current;
+        if limit.is_some() && !geteuid().is_root() {
+            return Err(format!(
+                "memory is not locked (RLIMIT_MEMLOCK is {} KiB; raise it with `ulimit -l unlimited` \
+                 to keep secrets out of swap)",
+                limit.unwrap_or(0) / 1024
+            ));
+        }
+        mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE)
+            .map_err(|e| format!("memory is not locked: {e}"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    Err("memory locking is only implemented on Linux".into())
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(unix)]

@@ -33,6 +33,15 @@ fn main() -> ExitCode {
             };
         }
     };
+    if handles_secrets(&cli.command) {
+        // Depositors (often unattended scripts) are not warned: what they
+        // hold is what they just typed or piped in.
+        if let Err(why) = harden::lock_memory() {
+            if !matches!(cli.command, Command::Seal(_)) {
+                eprintln!("breakglass: warning: {why}");
+            }
+        }
+    }
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -40,6 +49,11 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// Commands that hold passphrases, shares, keys or secrets in memory.
+fn handles_secrets(command: &Command) -> bool {
+    !matches!(command, Command::List(_) | Command::Audit(_))
 }
 
 fn run(command: Command) -> Result<(), CliError> {
