@@ -115,10 +115,10 @@ fn killed_writers_never_lose_acknowledged_deposits() {
         // as far as anyone knows) may reach the disk cut short or as zeros.
         let after = std::fs::metadata(env.path("v.bg")).unwrap().len();
         let mut simulated = false;
-        if !acknowledged && after > before && rng.next() % 2 == 0 {
+        if !acknowledged && after > before && rng.next().is_multiple_of(2) {
             let mut bytes = std::fs::read(env.path("v.bg")).unwrap();
             let cut = before + 1 + rng.next() % (after - before - 1);
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 bytes.truncate(cut as usize);
             } else {
                 bytes[before as usize..].fill(0);
