@@ -34,8 +34,51 @@ pub enum Command {
     Unseal(UnsealArgs),
     /// Check one custodian's share (and passphrase) alone, revealing nothing.
     VerifyShare(VerifyShareArgs),
+    /// Seal a new version of an entry after a test or use (no shares needed).
+    Rotate(RotateArgs),
+    /// Prove k shares open the vault and every entry version decrypts; reveals nothing.
+    Drill(DrillArgs),
+    /// Readiness report: drills, rotations, exposed entries, share checks.
+    Status(StatusArgs),
     /// Print the vault's audit trail.
     Audit(AuditArgs),
+}
+
+/// Generating the secret instead of typing it.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Generate the secret (shown once, then sealed) instead of reading it.
+    #[arg(long)]
+    pub generate: bool,
+    /// Generated password length, 16 to 128.
+    #[arg(long, value_name = "N", default_value_t = 24, requires = "generate")]
+    pub length: usize,
+    /// Character classes for a generated password.
+    #[arg(
+        long,
+        value_name = "SETS",
+        value_delimiter = ',',
+        default_value = "upper,lower,digits,symbols",
+        requires = "generate"
+    )]
+    pub charset: Vec<String>,
+    /// Leave out look-alike characters (I O Q l o 0 1).
+    #[arg(long, requires = "generate")]
+    pub readable: bool,
+    /// Generate a passphrase of N words (6 to 10) from the EFF long word list instead.
+    #[arg(long, value_name = "N", requires = "generate", conflicts_with_all = ["length", "readable"])]
+    pub words: Option<usize>,
+}
+
+/// Rotation and exposure policy of an entry.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Rotate at least every N days (default 90, kept across versions).
+    #[arg(long, value_name = "DAYS")]
+    pub rotate_every: Option<u32>,
+    /// After an unseal, rotate within N hours (default 24, kept across versions).
+    #[arg(long, value_name = "HOURS")]
+    pub rotate_after_use: Option<u32>,
 }
 
 /// Argon2id costs for passphrase-protected shares.
@@ -93,6 +136,76 @@ pub enum KindArg {
     RecoveryKey,
     /// Free-form text.
     Note,
+    /// A small binary file (up to 64 KiB), read from stdin.
+    File,
+}
+
+/// `breakglass rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// The entry to rotate.
+    pub label: String,
+    /// The account name to keep with the new secret (usernames are sealed, so
+    /// rotate cannot copy the previous one).
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Generating the new secret.
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+    /// Rotation policy (unset: unchanged).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print JSON (including a generated secret).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Why a drill was run.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DrillKindArg {
+    /// A scheduled test.
+    Drill,
+    /// A review after a real emergency use.
+    Emergency,
+    /// A review after suspected misuse.
+    Misuse,
+}
+
+/// `breakglass drill`.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// A share file (or `-`); repeat for each custodian present.
+    #[arg(long = "share", value_name = "FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// What kind of exercise this is.
+    #[arg(long, value_enum, default_value = "drill")]
+    pub kind: DrillKindArg,
+    /// Notes kept in the audit trail.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Evaluate as of this time (RFC 3339, e.g. 2026-12-31T00:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Days between drills before a drill is overdue.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub drill_every: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `breakglass seal`.
@@ -109,9 +222,18 @@ pub struct SealArgs {
     /// The account name to keep with the secret (sealed with it).
     #[arg(long, value_name = "USER")]
     pub username: Option<String>,
-    /// A device identifier (serial number, host name, key ID), public, for lookup.
+    /// A device identifier (serial number, host name), public, for lookup.
     #[arg(long, value_name = "ID")]
     pub device: Option<String>,
+    /// The BitLocker key ID (8 hex digits) of a BitLocker recovery password.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Generating the secret.
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+    /// Rotation policy.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -141,6 +263,9 @@ pub struct UnsealArgs {
     /// Why the vault is being opened (kept in the audit trail).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
+    /// Show every version of the entries, oldest first, not only the current one.
+    #[arg(long)]
+    pub history: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -165,9 +290,12 @@ pub struct AuditArgs {
     /// The vault file.
     pub vault: PathBuf,
     /// Check the whole file (chain, records, no torn tail) and print the head hash;
-    /// exit 4 if anything is wrong.
+    /// exit 4 if anything is wrong. With --share, also check the MACs of quorum records.
     #[arg(long)]
     pub verify: bool,
+    /// Shares of k custodians, to check the MACs of quorum records (with --verify).
+    #[arg(long = "share", value_name = "FILE", requires = "verify")]
+    pub shares: Vec<PathBuf>,
     /// One JSON object per event (JSON lines).
     #[arg(long)]
     pub json: bool,

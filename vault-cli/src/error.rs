@@ -18,6 +18,8 @@ pub enum Code {
     NotEnoughShares = 3,
     /// 4: the vault is damaged or was tampered with.
     Damaged = 4,
+    /// 5: `status` found something overdue or at risk.
+    Attention = 5,
 }
 
 /// An error to report and exit with.
@@ -30,6 +32,13 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// A usage error (exit 1).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::Usage,
+            message: message.into(),
+        }
+    }
     /// A bad-input error (exit 2).
     pub fn input(message: impl Into<String>) -> Self {
         Self {
@@ -41,6 +50,13 @@ impl CliError {
     pub fn shares(message: impl Into<String>) -> Self {
         Self {
             code: Code::NotEnoughShares,
+            message: message.into(),
+        }
+    }
+    /// Something needs attention (exit 5, `status` only).
+    pub fn attention(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::Attention,
             message: message.into(),
         }
     }

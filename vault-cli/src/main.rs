@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         // Depositors (often unattended scripts) are not warned: what they
         // hold is what they just typed or piped in.
         if let Err(why) = harden::lock_memory() {
-            if !matches!(cli.command, Command::Seal(_)) {
+            if !matches!(cli.command, Command::Seal(_) | Command::Rotate(_)) {
                 eprintln!("breakglass: warning: {why}");
             }
         }
@@ -53,13 +53,19 @@ fn main() -> ExitCode {
 
 /// Commands that hold passphrases, shares, keys or secrets in memory.
 fn handles_secrets(command: &Command) -> bool {
-    !matches!(command, Command::List(_) | Command::Audit(_))
+    !matches!(
+        command,
+        Command::List(_) | Command::Audit(_) | Command::Status(_)
+    )
 }
 
 fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Init(a) => commands::init::run(a),
         Command::Seal(a) => commands::seal::run(a),
+        Command::Rotate(a) => commands::seal::rotate(a),
+        Command::Drill(a) => commands::drill::run(a),
+        Command::Status(a) => commands::status::run(a),
         Command::List(a) => commands::list::run(a),
         Command::Unseal(a) => commands::unseal::run(a),
         Command::VerifyShare(a) => commands::verify_share::run(a),

@@ -87,6 +87,7 @@ fn main() {
             actor: "fixture@breakglass".into(),
             time: t,
             device: device.map(str::to_owned),
+            ..DepositMeta::default()
         };
         let record = vault.deposit(label, kind, &s, &meta).unwrap();
         push(&mut bytes, &vault, &record);

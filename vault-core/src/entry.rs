@@ -21,6 +21,8 @@ pub enum EntryKind {
     RecoveryKey,
     /// Free-form text.
     Note,
+    /// A small binary attachment (an escrow private key, a certificate).
+    File,
 }
 
 impl EntryKind {
@@ -30,6 +32,7 @@ impl EntryKind {
             Self::Password => 1,
             Self::RecoveryKey => 2,
             Self::Note => 3,
+            Self::File => 4,
         }
     }
     /// The kind for a byte from the file.
@@ -38,20 +41,27 @@ impl EntryKind {
             1 => Some(Self::Password),
             2 => Some(Self::RecoveryKey),
             3 => Some(Self::Note),
+            4 => Some(Self::File),
             _ => None,
         }
     }
+    /// True for kinds whose secret is text (UTF-8).
+    pub fn is_text(self) -> bool {
+        !matches!(self, Self::File)
+    }
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
             Self::Password => "password",
             Self::RecoveryKey => "recovery-key",
             Self::Note => "note",
+            Self::File => "file",
         }
     }
     /// Parses a name as used on the command line.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Password, Self::RecoveryKey, Self::Note]
+        [Self::Password, Self::RecoveryKey, Self::Note, Self::File]
             .into_iter()
             .find(|k| k.name() == name)
     }
@@ -106,12 +116,17 @@ mod tests {
 
     #[test]
     fn kinds_roundtrip_by_code_and_name() {
-        for k in [EntryKind::Password, EntryKind::RecoveryKey, EntryKind::Note] {
+        for k in [
+            EntryKind::Password,
+            EntryKind::RecoveryKey,
+            EntryKind::Note,
+            EntryKind::File,
+        ] {
             assert_eq!(EntryKind::from_code(k.code()), Some(k));
             assert_eq!(EntryKind::from_name(k.name()), Some(k));
         }
         assert_eq!(EntryKind::from_code(0), None);
-        assert_eq!(EntryKind::from_name("file"), None);
+        assert_eq!(EntryKind::from_name("folder"), None);
     }
 
     #[test]

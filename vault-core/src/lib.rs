@@ -14,6 +14,8 @@
 //! - [`share`], [`share_text`]: a share's bytes and its printable text
 //! - [`codec`], [`record`], [`log`]: canonical bytes, record bodies, framing
 //! - [`entry`]: entry kinds and the sealed username/secret
+//! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
+//! - [`readiness`]: the status report (drills, rotations, exposure)
 //! - [`vault`]: state replayed from the records; init, deposit, unseal
 //! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
 
@@ -23,10 +25,13 @@
 pub mod codec;
 pub mod entry;
 pub mod escrow;
+pub mod generate;
 pub mod keys;
 pub mod log;
 pub mod passphrase;
+pub mod readiness;
 pub mod record;
+pub mod recovery_key;
 pub mod shamir;
 pub mod share;
 pub mod share_text;

@@ -19,6 +19,8 @@ pub mod kind {
     pub const UNSEAL: u8 = 0x03;
     /// A custodian checked their share.
     pub const SHARE_VERIFIED: u8 = 0x04;
+    /// A drill (or emergency/misuse review) by a quorum.
+    pub const DRILL: u8 = 0x05;
 }
 
 /// Limits on text fields, in bytes.
@@ -106,6 +108,14 @@ pub struct Genesis {
 pub mod attr {
     /// Device identifier used for lookup: serial number, host name, key ID.
     pub const DEVICE: u8 = 1;
+    /// BitLocker recovery key ID (8 hex digits).
+    pub const KEY_ID: u8 = 2;
+    /// Rotation policy: rotate at least every N days (decimal).
+    pub const ROTATE_DAYS: u8 = 3;
+    /// Exposure window: after an unseal, rotate within N hours (decimal).
+    pub const EXPOSE_HOURS: u8 = 4;
+    /// Marks the deposit as a rotation of the entry (value `rotate`).
+    pub const ROTATION: u8 = 5;
     /// The most attributes one deposit may carry.
     pub const MAX: usize = 16;
 }
@@ -160,6 +170,64 @@ pub struct ShareVerified {
     pub custodian: u8,
 }
 
+/// What a drill record says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrillKind {
+    /// A scheduled test.
+    Drill,
+    /// A review after a real emergency use.
+    Emergency,
+    /// A review after suspected misuse.
+    Misuse,
+}
+
+impl DrillKind {
+    /// The byte in the file.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Drill => 1,
+            Self::Emergency => 2,
+            Self::Misuse => 3,
+        }
+    }
+    /// The kind for a byte from the file.
+    pub fn from_code(code: u8) -> Option<Self> {
+        [Self::Drill, Self::Emergency, Self::Misuse]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Drill => "drill",
+            Self::Emergency => "emergency",
+            Self::Misuse => "misuse",
+        }
+    }
+}
+
+/// A quorum proved the shares combine and every entry version decrypts,
+/// revealing nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drill {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Who ran it (self-asserted).
+    pub actor: String,
+    /// Indices of the custodians present, ascending.
+    pub custodians: Vec<u8>,
+    /// Drill, emergency or misuse.
+    pub kind: DrillKind,
+    /// Entry versions that decrypted.
+    pub versions_ok: u32,
+    /// Entry versions that did not.
+    pub versions_failed: u32,
+    /// Reason or notes (may be empty).
+    pub reason: String,
+    /// MAC under the record key.
+    pub mac: [u8; 32],
+}
+
 /// Any record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -171,6 +239,8 @@ pub enum Record {
     Unseal(Unseal),
     /// See [`ShareVerified`].
     ShareVerified(ShareVerified),
+    /// See [`Drill`].
+    Drill(Drill),
 }
 
 /// Decoding failed: an unknown type, or a malformed body.
@@ -224,12 +294,13 @@ impl Record {
             Self::Deposit(_) => kind::DEPOSIT,
             Self::Unseal(_) => kind::UNSEAL,
             Self::ShareVerified(_) => kind::SHARE_VERIFIED,
+            Self::Drill(_) => kind::DRILL,
         }
     }
 
     /// True for records that carry a MAC (written by a quorum).
     pub fn has_mac(&self) -> bool {
-        matches!(self, Self::Genesis(_) | Self::Unseal(_))
+        matches!(self, Self::Genesis(_) | Self::Unseal(_) | Self::Drill(_))
     }
 
     /// The body without its MAC (the whole body when there is none).
@@ -269,6 +340,16 @@ impl Record {
             Self::ShareVerified(s) => {
                 w.u64(s.time).str(&s.actor).u8(s.custodian);
             }
+            Self::Drill(d) => {
+                w.u64(d.time)
+                    .str(&d.actor)
+                    .u8(d.custodians.len() as u8)
+                    .bytes(&d.custodians)
+                    .u8(d.kind.code())
+                    .u32(d.versions_ok)
+                    .u32(d.versions_failed)
+                    .str(&d.reason);
+            }
         }
         w.finish()
     }
@@ -277,6 +358,7 @@ impl Record {
         match self {
             Self::Genesis(g) => Some(&g.mac),
             Self::Unseal(u) => Some(&u.mac),
+            Self::Drill(d) => Some(&d.mac),
             _ => None,
         }
     }
@@ -285,6 +367,7 @@ impl Record {
         match self {
             Self::Genesis(g) => Some(&mut g.mac),
             Self::Unseal(u) => Some(&mut u.mac),
+            Self::Drill(d) => Some(&mut d.mac),
             _ => None,
         }
     }
@@ -329,6 +412,7 @@ impl Record {
             kind::GENESIS => Self::Genesis(decode_genesis(&mut r)?),
             kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r)?),
             kind::UNSEAL => Self::Unseal(decode_unseal(&mut r)?),
+            kind::DRILL => Self::Drill(decode_drill(&mut r)?),
             kind::SHARE_VERIFIED => Self::ShareVerified(ShareVerified {
                 time: r.u64("time")?,
                 actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
@@ -424,15 +508,39 @@ fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
     })
 }
 
-fn decode_unseal(r: &mut Reader<'_>) -> Result<Unseal, DecodeError> {
-    let time = r.u64("time")?;
-    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+fn read_custodians(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     let count = r.u8("custodian count")? as usize;
     let at = r.pos();
     let custodians = r.take("custodians", count)?.to_vec();
     if custodians.windows(2).any(|w| w[0] >= w[1]) || custodians.contains(&0) {
         return Err(r.invalid("custodians", at, "indices must be ascending and non-zero"));
     }
+    Ok(custodians)
+}
+
+fn decode_drill(r: &mut Reader<'_>) -> Result<Drill, DecodeError> {
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let custodians = read_custodians(r)?;
+    let at = r.pos();
+    let kind = DrillKind::from_code(r.u8("drill kind")?)
+        .ok_or_else(|| r.invalid("drill kind", at, "unknown drill kind"))?;
+    Ok(Drill {
+        time,
+        actor,
+        custodians,
+        kind,
+        versions_ok: r.u32("versions ok")?,
+        versions_failed: r.u32("versions failed")?,
+        reason: read_text(r, "reason", limits::REASON, true)?.to_owned(),
+        mac: r.array("mac")?,
+    })
+}
+
+fn decode_unseal(r: &mut Reader<'_>) -> Result<Unseal, DecodeError> {
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let custodians = read_custodians(r)?;
     let count = r.u16("entry count")? as usize;
     let mut entries = Vec::with_capacity(count.min(r.remaining() / 6));
     for _ in 0..count {
@@ -536,7 +644,28 @@ mod tests {
                 custodian,
             })
         });
-        prop_oneof![genesis, deposit, unseal, verified]
+        let drill = (
+            any::<u64>(),
+            text(),
+            proptest::collection::btree_set(1u8.., 0..5),
+            1u8..=3,
+            any::<u32>(),
+            any::<u32>(),
+            text(),
+        )
+            .prop_map(|(time, actor, custodians, k, ok, failed, reason)| {
+                Record::Drill(Drill {
+                    time,
+                    actor,
+                    custodians: custodians.into_iter().collect(),
+                    kind: DrillKind::from_code(k).unwrap(),
+                    versions_ok: ok,
+                    versions_failed: failed,
+                    reason,
+                    mac: [3; 32],
+                })
+            });
+        prop_oneof![genesis, deposit, unseal, verified, drill]
     }
 
     proptest! {
@@ -559,7 +688,7 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_bodies_never_panic(kind in 0u8..6, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn arbitrary_bodies_never_panic(kind in 0u8..8, body in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Record::decode(kind, &body);
         }
     }

@@ -12,8 +12,10 @@ use crate::keys::{random_bytes, MasterKey};
 use crate::log::{self, Frame, Log, LogError};
 use crate::passphrase::{KdfParams, KdfParamsError};
 use crate::record::{
-    attr, limits, text_problem, Custodian, Deposit, Genesis, Record, ShareVerified, Unseal,
+    attr, limits, text_problem, Custodian, Deposit, Drill, DrillKind, Genesis, Record,
+    ShareVerified, Unseal,
 };
+use crate::recovery_key::{self, RecoveryFormat};
 use crate::shamir::{self, KeyShare};
 use crate::share::{ShareBody, UnlockError};
 use crate::share_text::{self, ShareHeader};
@@ -54,6 +56,10 @@ pub struct EntryVersion {
     pub actor: String,
     /// Device identifier, if the deposit named one.
     pub device: Option<String>,
+    /// BitLocker key ID, if the deposit named one.
+    pub key_id: Option<String>,
+    /// True when this version was deposited as a rotation.
+    pub rotation: bool,
     /// Index into [`Vault::records`] of the deposit.
     pub record: usize,
 }
@@ -67,6 +73,13 @@ pub struct Entry {
     pub kind: EntryKind,
     /// Versions, oldest first; never empty.
     pub versions: Vec<EntryVersion>,
+    /// Rotate at least every this many days.
+    pub rotate_days: u32,
+    /// After an unseal, rotate within this many hours.
+    pub expose_hours: u32,
+    /// When the current version was last revealed by an unseal (Unix
+    /// seconds); cleared by a new version.
+    pub exposed_at: Option<u64>,
 }
 
 impl Entry {
@@ -76,6 +89,30 @@ impl Entry {
             .last()
             .expect("an entry has at least one version")
     }
+
+    /// When the current version must be rotated because it was revealed.
+    pub fn exposure_deadline(&self) -> Option<u64> {
+        self.exposed_at
+            .map(|t| t + u64::from(self.expose_hours) * 3600)
+    }
+
+    /// When the current version is due for routine rotation.
+    pub fn rotation_due(&self) -> u64 {
+        self.current().time + u64::from(self.rotate_days) * 86_400
+    }
+}
+
+/// A drill as recorded (public view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillEvent {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Drill, emergency or misuse.
+    pub kind: DrillKind,
+    /// Custodians present.
+    pub custodians: Vec<u8>,
+    /// Versions that did not decrypt.
+    pub versions_failed: u32,
 }
 
 /// A record with where it sits in the file.
@@ -94,6 +131,9 @@ pub struct Vault {
     entries: BTreeMap<String, Entry>,
     records: Vec<Placed>,
     head: [u8; 32],
+    drills: Vec<DrillEvent>,
+    /// Per custodian index: (times verified, last time).
+    verifications: BTreeMap<u8, (u32, u64)>,
 }
 
 /// Who deposits, when, and the deposit's public attributes.
@@ -105,7 +145,22 @@ pub struct DepositMeta {
     pub time: u64,
     /// Device identifier for lookup (serial, host name, key ID), public.
     pub device: Option<String>,
+    /// BitLocker key ID (8 hex digits), public.
+    pub key_id: Option<String>,
+    /// Rotate at least every N days; unset keeps the entry's policy
+    /// (default 90).
+    pub rotate_days: Option<u32>,
+    /// After an unseal, rotate within N hours; unset keeps the entry's
+    /// policy (default 24).
+    pub expose_hours: Option<u32>,
+    /// This deposit rotates the entry (recorded as a rotation).
+    pub rotation: bool,
 }
+
+/// Default rotation policy: every 90 days.
+pub const DEFAULT_ROTATE_DAYS: u32 = 90;
+/// Default exposure window: rotate within 24 hours of an unseal.
+pub const DEFAULT_EXPOSE_HOURS: u32 = 24;
 
 /// What `init` needs to know.
 #[derive(Debug, Clone)]
@@ -199,6 +254,87 @@ pub struct EntryDamaged {
     pub version: u32,
     /// 1-based record number.
     pub record: usize,
+}
+
+/// The known attributes of a deposit, parsed and checked.
+#[derive(Debug, Default)]
+struct DepositAttrs {
+    device: Option<String>,
+    key_id: Option<String>,
+    rotate_days: Option<u32>,
+    expose_hours: Option<u32>,
+    rotation: bool,
+}
+
+impl DepositAttrs {
+    fn read(d: &Deposit) -> Result<Self, &'static str> {
+        let number = |tag, max: u32| -> Result<Option<u32>, &'static str> {
+            d.attribute(tag)
+                .map(|v| match v.parse::<u32>() {
+                    Ok(n) if (1..=max).contains(&n) && n.to_string() == v => Ok(n),
+                    _ => Err("a policy attribute is not a number in range"),
+                })
+                .transpose()
+        };
+        Ok(Self {
+            device: d.attribute(attr::DEVICE).map(str::to_owned),
+            key_id: d.attribute(attr::KEY_ID).map(str::to_owned),
+            rotate_days: number(attr::ROTATE_DAYS, MAX_ROTATE_DAYS)?,
+            expose_hours: number(attr::EXPOSE_HOURS, MAX_EXPOSE_HOURS)?,
+            rotation: match d.attribute(attr::ROTATION) {
+                None => false,
+                Some("rotate") => true,
+                Some(_) => return Err("an unknown rotation marker"),
+            },
+        })
+    }
+}
+
+/// Longest rotation policy accepted: 10 years.
+pub const MAX_ROTATE_DAYS: u32 = 3650;
+/// Longest exposure window accepted: one year.
+pub const MAX_EXPOSE_HOURS: u32 = 8760;
+
+/// Checks a secret against its kind; returns it in canonical form
+/// (recovery keys trimmed and upper-cased).
+pub fn validate_secret(kind: EntryKind, secret: &EntrySecret) -> Result<EntrySecret, InputError> {
+    if secret.secret.is_empty() {
+        return Err(InputError("the secret is empty: nothing to seal".into()));
+    }
+    if secret.secret.len() > MAX_SECRET {
+        return Err(InputError(format!(
+            "the secret is {} bytes: at most {MAX_SECRET} bytes can be sealed",
+            secret.secret.len()
+        )));
+    }
+    if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
+        return Err(InputError(format!(
+            "the username must be one line of at most {MAX_USERNAME} bytes"
+        )));
+    }
+    let text = match std::str::from_utf8(&secret.secret) {
+        Ok(t) => Some(t),
+        Err(_) if kind.is_text() => {
+            return Err(InputError(format!(
+                "the secret is not UTF-8 text: a {} must be text (use --kind file for binary data)",
+                kind.name()
+            )))
+        }
+        Err(_) => None,
+    };
+    let canonical = match (kind, text) {
+        (EntryKind::Password, Some(t)) if t.contains(['\n', '\r']) => {
+            return Err(InputError(
+                "a password must be one line (use --kind note for text with line breaks)".into(),
+            ))
+        }
+        (EntryKind::RecoveryKey, Some(t)) => Some(recovery_key::check(t)?.0),
+        _ => None,
+    };
+    Ok(EntrySecret {
+        username: secret.username.clone(),
+        secret: canonical.map_or_else(|| secret.secret.clone(), |c| Zeroizing::new(c.into_bytes())),
+    })
 }
 
 /// Checks a name-like input value.
@@ -365,6 +501,8 @@ impl Vault {
                 frame: first.clone(),
             }],
             head: first.hash,
+            drills: Vec::new(),
+            verifications: BTreeMap::new(),
         };
         for (i, frame) in frames.enumerate() {
             let number = i + 2;
@@ -376,56 +514,41 @@ impl Vault {
 
     fn apply(&mut self, record: Record, frame: &Frame, number: usize) -> Result<(), ReplayError> {
         let n = self.genesis.custodians.len() as u8;
+        let unknown = |custodians: &[u8]| custodians.iter().any(|&c| c == 0 || c > n);
         match &record {
             Record::Genesis(_) => return Err(invalid(frame, number, "a second genesis record")),
-            Record::Deposit(d) => {
-                let expected = self
-                    .entries
-                    .get(&d.label)
-                    .map_or(1, |e| e.current().version + 1);
-                if d.version != expected {
-                    return Err(invalid(frame, number, "entry version out of sequence"));
-                }
-                let entry = self
-                    .entries
-                    .entry(d.label.clone())
-                    .or_insert_with(|| Entry {
-                        label: d.label.clone(),
-                        kind: d.kind,
-                        versions: Vec::new(),
-                    });
-                if entry.kind != d.kind {
-                    return Err(invalid(
-                        frame,
-                        number,
-                        "entry kind changed between versions",
-                    ));
-                }
-                entry.versions.push(EntryVersion {
-                    version: d.version,
-                    time: d.time,
-                    actor: d.actor.clone(),
-                    device: d.attribute(attr::DEVICE).map(str::to_owned),
-                    record: self.records.len(),
-                });
+            Record::Deposit(d) => self.apply_deposit(d, frame, number)?,
+            Record::Unseal(u) if unknown(&u.custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
             }
-            Record::Unseal(u) => {
-                if u.custodians.iter().any(|&c| c > n) {
-                    return Err(invalid(
-                        frame,
-                        number,
-                        "names a custodian the vault does not have",
-                    ));
-                }
+            Record::Unseal(u) => self.mark_exposed(u),
+            Record::Drill(d) if unknown(&d.custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
+            }
+            Record::Drill(d) => self.drills.push(DrillEvent {
+                time: d.time,
+                kind: d.kind,
+                custodians: d.custodians.clone(),
+                versions_failed: d.versions_failed,
+            }),
+            Record::ShareVerified(s) if unknown(&[s.custodian]) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
             }
             Record::ShareVerified(s) => {
-                if s.custodian == 0 || s.custodian > n {
-                    return Err(invalid(
-                        frame,
-                        number,
-                        "names a custodian the vault does not have",
-                    ));
-                }
+                let v = self.verifications.entry(s.custodian).or_insert((0, 0));
+                *v = (v.0 + 1, s.time);
             }
         }
         self.records.push(Placed {
@@ -434,6 +557,74 @@ impl Vault {
         });
         self.head = frame.hash;
         Ok(())
+    }
+
+    /// An unseal exposes the current versions it revealed.
+    fn mark_exposed(&mut self, u: &Unseal) {
+        for (label, version) in &u.entries {
+            if let Some(e) = self.entries.get_mut(label) {
+                if e.current().version == *version {
+                    e.exposed_at = Some(u.time);
+                }
+            }
+        }
+    }
+
+    fn apply_deposit(
+        &mut self,
+        d: &Deposit,
+        frame: &Frame,
+        number: usize,
+    ) -> Result<(), ReplayError> {
+        let expected = self
+            .entries
+            .get(&d.label)
+            .map_or(1, |e| e.current().version + 1);
+        if d.version != expected {
+            return Err(invalid(frame, number, "entry version out of sequence"));
+        }
+        let attrs = DepositAttrs::read(d).map_err(|why| invalid(frame, number, why))?;
+        let entry = self
+            .entries
+            .entry(d.label.clone())
+            .or_insert_with(|| Entry {
+                label: d.label.clone(),
+                kind: d.kind,
+                versions: Vec::new(),
+                rotate_days: DEFAULT_ROTATE_DAYS,
+                expose_hours: DEFAULT_EXPOSE_HOURS,
+                exposed_at: None,
+            });
+        if entry.kind != d.kind {
+            return Err(invalid(
+                frame,
+                number,
+                "entry kind changed between versions",
+            ));
+        }
+        entry.rotate_days = attrs.rotate_days.unwrap_or(entry.rotate_days);
+        entry.expose_hours = attrs.expose_hours.unwrap_or(entry.expose_hours);
+        entry.exposed_at = None;
+        entry.versions.push(EntryVersion {
+            version: d.version,
+            time: d.time,
+            actor: d.actor.clone(),
+            device: attrs.device,
+            key_id: attrs.key_id,
+            rotation: attrs.rotation,
+            record: self.records.len(),
+        });
+        Ok(())
+    }
+
+    /// Drills, oldest first.
+    pub fn drills(&self) -> &[DrillEvent] {
+        &self.drills
+    }
+
+    /// Share verifications per custodian index: (count, last time).
+    pub fn verifications(&self) -> &BTreeMap<u8, (u32, u64)> {
+        &self.verifications
     }
 
     /// Vault id.
@@ -499,31 +690,8 @@ impl Vault {
         meta: &DepositMeta,
     ) -> Result<Record, InputError> {
         let version = self.next_version(label, kind)?;
-        if secret.secret.is_empty() {
-            return Err(InputError("the secret is empty: nothing to seal".into()));
-        }
-        if secret.secret.len() > MAX_SECRET {
-            return Err(InputError(format!(
-                "the secret is {} bytes: at most {MAX_SECRET} bytes can be sealed",
-                secret.secret.len()
-            )));
-        }
-        if std::str::from_utf8(&secret.secret).is_err() {
-            return Err(InputError(format!(
-                "the secret is not UTF-8 text: a {} must be text",
-                kind.name()
-            )));
-        }
-        if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
-            return Err(InputError(format!(
-                "the username must be one line of at most {MAX_USERNAME} bytes"
-            )));
-        }
-        let mut attributes = Vec::new();
-        if let Some(device) = &meta.device {
-            check_text("device", device, limits::ATTRIBUTE)?;
-            attributes.push((attr::DEVICE, device.clone()));
-        }
+        let secret = validate_secret(kind, secret)?;
+        let attributes = self.deposit_attributes(label, &secret, meta)?;
         let mut deposit = Deposit {
             time: meta.time,
             actor: check_actor(&meta.actor),
@@ -545,6 +713,61 @@ impl Vault {
         deposit.enc = enc;
         deposit.ciphertext = ciphertext;
         Ok(Record::Deposit(deposit))
+    }
+
+    /// The attributes of a new deposit: the given ones, with the policy
+    /// carried over from the entry's previous version when not given.
+    fn deposit_attributes(
+        &self,
+        label: &str,
+        secret: &EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<Vec<(u8, String)>, InputError> {
+        let prev = self.entries.get(label);
+        let mut attributes = Vec::new();
+        if let Some(device) = &meta.device {
+            check_text("--device", device, limits::ATTRIBUTE)?;
+            attributes.push((attr::DEVICE, device.clone()));
+        }
+        if let Some(id) = &meta.key_id {
+            let is_bitlocker = std::str::from_utf8(&secret.secret)
+                .ok()
+                .and_then(|s| recovery_key::check(s).ok())
+                .is_some_and(|(_, f)| f == RecoveryFormat::BitLocker);
+            if !is_bitlocker {
+                return Err(InputError(
+                    "--key-id goes with a BitLocker recovery password".into(),
+                ));
+            }
+            attributes.push((attr::KEY_ID, recovery_key::check_key_id(id)?));
+        }
+        let days = meta.rotate_days;
+        if let Some(days) = days {
+            if !(1..=MAX_ROTATE_DAYS).contains(&days) {
+                return Err(InputError(format!(
+                    "rotation every {days} days is refused: 1 to {MAX_ROTATE_DAYS}"
+                )));
+            }
+            attributes.push((attr::ROTATE_DAYS, days.to_string()));
+        }
+        let hours = meta.expose_hours;
+        if let Some(hours) = hours {
+            if !(1..=MAX_EXPOSE_HOURS).contains(&hours) {
+                return Err(InputError(format!(
+                    "an exposure window of {hours} hours is refused: 1 to {MAX_EXPOSE_HOURS}"
+                )));
+            }
+            attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
+        }
+        if meta.rotation {
+            if prev.is_none() {
+                return Err(InputError(format!(
+                    "no entry '{label}' to rotate (see: breakglass list)"
+                )));
+            }
+            attributes.push((attr::ROTATION, "rotate".into()));
+        }
+        Ok(attributes)
     }
 
     /// Checks one share alone: right vault, known custodian, passphrase,
@@ -683,6 +906,15 @@ pub struct Revealed {
     pub secret: EntrySecret,
 }
 
+/// What a drill found: how many entry versions decrypted, and which did not.
+#[derive(Debug, Default)]
+pub struct DrillOutcome {
+    /// Versions that decrypted.
+    pub ok: u32,
+    /// Versions that did not (damaged or altered).
+    pub failed: Vec<EntryDamaged>,
+}
+
 /// The vault opened by a quorum: the master key and the escrow private key.
 /// Dropping it zeroizes both.
 pub struct Unsealed {
@@ -767,6 +999,51 @@ impl Unsealed {
         })
     }
 
+    /// Decrypts every version of every entry and reports which fail,
+    /// keeping nothing: the proof a drill needs.
+    pub fn check_all(&self, vault: &Vault) -> DrillOutcome {
+        let mut outcome = DrillOutcome::default();
+        for entry in vault.entries.values() {
+            for v in &entry.versions {
+                match self.open_version(vault, entry, v) {
+                    Ok(_) => outcome.ok += 1,
+                    Err(e) => outcome.failed.push(e),
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The drill record for `outcome`, signed for its place after `prev`.
+    pub fn drill_record(
+        &self,
+        outcome: &DrillOutcome,
+        kind: DrillKind,
+        reason: &str,
+        actor: &str,
+        time: u64,
+        prev: &[u8; 32],
+    ) -> Result<Record, InputError> {
+        if let Some(why) = text_problem(reason, limits::REASON, true) {
+            return Err(InputError(format!(
+                "--reason {why} (at most {} bytes, one line)",
+                limits::REASON
+            )));
+        }
+        let mut record = Record::Drill(Drill {
+            time,
+            actor: check_actor(actor),
+            custodians: self.custodians.clone(),
+            kind,
+            versions_ok: outcome.ok,
+            versions_failed: outcome.failed.len() as u32,
+            reason: reason.to_owned(),
+            mac: [0; 32],
+        });
+        record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
+        Ok(record)
+    }
+
     /// Quorum records whose MAC does not verify (1-based record numbers):
     /// evidence that the audit trail was altered.
     pub fn bad_macs(&self, vault: &Vault) -> Vec<usize> {
@@ -829,7 +1106,7 @@ mod tests {
         DepositMeta {
             actor: "x".into(),
             time,
-            device: None,
+            ..DepositMeta::default()
         }
     }
 

@@ -4,13 +4,15 @@
 //! that head has been rolled back.
 
 use serde_json::{json, Value};
-use vault_core::record::Record;
+use vault_core::record::{attr, Record};
 use vault_core::store;
 use vault_core::vault::Vault;
 
 use crate::cli::AuditArgs;
+use crate::commands::shares;
 use crate::context::rfc3339;
 use crate::error::{CliError, CliResult};
+use crate::input::Input;
 
 /// One record as a stable JSON event (fields documented in README.md).
 pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Value {
@@ -25,7 +27,7 @@ pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Valu
             "custodians": g.custodians.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
         }),
         Record::Deposit(d) => json!({
-            "event": "deposit",
+            "event": if d.attribute(attr::ROTATION).is_some() { "rotate" } else { "deposit" },
             "time": rfc3339(d.time),
             "actor": d.actor,
             "entries": [{ "label": d.label, "version": d.version }],
@@ -38,6 +40,16 @@ pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Valu
             "custodians": u.custodians.iter().map(name).collect::<Vec<_>>(),
             "entries": u.entries.iter().map(|(l, v)| json!({ "label": l, "version": v })).collect::<Vec<_>>(),
             "reason": u.reason,
+        }),
+        Record::Drill(d) => json!({
+            "event": "drill",
+            "time": rfc3339(d.time),
+            "actor": d.actor,
+            "kind": d.kind.name(),
+            "custodians": d.custodians.iter().map(name).collect::<Vec<_>>(),
+            "versions_ok": d.versions_ok,
+            "versions_failed": d.versions_failed,
+            "reason": d.reason,
         }),
         Record::ShareVerified(s) => json!({
             "event": "share-verified",
@@ -69,6 +81,14 @@ fn human(e: &Value) -> String {
             .map(|x| format!("{}@v{}", x["label"].as_str().unwrap_or(""), x["version"]))
             .collect();
         line.push_str(&format!(" entries={}", list.join(",")));
+    }
+    if e["event"] == "drill" {
+        line.push_str(&format!(
+            " kind={} versions_ok={} versions_failed={}",
+            e["kind"].as_str().unwrap_or(""),
+            e["versions_ok"],
+            e["versions_failed"]
+        ));
     }
     if let Some(r) = e["reason"].as_str().filter(|r| !r.is_empty()) {
         line.push_str(&format!(" reason={r:?}"));
@@ -106,12 +126,38 @@ pub fn run(a: AuditArgs) -> CliResult {
         super::warn(msg);
     }
     if a.verify {
+        if !a.shares.is_empty() {
+            verify_macs(&a, vault)?;
+        }
         eprintln!(
-            "Verified {} records: hash chain intact. Head hash: {}",
+            "Verified {} records: hash chain intact{}. Head hash: {}",
             vault.records().len(),
+            if a.shares.is_empty() {
+                ""
+            } else {
+                ", quorum records authentic"
+            },
             super::hex(vault.head())
         );
-        eprintln!("(Record MACs need the custodians' shares; see the lifecycle commands.)");
+        if a.shares.is_empty() {
+            eprintln!(
+                "(Give k custodians' shares with --share to check the MACs of quorum records too.)"
+            );
+        }
     }
     Ok(())
+}
+
+/// Checks the MAC of every quorum record with k shares; exit 4 naming the
+/// first record that fails.
+fn verify_macs(a: &AuditArgs, vault: &Vault) -> CliResult {
+    let (unsealed, _) = shares::open_quorum(vault, &a.vault, &a.shares, &mut Input::new())?;
+    match unsealed.bad_macs(vault).first() {
+        Some(first) => Err(CliError::damaged(format!(
+            "{}: audit record #{first} fails its MAC: the audit trail was altered from that record on \
+             (or the record was forged)",
+            a.vault.display()
+        ))),
+        None => Ok(()),
+    }
 }

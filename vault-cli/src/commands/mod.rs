@@ -1,10 +1,12 @@
 //! One module per command, plus what several share.
 
 pub mod audit;
+pub mod drill;
 pub mod init;
 pub mod list;
 pub mod seal;
 pub mod shares;
+pub mod status;
 pub mod unseal;
 pub mod verify_share;
 
@@ -60,4 +62,27 @@ pub fn print_json(value: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(value).expect("JSON values serialize")
     );
+}
+
+/// Appends a quorum record. If the vault cannot be written (read-only
+/// media, full disk), the operation goes on: the event is printed on stderr
+/// with a warning, because access must not fail because logging did.
+/// Returns the new record's number, if it was written.
+pub fn append_quorum_record(
+    path: &Path,
+    build: impl FnOnce(&Vault) -> Result<vault_core::record::Record, vault_core::vault::InputError>,
+    event: impl FnOnce() -> serde_json::Value,
+) -> CliResult<Option<usize>> {
+    match store::append(path, build) {
+        Ok(Ok(appended)) => {
+            report_append(path, &appended);
+            Ok(Some(appended.record))
+        }
+        Ok(Err(input)) => Err(input.into()),
+        Err(e) => {
+            warn(format_args!("could not record this in the vault: {e}"));
+            eprintln!("breakglass: unrecorded audit event: {}", event());
+            Ok(None)
+        }
+    }
 }

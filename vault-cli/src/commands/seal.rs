@@ -1,15 +1,16 @@
-//! `breakglass seal`: deposit a secret. No shares: anyone with the vault
-//! file can deposit; only a quorum can read.
+//! `breakglass seal` and `breakglass rotate`: deposit a secret. No shares:
+//! anyone with the vault file can deposit; only a quorum can read.
 
 use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
+use vault_core::generate::{self, Charset, Generated, Policy};
 use vault_core::store;
 use vault_core::vault::DepositMeta;
 use zeroize::Zeroizing;
 
-use crate::cli::{KindArg, SealArgs};
+use crate::cli::{GenerateArgs, KindArg, PolicyArgs, RotateArgs, SealArgs};
 use crate::context;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
 /// The core's kind for a command-line kind.
@@ -18,47 +19,179 @@ pub fn kind(k: KindArg) -> EntryKind {
         KindArg::Password => EntryKind::Password,
         KindArg::RecoveryKey => EntryKind::RecoveryKey,
         KindArg::Note => EntryKind::Note,
+        KindArg::File => EntryKind::File,
     }
+}
+
+/// The generation policy asked for, if any.
+fn policy(g: &GenerateArgs) -> CliResult<Option<Policy>> {
+    if !g.generate {
+        return Ok(None);
+    }
+    if let Some(words) = g.words {
+        return Ok(Some(Policy::Passphrase { words }));
+    }
+    let charsets = g
+        .charset
+        .iter()
+        .map(|name| {
+            Charset::from_name(name.trim()).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--charset {name}: use upper, lower, digits and symbols, separated by commas"
+                ))
+            })
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    Ok(Some(Policy::Password {
+        length: g.length,
+        charsets,
+        readable: g.readable,
+    }))
+}
+
+/// The secret to deposit: generated, prompted or read from stdin.
+fn obtain(
+    kind: EntryKind,
+    g: &GenerateArgs,
+    label: &str,
+) -> CliResult<(Zeroizing<Vec<u8>>, Option<Generated>)> {
+    if let Some(p) = policy(g)? {
+        if !matches!(kind, EntryKind::Password | EntryKind::Note) {
+            return Err(CliError::usage(format!(
+                "--generate makes passwords, not a {}",
+                kind.name()
+            )));
+        }
+        let generated = generate::generate(&p)?;
+        let bytes = Zeroizing::new(generated.secret.as_bytes().to_vec());
+        return Ok((bytes, Some(generated)));
+    }
+    let mut input = Input::new();
+    if kind == EntryKind::File && input.is_terminal() {
+        return Err(CliError::usage(format!(
+            "a file is read from stdin: breakglass seal VAULT --label {label} --kind file < FILE"
+        )));
+    }
+    Ok((input.secret(label)?, None))
+}
+
+fn meta(
+    device: Option<String>,
+    key_id: Option<String>,
+    p: &PolicyArgs,
+    rotation: bool,
+) -> DepositMeta {
+    DepositMeta {
+        actor: context::actor(),
+        time: context::now(),
+        device,
+        key_id,
+        rotate_days: p.rotate_every,
+        expose_hours: p.rotate_after_use,
+        rotation,
+    }
+}
+
+/// What a deposit needs besides the vault.
+struct Deposit<'a> {
+    label: &'a str,
+    kind: EntryKind,
+    username: Option<String>,
+    meta: DepositMeta,
+    generate: &'a GenerateArgs,
+    json: bool,
+}
+
+/// Checks the label first (before a secret is typed), obtains the secret,
+/// appends the deposit, and reports it.
+fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
+    let vault = super::load(path)?;
+    vault.next_version(d.label, d.kind)?;
+    let (secret, generated) = obtain(d.kind, d.generate, d.label)?;
+    let secret = EntrySecret {
+        username: Zeroizing::new(d.username.unwrap_or_default()),
+        secret,
+    };
+    let mut version = 0;
+    let appended = store::append(path, |v| {
+        version = v.next_version(d.label, d.kind)?;
+        v.deposit(d.label, d.kind, &secret, &d.meta)
+    })??;
+    super::report_append(path, &appended);
+    let verb = if d.meta.rotation { "Rotated" } else { "Sealed" };
+    if d.json {
+        let mut out = json!({
+            "label": d.label,
+            "kind": d.kind.name(),
+            "version": version,
+            "rotation": d.meta.rotation,
+            "record": appended.record,
+            "head": super::hex(&appended.head),
+        });
+        if let Some(g) = &generated {
+            out["secret"] = json!(g.secret.as_str());
+            out["entropy_bits"] = json!((g.entropy_bits * 10.0).round() / 10.0);
+        }
+        super::print_json(&out);
+        return Ok(());
+    }
+    println!(
+        "{verb} '{}' ({}, version {version}) into {}. Reading it needs {} of the custodians.",
+        d.label,
+        d.kind.name(),
+        path.display(),
+        vault.threshold()
+    );
+    if let Some(g) = generated {
+        println!(
+            "Generated secret ({:.0} bits of entropy), shown this once — set it on the account now:",
+            g.entropy_bits
+        );
+        println!("  {}", g.secret.as_str());
+    }
+    Ok(())
 }
 
 /// Runs `seal`.
 pub fn run(a: SealArgs) -> CliResult {
     let kind = kind(a.kind);
-    // Read the vault first: a wrong path or label is reported before the
-    // secret is typed.
+    deposit(
+        &a.vault,
+        Deposit {
+            label: &a.label,
+            kind,
+            username: a.username,
+            meta: meta(a.device, a.key_id, &a.policy, false),
+            generate: &a.generate,
+            json: a.json,
+        },
+    )
+}
+
+/// Runs `rotate`: a new version of an existing entry, recorded as a rotation.
+pub fn rotate(a: RotateArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
-    vault.next_version(&a.label, kind)?;
-    let secret = EntrySecret {
-        username: Zeroizing::new(a.username.clone().unwrap_or_default()),
-        secret: Input::new().secret(&a.label)?,
-    };
-    let meta = DepositMeta {
-        actor: context::actor(),
-        time: context::now(),
-        device: a.device.clone(),
-    };
-    let mut version = 0;
-    let appended = store::append(&a.vault, |v| {
-        version = v.next_version(&a.label, kind)?;
-        v.deposit(&a.label, kind, &secret, &meta)
-    })??;
-    super::report_append(&a.vault, &appended);
-    if a.json {
-        super::print_json(&json!({
-            "label": a.label,
-            "kind": kind.name(),
-            "version": version,
-            "record": appended.record,
-            "head": super::hex(&appended.head),
-        }));
-    } else {
-        println!(
-            "Sealed '{}' ({}, version {version}) into {}. Reading it needs {} of the custodians.",
+    let entry = vault.entries().get(&a.label).ok_or_else(|| {
+        CliError::input(format!(
+            "no entry '{}' in vault '{}' to rotate (see: breakglass list)",
             a.label,
-            kind.name(),
-            a.vault.display(),
-            vault.threshold()
-        );
+            vault.name()
+        ))
+    })?;
+    let kind = entry.kind;
+    let device = entry.current().device.clone();
+    if a.username.is_none() {
+        super::warn("usernames are sealed, so rotate cannot copy the old one: give --username to keep one with the new version");
     }
-    Ok(())
+    deposit(
+        &a.vault,
+        Deposit {
+            label: &a.label,
+            kind,
+            username: a.username,
+            meta: meta(device, None, &a.policy, true),
+            generate: &a.generate,
+            json: a.json,
+        },
+    )
 }

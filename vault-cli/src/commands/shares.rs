@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use vault_core::shamir::KeyShare;
 use vault_core::share::{ShareBody, UnlockError};
 use vault_core::share_text::{self, ShareTextError};
-use vault_core::vault::{ShareProblem, Vault};
+use vault_core::vault::{ShareProblem, Unsealed, Vault};
 
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
 /// A share that passed every check alone.
@@ -190,4 +190,56 @@ pub fn share_problem(vault: &Vault, p: &ShareProblem) -> String {
         }
     };
     format!("{p} — {hint}")
+}
+
+/// Checks the shares and opens the vault with them: too few is exit 3,
+/// damage exit 4; an inconsistent share and altered quorum records are
+/// named in warnings.
+pub fn open_quorum(
+    vault: &Vault,
+    path: &Path,
+    paths: &[PathBuf],
+    input: &mut Input,
+) -> CliResult<(Unsealed, Vec<String>)> {
+    let gathered = gather(vault, paths, input)?;
+    if gathered.accepted.len() < vault.threshold() {
+        return Err(too_few(vault, &gathered));
+    }
+    let unsealed = vault.open(&gathered.key_shares())?;
+    for index in unsealed.inconsistent() {
+        super::warn(format_args!(
+            "custodian {}'s share matches the commitment stored in the vault but not the other \
+             shares: the vault's commitments were altered; the share was left out",
+            vault.custodian_name(*index).unwrap_or("?")
+        ));
+    }
+    for record in unsealed.bad_macs(vault) {
+        super::warn(format_args!(
+            "audit record #{record} fails its MAC: the audit trail of {} was altered",
+            path.display()
+        ));
+    }
+    let used = gathered
+        .accepted
+        .iter()
+        .filter(|s| !unsealed.inconsistent().contains(&s.share.index()))
+        .map(|s| s.custodian.clone())
+        .collect();
+    Ok((unsealed, used))
+}
+
+fn too_few(vault: &Vault, g: &Gathered) -> CliError {
+    let valid = match g.custodians() {
+        v if v.is_empty() => "none".to_owned(),
+        v => v.join(", "),
+    };
+    let rejected = match g.rejected_sources() {
+        r if r.is_empty() => String::new(),
+        r => format!("; rejected: {}", r.join(", ")),
+    };
+    CliError::shares(format!(
+        "need {} valid shares, got {} (valid: {valid}{rejected}) — bring more custodians' shares",
+        vault.threshold(),
+        g.accepted.len()
+    ))
 }

@@ -2,11 +2,11 @@
 //! recorded (and made durable) before anything is printed.
 
 use serde_json::json;
-use vault_core::store;
 use vault_core::vault::{Revealed, Unsealed, Vault};
+use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
-use crate::commands::shares::{gather, Gathered};
+use crate::commands::shares::open_quorum;
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -17,41 +17,31 @@ pub fn run(a: UnsealArgs) -> CliResult {
     let labels = requested_labels(&vault, &a.entries)?;
     let reason = a.reason.trim().to_owned();
     let mut input = Input::new();
-    let gathered = gather(&vault, &a.shares, &mut input)?;
-    if gathered.accepted.len() < vault.threshold() {
-        return Err(too_few(&vault, &gathered));
-    }
-    let unsealed = vault.open(&gathered.key_shares())?;
-    for index in unsealed.inconsistent() {
-        super::warn(format_args!(
-            "custodian {}'s share matches the commitment stored in the vault but not the other              shares: the vault's commitments were altered; the share was left out",
-            vault.custodian_name(*index).unwrap_or("?")
-        ));
-    }
-    for record in unsealed.bad_macs(&vault) {
-        super::warn(format_args!(
-            "audit record #{record} fails its MAC: the audit trail of {} was altered",
-            a.vault.display()
-        ));
-    }
+    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
     let mut revealed = Vec::new();
     let mut damaged = None;
     for label in &labels {
-        match unsealed.reveal(&vault, label).expect("label checked") {
-            Ok(r) => revealed.push(r),
-            Err(e) => {
-                eprintln!("breakglass: error: {e}");
-                damaged.get_or_insert(e);
+        let entry = &vault.entries()[label];
+        let versions: Vec<u32> = if a.history {
+            entry.versions.iter().map(|v| v.version).collect()
+        } else {
+            vec![entry.current().version]
+        };
+        for version in versions {
+            match unsealed
+                .reveal_version(&vault, label, version)
+                .expect("label checked")
+            {
+                Ok(r) => revealed.push(r),
+                Err(e) => {
+                    eprintln!("breakglass: error: {e}");
+                    damaged.get_or_insert(e);
+                }
             }
         }
     }
     let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
-    let used: Vec<&str> = gathered
-        .accepted
-        .iter()
-        .filter(|s| !unsealed.inconsistent().contains(&s.share.index()))
-        .map(|s| s.custodian.as_str())
-        .collect();
+    let used: Vec<&str> = used.iter().map(String::as_str).collect();
     print(&a, &vault, &used, &revealed, record);
     match damaged {
         Some(e) => Err(e.into()),
@@ -82,25 +72,7 @@ fn requested_labels(vault: &Vault, named: &[String]) -> CliResult<Vec<String>> {
     Ok(labels)
 }
 
-fn too_few(vault: &Vault, g: &Gathered) -> CliError {
-    let valid = match g.custodians() {
-        v if v.is_empty() => "none".to_owned(),
-        v => v.join(", "),
-    };
-    let rejected = match g.rejected_sources() {
-        r if r.is_empty() => String::new(),
-        r => format!("; rejected: {}", r.join(", ")),
-    };
-    CliError::shares(format!(
-        "need {} valid shares, got {} (valid: {valid}{rejected}) — bring more custodians' shares",
-        vault.threshold(),
-        g.accepted.len()
-    ))
-}
-
-/// Appends the unseal record before anything is shown. If the vault cannot
-/// be written (read-only media), access goes on and the event is printed
-/// on stderr instead: access must not fail because logging did.
+/// Appends the unseal record before anything is shown.
 fn record_unseal(
     a: &UnsealArgs,
     unsealed: &Unsealed,
@@ -112,36 +84,29 @@ fn record_unseal(
         .map(|r| (r.label.clone(), r.version))
         .collect();
     let (actor, time) = (context::actor(), context::now());
-    let result = store::append(&a.vault, |v| {
-        unsealed.unseal_record(&entries, reason, &actor, time, v.head())
-    });
-    match result {
-        Ok(Ok(appended)) => {
-            super::report_append(&a.vault, &appended);
-            Ok(Some(appended.record))
-        }
-        Ok(Err(input)) => Err(input.into()),
-        Err(e) => {
-            super::warn(format_args!(
-                "could not record this unseal in the vault: {e}"
-            ));
-            let event = json!({
+    super::append_quorum_record(
+        &a.vault,
+        |v| unsealed.unseal_record(&entries, reason, &actor, time, v.head()),
+        || {
+            json!({
                 "event": "unseal",
                 "time": rfc3339(time),
                 "actor": actor,
                 "entries": entries.iter().map(|(l, v)| json!({"label": l, "version": v})).collect::<Vec<_>>(),
                 "reason": reason,
                 "custodians": unsealed.custodians(),
-            });
-            eprintln!("breakglass: unrecorded audit event: {event}");
-            Ok(None)
-        }
-    }
+            })
+        },
+    )
 }
 
-fn secret_text(r: &Revealed) -> &str {
-    // Deposits of text kinds are checked to be UTF-8 when sealed.
-    std::str::from_utf8(&r.secret.secret).unwrap_or("<not UTF-8 text>")
+/// A revealed secret as text: text kinds as they are (checked to be UTF-8
+/// when sealed), files as base64.
+fn secret_text(r: &Revealed) -> Zeroizing<String> {
+    match std::str::from_utf8(&r.secret.secret) {
+        Ok(t) if r.kind.is_text() => Zeroizing::new(t.to_owned()),
+        _ => Zeroizing::new(data_encoding::BASE64.encode(&r.secret.secret)),
+    }
 }
 
 fn print(
@@ -161,7 +126,8 @@ fn print(
                     "version": r.version,
                     "sealed": rfc3339(r.time),
                     "username": r.secret.username.as_str(),
-                    "secret": secret_text(r),
+                    "secret": secret_text(r).as_str(),
+                    "encoding": if r.kind.is_text() { "text" } else { "base64" },
                 })
             })
             .collect();
@@ -194,13 +160,18 @@ fn print(
             println!("  username: {}", r.secret.username.as_str());
         }
         let text = secret_text(r);
-        if text.contains('\n') {
+        if !r.kind.is_text() {
+            println!("  secret ({} bytes, base64):", r.secret.secret.len());
+            for chunk in text.as_bytes().chunks(76) {
+                println!("    {}", String::from_utf8_lossy(chunk));
+            }
+        } else if text.contains('\n') {
             println!("  secret:");
             for line in text.lines() {
                 println!("    {line}");
             }
         } else {
-            println!("  secret:   {text}");
+            println!("  secret:   {}", text.as_str());
         }
     }
 }

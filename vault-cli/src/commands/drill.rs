@@ -1,0 +1,77 @@
+//! `breakglass drill`: k custodians prove their shares still open the vault
+//! and that every entry version decrypts. Nothing is revealed; the drill is
+//! recorded with the custodians present.
+
+use serde_json::json;
+use vault_core::record::DrillKind;
+
+use crate::cli::{DrillArgs, DrillKindArg};
+use crate::commands::shares::open_quorum;
+use crate::context::{self, rfc3339};
+use crate::error::{CliError, CliResult};
+use crate::input::Input;
+
+/// Runs `drill`.
+pub fn run(a: DrillArgs) -> CliResult {
+    let kind = match a.kind {
+        DrillKindArg::Drill => DrillKind::Drill,
+        DrillKindArg::Emergency => DrillKind::Emergency,
+        DrillKindArg::Misuse => DrillKind::Misuse,
+    };
+    let vault = super::load(&a.vault)?;
+    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
+    let outcome = unsealed.check_all(&vault);
+    for e in &outcome.failed {
+        eprintln!("breakglass: error: {e}");
+    }
+    let reason = a.reason.trim().to_owned();
+    let (actor, time) = (context::actor(), context::now());
+    let record = super::append_quorum_record(
+        &a.vault,
+        |v| unsealed.drill_record(&outcome, kind, &reason, &actor, time, v.head()),
+        || {
+            json!({
+                "event": "drill", "kind": kind.name(), "time": rfc3339(time), "actor": actor,
+                "custodians": used, "versions_ok": outcome.ok,
+                "versions_failed": outcome.failed.len(), "reason": reason,
+            })
+        },
+    )?;
+    let entries = vault.entries().len();
+    if a.json {
+        super::print_json(&json!({
+            "ok": outcome.failed.is_empty(),
+            "kind": kind.name(),
+            "custodians": used,
+            "entries": entries,
+            "versions_ok": outcome.ok,
+            "versions_failed": outcome.failed.iter().map(|e| json!({"label": e.label, "version": e.version, "record": e.record})).collect::<Vec<_>>(),
+            "record": record,
+        }));
+    } else if outcome.failed.is_empty() {
+        println!(
+            "{} passed: the shares of {} open the vault, and all {} versions of {entries} entries decrypt. \
+             Nothing was revealed.{}",
+            capitalised(kind.name()),
+            used.join(", "),
+            outcome.ok,
+            record.map_or(String::new(), |r| format!(" Recorded as audit record #{r}."))
+        );
+    }
+    if outcome.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::damaged(format!(
+            "{} failed: {} of {} entry versions do not decrypt (named above) — restore the vault from a backup",
+            kind.name(),
+            outcome.failed.len(),
+            outcome.failed.len() as u32 + outcome.ok
+        )))
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}

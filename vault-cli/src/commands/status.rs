@@ -1,0 +1,135 @@
+//! `breakglass status`: the readiness report. Exits 5 when anything is
+//! overdue, for monitoring.
+
+use serde_json::json;
+use vault_core::readiness::{self, Due, Readiness};
+
+use crate::cli::StatusArgs;
+use crate::context::{self, rfc3339};
+use crate::error::{CliError, CliResult};
+
+fn parse_time(s: &str) -> CliResult<u64> {
+    humantime::parse_rfc3339_weak(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| CliError::usage(format!("--at {s}: give a time like 2026-12-31T00:00:00Z")))
+}
+
+fn days(secs: i64) -> String {
+    format!("{:.0} days", secs as f64 / 86_400.0)
+}
+
+fn dues(list: &[Due]) -> Vec<serde_json::Value> {
+    list.iter()
+        .map(|d| json!({"label": d.label, "due": rfc3339(d.due), "overdue": d.overdue}))
+        .collect()
+}
+
+/// Runs `status`.
+pub fn run(a: StatusArgs) -> CliResult {
+    let vault = super::load(&a.vault)?;
+    let now =
+        a.at.as_deref()
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or_else(context::now);
+    let r = readiness::assess(&vault, now, a.drill_every);
+    if a.json {
+        super::print_json(&json!({
+            "vault": super::list::vault_json(&vault),
+            "now": rfc3339(r.now),
+            "ok": !r.needs_attention(),
+            "last_drill": r.last_drill.map(rfc3339),
+            "drill_due": rfc3339(r.drill_due),
+            "drill_overdue": r.drill_overdue,
+            "last_drill_failed": r.last_drill_failed,
+            "entries": vault.entries().len(),
+            "rotation_overdue": dues(&r.rotation_overdue),
+            "exposed": dues(&r.exposed),
+            "custodians": r.custodians.iter().map(|c| json!({
+                "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
+            })).collect::<Vec<_>>(),
+            "warnings": r.warnings,
+        }));
+    } else {
+        print_human(&vault, &r);
+    }
+    if r.needs_attention() {
+        return Err(CliError::attention("the vault needs attention (see above)"));
+    }
+    Ok(())
+}
+
+fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
+    let names: Vec<&str> = vault.custodians().iter().map(|c| c.name.as_str()).collect();
+    println!(
+        "Vault '{}' (id {}): any {} of {} — {}",
+        vault.name(),
+        vault.id().short(),
+        vault.threshold(),
+        names.len(),
+        names.join(", ")
+    );
+    let mark = |bad: bool| if bad { "OVERDUE" } else { "ok" };
+    match r.last_drill {
+        Some(t) => println!(
+            "Last drill:  {} ({} ago); next due {} [{}]",
+            rfc3339(t),
+            days(r.now as i64 - t as i64),
+            rfc3339(r.drill_due),
+            mark(r.drill_overdue)
+        ),
+        None => println!(
+            "Last drill:  never; first due {} [{}]",
+            rfc3339(r.drill_due),
+            mark(r.drill_overdue)
+        ),
+    }
+    if r.last_drill_failed {
+        println!("Last drill FAILED: some entry versions did not decrypt");
+    }
+    println!(
+        "Entries:     {}; overdue for rotation: {}",
+        vault.entries().len(),
+        if r.rotation_overdue.is_empty() {
+            "none".to_owned()
+        } else {
+            r.rotation_overdue
+                .iter()
+                .map(|d| format!("{} (due {})", d.label, rfc3339(d.due)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    for e in &r.exposed {
+        println!(
+            "Exposed:     {} — rotate by {} [{}]",
+            e.label,
+            rfc3339(e.due),
+            if e.overdue { "OVERDUE" } else { "pending" }
+        );
+    }
+    for c in &r.custodians {
+        match c.last {
+            Some(t) => println!(
+                "Share check: {} — {}×, last {}",
+                c.name,
+                c.verifications,
+                rfc3339(t)
+            ),
+            None => println!("Share check: {} — never", c.name),
+        }
+    }
+    for w in &r.warnings {
+        println!("Warning:     {w}");
+    }
+    println!(
+        "Status:      {}",
+        if r.needs_attention() {
+            "NEEDS ATTENTION"
+        } else {
+            "ready"
+        }
+    );
+}

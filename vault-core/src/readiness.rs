@@ -1,0 +1,147 @@
+//! Readiness: is the vault ready for the next emergency? Drills, routine
+//! rotation, entries exposed by an unseal and not yet rotated, custodians'
+//! share checks, and the margin between threshold and custodians.
+
+use crate::record::DrillKind;
+use crate::vault::Vault;
+
+const DAY: u64 = 86_400;
+
+/// An entry that needs rotating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// Entry label.
+    pub label: String,
+    /// When it is or was due (Unix seconds).
+    pub due: u64,
+    /// True when `due` has passed.
+    pub overdue: bool,
+}
+
+/// One custodian's share checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodianCheck {
+    /// Name.
+    pub name: String,
+    /// Times verified with `verify-share`.
+    pub verifications: u32,
+    /// Last verification (Unix seconds).
+    pub last: Option<u64>,
+}
+
+/// The readiness report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readiness {
+    /// The time the report is for.
+    pub now: u64,
+    /// Last successful scheduled drill (Unix seconds).
+    pub last_drill: Option<u64>,
+    /// When the next drill is due.
+    pub drill_due: u64,
+    /// True when no successful drill happened within the interval.
+    pub drill_overdue: bool,
+    /// True when the most recent drill of any kind found damaged versions.
+    pub last_drill_failed: bool,
+    /// Entries past their routine rotation date.
+    pub rotation_overdue: Vec<Due>,
+    /// Entries revealed by an unseal and not rotated since, with deadlines.
+    pub exposed: Vec<Due>,
+    /// Share checks per custodian, in index order.
+    pub custodians: Vec<CustodianCheck>,
+    /// Things that are not overdue but put the vault at risk.
+    pub warnings: Vec<String>,
+}
+
+impl Readiness {
+    /// True when anything is overdue or failed.
+    pub fn needs_attention(&self) -> bool {
+        self.drill_overdue
+            || self.last_drill_failed
+            || !self.rotation_overdue.is_empty()
+            || self.exposed.iter().any(|e| e.overdue)
+    }
+}
+
+/// Assesses `vault` as of `now`, with drills due every `drill_every_days`.
+pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
+    let interval = u64::from(drill_every_days) * DAY;
+    let last_drill = vault
+        .drills()
+        .iter()
+        .filter(|d| d.kind == DrillKind::Drill && d.versions_failed == 0)
+        .map(|d| d.time)
+        .max();
+    // A vault that was never drilled is due one interval after creation.
+    let drill_due = last_drill.unwrap_or(vault.genesis().time) + interval;
+    let mut rotation_overdue = Vec::new();
+    let mut exposed = Vec::new();
+    for e in vault.entries().values() {
+        if let Some(deadline) = e.exposure_deadline() {
+            exposed.push(Due {
+                label: e.label.clone(),
+                due: deadline,
+                overdue: now > deadline,
+            });
+        }
+        if now > e.rotation_due() {
+            rotation_overdue.push(Due {
+                label: e.label.clone(),
+                due: e.rotation_due(),
+                overdue: true,
+            });
+        }
+    }
+    let custodians: Vec<CustodianCheck> = vault
+        .custodians()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let v = vault.verifications().get(&(i as u8 + 1));
+            CustodianCheck {
+                name: c.name.clone(),
+                verifications: v.map_or(0, |v| v.0),
+                last: v.map(|v| v.1),
+            }
+        })
+        .collect();
+    Readiness {
+        now,
+        last_drill,
+        drill_due,
+        drill_overdue: now > drill_due,
+        last_drill_failed: vault.drills().last().is_some_and(|d| d.versions_failed > 0),
+        rotation_overdue,
+        exposed,
+        warnings: warnings(vault, &custodians),
+        custodians,
+    }
+}
+
+fn warnings(vault: &Vault, custodians: &[CustodianCheck]) -> Vec<String> {
+    let (k, n) = (vault.threshold(), vault.custodians().len());
+    let mut out = Vec::new();
+    if n - k < 1 {
+        out.push(format!(
+            "any {k} of {n}: one lost envelope or unavailable custodian locks everyone out; rekey with more custodians"
+        ));
+    } else if n - k < 2 {
+        out.push(format!(
+            "any {k} of {n}: two lost envelopes lock everyone out"
+        ));
+    }
+    let unchecked: Vec<&str> = custodians
+        .iter()
+        .filter(|c| c.verifications == 0)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !unchecked.is_empty() {
+        out.push(format!(
+            "never checked their share (breakglass verify-share): {}",
+            unchecked.join(", ")
+        ));
+    }
+    if vault.entries().is_empty() {
+        out.push("the vault holds no entries".into());
+    }
+    out
+}
