@@ -116,7 +116,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     )
     .success();
     assert!(stdout(&out).contains("kept-secret"));
-    assert!(stderr(&out).contains("could not record this unseal"));
+    assert!(stderr(&out).contains("could not record this in the vault"));
     assert!(stderr(&out).contains("unrecorded audit event"));
     assert_eq!(
         std::fs::read(env.path(v)).unwrap(),
