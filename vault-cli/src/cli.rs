@@ -38,6 +38,9 @@ pub enum Command {
     Rotate(RotateArgs),
     /// Prove k shares open the vault and every entry version decrypts; reveals nothing.
     Drill(DrillArgs),
+    /// New master key, escrow key and shares for a new custodian set; every entry
+    /// re-encrypted; old shares stop working.
+    Rekey(RekeyArgs),
     /// Readiness report: drills, rotations, exposed entries, share checks.
     Status(StatusArgs),
     /// Print the vault's audit trail.
@@ -187,6 +190,40 @@ pub struct DrillArgs {
     /// Notes kept in the audit trail.
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass rekey`.
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Current shares of k custodians (text file or `-`); repeat for each.
+    #[arg(long = "share", value_name = "FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// New threshold: how many of the new custodians must bring shares.
+    #[arg(long, value_name = "K")]
+    pub threshold: usize,
+    /// A new custodian's name; repeat for each (the new set, n in all).
+    #[arg(long = "custodian", value_name = "NAME", required = true)]
+    pub custodians: Vec<String>,
+    /// Directory for the new share files (DIR/<custodian>.share).
+    #[arg(long, value_name = "DIR")]
+    pub share_dir: PathBuf,
+    /// Write plain new shares, not protected by a passphrase.
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// Overwrite existing share files in DIR.
+    #[arg(long)]
+    pub force: bool,
+    /// Why (kept in the rekey record).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Argon2id costs for the new shares.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

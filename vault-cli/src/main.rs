@@ -65,6 +65,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Seal(a) => commands::seal::run(a),
         Command::Rotate(a) => commands::seal::rotate(a),
         Command::Drill(a) => commands::drill::run(a),
+        Command::Rekey(a) => commands::rekey::run(a),
         Command::Status(a) => commands::status::run(a),
         Command::List(a) => commands::list::run(a),
         Command::Unseal(a) => commands::unseal::run(a),

@@ -16,6 +16,7 @@
 //! - [`entry`]: entry kinds and the sealed username/secret
 //! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
 //! - [`readiness`]: the status report (drills, rotations, exposure)
+//! - [`rekey`]: new keys and custodians, every entry re-encrypted
 //! - [`vault`]: state replayed from the records; init, deposit, unseal
 //! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
 
@@ -32,6 +33,7 @@ pub mod passphrase;
 pub mod readiness;
 pub mod record;
 pub mod recovery_key;
+pub mod rekey;
 pub mod shamir;
 pub mod share;
 pub mod share_text;

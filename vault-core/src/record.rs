@@ -21,6 +21,10 @@ pub mod kind {
     pub const SHARE_VERIFIED: u8 = 0x04;
     /// A drill (or emergency/misuse review) by a quorum.
     pub const DRILL: u8 = 0x05;
+    /// A record of the vault before a rekey, kept for the audit trail.
+    pub const HISTORY: u8 = 0x06;
+    /// A rekey: new master key, escrow key and custodians.
+    pub const REKEY: u8 = 0x07;
 }
 
 /// Limits on text fields, in bytes.
@@ -228,6 +232,44 @@ pub struct Drill {
     pub mac: [u8; 32],
 }
 
+/// A record from before a rekey, kept for the audit trail. It has no effect
+/// on keys; its MAC (if any) was made with the old master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// The old record's type.
+    pub kind: u8,
+    /// Its 1-based number in the old file.
+    pub record: u32,
+    /// Its chain hash in the old file.
+    pub hash: [u8; 32],
+    /// Its body (a genesis body with its sealed escrow key zeroed).
+    pub body: Vec<u8>,
+}
+
+/// The vault was rekeyed: this file starts over from a new genesis and
+/// links to the head of the file it replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekey {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Who ran it (self-asserted).
+    pub actor: String,
+    /// Old custodians whose shares authorised it (old numbering), ascending.
+    pub custodians: Vec<u8>,
+    /// Old threshold.
+    pub old_threshold: u8,
+    /// Old number of custodians.
+    pub old_custodians: u8,
+    /// Head (last chain hash) of the replaced file.
+    pub old_head: [u8; 32],
+    /// Number of records in the replaced file.
+    pub old_records: u32,
+    /// Reason (may be empty).
+    pub reason: String,
+    /// MAC under the new record key.
+    pub mac: [u8; 32],
+}
+
 /// Any record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -241,6 +283,10 @@ pub enum Record {
     ShareVerified(ShareVerified),
     /// See [`Drill`].
     Drill(Drill),
+    /// See [`History`].
+    History(History),
+    /// See [`Rekey`].
+    Rekey(Rekey),
 }
 
 /// Decoding failed: an unknown type, or a malformed body.
@@ -295,12 +341,17 @@ impl Record {
             Self::Unseal(_) => kind::UNSEAL,
             Self::ShareVerified(_) => kind::SHARE_VERIFIED,
             Self::Drill(_) => kind::DRILL,
+            Self::History(_) => kind::HISTORY,
+            Self::Rekey(_) => kind::REKEY,
         }
     }
 
     /// True for records that carry a MAC (written by a quorum).
     pub fn has_mac(&self) -> bool {
-        matches!(self, Self::Genesis(_) | Self::Unseal(_) | Self::Drill(_))
+        matches!(
+            self,
+            Self::Genesis(_) | Self::Unseal(_) | Self::Drill(_) | Self::Rekey(_)
+        )
     }
 
     /// The body without its MAC (the whole body when there is none).
@@ -340,6 +391,20 @@ impl Record {
             Self::ShareVerified(s) => {
                 w.u64(s.time).str(&s.actor).u8(s.custodian);
             }
+            Self::History(h) => {
+                w.u8(h.kind).u32(h.record).bytes(&h.hash).blob(&h.body);
+            }
+            Self::Rekey(k) => {
+                w.u64(k.time)
+                    .str(&k.actor)
+                    .u8(k.custodians.len() as u8)
+                    .bytes(&k.custodians)
+                    .u8(k.old_threshold)
+                    .u8(k.old_custodians)
+                    .bytes(&k.old_head)
+                    .u32(k.old_records)
+                    .str(&k.reason);
+            }
             Self::Drill(d) => {
                 w.u64(d.time)
                     .str(&d.actor)
@@ -359,6 +424,7 @@ impl Record {
             Self::Genesis(g) => Some(&g.mac),
             Self::Unseal(u) => Some(&u.mac),
             Self::Drill(d) => Some(&d.mac),
+            Self::Rekey(k) => Some(&k.mac),
             _ => None,
         }
     }
@@ -368,6 +434,7 @@ impl Record {
             Self::Genesis(g) => Some(&mut g.mac),
             Self::Unseal(u) => Some(&mut u.mac),
             Self::Drill(d) => Some(&mut d.mac),
+            Self::Rekey(k) => Some(&mut k.mac),
             _ => None,
         }
     }
@@ -413,6 +480,18 @@ impl Record {
             kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r)?),
             kind::UNSEAL => Self::Unseal(decode_unseal(&mut r)?),
             kind::DRILL => Self::Drill(decode_drill(&mut r)?),
+            kind::HISTORY => Self::History(decode_history(&mut r)?),
+            kind::REKEY => Self::Rekey(Rekey {
+                time: r.u64("time")?,
+                actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
+                custodians: read_custodians(&mut r)?,
+                old_threshold: r.u8("old threshold")?,
+                old_custodians: r.u8("old custodians")?,
+                old_head: r.array("old head")?,
+                old_records: r.u32("old records")?,
+                reason: read_text(&mut r, "reason", limits::REASON, true)?.to_owned(),
+                mac: r.array("mac")?,
+            }),
             kind::SHARE_VERIFIED => Self::ShareVerified(ShareVerified {
                 time: r.u64("time")?,
                 actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
@@ -516,6 +595,26 @@ fn read_custodians(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
         return Err(r.invalid("custodians", at, "indices must be ascending and non-zero"));
     }
     Ok(custodians)
+}
+
+fn decode_history(r: &mut Reader<'_>) -> Result<History, DecodeError> {
+    let at = r.pos();
+    let kind = r.u8("history type")?;
+    if kind == kind::HISTORY {
+        return Err(r.invalid("history type", at, "history records are not nested"));
+    }
+    let record = r.u32("history record")?;
+    let hash = r.array("history hash")?;
+    let body = r.blob("history body")?.to_vec();
+    // The old body must itself be a valid record of its type.
+    Record::decode(kind, &body)
+        .map_err(|_| r.invalid("history body", at, "not a valid record of its type"))?;
+    Ok(History {
+        kind,
+        record,
+        hash,
+        body,
+    })
 }
 
 fn decode_drill(r: &mut Reader<'_>) -> Result<Drill, DecodeError> {
@@ -665,7 +764,36 @@ mod tests {
                     mac: [3; 32],
                 })
             });
-        prop_oneof![genesis, deposit, unseal, verified, drill]
+        let rekey = (
+            any::<u64>(),
+            text(),
+            proptest::collection::btree_set(1u8.., 0..5),
+            any::<[u8; 32]>(),
+            any::<u32>(),
+        )
+            .prop_map(|(time, actor, custodians, old_head, old_records)| {
+                Record::Rekey(Rekey {
+                    time,
+                    actor,
+                    custodians: custodians.into_iter().collect(),
+                    old_threshold: 2,
+                    old_custodians: 3,
+                    old_head,
+                    old_records,
+                    reason: String::new(),
+                    mac: [4; 32],
+                })
+            });
+        let base = prop_oneof![genesis, deposit, unseal, verified, drill, rekey];
+        base.prop_flat_map(|r| {
+            let history = Record::History(History {
+                kind: r.kind(),
+                record: 7,
+                hash: [8; 32],
+                body: r.encode_body(),
+            });
+            prop_oneof![Just(r), Just(history)]
+        })
     }
 
     proptest! {
@@ -688,7 +816,7 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_bodies_never_panic(kind in 0u8..8, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn arbitrary_bodies_never_panic(kind in 0u8..10, body in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Record::decode(kind, &body);
         }
     }

@@ -129,31 +129,121 @@ pub fn append<E>(
     path: &Path,
     build: impl FnOnce(&Vault) -> Result<Record, E>,
 ) -> Result<Result<Appended, E>, StoreError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| StoreError::io(path, e))?;
-    let mut lock = RwLock::new(file);
-    let mut guard = lock.write().map_err(|e| StoreError::io(path, e))?;
-    let file: &mut File = &mut guard;
-    let (loaded, good_len) = read_vault(path, file)?;
-    let set_aside = match loaded.torn {
-        Some(torn) => Some((torn.clone(), set_aside_tail(path, file, &torn)?)),
-        None => None,
-    };
-    let record = match build(&loaded.vault) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(e)),
-    };
-    let (frame, head) =
-        log::encode_frame(loaded.vault.head(), record.kind(), &record.encode_body());
-    write_at_end(path, file, good_len, &frame)?;
-    Ok(Ok(Appended {
-        record: loaded.vault.records().len() + 1,
-        head,
-        set_aside,
-    }))
+    let mut build = Some(build);
+    with_exclusive(path, |file| {
+        let (loaded, good_len) = read_vault(path, file)?;
+        let set_aside = match loaded.torn {
+            Some(torn) => Some((torn.clone(), set_aside_tail(path, file, &torn)?)),
+            None => None,
+        };
+        let build = build.take().expect("runs once");
+        let record = match build(&loaded.vault) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (frame, head) =
+            log::encode_frame(loaded.vault.head(), record.kind(), &record.encode_body());
+        write_at_end(path, file, good_len, &frame)?;
+        Ok(Ok(Appended {
+            record: loaded.vault.records().len() + 1,
+            head,
+            set_aside,
+        }))
+    })
+}
+
+/// Runs `f` with the vault file open for writing under an exclusive lock.
+/// A rewrite (rekey) replaces the file by rename while others wait for the
+/// lock on the old one: after locking, the path is checked to still name
+/// the locked file, and if not, the lock is taken again on the new one.
+fn with_exclusive<T>(
+    path: &Path,
+    mut f: impl FnMut(&mut File) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    for _ in 0..16 {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io(path, e))?;
+        let mut lock = RwLock::new(file);
+        let mut guard = lock.write().map_err(|e| StoreError::io(path, e))?;
+        if !still_named(path, &guard)? {
+            continue;
+        }
+        return f(&mut guard);
+    }
+    Err(StoreError::io(
+        path,
+        io::Error::other("the vault kept being replaced while waiting for its lock"),
+    ))
+}
+
+/// True when `path` still names the open `file` (same device and inode).
+fn still_named(path: &Path, file: &File) -> Result<bool, StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let open = file.metadata().map_err(|e| StoreError::io(path, e))?;
+        let named = fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+        Ok(open.ino() == named.ino() && open.dev() == named.dev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        Ok(true)
+    }
+}
+
+/// Replaces the vault with a new file built by `build` from the vault as it
+/// is under the exclusive lock (rekey). The new file is written to a
+/// temporary file, synced, and renamed over the vault after the old one is
+/// hard-linked to a backup name; at every moment either the old or the new
+/// vault is whole under the vault's name. Returns the backup's path.
+pub fn rewrite<E>(
+    path: &Path,
+    backup_suffix: &str,
+    build: impl FnOnce(&Vault) -> Result<Vec<u8>, E>,
+) -> Result<Result<PathBuf, E>, StoreError> {
+    let mut build = Some(build);
+    with_exclusive(path, |file| {
+        let (loaded, _) = read_vault(path, file)?;
+        if let Some(torn) = &loaded.torn {
+            set_aside_tail(path, file, torn)?;
+        }
+        let build = build.take().expect("runs once");
+        let bytes = match build(&loaded.vault) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(e)),
+        };
+        let dir = parent_dir(path);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".breakglass-")
+            .permissions(secret_file_permissions())
+            .tempfile_in(dir)
+            .map_err(|e| StoreError::io(path, e))?;
+        tmp.write_all(&bytes)
+            .and_then(|_| tmp.as_file().sync_all())
+            .map_err(|e| StoreError::io(path, e))?;
+        let mut backup = sibling(path, backup_suffix);
+        let mut n = 1;
+        while backup.exists() {
+            backup = sibling(path, &format!("{backup_suffix}.{n}"));
+            n += 1;
+        }
+        fs::hard_link(path, &backup).map_err(|e| StoreError::io(&backup, e))?;
+        tmp.persist(path)
+            .map_err(|e| StoreError::io(path, e.error))?;
+        sync_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+        Ok(Ok(backup))
+    })
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 fn write_at_end(path: &Path, file: &mut File, len: u64, frame: &[u8]) -> Result<(), StoreError> {
@@ -204,10 +294,7 @@ pub fn write_new_file(path: &Path, contents: &[u8], force: bool) -> Result<(), S
     if !force && path.exists() {
         return Err(StoreError::Exists(path.to_owned()));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".breakglass-")
         .permissions(secret_file_permissions())
@@ -259,6 +346,18 @@ mod tests {
     use crate::passphrase::KdfParams;
     use crate::vault::{create, DepositMeta, InitSpec};
     use zeroize::Zeroizing;
+
+    fn new_vault_bytes() -> Vec<u8> {
+        let spec = InitSpec {
+            name: "other".into(),
+            threshold: 2,
+            custodians: vec!["a".into(), "b".into()],
+            actor: String::new(),
+            time: 0,
+            kdf: KdfParams::FLOOR,
+        };
+        create(&spec, &[None, None]).unwrap().bytes
+    }
 
     fn new_vault(dir: &Path) -> PathBuf {
         let spec = InitSpec {
@@ -336,6 +435,34 @@ mod tests {
         assert_eq!(fs::read(&aside).unwrap(), &torn[good.len()..]);
         assert_eq!(load(&path).unwrap().vault.entries().len(), 2);
         assert!(load(&path).unwrap().torn.is_none());
+    }
+
+    #[test]
+    fn rewrite_keeps_a_backup_and_appends_follow_the_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        deposit(&path, "one");
+        let before = fs::read(&path).unwrap();
+        // Hold the old file open, as a writer waiting for the lock would.
+        let old_handle = File::open(&path).unwrap();
+        let other = new_vault_bytes();
+        let backup = rewrite(&path, "before-test", |_| Ok::<_, ()>(other.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(fs::read(&backup).unwrap(), before);
+        assert_eq!(fs::read(&path).unwrap(), other);
+        assert!(!still_named(&path, &old_handle).unwrap());
+        deposit(&path, "two");
+        assert!(load(&path).unwrap().vault.entries().contains_key("two"));
+        assert_eq!(
+            fs::read(&backup).unwrap(),
+            before,
+            "the backup is never appended to"
+        );
+        let again = rewrite(&path, "before-test", |_| Ok::<_, ()>(other.clone()))
+            .unwrap()
+            .unwrap();
+        assert_ne!(again, backup, "an existing backup is never replaced");
     }
 
     #[test]

@@ -375,17 +375,45 @@ pub fn create(
     passphrases: &[Option<SecretString>],
 ) -> Result<Created, InputError> {
     validate(spec)?;
+    let mut id = [0u8; 16];
+    random_bytes(&mut id);
+    let vault_id = VaultId(id);
+    let keys = new_keys(spec, vault_id, passphrases)?;
+    let mut bytes = log::header().to_vec();
+    let body = keys.genesis.encode_body();
+    bytes.extend_from_slice(&log::encode_frame(&log::genesis_prev(), keys.genesis.kind(), &body).0);
+    Ok(Created {
+        id: vault_id,
+        bytes,
+        shares: keys.shares,
+    })
+}
+
+/// A new master key and everything made from it: the signed genesis
+/// record (first in its file) and the custodians' shares.
+pub(crate) struct NewKeys {
+    pub(crate) mk: MasterKey,
+    pub(crate) genesis: Record,
+    pub(crate) escrow_public: [u8; 32],
+    pub(crate) shares: Vec<IssuedShare>,
+}
+
+/// Makes a master key, splits it, makes an escrow key pair, and builds and
+/// signs the genesis record for `vault_id`.
+pub(crate) fn new_keys(
+    spec: &InitSpec,
+    vault_id: VaultId,
+    passphrases: &[Option<SecretString>],
+) -> Result<NewKeys, InputError> {
     assert_eq!(
         passphrases.len(),
         spec.custodians.len(),
         "one passphrase slot per custodian"
     );
-    let mut id = [0u8; 16];
-    random_bytes(&mut id);
-    let vault_id = VaultId(id);
     let mk = MasterKey::generate();
     let n = spec.custodians.len();
-    let shares = shamir::split(&mk, spec.threshold, n).map_err(|e| InputError(e.to_string()))?;
+    let key_shares =
+        shamir::split(&mk, spec.threshold, n).map_err(|e| InputError(e.to_string()))?;
     let (escrow_public, escrow_sealed) = escrow::generate(&mk, &vault_id);
     let mut genesis = Record::Genesis(Genesis {
         vault_id,
@@ -396,7 +424,7 @@ pub fn create(
         custodians: spec
             .custodians
             .iter()
-            .zip(&shares)
+            .zip(&key_shares)
             .map(|(name, share)| Custodian {
                 name: name.clone(),
                 commitment: share.commitment(&vault_id),
@@ -407,13 +435,9 @@ pub fn create(
         key_check: mk.key_check(&vault_id),
         mac: [0; 32],
     });
-    let prev = log::genesis_prev();
-    genesis.sign(&mk.record_mac_key(&vault_id), &prev);
-    let mut bytes = log::header().to_vec();
-    bytes.extend_from_slice(&log::encode_frame(&prev, genesis.kind(), &genesis.encode_body()).0);
-
-    let mut issued = Vec::with_capacity(n);
-    for ((name, share), pass) in spec.custodians.iter().zip(&shares).zip(passphrases) {
+    genesis.sign(&mk.record_mac_key(&vault_id), &log::genesis_prev());
+    let mut shares = Vec::with_capacity(n);
+    for ((name, share), pass) in spec.custodians.iter().zip(&key_shares).zip(passphrases) {
         let body = ShareBody::seal(
             vault_id,
             spec.threshold as u8,
@@ -427,15 +451,16 @@ pub fn create(
             fingerprint: &vault_id.fingerprint(),
             custodian: name,
         };
-        issued.push(IssuedShare {
+        shares.push(IssuedShare {
             custodian: name.clone(),
             text: share_text::encode(&body, &header),
         });
     }
-    Ok(Created {
-        id: vault_id,
-        bytes,
-        shares: issued,
+    Ok(NewKeys {
+        mk,
+        genesis,
+        escrow_public,
+        shares,
     })
 }
 
@@ -539,6 +564,15 @@ impl Vault {
                 custodians: d.custodians.clone(),
                 versions_failed: d.versions_failed,
             }),
+            Record::History(h) => self.apply_history(h),
+            Record::Rekey(k) if k.custodians.iter().any(|&c| c == 0 || c > k.old_custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the old vault did not have",
+                ))
+            }
+            Record::Rekey(_) => {}
             Record::ShareVerified(s) if unknown(&[s.custodian]) => {
                 return Err(invalid(
                     frame,
@@ -557,6 +591,22 @@ impl Vault {
         });
         self.head = frame.hash;
         Ok(())
+    }
+
+    /// Records from before a rekey keep their effect on readiness: an old
+    /// unseal still exposes what it revealed, an old drill still counts.
+    /// Custodian numbers in them are the old vault's.
+    fn apply_history(&mut self, h: &crate::record::History) {
+        match Record::decode(h.kind, &h.body) {
+            Ok(Record::Unseal(u)) => self.mark_exposed(&u),
+            Ok(Record::Drill(d)) => self.drills.push(DrillEvent {
+                time: d.time,
+                kind: d.kind,
+                custodians: Vec::new(),
+                versions_failed: d.versions_failed,
+            }),
+            _ => {}
+        }
     }
 
     /// An unseal exposes the current versions it revealed.
@@ -918,11 +968,11 @@ pub struct DrillOutcome {
 /// The vault opened by a quorum: the master key and the escrow private key.
 /// Dropping it zeroizes both.
 pub struct Unsealed {
-    vault_id: VaultId,
-    mk: MasterKey,
-    escrow: EscrowSecret,
-    custodians: Vec<u8>,
-    inconsistent: Vec<u8>,
+    pub(crate) vault_id: VaultId,
+    pub(crate) mk: MasterKey,
+    pub(crate) escrow: EscrowSecret,
+    pub(crate) custodians: Vec<u8>,
+    pub(crate) inconsistent: Vec<u8>,
 }
 
 impl std::fmt::Debug for Unsealed {
@@ -966,7 +1016,7 @@ impl Unsealed {
         Some(self.open_version(vault, entry, v))
     }
 
-    fn open_version(
+    pub(crate) fn open_version(
         &self,
         vault: &Vault,
         entry: &Entry,
@@ -1304,7 +1354,12 @@ mod tests {
         let vault = load(&bytes);
         let mut bytes = bytes;
         let d = vault
-            .deposit("k", EntryKind::RecoveryKey, &secret("x"), &meta(1))
+            .deposit(
+                "k",
+                EntryKind::RecoveryKey,
+                &secret("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"),
+                &meta(1),
+            )
             .unwrap();
         append(&mut bytes, &vault, &d);
         let vault = load(&bytes);

@@ -14,10 +14,29 @@ use crate::context::rfc3339;
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
+/// Custodian names by index, for the records being rendered: the vault's
+/// own, or for records from before a rekey, the old vault's.
+struct Names(Vec<String>);
+
+impl Names {
+    fn of(custodians: &[vault_core::record::Custodian]) -> Self {
+        Self(custodians.iter().map(|c| c.name.clone()).collect())
+    }
+    fn name(&self, i: u8) -> String {
+        (i as usize)
+            .checked_sub(1)
+            .and_then(|i| self.0.get(i))
+            .cloned()
+            .unwrap_or_else(|| format!("#{i}"))
+    }
+    fn all(&self, list: &[u8]) -> Vec<String> {
+        list.iter().map(|&i| self.name(i)).collect()
+    }
+}
+
 /// One record as a stable JSON event (fields documented in README.md).
-pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Value {
-    let name = |i: &u8| vault.custodian_name(*i).unwrap_or("?").to_owned();
-    let mut e = match record {
+fn event_of(record: &Record, names: &Names) -> Value {
+    match record {
         Record::Genesis(g) => json!({
             "event": "init",
             "time": rfc3339(g.time),
@@ -37,7 +56,7 @@ pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Valu
             "event": "unseal",
             "time": rfc3339(u.time),
             "actor": u.actor,
-            "custodians": u.custodians.iter().map(name).collect::<Vec<_>>(),
+            "custodians": names.all(&u.custodians),
             "entries": u.entries.iter().map(|(l, v)| json!({ "label": l, "version": v })).collect::<Vec<_>>(),
             "reason": u.reason,
         }),
@@ -46,7 +65,7 @@ pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Valu
             "time": rfc3339(d.time),
             "actor": d.actor,
             "kind": d.kind.name(),
-            "custodians": d.custodians.iter().map(name).collect::<Vec<_>>(),
+            "custodians": names.all(&d.custodians),
             "versions_ok": d.versions_ok,
             "versions_failed": d.versions_failed,
             "reason": d.reason,
@@ -55,13 +74,50 @@ pub fn event(vault: &Vault, number: usize, record: &Record, hash: &[u8]) -> Valu
             "event": "share-verified",
             "time": rfc3339(s.time),
             "actor": s.actor,
-            "custodians": [name(&s.custodian)],
+            "custodians": [names.name(s.custodian)],
         }),
-    };
-    e["record"] = json!(number);
-    e["vault_id"] = json!(vault.id().hex());
-    e["hash"] = json!(super::hex(hash));
-    e
+        Record::Rekey(k) => json!({
+            "event": "rekey",
+            "time": rfc3339(k.time),
+            "actor": k.actor,
+            "custodians": names.all(&k.custodians),
+            "reason": k.reason,
+            "old_head": super::hex(&k.old_head),
+            "old_records": k.old_records,
+        }),
+        Record::History(h) => match Record::decode(h.kind, &h.body) {
+            Ok(inner) => event_of(&inner, names),
+            Err(_) => json!({ "event": "unknown" }),
+        },
+    }
+}
+
+/// Every record as an event, in order, with `record`, `vault_id`, `hash`;
+/// records from before a rekey also carry `before_rekey` and `old_record`.
+fn events(vault: &Vault) -> Vec<Value> {
+    let current = Names::of(&vault.genesis().custodians);
+    let mut old = Names(Vec::new());
+    let mut out = Vec::new();
+    for (i, placed) in vault.records().iter().enumerate() {
+        let mut e = match &placed.record {
+            Record::History(h) => {
+                if let Ok(Record::Genesis(g)) = Record::decode(h.kind, &h.body) {
+                    old = Names::of(&g.custodians);
+                }
+                let mut e = event_of(&placed.record, &old);
+                e["before_rekey"] = json!(true);
+                e["old_record"] = json!(h.record);
+                e
+            }
+            Record::Rekey(_) => event_of(&placed.record, &old),
+            r => event_of(r, &current),
+        };
+        e["record"] = json!(i + 1);
+        e["vault_id"] = json!(vault.id().hex());
+        e["hash"] = json!(super::hex(&placed.frame.hash));
+        out.push(e);
+    }
+    out
 }
 
 fn human(e: &Value) -> String {
@@ -94,6 +150,9 @@ fn human(e: &Value) -> String {
         line.push_str(&format!(" reason={r:?}"));
     }
     line.push_str(&format!(" by {}", e["actor"].as_str().unwrap_or("")));
+    if e["before_rekey"] == true {
+        line.push_str(&format!(" (before rekey; was #{})", e["old_record"]));
+    }
     line
 }
 
@@ -101,8 +160,7 @@ fn human(e: &Value) -> String {
 pub fn run(a: AuditArgs) -> CliResult {
     let loaded = store::load(&a.vault)?;
     let vault = &loaded.vault;
-    for (i, placed) in vault.records().iter().enumerate() {
-        let e = event(vault, i + 1, &placed.record, &placed.frame.hash);
+    for e in events(vault) {
         if a.json {
             println!("{e}");
         } else {

@@ -7,23 +7,83 @@ use vault_core::passphrase::KdfParams;
 use vault_core::store::{self, StoreError};
 use vault_core::vault::{self, InitSpec};
 
-use crate::cli::InitArgs;
+use crate::cli::{InitArgs, KdfArgs};
 use crate::context;
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
 /// Share file name for a custodian.
-fn share_path(dir: &Path, custodian: &str) -> PathBuf {
+pub fn share_path(dir: &Path, custodian: &str) -> PathBuf {
     dir.join(format!("{custodian}.share"))
+}
+
+/// Argon2id costs from the flags.
+pub fn kdf(a: &KdfArgs) -> KdfParams {
+    KdfParams {
+        m_kib: a.argon2_memory.saturating_mul(1024),
+        t: a.argon2_time,
+        p: a.argon2_parallelism,
+    }
+}
+
+/// Refuses existing files (unless `force`) before anyone types a passphrase.
+pub fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a PathBuf>, force: bool) -> CliResult {
+    if !force {
+        for p in paths {
+            if p.exists() {
+                return Err(StoreError::Exists(p.clone()).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Asks each custodian for a new passphrase, unless shares are plain.
+pub fn new_passphrases(
+    input: &mut Input,
+    custodians: &[String],
+    plain: bool,
+) -> CliResult<Vec<Option<secrecy::SecretString>>> {
+    if plain {
+        return Ok(vec![None; custodians.len()]);
+    }
+    custodians
+        .iter()
+        .map(|c| input.new_passphrase(c).map(Some))
+        .collect()
+}
+
+/// Writes share files (creating the directory); on failure removes the
+/// ones it wrote. Returns what it wrote, for the caller to remove if a
+/// later step fails.
+pub fn write_shares(
+    dir: &Path,
+    paths: &[PathBuf],
+    shares: &[vault::IssuedShare],
+    force: bool,
+) -> CliResult<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| CliError::input(format!("{}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    for (path, share) in paths.iter().zip(shares) {
+        if let Err(e) = store::write_new_file(path, share.text.as_bytes(), force) {
+            remove_all(&written);
+            return Err(CliError::input(format!("{e} — nothing was created")));
+        }
+        written.push(path.clone());
+    }
+    Ok(written)
+}
+
+/// Removes files written by a step that did not complete.
+pub fn remove_all(paths: &[PathBuf]) {
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Runs `init`.
 pub fn run(a: InitArgs) -> CliResult {
-    let kdf = KdfParams {
-        m_kib: a.kdf.argon2_memory.saturating_mul(1024),
-        t: a.kdf.argon2_time,
-        p: a.kdf.argon2_parallelism,
-    };
+    let kdf = kdf(&a.kdf);
     let spec = InitSpec {
         name: a.name.clone(),
         threshold: a.threshold,
@@ -32,65 +92,23 @@ pub fn run(a: InitArgs) -> CliResult {
         time: context::now(),
         kdf,
     };
-    // Refuse existing files before anyone types a passphrase.
     let paths: Vec<PathBuf> = a
         .custodians
         .iter()
         .map(|c| share_path(&a.share_dir, c))
         .collect();
-    if !a.force {
-        for p in std::iter::once(&a.vault).chain(&paths) {
-            if p.exists() {
-                return Err(StoreError::Exists(p.clone()).into());
-            }
-        }
-    }
+    refuse_existing(std::iter::once(&a.vault).chain(&paths), a.force)?;
     // Validate the spec (threshold, names, Argon2 floor) before prompting too.
     vault::validate(&spec)?;
-    let mut input = Input::new();
-    let passphrases = if a.no_passphrase {
-        vec![None; a.custodians.len()]
-    } else {
-        a.custodians
-            .iter()
-            .map(|c| input.new_passphrase(c).map(Some))
-            .collect::<CliResult<Vec<_>>>()?
-    };
+    let passphrases = new_passphrases(&mut Input::new(), &a.custodians, a.no_passphrase)?;
     let created = vault::create(&spec, &passphrases)?;
     drop(passphrases);
-
-    std::fs::create_dir_all(&a.share_dir)
-        .map_err(|e| CliError::input(format!("{}: {e}", a.share_dir.display())))?;
-    write_all(&a, &paths, &created.bytes, &created.shares)?;
-    report(&a, &paths, &created);
-    Ok(())
-}
-
-/// Writes shares, then the vault; on any failure removes what it wrote.
-fn write_all(
-    a: &InitArgs,
-    paths: &[PathBuf],
-    vault_bytes: &[u8],
-    shares: &[vault::IssuedShare],
-) -> CliResult {
-    let mut written: Vec<&Path> = Vec::new();
-    let mut result = Ok(());
-    for (path, share) in paths.iter().zip(shares) {
-        result = store::write_new_file(path, share.text.as_bytes(), a.force);
-        if result.is_err() {
-            break;
-        }
-        written.push(path);
-    }
-    if result.is_ok() {
-        result = store::write_new_file(&a.vault, vault_bytes, a.force);
-    }
-    if let Err(e) = result {
-        for p in written {
-            let _ = std::fs::remove_file(p);
-        }
+    let written = write_shares(&a.share_dir, &paths, &created.shares, a.force)?;
+    if let Err(e) = store::write_new_file(&a.vault, &created.bytes, a.force) {
+        remove_all(&written);
         return Err(CliError::input(format!("{e} — nothing was created")));
     }
+    report(&a, &paths, &created);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod drill;
 pub mod init;
 pub mod list;
+pub mod rekey;
 pub mod seal;
 pub mod shares;
 pub mod status;

@@ -1,0 +1,128 @@
+//! `breakglass rekey`: when a custodian leaves. k current custodians open
+//! the vault; a new master key, escrow key pair and shares are made for the
+//! new custodian set, every entry version is re-encrypted, and the history
+//! and audit trail are kept. The old file is kept as a backup: it still
+//! opens with the old shares, so destroy it once the new shares are tested.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use vault_core::rekey::{RekeyError, RekeySpec};
+use vault_core::store;
+use vault_core::vault::{self, InitSpec};
+
+use crate::cli::RekeyArgs;
+use crate::commands::init::{
+    kdf, new_passphrases, refuse_existing, remove_all, share_path, write_shares,
+};
+use crate::commands::shares::open_quorum;
+use crate::context;
+use crate::error::{CliError, CliResult};
+use crate::input::Input;
+
+/// Runs `rekey`.
+pub fn run(a: RekeyArgs) -> CliResult {
+    let vault = super::load(&a.vault)?;
+    let spec = RekeySpec {
+        threshold: a.threshold,
+        custodians: a.custodians.clone(),
+        actor: context::actor(),
+        time: context::now(),
+        kdf: kdf(&a.kdf),
+        reason: a.reason.trim().to_owned(),
+    };
+    // Refuse a bad custodian set or existing share files before anyone
+    // types anything.
+    vault::validate(&InitSpec {
+        name: vault.name().to_owned(),
+        threshold: spec.threshold,
+        custodians: spec.custodians.clone(),
+        actor: String::new(),
+        time: 0,
+        kdf: spec.kdf,
+    })?;
+    let paths: Vec<PathBuf> = a
+        .custodians
+        .iter()
+        .map(|c| share_path(&a.share_dir, c))
+        .collect();
+    refuse_existing(&paths, a.force)?;
+    let mut input = Input::new();
+    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    let passphrases = new_passphrases(&mut input, &a.custodians, a.no_passphrase)?;
+
+    // Built under the lock from the vault as it is then; the new shares are
+    // written before the new file replaces the old one.
+    let mut written = Vec::new();
+    let mut versions = 0;
+    let suffix = format!("before-rekey-{}", spec.time);
+    let result = store::rewrite(&a.vault, &suffix, |current| {
+        let created = unsealed
+            .rekey(current, &spec, &passphrases)
+            .map_err(|e| match e {
+                RekeyError::Input(i) => CliError::from(i),
+                RekeyError::Damaged(d) => {
+                    CliError::damaged(format!("{d} — the rekey was not made"))
+                }
+            })?;
+        versions = current
+            .entries()
+            .values()
+            .map(|e| e.versions.len())
+            .sum::<usize>();
+        written = write_shares(&a.share_dir, &paths, &created.shares, a.force)?;
+        Ok::<_, CliError>(created.bytes)
+    });
+    let backup = match result {
+        Ok(Ok(backup)) => backup,
+        Ok(Err(e)) => {
+            remove_all(&written);
+            return Err(e);
+        }
+        Err(e) => {
+            remove_all(&written);
+            return Err(CliError::from(e));
+        }
+    };
+    report(&a, &used, versions, &paths, &backup);
+    Ok(())
+}
+
+fn report(
+    a: &RekeyArgs,
+    used: &[String],
+    versions: usize,
+    paths: &[PathBuf],
+    backup: &std::path::Path,
+) {
+    if a.json {
+        super::print_json(&json!({
+            "vault": a.vault.display().to_string(),
+            "authorised_by": used,
+            "threshold": a.threshold,
+            "custodians": a.custodians,
+            "versions_reencrypted": versions,
+            "shares": a.custodians.iter().zip(paths).map(|(c, p)| json!({
+                "custodian": c, "path": p.display().to_string(), "passphrase": !a.no_passphrase,
+            })).collect::<Vec<_>>(),
+            "backup": backup.display().to_string(),
+        }));
+        return;
+    }
+    println!(
+        "Rekeyed {} with the shares of {}: any {} of {} now unseal; {versions} entry versions re-encrypted.",
+        a.vault.display(),
+        used.join(", "),
+        a.threshold,
+        a.custodians.len()
+    );
+    for (c, p) in a.custodians.iter().zip(paths) {
+        println!("  {c}: {}", p.display());
+    }
+    println!(
+        "The old shares no longer open {}. The previous file was kept as {}: it still opens with \
+         the old shares, so destroy it once the new shares are verified.",
+        a.vault.display(),
+        backup.display()
+    );
+}

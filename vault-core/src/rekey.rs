@@ -1,0 +1,336 @@
+//! Rekey (docs/FORMAT.md §8.2): a new master key, a new escrow key pair
+//! and new shares for a new custodian set, with every entry version
+//! re-encrypted. The result is a new file for the same vault (same id):
+//!
+//! ```text
+//! genesis (new keys) · the old records, in order:
+//!     deposit  → the same deposit re-encrypted to the new escrow key
+//!     anything else → a history record (an old genesis with its sealed
+//!                     escrow key zeroed)
+//! · rekey (links to the old head; MAC under the new key)
+//! ```
+//!
+//! Nothing in the new file opens with the old shares: the old sealed
+//! escrow key is gone and every ciphertext is under the new escrow key.
+
+use secrecy::SecretString;
+
+use crate::escrow::{self, SealedEscrowKey};
+use crate::log;
+use crate::record::{History, Record, Rekey};
+use crate::vault::{
+    new_keys, validate, Created, EntryDamaged, InitSpec, InputError, Unsealed, Vault,
+};
+
+/// The new custodian set and the rekey's audit details.
+#[derive(Debug, Clone)]
+pub struct RekeySpec {
+    /// New threshold k.
+    pub threshold: usize,
+    /// New custodians, in index order.
+    pub custodians: Vec<String>,
+    /// Who is rekeying (self-asserted).
+    pub actor: String,
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Argon2id costs for the new passphrase-protected shares.
+    pub kdf: crate::passphrase::KdfParams,
+    /// Reason kept in the rekey record.
+    pub reason: String,
+}
+
+/// Why a rekey could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RekeyError {
+    /// The new custodian set or the reason is refused.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// An entry version does not decrypt, so it cannot be carried over.
+    #[error(transparent)]
+    Damaged(#[from] EntryDamaged),
+}
+
+impl Unsealed {
+    /// Builds the rekeyed file for `vault` (which these shares opened) and
+    /// the new custodians' shares.
+    pub fn rekey(
+        &self,
+        vault: &Vault,
+        spec: &RekeySpec,
+        passphrases: &[Option<SecretString>],
+    ) -> Result<Created, RekeyError> {
+        let init = InitSpec {
+            name: vault.name().to_owned(),
+            threshold: spec.threshold,
+            custodians: spec.custodians.clone(),
+            actor: spec.actor.clone(),
+            time: spec.time,
+            kdf: spec.kdf,
+        };
+        validate(&init)?;
+        if let Some(why) =
+            crate::record::text_problem(&spec.reason, crate::record::limits::REASON, true)
+        {
+            return Err(InputError(format!("--reason {why}")).into());
+        }
+        let id = *vault.id();
+        let keys = new_keys(&init, id, passphrases)?;
+        let mut records = vec![keys.genesis];
+        for (i, placed) in vault.records().iter().enumerate() {
+            records.push(self.carry_over(
+                vault,
+                i,
+                &placed.record,
+                &placed.frame,
+                &keys.escrow_public,
+            )?);
+        }
+        let mut bytes = log::header().to_vec();
+        let mut prev = log::genesis_prev();
+        for r in &records {
+            let (frame, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
+            bytes.extend_from_slice(&frame);
+            prev = hash;
+        }
+        let mut rekey = Record::Rekey(Rekey {
+            time: spec.time,
+            actor: spec.actor.clone(),
+            custodians: self.custodians.clone(),
+            old_threshold: vault.threshold() as u8,
+            old_custodians: vault.custodians().len() as u8,
+            old_head: *vault.head(),
+            old_records: vault.records().len() as u32,
+            reason: spec.reason.clone(),
+            mac: [0; 32],
+        });
+        rekey.sign(&keys.mk.record_mac_key(&id), &prev);
+        bytes.extend_from_slice(&log::encode_frame(&prev, rekey.kind(), &rekey.encode_body()).0);
+        Ok(Created {
+            id,
+            bytes,
+            shares: keys.shares,
+        })
+    }
+
+    /// One old record as it goes into the new file.
+    fn carry_over(
+        &self,
+        vault: &Vault,
+        index: usize,
+        record: &Record,
+        frame: &log::Frame,
+        new_public: &[u8; 32],
+    ) -> Result<Record, RekeyError> {
+        Ok(match record {
+            Record::Deposit(d) => {
+                let entry = &vault.entries()[&d.label];
+                let version = entry
+                    .versions
+                    .iter()
+                    .find(|v| v.version == d.version)
+                    .expect("replay indexed every deposit");
+                let revealed = self.open_version(vault, entry, version)?;
+                let mut new = d.clone();
+                let (enc, ct) = escrow::seal(
+                    new_public,
+                    vault.id(),
+                    &revealed.secret.encode(),
+                    &d.aad(vault.id()),
+                )
+                .map_err(|e| InputError(e.to_string()))?;
+                new.enc = enc;
+                new.ciphertext = ct;
+                Record::Deposit(new)
+            }
+            Record::History(h) => Record::History(h.clone()),
+            Record::Genesis(g) => {
+                let mut scrubbed = g.clone();
+                scrubbed.escrow_sealed = SealedEscrowKey {
+                    nonce: [0; 12],
+                    ciphertext: [0; 48],
+                };
+                history(
+                    record.kind(),
+                    index,
+                    frame,
+                    Record::Genesis(scrubbed).encode_body(),
+                )
+            }
+            other => history(other.kind(), index, frame, other.encode_body()),
+        })
+    }
+}
+
+fn history(kind: u8, index: usize, frame: &log::Frame, body: Vec<u8>) -> Record {
+    Record::History(History {
+        kind,
+        record: index as u32 + 1,
+        hash: frame.hash,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntryKind, EntrySecret};
+    use crate::passphrase::KdfParams;
+    use crate::share_text;
+    use crate::vault::{create, DepositMeta};
+    use zeroize::Zeroizing;
+
+    fn load(bytes: &[u8]) -> Vault {
+        Vault::replay(&log::parse(bytes).unwrap()).unwrap()
+    }
+
+    fn push(bytes: &mut Vec<u8>, vault: &Vault, r: &Record) {
+        bytes.extend_from_slice(&log::encode_frame(vault.head(), r.kind(), &r.encode_body()).0);
+    }
+
+    fn secret(s: &str) -> EntrySecret {
+        EntrySecret {
+            username: Zeroizing::new("u".into()),
+            secret: Zeroizing::new(s.as_bytes().to_vec()),
+        }
+    }
+
+    fn open(vault: &Vault, texts: &[&Zeroizing<String>]) -> Result<Unsealed, String> {
+        let shares: Result<Vec<_>, _> = texts
+            .iter()
+            .map(|t| vault.check_share(&share_text::decode(t).unwrap(), None))
+            .collect();
+        vault
+            .open(&shares.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn rekey_carries_everything_and_locks_out_old_shares() {
+        let spec = InitSpec {
+            name: "R".into(),
+            threshold: 3,
+            custodians: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            actor: String::new(),
+            time: 10,
+            kdf: KdfParams::FLOOR,
+        };
+        let old = create(&spec, &[None, None, None, None, None]).unwrap();
+        let mut bytes = old.bytes.clone();
+        for (label, s) in [("x", "x1"), ("x", "x2"), ("y", "y1")] {
+            let v = load(&bytes);
+            let r = v
+                .deposit(
+                    label,
+                    EntryKind::Password,
+                    &secret(s),
+                    &DepositMeta::default(),
+                )
+                .unwrap();
+            push(&mut bytes, &v, &r);
+        }
+        let v = load(&bytes);
+        let un = open(
+            &v,
+            &[
+                &old.shares[0].text,
+                &old.shares[2].text,
+                &old.shares[4].text,
+            ],
+        )
+        .unwrap();
+        let r = un
+            .unseal_record(&[("x".into(), 2)], "before", "", 20, v.head())
+            .unwrap();
+        push(&mut bytes, &v, &r);
+        let v = load(&bytes);
+        let un = open(
+            &v,
+            &[
+                &old.shares[0].text,
+                &old.shares[2].text,
+                &old.shares[4].text,
+            ],
+        )
+        .unwrap();
+
+        let rk = RekeySpec {
+            threshold: 2,
+            custodians: ["b", "c", "f"].map(String::from).to_vec(),
+            actor: "me".into(),
+            time: 30,
+            kdf: KdfParams::FLOOR,
+            reason: "a left".into(),
+        };
+        let new = un.rekey(&v, &rk, &[None, None, None]).unwrap();
+        assert_eq!(new.id, old.id);
+        let nv = load(&new.bytes);
+        assert_eq!(nv.threshold(), 2);
+        assert_eq!(nv.entries()["x"].versions.len(), 2);
+        assert_eq!(
+            nv.entries()["x"].exposed_at,
+            Some(20),
+            "exposure survives the rekey"
+        );
+        // New shares read every version.
+        let nun = open(&nv, &[&new.shares[0].text, &new.shares[2].text]).unwrap();
+        let text = |l: &str, ver| {
+            String::from_utf8(
+                nun.reveal_version(&nv, l, ver)
+                    .unwrap()
+                    .unwrap()
+                    .secret
+                    .secret
+                    .to_vec(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            (text("x", 1), text("x", 2), text("y", 1)),
+            ("x1".into(), "x2".into(), "y1".into())
+        );
+        assert!(nun.bad_macs(&nv).is_empty());
+        // Old shares do not open the new file.
+        let err = open(
+            &nv,
+            &[
+                &old.shares[0].text,
+                &old.shares[2].text,
+                &old.shares[4].text,
+            ],
+        )
+        .unwrap_err();
+        assert!(err.contains("does not match the commitment"), "{err}");
+        // The rekey record links to the old head.
+        let Record::Rekey(k) = &nv.records().last().unwrap().record else {
+            panic!("no rekey record")
+        };
+        assert_eq!(&k.old_head, v.head());
+        assert_eq!(k.old_records, 5);
+        assert_eq!(k.custodians, vec![1, 3, 5]);
+        // No old sealed escrow key survives.
+        let Record::History(h) = &nv.records()[1].record else {
+            panic!("old genesis not kept")
+        };
+        let Record::Genesis(g) = Record::decode(h.kind, &h.body).unwrap() else {
+            panic!()
+        };
+        assert_eq!(g.escrow_sealed.ciphertext, [0; 48]);
+        // And the rekeyed vault can be rekeyed again: history stays flat.
+        let again = nun
+            .rekey(
+                &nv,
+                &RekeySpec {
+                    threshold: 2,
+                    ..rk.clone()
+                },
+                &[None, None, None],
+            )
+            .unwrap();
+        let av = load(&again.bytes);
+        assert!(av.records().iter().all(|p| match &p.record {
+            Record::History(h) => h.kind != crate::record::kind::HISTORY,
+            _ => true,
+        }));
+        assert_eq!(av.entries()["y"].versions.len(), 1);
+    }
+}
