@@ -226,3 +226,83 @@ fn any_altered_byte_of_a_quorum_record_is_detected() {
     }
     assert!(checked > 50, "only {checked} flips reached the MAC check");
 }
+
+// ---------------------------------------------------------------- lifecycle fixture
+
+fn lifecycle_file(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("fixtures/v1/lifecycle").join(name)).unwrap()
+}
+
+#[test]
+fn v1_lifecycle_fixture_is_unchanged_and_reencodes() {
+    let sums = String::from_utf8(lifecycle_file("SHA256SUMS")).unwrap();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        assert_eq!(
+            common_hex(&vault_core::keys::sha256(&[&lifecycle_file(name)])),
+            hash,
+            "{name} changed"
+        );
+    }
+    let bytes = lifecycle_file("lifecycle.bg");
+    let parsed = log::parse(&bytes).unwrap();
+    let mut out = log::header().to_vec();
+    let mut prev = log::genesis_prev();
+    let mut kinds = Vec::new();
+    for f in &parsed.frames {
+        let r = Record::decode(f.kind, &f.body).unwrap();
+        kinds.push(r.kind());
+        let (framed, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
+        out.extend_from_slice(&framed);
+        prev = hash;
+    }
+    assert_eq!(out, bytes);
+    assert_eq!(kinds, [1, 6, 2, 2, 2, 2, 6, 6, 7, 2]);
+}
+
+#[test]
+fn v1_lifecycle_fixture_opens_with_known_contents() {
+    let v = Vault::replay(&log::parse(&lifecycle_file("lifecycle.bg")).unwrap()).unwrap();
+    let names: Vec<&str> = v.custodians().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["bob", "carol", "dave"]);
+    let e = &v.entries()["entra-ba1"];
+    assert_eq!((e.rotate_days, e.expose_hours), (30, 4));
+    assert!(e.versions[1].rotation);
+    assert_eq!(
+        e.exposed_at,
+        Some(1_795_478_400 + 660),
+        "exposed by the unseal before the rekey"
+    );
+    let bl = &v.entries()["bitlocker-PC-0042"];
+    assert_eq!(bl.current().device.as_deref(), Some("PC-0042"));
+    assert_eq!(bl.current().key_id.as_deref(), Some("1A2B3C4D"));
+    assert_eq!(v.drills().len(), 1);
+    let body =
+        |n: &str| share_text::decode(&String::from_utf8(lifecycle_file(n)).unwrap()).unwrap();
+    let bob = v.check_share(&body("bob.share"), None).unwrap();
+    let dave = v
+        .check_share(
+            &body("dave.share"),
+            pass("lifecycle-dave-passphrase").as_ref(),
+        )
+        .unwrap();
+    let un = v.open(&[bob, dave]).unwrap();
+    assert!(un.bad_macs(&v).is_empty());
+    let secret = |l: &str, ver| {
+        un.reveal_version(&v, l, ver)
+            .unwrap()
+            .unwrap()
+            .secret
+            .secret
+            .to_vec()
+    };
+    assert_eq!(secret("entra-ba1", 1), b"Lifecycle-v1!");
+    assert_eq!(secret("entra-ba1", 2), b"Lifecycle-v2!");
+    assert_eq!(
+        secret("bitlocker-PC-0042", 1),
+        b"123453-654467-111111-000000-720885-055000-222222-333333"
+    );
+    assert_eq!(secret("escrow.key", 1), [0, 1, 2, 253, 254, 255]);
+    assert_eq!(secret("after-rekey", 1), b"sealed after the rekey");
+    assert_eq!(un.check_all(&v).ok, 5);
+}

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p vault-core --example make_golden -- fixtures/v1
+//! cargo run -p vault-core --example make_golden -- fixtures/v1/lifecycle lifecycle
 //! ```
 //!
 //! The fixture is a compatibility contract: once committed it is never
@@ -24,8 +25,13 @@ use zeroize::Zeroizing;
 const T0: u64 = 1_795_478_400;
 
 fn main() {
-    let out = std::env::args().nth(1).expect("usage: make_golden OUT_DIR");
+    let out = std::env::args()
+        .nth(1)
+        .expect("usage: make_golden OUT_DIR [lifecycle]");
     let out = Path::new(&out);
+    if std::env::args().nth(2).as_deref() == Some("lifecycle") {
+        return lifecycle(out);
+    }
     let spec = InitSpec {
         name: "breakglass golden v1".into(),
         threshold: 2,
@@ -146,4 +152,149 @@ fn replay(bytes: &[u8]) -> Vault {
 fn push(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
     let (frame, _) = log::encode_frame(vault.head(), record.kind(), &record.encode_body());
     bytes.extend_from_slice(&frame);
+}
+
+/// The lifecycle fixture: every record type and attribute added after the
+/// first fixture, ending in a rekey.
+fn lifecycle(out: &Path) {
+    use vault_core::record::DrillKind;
+    use vault_core::rekey::RekeySpec;
+    let spec = InitSpec {
+        name: "breakglass lifecycle v1".into(),
+        threshold: 2,
+        custodians: vec!["alice".into(), "bob".into(), "carol".into()],
+        actor: "fixture@breakglass".into(),
+        time: T0,
+        kdf: KdfParams::FLOOR,
+    };
+    let created = create(&spec, &[None, None, None]).expect("valid spec");
+    let mut bytes = created.bytes;
+    let mut t = T0;
+    let mut meta = |device: Option<&str>, key_id: Option<&str>, days, hours, rotation| {
+        t += 60;
+        DepositMeta {
+            actor: "fixture@breakglass".into(),
+            time: t,
+            device: device.map(str::to_owned),
+            key_id: key_id.map(str::to_owned),
+            rotate_days: days,
+            expose_hours: hours,
+            rotation,
+        }
+    };
+    let secret = |user: &str, s: &[u8]| EntrySecret {
+        username: Zeroizing::new(user.into()),
+        secret: Zeroizing::new(s.to_vec()),
+    };
+    let deposits = [
+        (
+            "entra-ba1",
+            EntryKind::Password,
+            secret("ba1@contoso.onmicrosoft.com", b"Lifecycle-v1!"),
+            meta(None, None, Some(30), Some(4), false),
+        ),
+        (
+            "entra-ba1",
+            EntryKind::Password,
+            secret("ba1@contoso.onmicrosoft.com", b"Lifecycle-v2!"),
+            meta(None, None, None, None, true),
+        ),
+        (
+            "bitlocker-PC-0042",
+            EntryKind::RecoveryKey,
+            secret(
+                "",
+                b"123453-654467-111111-000000-720885-055000-222222-333333",
+            ),
+            meta(Some("PC-0042"), Some("1A2B3C4D"), None, None, false),
+        ),
+        (
+            "escrow.key",
+            EntryKind::File,
+            secret("", &[0, 1, 2, 253, 254, 255]),
+            meta(None, None, None, None, false),
+        ),
+    ];
+    for (label, kind, s, m) in deposits {
+        let vault = replay(&bytes);
+        push(
+            &mut bytes,
+            &vault,
+            &vault.deposit(label, kind, &s, &m).unwrap(),
+        );
+    }
+    let bodies: Vec<_> = created
+        .shares
+        .iter()
+        .map(|s| share_text::decode(&s.text).unwrap())
+        .collect();
+    let vault = replay(&bytes);
+    let shares = [
+        vault.check_share(&bodies[0], None).unwrap(),
+        vault.check_share(&bodies[1], None).unwrap(),
+    ];
+    let unsealed = vault.open(&shares).unwrap();
+    let outcome = unsealed.check_all(&vault);
+    let drill = unsealed
+        .drill_record(
+            &outcome,
+            DrillKind::Drill,
+            "quarterly",
+            "fixture@breakglass",
+            T0 + 600,
+            vault.head(),
+        )
+        .unwrap();
+    push(&mut bytes, &vault, &drill);
+    let vault = replay(&bytes);
+    let unseal = unsealed
+        .unseal_record(
+            &[("entra-ba1".into(), 2)],
+            "incident",
+            "fixture@breakglass",
+            T0 + 660,
+            vault.head(),
+        )
+        .unwrap();
+    push(&mut bytes, &vault, &unseal);
+    let vault = replay(&bytes);
+    let rekey = RekeySpec {
+        threshold: 2,
+        custodians: vec!["bob".into(), "carol".into(), "dave".into()],
+        actor: "fixture@breakglass".into(),
+        time: T0 + 720,
+        kdf: KdfParams::FLOOR,
+        reason: "alice left".into(),
+    };
+    let pass = Some(SecretString::from("lifecycle-dave-passphrase".to_owned()));
+    let rekeyed = unsealed.rekey(&vault, &rekey, &[None, None, pass]).unwrap();
+    let mut bytes = rekeyed.bytes;
+    let vault = replay(&bytes);
+    let after = vault
+        .deposit(
+            "after-rekey",
+            EntryKind::Note,
+            &secret("", b"sealed after the rekey"),
+            &DepositMeta {
+                actor: "fixture@breakglass".into(),
+                time: T0 + 780,
+                ..DepositMeta::default()
+            },
+        )
+        .unwrap();
+    push(&mut bytes, &vault, &after);
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(out.join("lifecycle.bg"), &bytes).unwrap();
+    for s in &rekeyed.shares {
+        std::fs::write(
+            out.join(format!("{}.share", s.custodian)),
+            s.text.as_bytes(),
+        )
+        .unwrap();
+    }
+    eprintln!(
+        "wrote {} ({} bytes) and 3 shares",
+        out.join("lifecycle.bg").display(),
+        bytes.len()
+    );
 }
