@@ -45,6 +45,54 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the vault's audit trail.
     Audit(AuditArgs),
+    /// Start a remote unseal: a request custodians contribute to from anywhere.
+    Request(RequestArgs),
+    /// Seal your share to a request, for the operator to unseal with.
+    Contribute(ContributeArgs),
+}
+
+/// `breakglass request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Where to write the request (shareable text); its private key goes to OUT.key (0600).
+    #[arg(long, value_name = "REQUEST")]
+    pub out: PathBuf,
+    /// Why (shown to custodians, kept in the audit trail).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// How long the request stays open (e.g. 30m, 2h; at most 7 days).
+    #[arg(long, value_name = "DURATION", default_value = "2h")]
+    pub expires: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass contribute`.
+#[derive(Debug, Args)]
+pub struct ContributeArgs {
+    /// The request: a file holding it, or the request token itself.
+    pub request: String,
+    /// Your share file (or `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub share: PathBuf,
+    /// Where to write the contribution (shareable text).
+    #[arg(long, value_name = "CONTRIBUTION")]
+    pub out: PathBuf,
+    /// Also check the share against this copy of the vault.
+    #[arg(long, value_name = "VAULT")]
+    pub vault: Option<PathBuf>,
+    /// Confirm without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Overwrite an existing contribution file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Generating the secret instead of typing it.
@@ -292,8 +340,23 @@ pub struct UnsealArgs {
     /// The vault file.
     pub vault: PathBuf,
     /// A share file (text as written by init, or `-` for stdin); repeat for each custodian.
-    #[arg(long = "share", value_name = "FILE", required = true)]
+    #[arg(
+        long = "share",
+        value_name = "FILE",
+        required_unless_present = "request"
+    )]
     pub shares: Vec<PathBuf>,
+    /// Unseal with remote contributions to this request (made by `breakglass request`).
+    #[arg(
+        long,
+        value_name = "REQUEST",
+        conflicts_with = "shares",
+        requires = "contributions"
+    )]
+    pub request: Option<PathBuf>,
+    /// A contribution file; repeat for each custodian (with --request).
+    #[arg(long = "contribution", value_name = "FILE", requires = "request")]
+    pub contributions: Vec<PathBuf>,
     /// Reveal only this entry; repeat for more (default: all entries).
     #[arg(long = "entry", value_name = "LABEL")]
     pub entries: Vec<String>,

@@ -67,6 +67,16 @@ impl Input {
         Ok(line)
     }
 
+    /// Asks a yes/no question on the terminal; true only for "y" or "yes".
+    pub fn confirm(&mut self, question: &str) -> CliResult<bool> {
+        eprint!("{question} [y/N] ");
+        let answer = self.raw_line("an answer")?.unwrap_or_default();
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
     /// The passphrase of an existing share.
     pub fn passphrase(&mut self, prompt: &str) -> CliResult<SecretString> {
         if self.tty {

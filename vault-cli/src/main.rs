@@ -71,5 +71,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Unseal(a) => commands::unseal::run(a),
         Command::VerifyShare(a) => commands::verify_share::run(a),
         Command::Audit(a) => commands::audit::run(a),
+        Command::Request(a) => commands::remote::request(a),
+        Command::Contribute(a) => commands::remote::contribute(a),
     }
 }

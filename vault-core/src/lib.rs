@@ -17,6 +17,7 @@
 //! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
 //! - [`readiness`]: the status report (drills, rotations, exposure)
 //! - [`rekey`]: new keys and custodians, every entry re-encrypted
+//! - [`remote`]: unseal requests and custodians' sealed contributions
 //! - [`vault`]: state replayed from the records; init, deposit, unseal
 //! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
 
@@ -34,6 +35,7 @@ pub mod readiness;
 pub mod record;
 pub mod recovery_key;
 pub mod rekey;
+pub mod remote;
 pub mod shamir;
 pub mod share;
 pub mod share_text;

@@ -838,6 +838,22 @@ impl Vault {
         Ok(share)
     }
 
+    /// Checks a key share that arrived without its share body (a remote
+    /// contribution): a known custodian, and the stored commitment.
+    pub fn check_key_share(&self, share: &KeyShare) -> Result<(), ShareProblem> {
+        let custodian = self
+            .genesis
+            .custodians
+            .get(share.index() as usize - 1)
+            .ok_or(ShareProblem::UnknownIndex(share.index()))?;
+        if !share.matches(self.id(), &custodian.commitment) {
+            return Err(ShareProblem::CommitmentMismatch {
+                custodian: custodian.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The checks that need no passphrase: vault id and index. Run them
     /// before asking a custodian for a passphrase.
     pub fn precheck_share(&self, body: &ShareBody) -> Result<(), ShareProblem> {

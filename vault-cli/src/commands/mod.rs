@@ -5,6 +5,7 @@ pub mod drill;
 pub mod init;
 pub mod list;
 pub mod rekey;
+pub mod remote;
 pub mod seal;
 pub mod shares;
 pub mod status;

@@ -202,8 +202,17 @@ pub fn open_quorum(
     input: &mut Input,
 ) -> CliResult<(Unsealed, Vec<String>)> {
     let gathered = gather(vault, paths, input)?;
+    open_gathered(vault, path, &gathered)
+}
+
+/// Opens the vault with shares already checked one by one.
+pub fn open_gathered(
+    vault: &Vault,
+    path: &Path,
+    gathered: &Gathered,
+) -> CliResult<(Unsealed, Vec<String>)> {
     if gathered.accepted.len() < vault.threshold() {
-        return Err(too_few(vault, &gathered));
+        return Err(too_few(vault, gathered));
     }
     let unsealed = vault.open(&gathered.key_shares())?;
     for index in unsealed.inconsistent() {

@@ -6,7 +6,8 @@ use vault_core::vault::{Revealed, Unsealed, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
-use crate::commands::shares::open_quorum;
+use crate::commands::remote::OpenRequest;
+use crate::commands::shares::{open_gathered, open_quorum};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -15,9 +16,30 @@ use crate::input::Input;
 pub fn run(a: UnsealArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
     let labels = requested_labels(&vault, &a.entries)?;
-    let reason = a.reason.trim().to_owned();
-    let mut input = Input::new();
-    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    let mut reason = a.reason.trim().to_owned();
+    let (unsealed, used, request) = match &a.request {
+        None => {
+            let (u, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
+            (u, used, None)
+        }
+        Some(path) => {
+            let open = OpenRequest::load(&vault, path)?;
+            let gathered = open.gather(&vault, &a.contributions);
+            let (u, used) = open_gathered(&vault, &a.vault, &gathered)?;
+            // The audit record names the request and its reason.
+            let r = &open.request;
+            let given = if reason.is_empty() {
+                r.reason.clone()
+            } else {
+                reason.clone()
+            };
+            reason = format!(
+                "remote request {}: {given}",
+                vault_core::hex_upper(&r.id[..8])
+            );
+            (u, used, Some(open))
+        }
+    };
     let mut revealed = Vec::new();
     let mut damaged = None;
     for label in &labels {
@@ -41,6 +63,10 @@ pub fn run(a: UnsealArgs) -> CliResult {
         }
     }
     let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
+    if let Some(open) = request {
+        // Finished: the contributions can never be opened again.
+        open.finish()?;
+    }
     let used: Vec<&str> = used.iter().map(String::as_str).collect();
     print(&a, &vault, &used, &revealed, record);
     match damaged {

@@ -1,0 +1,422 @@
+//! Remote custodians (docs/FORMAT.md §10): an unseal request carries a
+//! fresh X25519 public key; each custodian seals their share to it with
+//! HPKE, bound to the whole request; only the operator's private key opens
+//! the contributions, and it is destroyed when the request is finished or
+//! has expired. No server: requests and contributions are short text
+//! tokens for chat or email.
+//!
+//! ```text
+//! breakglass-request:v1:<base32(request body || check)>
+//! breakglass-contribution:v1:<base32(contribution body || check)>
+//! ```
+
+use hpke::aead::AesGcm256;
+use hpke::kdf::HkdfSha256;
+use hpke::kem::X25519HkdfSha256;
+use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
+use zeroize::Zeroizing;
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::keys::{os_rng, random_bytes, sha256};
+use crate::record::{limits, text_problem};
+use crate::shamir::KeyShare;
+use crate::share::ShareBody;
+use crate::VaultId;
+
+type RemoteKem = X25519HkdfSha256;
+
+const REQUEST_PREFIX: &str = "breakglass-request:v1:";
+const CONTRIBUTION_PREFIX: &str = "breakglass-contribution:v1:";
+/// Longest time a request may stay open.
+pub const MAX_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Why a request or contribution is refused. Messages carry no secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    /// No token of the expected kind in the text.
+    #[error("no '{0}…' line found")]
+    NoToken(&'static str),
+    /// The token's check does not match: damaged in transit.
+    #[error("the {0} is damaged (its check does not match): copy it again")]
+    Damaged(&'static str),
+    /// Fields out of rules.
+    #[error("malformed {0}: {1}")]
+    Malformed(&'static str, DecodeError),
+    /// A contribution for another request.
+    #[error("was made for another request ({0})")]
+    ForeignRequest(String),
+    /// The contribution does not open with this request's key: altered,
+    /// or replayed from a request whose key is gone.
+    #[error("does not open with this request's key (altered, or made for an earlier request)")]
+    DoesNotOpen,
+    /// The request has expired.
+    #[error("request {id} expired at {expires} (Unix time)")]
+    Expired {
+        /// Request id (short).
+        id: String,
+        /// Expiry, Unix seconds.
+        expires: u64,
+    },
+    /// Input rules (reason, expiry) broken.
+    #[error("{0}")]
+    Input(String),
+}
+
+fn base32() -> data_encoding::Encoding {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+    spec.encoding().expect("valid base32 specification")
+}
+
+fn check(label: &[u8], body: &[u8]) -> [u8; 4] {
+    let h = sha256(&[label, body]);
+    [h[0], h[1], h[2], h[3]]
+}
+
+/// Encodes `body` as `prefix` + base32(body || check).
+fn armor(prefix: &str, label: &[u8], body: &[u8]) -> String {
+    let mut bytes = body.to_vec();
+    bytes.extend_from_slice(&check(label, body));
+    format!("{prefix}{}", base32().encode(&bytes))
+}
+
+/// Finds the token line in `text`, decodes and checks it.
+fn dearmor(
+    text: &str,
+    prefix: &'static str,
+    label: &[u8],
+    what: &'static str,
+) -> Result<Vec<u8>, RemoteError> {
+    let token = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| {
+            l.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| &l[prefix.len()..])
+        })
+        .ok_or(RemoteError::NoToken(prefix))?;
+    let symbols: String = token
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    let bytes = base32()
+        .decode(symbols.as_bytes())
+        .map_err(|_| RemoteError::Damaged(what))?;
+    if bytes.len() < 4 {
+        return Err(RemoteError::Damaged(what));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 4);
+    if check(label, body) != sum {
+        return Err(RemoteError::Damaged(what));
+    }
+    Ok(body.to_vec())
+}
+
+/// An unseal request (public: everything in it may travel in the clear).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The vault to be unsealed.
+    pub vault_id: VaultId,
+    /// Random request id.
+    pub id: [u8; 16],
+    /// Creation time, Unix seconds.
+    pub created: u64,
+    /// Expiry, Unix seconds.
+    pub expires: u64,
+    /// Why (shown to custodians before they contribute).
+    pub reason: String,
+    /// Ephemeral X25519 public key.
+    pub public: [u8; 32],
+}
+
+/// The request's private key. Zeroized on drop.
+pub struct RequestKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for RequestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestKey([REDACTED])")
+    }
+}
+
+impl RequestKey {
+    /// The key's bytes, for the 0600 key file.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        self.0.clone()
+    }
+    /// A key read back from its file.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(Self(Zeroizing::new(bytes.try_into().ok()?)))
+    }
+}
+
+impl Request {
+    /// A new request for `vault_id`, open for `ttl_secs` from `now`.
+    pub fn new(
+        vault_id: VaultId,
+        reason: &str,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<(Self, RequestKey), RemoteError> {
+        if let Some(why) = text_problem(reason, limits::REASON, true) {
+            return Err(RemoteError::Input(format!("--reason {why}")));
+        }
+        if ttl_secs == 0 || ttl_secs > MAX_TTL_SECS {
+            return Err(RemoteError::Input(
+                "--expires must be between 1 second and 7 days".into(),
+            ));
+        }
+        let mut id = [0u8; 16];
+        random_bytes(&mut id);
+        let (sk, pk) = RemoteKem::gen_keypair_with_rng(&mut os_rng());
+        let key = RequestKey(Zeroizing::new(sk.to_bytes().into()));
+        let request = Self {
+            vault_id,
+            id,
+            created: now,
+            expires: now + ttl_secs,
+            reason: reason.to_owned(),
+            public: pk.to_bytes().into(),
+        };
+        Ok((request, key))
+    }
+
+    /// Short id for people: the first 4 bytes in hex.
+    pub fn short_id(&self) -> String {
+        crate::hex_upper(&self.id[..4])
+    }
+
+    fn encode_body(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1)
+            .bytes(self.vault_id.as_bytes())
+            .bytes(&self.id)
+            .u64(self.created)
+            .u64(self.expires)
+            .str(&self.reason)
+            .bytes(&self.public);
+        w.finish()
+    }
+
+    /// The request as a one-line token.
+    pub fn to_token(&self) -> String {
+        armor(
+            REQUEST_PREFIX,
+            b"breakglass/v1/request",
+            &self.encode_body(),
+        )
+    }
+
+    /// Reads a request from text holding its token.
+    pub fn from_text(text: &str) -> Result<Self, RemoteError> {
+        let body = dearmor(text, REQUEST_PREFIX, b"breakglass/v1/request", "request")?;
+        let bad = |e| RemoteError::Malformed("request", e);
+        let mut r = Reader::new(&body);
+        let at = r.pos();
+        if r.u8("format").map_err(bad)? != 1 {
+            return Err(bad(r.invalid("format", at, "unknown request format")));
+        }
+        let request = Self {
+            vault_id: VaultId(r.array("vault id").map_err(bad)?),
+            id: r.array("request id").map_err(bad)?,
+            created: r.u64("created").map_err(bad)?,
+            expires: r.u64("expires").map_err(bad)?,
+            reason: r.str("reason").map_err(bad)?.to_owned(),
+            public: r.array("public key").map_err(bad)?,
+        };
+        r.finish().map_err(bad)?;
+        Ok(request)
+    }
+
+    /// Fails if the request has expired at `now`.
+    pub fn check_open(&self, now: u64) -> Result<(), RemoteError> {
+        if now > self.expires {
+            return Err(RemoteError::Expired {
+                id: self.short_id(),
+                expires: self.expires,
+            });
+        }
+        Ok(())
+    }
+
+    fn info(&self) -> Vec<u8> {
+        let mut info = b"breakglass/v1/contribution".to_vec();
+        info.extend_from_slice(self.vault_id.as_bytes());
+        info.extend_from_slice(&self.id);
+        info
+    }
+
+    /// A custodian's contribution: their key share sealed to this request.
+    /// The caller has checked the share belongs to the request's vault and
+    /// unlocked it with the custodian's passphrase.
+    pub fn contribute(&self, body: &ShareBody, share: &KeyShare) -> Result<String, RemoteError> {
+        if body.vault_id != self.vault_id {
+            return Err(RemoteError::Input(format!(
+                "this share belongs to vault {}, the request to vault {}",
+                body.vault_id.short(),
+                self.vault_id.short()
+            )));
+        }
+        let pk = <RemoteKem as Kem>::PublicKey::from_bytes(&self.public)
+            .map_err(|_| RemoteError::Damaged("request"))?;
+        let mut plain = Zeroizing::new(Vec::with_capacity(33));
+        plain.push(share.index());
+        plain.extend_from_slice(share.y());
+        let (enc, ct) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, RemoteKem>(
+            &OpModeS::Base,
+            &pk,
+            &self.info(),
+            &plain,
+            &self.encode_body(),
+            &mut os_rng(),
+        )
+        .map_err(|_| RemoteError::Damaged("request"))?;
+        let mut w = Writer::new();
+        w.u8(1).bytes(&self.id).bytes(&enc.to_bytes()).blob(&ct);
+        Ok(armor(
+            CONTRIBUTION_PREFIX,
+            b"breakglass/v1/contribution",
+            &w.finish(),
+        ))
+    }
+
+    /// Opens a contribution with the request's key: the share inside.
+    pub fn open(&self, key: &RequestKey, text: &str) -> Result<KeyShare, RemoteError> {
+        let body = dearmor(
+            text,
+            CONTRIBUTION_PREFIX,
+            b"breakglass/v1/contribution",
+            "contribution",
+        )?;
+        let bad = |e| RemoteError::Malformed("contribution", e);
+        let mut r = Reader::new(&body);
+        let at = r.pos();
+        if r.u8("format").map_err(bad)? != 1 {
+            return Err(bad(r.invalid("format", at, "unknown contribution format")));
+        }
+        let id: [u8; 16] = r.array("request id").map_err(bad)?;
+        let enc: [u8; 32] = r.array("encapsulated key").map_err(bad)?;
+        let ct = r.blob("ciphertext").map_err(bad)?;
+        r.finish().map_err(bad)?;
+        if id != self.id {
+            return Err(RemoteError::ForeignRequest(crate::hex_upper(&id[..4])));
+        }
+        let sk = <RemoteKem as Kem>::PrivateKey::from_bytes(key.0.as_ref())
+            .map_err(|_| RemoteError::DoesNotOpen)?;
+        let enc = <RemoteKem as Kem>::EncappedKey::from_bytes(&enc)
+            .map_err(|_| RemoteError::DoesNotOpen)?;
+        let plain = Zeroizing::new(
+            hpke::single_shot_open::<AesGcm256, HkdfSha256, RemoteKem>(
+                &OpModeR::Base,
+                &sk,
+                &enc,
+                &self.info(),
+                ct,
+                &self.encode_body(),
+            )
+            .map_err(|_| RemoteError::DoesNotOpen)?,
+        );
+        if plain.len() != 33 {
+            return Err(RemoteError::DoesNotOpen);
+        }
+        let mut y = Zeroizing::new([0u8; 32]);
+        y.copy_from_slice(&plain[1..]);
+        KeyShare::new(plain[0], y).ok_or(RemoteError::DoesNotOpen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::MasterKey;
+    use crate::shamir::split;
+    use proptest::prelude::*;
+
+    fn setup() -> (Request, RequestKey, ShareBody, KeyShare) {
+        let id = VaultId([3; 16]);
+        let share = split(&MasterKey::generate(), 2, 3).unwrap().remove(1);
+        let body = ShareBody::seal(id, 2, 3, &share, None).unwrap();
+        let (req, key) = Request::new(id, "IdP outage", 1000, 7200).unwrap();
+        (req, key, body, share)
+    }
+
+    #[test]
+    fn request_roundtrips_as_a_token() {
+        let (req, _, _, _) = setup();
+        let token = req.to_token();
+        assert!(token.starts_with("breakglass-request:v1:"));
+        assert!(token.len() < 200, "short enough to paste: {}", token.len());
+        let text = format!("Please contribute\n{token}\n");
+        assert_eq!(Request::from_text(&text).unwrap(), req);
+        // Case, and O/I/L look-alikes, are forgiven as in share text.
+        assert_eq!(Request::from_text(&token.to_lowercase()).unwrap(), req);
+    }
+
+    #[test]
+    fn contribution_opens_only_with_its_request_key() {
+        let (req, key, body, share) = setup();
+        let c = req.contribute(&body, &share).unwrap();
+        let got = req.open(&key, &c).unwrap();
+        assert_eq!((got.index(), got.y()), (share.index(), share.y()));
+        // Another request (another key and id): foreign.
+        let (other, other_key) = Request::new(req.vault_id, "x", 1000, 60).unwrap();
+        assert!(matches!(
+            other.open(&other_key, &c),
+            Err(RemoteError::ForeignRequest(_))
+        ));
+        // Same id, another key (a replay after the key is gone): does not open.
+        let (_, wrong_key) = Request::new(req.vault_id, "x", 1000, 60).unwrap();
+        assert_eq!(
+            req.open(&wrong_key, &c).unwrap_err(),
+            RemoteError::DoesNotOpen
+        );
+        // A request whose reason or expiry was changed in transit: does not open.
+        let mut changed = req.clone();
+        changed.expires += 3600;
+        assert_eq!(
+            changed.open(&key, &c).unwrap_err(),
+            RemoteError::DoesNotOpen
+        );
+    }
+
+    #[test]
+    fn damaged_tokens_and_expiry() {
+        let (req, key, body, share) = setup();
+        let c = req.contribute(&body, &share).unwrap();
+        let mut bad = c.clone().into_bytes();
+        let n = bad.len();
+        bad[n - 10] = if bad[n - 10] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert_eq!(
+            req.open(&key, &bad).unwrap_err(),
+            RemoteError::Damaged("contribution")
+        );
+        assert!(matches!(
+            req.open(&key, "hello"),
+            Err(RemoteError::NoToken(_))
+        ));
+        req.check_open(8200).unwrap();
+        assert!(matches!(
+            req.check_open(8201),
+            Err(RemoteError::Expired { .. })
+        ));
+        assert!(Request::new(req.vault_id, "x", 0, MAX_TTL_SECS + 1).is_err());
+        let foreign_body = ShareBody::seal(VaultId([9; 16]), 2, 3, &share, None).unwrap();
+        assert!(req.contribute(&foreign_body, &share).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
+            let _ = Request::from_text(&s);
+            let _ = Request::from_text(&format!("breakglass-request:v1:{s}"));
+            let (req, key, _, _) = setup();
+            let _ = req.open(&key, &format!("breakglass-contribution:v1:{s}"));
+        }
+    }
+}
