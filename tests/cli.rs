@@ -422,9 +422,9 @@ fn mistyped_share_is_named_by_line_and_custodian() {
     env.run(&env.unseal_args(&s), "")
         .success()
         .stderr(predicate::str::contains(
-            "share typo.share: custodian bob (per its header): line 4: check code does not match",
+            "share typo.share: custodian bob (per its header): line 4: symbol 3 of group 1 is mistyped",
         ))
-        .stderr(predicate::str::contains("retype it"));
+        .stderr(predicate::str::contains("look at that symbol on the envelope"));
 }
 
 #[test]

@@ -495,7 +495,7 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
             verify,
             "-",
             2,
-            &format!("line {line}: check code does not match"),
+            &format!("line {line}: symbol 2 of group 1 is mistyped"),
         );
     }
     let bad = with_line(carol, 2, |l| format!("{}U{}", &l[..4], &l[5..]));
@@ -544,6 +544,21 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
     c.case(
         "swapped-lines.share",
         swapped.as_bytes(),
+        verify,
+        "-",
+        2,
+        "line 2 holds the symbols of line 3",
+    );
+    let two = with_line(carol, 2, |l| {
+        let mut b = l.as_bytes().to_vec();
+        for i in [5, 16] {
+            b[i] = if b[i] == b'Z' { b'Y' } else { b'Z' };
+        }
+        String::from_utf8(b).unwrap()
+    });
+    c.case(
+        "two-typos-one-line.share",
+        two.as_bytes(),
         verify,
         "-",
         2,

@@ -134,6 +134,25 @@ pub enum ShareTextError {
         /// The line number.
         line: usize,
     },
+    /// One mistyped symbol, located: changing it (and only it) makes the
+    /// line and the whole share check.
+    #[error("line {line}: {} is mistyped (the rest of the share confirms which one)", typo_place(*group, *position))]
+    Typo {
+        /// The line number.
+        line: usize,
+        /// The group (1–4), or `None` for the line's check code.
+        group: Option<usize>,
+        /// 1-based position in the group (or check code).
+        position: usize,
+    },
+    /// A line holds the symbols of another line.
+    #[error("line {line} holds the symbols of line {holds} (lines swapped or renumbered?)")]
+    SwappedLine {
+        /// The line number as written.
+        line: usize,
+        /// The line its symbols belong to.
+        holds: usize,
+    },
     /// A line holds a character that is not Crockford base32.
     #[error("line {line}: character {position} is not a valid share symbol")]
     BadSymbol {
@@ -182,6 +201,13 @@ pub fn header_says_protected(text: &str) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("passphrase"))
 }
 
+fn typo_place(group: Option<usize>, position: usize) -> String {
+    match group {
+        Some(g) => format!("symbol {position} of group {g}"),
+        None => format!("symbol {position} of the check code"),
+    }
+}
+
 /// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
 fn normalize(s: &str) -> String {
     s.chars()
@@ -225,6 +251,8 @@ pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
         return Err(ShareTextError::NewerFormat(version));
     }
     let mut body_lines: Vec<Option<Zeroizing<String>>> = Vec::new();
+    let mut seen = [false; MAX_LINES + 1];
+    let mut failed: Vec<(usize, Zeroizing<String>)> = Vec::new();
     for line in lines {
         if line.trim().eq_ignore_ascii_case(END_LINE) {
             break;
@@ -235,16 +263,92 @@ pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
         if number == 0 || number > MAX_LINES {
             return Err(ShareTextError::TooManyLines(number));
         }
+        if std::mem::replace(&mut seen[number], true) {
+            return Err(ShareTextError::DuplicateLine(number));
+        }
         let symbols = Zeroizing::new(normalize(rest));
-        let data = check_line(number, &symbols)?;
         if body_lines.len() < number {
             body_lines.resize_with(number, || None);
         }
-        if body_lines[number - 1].replace(data).is_some() {
-            return Err(ShareTextError::DuplicateLine(number));
+        match check_line(number, &symbols) {
+            Ok(data) => body_lines[number - 1] = Some(data),
+            Err(ShareTextError::LineCheck { .. }) => failed.push((number, symbols)),
+            Err(e) => return Err(e),
         }
     }
+    if let Some((number, symbols)) = failed.first() {
+        return Err(diagnose(*number, symbols, &body_lines, failed.len()));
+    }
     assemble(&body_lines)
+}
+
+/// Says what is wrong with a line whose check fails: it holds another
+/// line's symbols (swapped or renumbered), or — when it is the only bad
+/// line — exactly one single-symbol change makes both the line check and
+/// the whole-share check pass (a typo, located but not quoted).
+fn diagnose(
+    number: usize,
+    symbols: &str,
+    lines: &[Option<Zeroizing<String>>],
+    failed: usize,
+) -> ShareTextError {
+    let (data, check) = symbols.split_at(symbols.len() - 2);
+    if failed == 1 {
+        if let Some(typo) = locate_typo(number, symbols, lines) {
+            return typo;
+        }
+    }
+    // A swap: the symbols check as another line that is itself missing or bad.
+    let holds = (1..=MAX_LINES).find(|&m| {
+        m != number && line_check(m, data) == check && lines.get(m - 1).is_none_or(|l| l.is_none())
+    });
+    if let Some(holds) = holds {
+        return ShareTextError::SwappedLine {
+            line: number,
+            holds,
+        };
+    }
+    ShareTextError::LineCheck { line: number }
+}
+
+/// The single symbol whose change makes the line check and the whole
+/// share decode, if there is exactly one.
+fn locate_typo(
+    number: usize,
+    symbols: &str,
+    lines: &[Option<Zeroizing<String>>],
+) -> Option<ShareTextError> {
+    let data_len = symbols.len() - 2;
+    let mut found = Vec::new();
+    let mut trial: Vec<Option<Zeroizing<String>>> = lines.to_vec();
+    for (p, current) in symbols.char_indices() {
+        for c in ALPHABET.chars().filter(|&c| c != current) {
+            let mut candidate = Zeroizing::new(symbols.to_owned());
+            candidate.replace_range(p..p + 1, c.encode_utf8(&mut [0; 4]));
+            let (d, ck) = candidate.split_at(data_len);
+            if line_check(number, d) != ck {
+                continue;
+            }
+            trial[number - 1] = Some(Zeroizing::new(d.to_owned()));
+            if assemble(&trial).is_ok() {
+                found.push(p);
+            }
+        }
+    }
+    let [p] = found[..] else { return None };
+    Some(if p < data_len {
+        ShareTextError::Typo {
+            line: number,
+            group: Some(p / 4 + 1),
+            position: p % 4 + 1,
+        }
+    } else {
+        ShareTextError::Typo {
+            line: number,
+            group: None,
+            position: p - data_len + 1,
+        }
+    })
 }
 
 /// Verifies one normalized line and returns its data symbols.
@@ -395,9 +499,14 @@ mod tests {
         let mut typo = line3.as_bytes().to_vec();
         typo[5] = if typo[5] == b'X' { b'Y' } else { b'X' };
         let bad = text.replace(line3, std::str::from_utf8(&typo).unwrap());
+        // One mistyped symbol: located (line 3, group 1, symbol 2).
         assert_eq!(
             decode(&bad).unwrap_err(),
-            ShareTextError::LineCheck { line: 3 }
+            ShareTextError::Typo {
+                line: 3,
+                group: Some(1),
+                position: 2
+            }
         );
     }
 
@@ -419,10 +528,10 @@ mod tests {
             .replace(&l2, "@@")
             .replace(&l3, &format!("02:{}", &l3[3..]))
             .replace("@@", &format!("03:{}", &l2[3..]));
-        // The first line read (now numbered 3) fails its check.
+        // The first line read (now numbered 3) holds line 2's symbols.
         assert_eq!(
             decode(&swapped).unwrap_err(),
-            ShareTextError::LineCheck { line: 3 }
+            ShareTextError::SwappedLine { line: 3, holds: 2 }
         );
         let missing = text.replace(&format!("{l3}\n"), "");
         assert_eq!(
@@ -436,6 +545,57 @@ mod tests {
         assert_eq!(
             decode(&no_last).unwrap_err(),
             ShareTextError::MissingLine(6)
+        );
+    }
+
+    #[test]
+    fn a_single_typo_is_located_and_two_are_not() {
+        let body = plain_body();
+        let text = encode(&body, &header()).to_string();
+        let line2 = text
+            .lines()
+            .find(|l| l.starts_with("02: "))
+            .unwrap()
+            .to_owned();
+        let mut chars: Vec<char> = line2.chars().collect();
+        // "02: AAAA BBBB CCCC DDDD  CC": position 10 is group 2, symbol 2.
+        chars[10] = if chars[10] == 'Z' { 'Y' } else { 'Z' };
+        let typo: String = chars.iter().collect();
+        let err = decode(&text.replace(&line2, &typo)).unwrap_err();
+        assert_eq!(
+            err,
+            ShareTextError::Typo {
+                line: 2,
+                group: Some(2),
+                position: 2
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 2: symbol 2 of group 2 is mistyped (the rest of the share confirms which one)"
+        );
+        // A typo in the check code itself.
+        let mut chars: Vec<char> = line2.chars().collect();
+        let n = chars.len();
+        chars[n - 1] = if chars[n - 1] == 'Z' { 'Y' } else { 'Z' };
+        let typo: String = chars.iter().collect();
+        assert_eq!(
+            decode(&text.replace(&line2, &typo)).unwrap_err(),
+            ShareTextError::Typo {
+                line: 2,
+                group: None,
+                position: 2
+            }
+        );
+        // Two typos in one line: named by line only.
+        let mut chars: Vec<char> = line2.chars().collect();
+        for i in [5, 15] {
+            chars[i] = if chars[i] == 'Z' { 'Y' } else { 'Z' };
+        }
+        let typo: String = chars.iter().collect();
+        assert_eq!(
+            decode(&text.replace(&line2, &typo)).unwrap_err(),
+            ShareTextError::LineCheck { line: 2 }
         );
     }
 
@@ -521,7 +681,8 @@ mod tests {
             changed[pos] = new;
             let typo = format!("{prefix}{}", changed.iter().collect::<String>());
             let result = decode(&text.replace(original, &typo));
-            prop_assert!(result.is_err());
+            // Never silently accepted, and located exactly.
+            prop_assert_eq!(result.unwrap_err(), ShareTextError::Typo { line, group: Some(pos / 4 + 1), position: pos % 4 + 1 });
         }
 
         #[test]

@@ -152,6 +152,8 @@ pub fn text_problem(e: &ShareTextError) -> String {
         ShareTextError::LineCheck { .. } | ShareTextError::BadSymbol { .. } => {
             "compare that line with the envelope and retype it"
         }
+        ShareTextError::Typo { .. } => "look at that symbol on the envelope and retype it",
+        ShareTextError::SwappedLine { .. } => "check the line numbers against the envelope",
         ShareTextError::MissingLine(_) | ShareTextError::LineLength { .. } => {
             "copy the line from the envelope"
         }
