@@ -45,10 +45,62 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the vault's audit trail.
     Audit(AuditArgs),
+    /// Print envelopes: one PDF page per custodian with the share as QR code and text.
+    Envelope(EnvelopeArgs),
     /// Start a remote unseal: a request custodians contribute to from anywhere.
     Request(RequestArgs),
     /// Seal your share to a request, for the operator to unseal with.
     Contribute(ContributeArgs),
+}
+
+/// Paper sizes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PaperArg {
+    /// ISO A4 (210 × 297 mm).
+    A4,
+    /// US Letter (8.5 × 11 in).
+    Letter,
+}
+
+/// `breakglass envelope`.
+#[derive(Debug, Args)]
+pub struct EnvelopeArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// The share to print (its text file).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub share: Option<PathBuf>,
+    /// The PDF to write (with --share).
+    #[arg(
+        long,
+        value_name = "FILE.pdf",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub out: Option<PathBuf>,
+    /// One PDF per custodian for every share in --share-dir, written to --out-dir.
+    #[arg(long, requires_all = ["share_dir", "out_dir"])]
+    pub all: bool,
+    /// Directory of share files (with --all).
+    #[arg(long, value_name = "DIR")]
+    pub share_dir: Option<PathBuf>,
+    /// Directory for the PDFs (with --all): DIR/<custodian>.pdf.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Paper size.
+    #[arg(long, value_enum, default_value = "a4")]
+    pub paper: PaperArg,
+    /// Overwrite existing PDFs.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `breakglass request`.

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod harden;
 mod input;
+mod paper;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Unseal(a) => commands::unseal::run(a),
         Command::VerifyShare(a) => commands::verify_share::run(a),
         Command::Audit(a) => commands::audit::run(a),
+        Command::Envelope(a) => commands::envelope::run(a),
         Command::Request(a) => commands::remote::request(a),
         Command::Contribute(a) => commands::remote::contribute(a),
     }

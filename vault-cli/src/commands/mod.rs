@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod drill;
+pub mod envelope;
 pub mod init;
 pub mod list;
 pub mod rekey;

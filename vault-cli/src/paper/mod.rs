@@ -1,0 +1,4 @@
+//! Paper: QR codes and printable PDF envelopes.
+
+pub mod envelope;
+pub mod qr;
