@@ -166,3 +166,131 @@ fn letter_and_a4_pages_and_plain_shares() {
     .code(2)
     .stderr(predicate::str::contains("belongs to another vault"));
 }
+
+// ---------------------------------------------------------------- pictures
+
+use image::{GrayImage, Luma};
+
+/// Rotates by `degrees` about the centre (nearest neighbour, white fill).
+fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (c * dx + s * dy + cx, -s * dx + c * dy + cy);
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            *img.get_pixel(sx as u32, sy as u32)
+        } else {
+            Luma([255])
+        }
+    })
+}
+
+/// Flips `percent` % of pixels to random grey levels (reproducible).
+fn noise(img: &GrayImage, percent: u64) -> GrayImage {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if state % 100 < percent {
+            p.0[0] = (state >> 24) as u8;
+        }
+    }
+    out
+}
+
+fn degraded(env: &Env, name: &str, img: &image::DynamicImage) -> String {
+    let path = env.path(name);
+    img.save(&path).unwrap();
+    name.to_owned()
+}
+
+#[test]
+fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], false);
+    env.seal("x", "picture-secret");
+    env.run(
+        &[
+            "envelope",
+            "v.bg",
+            "--share",
+            "shares/alice.share",
+            "--out",
+            "alice.pdf",
+        ],
+        "",
+    )
+    .success();
+    assert!(tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args([
+            "-r",
+            "150",
+            "-gray",
+            "-png",
+            "-singlefile",
+            "alice.pdf",
+            "scan"
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let scan = image::open(env.path("scan.png")).unwrap().to_luma8();
+    let (w, h) = scan.dimensions();
+    let cases: Vec<(&str, image::DynamicImage)> = vec![
+        ("rotated-4.png", rotate(&scan, 4.0).into()),
+        ("rotated-minus-3.png", rotate(&scan, -3.0).into()),
+        (
+            "upscaled.png",
+            image::imageops::resize(
+                &scan,
+                w * 3 / 2,
+                h * 3 / 2,
+                image::imageops::FilterType::Triangle,
+            )
+            .into(),
+        ),
+        ("noisy.png", noise(&scan, 3).into()),
+        ("blurred.png", image::imageops::blur(&scan, 0.8).into()),
+        (
+            "photo.jpg",
+            image::DynamicImage::from(rotate(&noise(&scan, 2), 2.5))
+                .to_rgb8()
+                .into(),
+        ),
+    ];
+    for (name, img) in &cases {
+        let file = degraded(&env, name, img);
+        env.run(
+            &["verify-share", "v.bg", "--share", &file],
+            format!("{}\n", passphrase("alice")),
+        )
+        .success()
+        .stdout(predicate::str::contains("Share OK: alice"));
+    }
+    env.run(
+        &[
+            "unseal",
+            "v.bg",
+            "--share",
+            "photo.jpg",
+            "--share",
+            "shares/bob.share",
+        ],
+        format!("{}\n{}\n", passphrase("alice"), passphrase("bob")),
+    )
+    .success()
+    .stdout(predicate::str::contains("picture-secret"));
+    // A picture with no QR code says so.
+    let blank = GrayImage::from_pixel(300, 300, Luma([255]));
+    blank.save(env.path("blank.png")).unwrap();
+    env.run(&["verify-share", "v.bg", "--share", "blank.png"], "")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "share blank.png: no QR code could be read in this picture",
+        ));
+}

@@ -151,6 +151,9 @@ impl Input {
                 std::fs::read(path)
                     .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?,
             );
+            if crate::paper::scan::is_picture(&bytes) {
+                return crate::paper::scan::decode(path).map_err(CliError::input);
+            }
             return std::str::from_utf8(&bytes)
                 .map(|s| Zeroizing::new(s.to_owned()))
                 .map_err(|_| {
