@@ -217,3 +217,73 @@ fn wrong_passphrase_at_the_terminal_is_named() {
         "{screen}"
     );
 }
+
+#[test]
+fn unseal_from_paper_at_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut c = Command::new(BIN)
+            .current_dir(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        assert!(c.wait().unwrap().success());
+    };
+    let mut init = vec!["init", "v.bg", "--name", "Paper", "--threshold", "2"];
+    init.extend([
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--custodian",
+        "carol",
+        "--share-dir",
+        "s",
+    ]);
+    init.extend(floor().split(' '));
+    run(&init, "alice-pass-1\nbob-pass-22\ncarol-pass-3\n");
+    run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
+    let alice = std::fs::read_to_string(dir.path().join("s/alice.share")).unwrap();
+    let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
+
+    let t = Term::start(dir.path(), &format!("{BIN} unseal v.bg"));
+    t.wait_for("Share 1 of 2:");
+    // Line 1 with a typo first: named at once, then retyped.
+    let mut typo = lines[0].as_bytes().to_vec();
+    typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+    t.type_line(std::str::from_utf8(&typo).unwrap());
+    t.wait_for("line 1: check code does not match");
+    for (i, line) in lines.iter().enumerate() {
+        // Typed in lower case, as a hurried custodian would.
+        t.type_line(&line.to_lowercase());
+        t.wait_for_n("ok", i + 1);
+    }
+    t.type_line("");
+    t.wait_for("Passphrase for alice's share (typed share): ");
+    t.type_line("alice-pass-1");
+    t.wait_for("1 of 2 valid shares: alice");
+    // The second share from a file, with a wrong passphrase first.
+    t.wait_for("Share 2 of 2:");
+    t.type_line("s/carol.share");
+    t.wait_for("Passphrase for carol's share (s/carol.share): ");
+    t.type_line("not-carols");
+    t.wait_for("custodian carol: wrong passphrase");
+    t.type_line("s/carol.share");
+    t.wait_for_n("Passphrase for carol's share", 2);
+    t.type_line("carol-pass-3");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("2 of 2 valid shares: alice, carol"),
+        "{screen}"
+    );
+    assert!(screen.contains("secret:   typed-from-paper"), "{screen}");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("pass-1") && !screen.contains("pass-3"),
+        "a passphrase was echoed:\n{screen}"
+    );
+}

@@ -391,12 +391,9 @@ pub struct ListArgs {
 pub struct UnsealArgs {
     /// The vault file.
     pub vault: PathBuf,
-    /// A share file (text as written by init, or `-` for stdin); repeat for each custodian.
-    #[arg(
-        long = "share",
-        value_name = "FILE",
-        required_unless_present = "request"
-    )]
+    /// A share: its text file, a scan or photo of its envelope (PNG/JPEG), or `-` for
+    /// stdin; repeat for each custodian. On a terminal with none, breakglass asks for them.
+    #[arg(long = "share", value_name = "FILE")]
     pub shares: Vec<PathBuf>,
     /// Unseal with remote contributions to this request (made by `breakglass request`).
     #[arg(

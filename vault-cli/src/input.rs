@@ -67,6 +67,12 @@ impl Input {
         Ok(line)
     }
 
+    /// Reads one visible line (a typed share line, a path) after a prompt.
+    pub fn visible_line(&mut self, prompt: &str) -> CliResult<Zeroizing<String>> {
+        eprint!("{prompt}");
+        Ok(self.raw_line("a line")?.unwrap_or_default())
+    }
+
     /// Asks a yes/no question on the terminal; true only for "y" or "yes".
     pub fn confirm(&mut self, question: &str) -> CliResult<bool> {
         eprint!("{question} [y/N] ");

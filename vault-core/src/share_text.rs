@@ -239,6 +239,17 @@ fn magic_version(line: &str) -> Option<u32> {
     rest.trim().parse().ok()
 }
 
+/// Checks one typed body line at once (for prompting line by line):
+/// `None` if it is not a numbered body line, else its number or what is
+/// wrong with it.
+pub fn check_typed_line(line: &str) -> Option<Result<usize, ShareTextError>> {
+    let (number, rest) = numbered(line)?;
+    if number == 0 || number > MAX_LINES {
+        return Some(Err(ShareTextError::TooManyLines(number)));
+    }
+    Some(check_line(number, &Zeroizing::new(normalize(rest))).map(|_| number))
+}
+
 /// Parses share text (as printed, typed, or decoded from a QR code).
 pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
     let mut lines = text.lines();
@@ -597,6 +608,21 @@ mod tests {
             decode(&text.replace(&line2, &typo)).unwrap_err(),
             ShareTextError::LineCheck { line: 2 }
         );
+    }
+
+    #[test]
+    fn typed_lines_are_checked_one_at_a_time() {
+        let text = encode(&plain_body(), &header()).to_string();
+        let line = text.lines().find(|l| l.starts_with("03: ")).unwrap();
+        assert_eq!(check_typed_line(line), Some(Ok(3)));
+        assert_eq!(check_typed_line(&line.to_lowercase()), Some(Ok(3)));
+        let mut typo = line.as_bytes().to_vec();
+        typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+        assert_eq!(
+            check_typed_line(std::str::from_utf8(&typo).unwrap()),
+            Some(Err(ShareTextError::LineCheck { line: 3 }))
+        );
+        assert_eq!(check_typed_line("Custodian: alice"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod drill;
 pub mod envelope;
 pub mod init;
+pub mod interactive;
 pub mod list;
 pub mod rekey;
 pub mod remote;

@@ -86,13 +86,24 @@ pub fn check_one(
         Ok(t) => t,
         Err(e) => return Ok(Err(e.message)),
     };
-    let body = match share_text::decode(&text) {
+    check_text(vault, &source_name(path), &text, input, so_far)
+}
+
+/// Checks one share given as text (`source` names it in messages).
+pub fn check_text(
+    vault: &Vault,
+    source: &str,
+    text: &str,
+    input: &mut Input,
+    so_far: &Gathered,
+) -> CliResult<Result<Accepted, String>> {
+    let body = match share_text::decode(text) {
         Ok(b) => b,
         Err(e) => {
             // Keep stdin passphrase lines in step: a protected share takes
             // its line even when it cannot be used.
-            skip_passphrase_line(input, share_text::header_says_protected(&text))?;
-            let who = share_text::header_field(&text, "Custodian")
+            skip_passphrase_line(input, share_text::header_says_protected(text))?;
+            let who = share_text::header_field(text, "Custodian")
                 .map(|c| format!("custodian {c} (per its header): "))
                 .unwrap_or_default();
             return Ok(Err(format!("{who}{}", text_problem(&e))));
@@ -107,10 +118,7 @@ pub fn check_one(
         .expect("prechecked index")
         .to_owned();
     let passphrase = if body.is_protected() {
-        Some(input.passphrase(&format!(
-            "Passphrase for {custodian}'s share ({})",
-            source_name(path)
-        ))?)
+        Some(input.passphrase(&format!("Passphrase for {custodian}'s share ({source})"))?)
     } else {
         None
     };

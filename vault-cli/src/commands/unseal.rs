@@ -6,6 +6,7 @@ use vault_core::vault::{Revealed, Unsealed, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
+use crate::commands::interactive;
 use crate::commands::remote::OpenRequest;
 use crate::commands::shares::{open_gathered, open_quorum};
 use crate::context::{self, rfc3339};
@@ -14,10 +15,21 @@ use crate::input::Input;
 
 /// Runs `unseal`.
 pub fn run(a: UnsealArgs) -> CliResult {
+    if a.shares.is_empty() && a.request.is_none() && !Input::new().is_terminal() {
+        return Err(CliError::usage(
+            "give the shares with --share FILE (one per custodian), or run unseal at a terminal to type them",
+        ));
+    }
     let vault = super::load(&a.vault)?;
     let labels = requested_labels(&vault, &a.entries)?;
     let mut reason = a.reason.trim().to_owned();
     let (unsealed, used, request) = match &a.request {
+        None if a.shares.is_empty() => {
+            let mut input = Input::new();
+            let gathered = interactive::gather(&vault, &mut input)?;
+            let (u, used) = open_gathered(&vault, &a.vault, &gathered)?;
+            (u, used, None)
+        }
         None => {
             let (u, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
             (u, used, None)
