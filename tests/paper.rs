@@ -294,3 +294,104 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
             "share blank.png: no QR code could be read in this picture",
         ));
 }
+
+// ---------------------------------------------------------------- the whole vault on paper
+
+#[test]
+fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    for i in 0..6 {
+        env.seal(&format!("entry-{i}"), &format!("backed-up-secret-{i}"));
+    }
+    env.run(&["backup", "v.bg", "--out", "backup.pdf"], "")
+        .success()
+        .stdout(predicate::str::contains("parts on"));
+    assert!(tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args(["-r", "150", "-png", "backup.pdf", "page"])
+        .status()
+        .unwrap()
+        .success());
+    let mut pages: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("page") && n.ends_with(".png"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 3, "{pages:?}");
+    pages.reverse(); // any order
+    let mut args = vec!["restore", "restored.bg"];
+    for p in &pages {
+        args.extend(["--from", p.as_str()]);
+    }
+    env.run(&args, "")
+        .success()
+        .stdout(predicate::str::contains("byte for byte"));
+    assert_eq!(
+        std::fs::read(env.path("restored.bg")).unwrap(),
+        std::fs::read(env.path("v.bg")).unwrap()
+    );
+    // The restored vault opens with the shares.
+    env.run(
+        &[
+            "unseal",
+            "restored.bg",
+            "--share",
+            "shares/alice.share",
+            "--share",
+            "shares/bob.share",
+            "--entry",
+            "entry-5",
+        ],
+        "",
+    )
+    .success()
+    .stdout(predicate::str::contains("backed-up-secret-5"));
+    // A page missing: the missing parts are named, nothing is written.
+    let mut args = vec!["restore", "partial.bg"];
+    for p in &pages[1..] {
+        args.extend(["--from", p.as_str()]);
+    }
+    env.run(&args, "")
+        .code(2)
+        .stderr(predicate::str::contains("missing part 9 of 9"));
+    assert!(!env.path("partial.bg").exists());
+}
+
+#[test]
+fn typed_backup_parts_restore_and_typos_are_named() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("x", "typed-backup");
+    let bytes = std::fs::read(env.path("v.bg")).unwrap();
+    let vault = vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap();
+    let parts = vault_core::backup::split(&bytes, vault.id());
+    // Typed in lower case, one file per part, in reverse order.
+    for (i, p) in parts.iter().enumerate().rev() {
+        env.write(&format!("part{i}.txt"), p.to_lowercase());
+    }
+    let mut args = vec!["restore".to_owned(), "typed.bg".to_owned()];
+    for i in (0..parts.len()).rev() {
+        args.extend(["--from".to_owned(), format!("part{i}.txt")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args, "").success();
+    assert_eq!(std::fs::read(env.path("typed.bg")).unwrap(), bytes);
+    // A typo in part 2, line 3.
+    let line = parts[1].lines().find(|l| l.starts_with("03: ")).unwrap();
+    let mut typo = line.as_bytes().to_vec();
+    typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+    env.write(
+        "part1.txt",
+        parts[1].replace(line, std::str::from_utf8(&typo).unwrap()),
+    );
+    let mut args2: Vec<&str> = args.clone();
+    args2[1] = "typo.bg";
+    env.run(&args2, "")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "part1.txt: part 2: line 3: check code does not match",
+        ))
+        .stderr(predicate::str::contains("missing part 2"));
+}

@@ -47,6 +47,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print envelopes: one PDF page per custodian with the share as QR code and text.
     Envelope(EnvelopeArgs),
+    /// Print the whole (sealed) vault on paper: numbered QR codes with typed text.
+    Backup(BackupArgs),
+    /// Rebuild a vault file from scans or typed text of its paper backup.
+    Restore(RestoreArgs),
     /// Start a remote unseal: a request custodians contribute to from anywhere.
     Request(RequestArgs),
     /// Seal your share to a request, for the operator to unseal with.
@@ -101,6 +105,35 @@ pub struct EnvelopeArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `breakglass backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// The PDF to write.
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: PathBuf,
+    /// Paper size.
+    #[arg(long, value_enum, default_value = "a4")]
+    pub paper: PaperArg,
+    /// Overwrite an existing PDF.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `breakglass restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The vault file to write.
+    pub out: PathBuf,
+    /// Scans (PNG/JPEG, several parts a page) or text files of parts; any order.
+    #[arg(long = "from", value_name = "FILE", required = true)]
+    pub from: Vec<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `breakglass request`.

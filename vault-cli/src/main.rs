@@ -73,6 +73,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::VerifyShare(a) => commands::verify_share::run(a),
         Command::Audit(a) => commands::audit::run(a),
         Command::Envelope(a) => commands::envelope::run(a),
+        Command::Backup(a) => commands::backup::backup(a),
+        Command::Restore(a) => commands::backup::restore(a),
         Command::Request(a) => commands::remote::request(a),
         Command::Contribute(a) => commands::remote::contribute(a),
     }

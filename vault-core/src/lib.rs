@@ -12,6 +12,7 @@
 //! - [`passphrase`]: Argon2id → AES-256-GCM protection of a share
 //! - [`escrow`]: the X25519 escrow key pair and HPKE deposits
 //! - [`share`], [`share_text`]: a share's bytes and its printable text
+//! - [`backup`]: the whole vault as numbered paper parts, and back
 //! - [`codec`], [`record`], [`log`]: canonical bytes, record bodies, framing
 //! - [`entry`]: entry kinds and the sealed username/secret
 //! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
@@ -24,6 +25,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod codec;
 pub mod entry;
 pub mod escrow;

@@ -35,7 +35,7 @@ const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// The most body lines any share can have; more is not a share.
 const MAX_LINES: usize = 64;
 
-fn base32() -> &'static Encoding {
+pub(crate) fn base32() -> &'static Encoding {
     static ENC: OnceLock<Encoding> = OnceLock::new();
     ENC.get_or_init(|| {
         let mut spec = Specification::new();
@@ -57,7 +57,7 @@ pub struct ShareHeader<'a> {
 }
 
 /// Two check symbols for body line `number` (1-based) holding `symbols`.
-fn line_check(number: usize, symbols: &str) -> String {
+pub(crate) fn line_check(number: usize, symbols: &str) -> String {
     let h = sha256(&[
         b"breakglass/v1/line-check",
         &(number as u32).to_be_bytes(),
@@ -209,7 +209,7 @@ fn typo_place(group: Option<usize>, position: usize) -> String {
 }
 
 /// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
-fn normalize(s: &str) -> String {
+pub(crate) fn normalize(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| match c.to_ascii_uppercase() {
@@ -221,7 +221,7 @@ fn normalize(s: &str) -> String {
 }
 
 /// Splits `NN: symbols` into the number and the rest; `None` for other lines.
-fn numbered(line: &str) -> Option<(usize, &str)> {
+pub(crate) fn numbered(line: &str) -> Option<(usize, &str)> {
     let (num, rest) = line.trim().split_once(':')?;
     let num = num.trim();
     if num.is_empty() || num.len() > 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
@@ -363,7 +363,10 @@ fn locate_typo(
 }
 
 /// Verifies one normalized line and returns its data symbols.
-fn check_line(number: usize, symbols: &str) -> Result<Zeroizing<String>, ShareTextError> {
+pub(crate) fn check_line(
+    number: usize,
+    symbols: &str,
+) -> Result<Zeroizing<String>, ShareTextError> {
     if let Some(position) = symbols.chars().position(|c| !ALPHABET.contains(c)) {
         return Err(ShareTextError::BadSymbol {
             line: number,

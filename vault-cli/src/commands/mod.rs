@@ -1,6 +1,7 @@
 //! One module per command, plus what several share.
 
 pub mod audit;
+pub mod backup;
 pub mod drill;
 pub mod envelope;
 pub mod init;

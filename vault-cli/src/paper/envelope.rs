@@ -180,18 +180,8 @@ fn draw_page(s: &mut Surface<'_>, f: &Fonts, e: &Envelope<'_>, symbol: &qr::Symb
 
     // The QR code, with a quiet zone of 4 modules.
     let qr_size = 250.0;
-    let module = qr_size / (symbol.width as f32 + 8.0);
     let (qx, qy) = (m, y);
-    for row in 0..symbol.width {
-        for col in 0..symbol.width {
-            if symbol.dark[row * symbol.width + col] {
-                let x = qx + (col as f32 + 4.0) * module;
-                let yy = qy + (row as f32 + 4.0) * module;
-                // A hair of overlap so no white seams appear between modules.
-                rect(s, x, yy, module + 0.05, module + 0.05);
-            }
-        }
-    }
+    draw_qr(s, symbol, qx, qy, qr_size);
     text(
         s,
         &f.regular,
@@ -324,5 +314,108 @@ mod tests {
             assert!(out.pdf.starts_with(b"%PDF-"));
             assert_eq!(out.qr[0].1, "H");
         }
+    }
+}
+
+/// What the backup pages show besides the parts.
+pub struct BackupInfo<'a> {
+    /// Vault name.
+    pub vault_name: &'a str,
+    /// Vault fingerprint.
+    pub fingerprint: &'a str,
+    /// The vault file's name.
+    pub vault_file: &'a str,
+    /// Date printed.
+    pub date: &'a str,
+}
+
+/// Renders the whole vault on paper: two parts a page, each as a QR code
+/// holding the part's text and the same text typed beside it.
+pub fn render_backup(
+    parts: &[String],
+    info: &BackupInfo<'_>,
+    paper: Paper,
+) -> Result<Printed, String> {
+    let fonts = Fonts {
+        regular: Font::new(MONO.into(), 0).ok_or("the embedded font does not load")?,
+        bold: Font::new(MONO_BOLD.into(), 0).ok_or("the embedded font does not load")?,
+    };
+    let (w, h) = paper.size();
+    let pages = parts.len().div_ceil(2);
+    let mut doc = Document::new();
+    let mut qrs = Vec::new();
+    for (p, pair) in parts.chunks(2).enumerate() {
+        let mut page = doc.start_page_with(PageSettings::from_wh(w, h).ok_or("bad paper size")?);
+        let mut s = page.surface();
+        s.set_fill(Some(Fill::default()));
+        let m = 36.0;
+        let mut y = m + 14.0;
+        text(
+            &mut s,
+            &fonts.bold,
+            13.0,
+            m,
+            y,
+            "BREAKGLASS — VAULT BACKUP (sealed: reading it needs k shares)",
+        );
+        y += 14.0;
+        let vault_line = format!("Vault '{}' ({})", info.vault_name, info.fingerprint);
+        text(&mut s, &fonts.regular, 8.5, m, y, &vault_line);
+        y += 11.0;
+        let page_line = format!(
+            "Page {} of {pages} — {} parts in all — printed {}",
+            p + 1,
+            parts.len(),
+            info.date
+        );
+        text(&mut s, &fonts.bold, 8.5, m, y, &page_line);
+        y += 11.0;
+        text(&mut s, &fonts.regular, 8.0, m, y, &format!(
+            "To restore: scan every page (any order) or type the parts, then: breakglass restore {} --from SCAN.png ...",
+            info.vault_file
+        ));
+        y += 6.0;
+        rect(&mut s, m, y, w - 2.0 * m, 0.8);
+        y += 10.0;
+        let block_h = (h - y - m) / 2.0;
+        for part in pair {
+            let symbol = qr::encode(part.as_bytes())?;
+            qrs.push((symbol.version, symbol.level));
+            draw_qr(&mut s, &symbol, m, y, 230.0);
+            let mut ty = y + 10.0;
+            for line in part.lines().filter(|l| !l.is_empty()) {
+                text(&mut s, &fonts.regular, 7.6, m + 245.0, ty, line);
+                ty += 8.6;
+            }
+            y += block_h;
+        }
+        s.finish();
+        page.finish();
+    }
+    let pdf = doc
+        .finish()
+        .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
+    Ok(Printed { pdf, qr: qrs })
+}
+
+/// Draws a QR symbol with a 4-module quiet zone in a `size` square; modules
+/// overlap by a hair so no white seams appear between them.
+fn draw_qr(s: &mut Surface<'_>, symbol: &qr::Symbol, x0: f32, y0: f32, size: f32) {
+    let module = size / (symbol.width as f32 + 8.0);
+    let mut pb = PathBuilder::new();
+    for row in 0..symbol.width {
+        for col in 0..symbol.width {
+            if symbol.dark[row * symbol.width + col] {
+                let x = x0 + (col as f32 + 4.0) * module;
+                let y = y0 + (row as f32 + 4.0) * module;
+                if let Some(r) = Rect::from_xywh(x, y, module + 0.05, module + 0.05) {
+                    pb.push_rect(r);
+                }
+            }
+        }
+    }
+    // One path for the whole symbol: a small PDF, drawn in one go.
+    if let Some(path) = pb.finish() {
+        s.draw_path(&path);
     }
 }

@@ -13,8 +13,8 @@ pub fn is_picture(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// Decodes the QR code in the picture at `path` to text.
-pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
+/// Opens a picture under size and allocation limits, as grey levels.
+fn open_luma(path: &Path) -> Result<GrayImage, String> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(12_000);
     limits.max_image_height = Some(12_000);
@@ -26,7 +26,35 @@ pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
     let image = reader
         .decode()
         .map_err(|e| format!("not a readable picture: {e}"))?;
-    let luma = image.to_luma8();
+    Ok(image.to_luma8())
+}
+
+/// Decodes every QR code in the picture at `path` (a page of backup parts).
+pub fn decode_all(path: &Path) -> Result<Vec<String>, String> {
+    let luma = open_luma(path)?;
+    let mut best: Vec<String> = Vec::new();
+    for candidate in [
+        luma.clone(),
+        median3(&luma),
+        image::imageops::blur(&luma, 1.0),
+    ] {
+        let (w, h) = candidate.dimensions();
+        if let Ok(found) = rxing::helpers::detect_multiple_in_luma(candidate.into_raw(), w, h) {
+            let texts: Vec<String> = found.iter().map(|r| r.getText().to_owned()).collect();
+            if texts.len() > best.len() {
+                best = texts;
+            }
+        }
+    }
+    if best.is_empty() {
+        return Err("no QR code could be read in this picture".to_owned());
+    }
+    Ok(best)
+}
+
+/// Decodes the QR code in the picture at `path` to text.
+pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
+    let luma = open_luma(path)?;
     // As taken; then with speckle removed (a 3×3 median); then softened.
     // Real photos and scans need one or the other.
     let attempts = [

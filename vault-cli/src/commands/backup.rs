@@ -1,0 +1,112 @@
+//! `breakglass backup` and `breakglass restore`: the whole sealed vault on
+//! paper, and back to a byte-identical file. The paper holds only what the
+//! file holds: reading a secret still needs k shares.
+
+use vault_core::backup::{self, Assembler};
+use vault_core::{log, store, vault::Vault};
+
+use crate::cli::{BackupArgs, PaperArg, RestoreArgs};
+use crate::context::{self, rfc3339};
+use crate::error::{CliError, CliResult};
+use crate::paper::envelope::{self, BackupInfo, Paper};
+use crate::paper::scan;
+
+/// Runs `backup`.
+pub fn backup(a: BackupArgs) -> CliResult {
+    let vault = super::load(&a.vault)?;
+    let bytes = std::fs::read(&a.vault)
+        .map_err(|e| CliError::input(format!("{}: {e}", a.vault.display())))?;
+    let parts = backup::split(&bytes, vault.id());
+    let paper = match a.paper {
+        PaperArg::A4 => Paper::A4,
+        PaperArg::Letter => Paper::Letter,
+    };
+    let info = BackupInfo {
+        vault_name: vault.name(),
+        fingerprint: &vault.id().fingerprint(),
+        vault_file: &a
+            .vault
+            .file_name()
+            .map_or("VAULT".into(), |n| n.to_string_lossy().into_owned()),
+        date: &rfc3339(context::now())[..10],
+    };
+    let printed = envelope::render_backup(&parts, &info, paper).map_err(CliError::input)?;
+    store::write_new_file(&a.out, &printed.pdf, a.force)?;
+    let (version, level) = printed.qr.iter().max().copied().unwrap_or((0, "-"));
+    println!(
+        "{}: {} bytes of vault in {} parts on {} pages ({} bytes of PDF; QR up to version {version}, level {level}). \
+         Restore with: breakglass restore VAULT --from <scans or text of every page>",
+        a.out.display(),
+        bytes.len(),
+        parts.len(),
+        parts.len().div_ceil(2),
+        printed.pdf.len()
+    );
+    Ok(())
+}
+
+/// Runs `restore`.
+pub fn restore(a: RestoreArgs) -> CliResult {
+    let mut assembler = Assembler::new();
+    let mut problems = 0;
+    for path in &a.from {
+        let bytes =
+            std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        let texts = if scan::is_picture(&bytes) {
+            match scan::decode_all(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("breakglass: {}: {e}", path.display());
+                    problems += 1;
+                    continue;
+                }
+            }
+        } else {
+            vec![String::from_utf8_lossy(&bytes).into_owned()]
+        };
+        for text in texts {
+            match assembler.add_text(&text) {
+                Ok(parts) => eprintln!(
+                    "{}: part{} {}",
+                    path.display(),
+                    if parts.len() == 1 { "" } else { "s" },
+                    parts
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(e) => {
+                    eprintln!("breakglass: {}: {e}", path.display());
+                    problems += 1;
+                }
+            }
+        }
+    }
+    let file = assembler.finish().map_err(|e| {
+        CliError::input(format!(
+            "{e}{}",
+            if problems > 0 {
+                " (and see the problems above)"
+            } else {
+                ""
+            }
+        ))
+    })?;
+    // It must be a vault this breakglass can open.
+    let parsed = log::parse(&file)
+        .map_err(|e| CliError::damaged(format!("the restored file is not a valid vault: {e}")))?;
+    let vault = Vault::replay(&parsed)
+        .map_err(|e| CliError::damaged(format!("the restored file is not a valid vault: {e}")))?;
+    store::write_new_file(&a.out, &file, a.force)?;
+    println!(
+        "Restored vault '{}' (id {}) to {}: {} bytes, {} records, {} entries, byte for byte as backed up.",
+        vault.name(),
+        vault.id().short(),
+        a.out.display(),
+        file.len(),
+        vault.records().len(),
+        vault.entries().len()
+    );
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! The whole vault on paper (docs/FORMAT.md §11): the file cut into
+//! numbered parts, each a text block in the share-text line format (so it
+//! can be scanned from a QR code or typed, with a check per line), and
+//! reassembled byte for byte from parts given in any order.
+//!
+//! ```text
+//! BREAKGLASS BACKUP v1
+//! Vault: <fingerprint>
+//! Part: 2 of 5
+//!
+//! 01: XXXX XXXX XXXX XXXX  CC
+//! …
+//! END BREAKGLASS BACKUP
+//! ```
+//!
+//! A part's body is `vault_id[16] | part u16 | parts u16 | file_len u32 |
+//! file_sha256[32] | chunk blob | check[4]`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::codec::{Reader, Writer};
+use crate::keys::sha256;
+use crate::share_text::{
+    base32, check_line, line_check, normalize, numbered, ShareTextError, SYMBOLS_PER_LINE,
+};
+use crate::VaultId;
+
+/// First line of a part.
+pub const MAGIC_LINE: &str = "BREAKGLASS BACKUP v1";
+/// Last line of a part.
+pub const END_LINE: &str = "END BREAKGLASS BACKUP";
+/// Bytes of the vault file per part.
+pub const CHUNK: usize = 150;
+/// The most parts a backup may have.
+pub const MAX_PARTS: usize = 4096;
+
+/// Why parts could not be read or put together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackupError {
+    /// Nothing that looks like a part.
+    #[error("no 'BREAKGLASS BACKUP v1' part found")]
+    NoParts,
+    /// A line of a part fails its check (part number if known).
+    #[error("part {part}: {error}")]
+    Line {
+        /// Part number as printed, or "?" when unknown.
+        part: String,
+        /// The line problem.
+        error: ShareTextError,
+    },
+    /// A part's whole check fails or its fields are malformed.
+    #[error("part {0}: damaged (its check does not match): rescan or retype it")]
+    Damaged(String),
+    /// Parts of different vaults or backups were mixed.
+    #[error("part {part} belongs to another backup (vault {vault}, {parts} parts)")]
+    Mixed {
+        /// The part number.
+        part: u16,
+        /// Its vault (short id).
+        vault: String,
+        /// Its total number of parts.
+        parts: u16,
+    },
+    /// Some parts were never given.
+    #[error("missing part{} {} of {total}: scan or type {}", if .missing.len() == 1 { "" } else { "s" }, list(.missing), if .missing.len() == 1 { "it" } else { "them" })]
+    Missing {
+        /// The missing part numbers.
+        missing: Vec<u16>,
+        /// How many parts the backup has.
+        total: u16,
+    },
+    /// All parts present, but the file they make does not match its hash.
+    #[error(
+        "the parts put together do not match the backup's checksum: one part is from another copy"
+    )]
+    HashMismatch,
+}
+
+fn list(parts: &[u16]) -> String {
+    parts
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One part, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    vault_id: VaultId,
+    part: u16,
+    parts: u16,
+    file_len: u32,
+    file_hash: [u8; 32],
+    chunk: Vec<u8>,
+}
+
+fn part_check(body: &[u8]) -> [u8; 4] {
+    let h = sha256(&[b"breakglass/v1/backup-part", body]);
+    [h[0], h[1], h[2], h[3]]
+}
+
+/// Cuts a vault file into part texts.
+pub fn split(file: &[u8], vault_id: &VaultId) -> Vec<String> {
+    let file_hash = sha256(&[file]);
+    let chunks: Vec<&[u8]> = file.chunks(CHUNK).collect();
+    let parts = chunks.len() as u16;
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut w = Writer::new();
+            w.bytes(vault_id.as_bytes())
+                .u16(i as u16 + 1)
+                .u16(parts)
+                .u32(file.len() as u32)
+                .bytes(&file_hash)
+                .blob(chunk);
+            let mut body = w.finish();
+            let check = part_check(&body);
+            body.extend_from_slice(&check);
+            render(&base32().encode(&body), vault_id, i as u16 + 1, parts)
+        })
+        .collect()
+}
+
+fn render(symbols: &str, vault_id: &VaultId, part: u16, parts: u16) -> String {
+    let mut out = format!(
+        "{MAGIC_LINE}\nVault: {}\nPart: {part} of {parts}\n\n",
+        vault_id.fingerprint()
+    );
+    for (i, chunk) in symbols.as_bytes().chunks(SYMBOLS_PER_LINE).enumerate() {
+        let line = std::str::from_utf8(chunk).expect("base32 is ASCII");
+        let groups: Vec<&str> = line
+            .as_bytes()
+            .chunks(4)
+            .map(|g| std::str::from_utf8(g).expect("ASCII"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:02}: {}  {}",
+            i + 1,
+            groups.join(" "),
+            line_check(i + 1, line)
+        );
+    }
+    out.push_str(END_LINE);
+    out.push('\n');
+    out
+}
+
+/// Puts a vault file back together from parts found in any texts, in any
+/// order; duplicates of a part are fine.
+#[derive(Default)]
+pub struct Assembler {
+    parts: BTreeMap<u16, Part>,
+}
+
+impl Assembler {
+    /// A new, empty assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads every part in `text`. Returns the part numbers read; a bad
+    /// part is an error naming it (and the parts before it are kept).
+    pub fn add_text(&mut self, text: &str) -> Result<Vec<u16>, BackupError> {
+        let mut read = Vec::new();
+        let mut rest = text;
+        let mut found = false;
+        while let Some(start) = find_magic(rest) {
+            found = true;
+            let block = &rest[start..];
+            // ASCII upper-casing keeps byte offsets, so this end is exact.
+            let end = block
+                .to_ascii_uppercase()
+                .find(END_LINE)
+                .map_or(block.len(), |i| i + END_LINE.len());
+            let part = decode_block(&block[..end])?;
+            read.push(part.part);
+            self.add(part)?;
+            rest = &block[end.max(1)..];
+        }
+        if !found {
+            return Err(BackupError::NoParts);
+        }
+        Ok(read)
+    }
+
+    fn add(&mut self, part: Part) -> Result<(), BackupError> {
+        if let Some(first) = self.parts.values().next() {
+            if first.vault_id != part.vault_id
+                || first.parts != part.parts
+                || first.file_hash != part.file_hash
+            {
+                return Err(BackupError::Mixed {
+                    part: part.part,
+                    vault: part.vault_id.short(),
+                    parts: part.parts,
+                });
+            }
+        }
+        self.parts.insert(part.part, part);
+        Ok(())
+    }
+
+    /// The vault id and total parts, once any part was read.
+    pub fn progress(&self) -> Option<(VaultId, u16, usize)> {
+        self.parts
+            .values()
+            .next()
+            .map(|p| (p.vault_id, p.parts, self.parts.len()))
+    }
+
+    /// The vault file, if every part is there and the whole matches.
+    pub fn finish(&self) -> Result<Vec<u8>, BackupError> {
+        let first = self.parts.values().next().ok_or(BackupError::NoParts)?;
+        let missing: Vec<u16> = (1..=first.parts)
+            .filter(|n| !self.parts.contains_key(n))
+            .collect();
+        if !missing.is_empty() {
+            return Err(BackupError::Missing {
+                missing,
+                total: first.parts,
+            });
+        }
+        let file: Vec<u8> = self
+            .parts
+            .values()
+            .flat_map(|p| p.chunk.iter().copied())
+            .collect();
+        if file.len() != first.file_len as usize || sha256(&[&file]) != first.file_hash {
+            return Err(BackupError::HashMismatch);
+        }
+        Ok(file)
+    }
+}
+
+fn parse_part(body: &[u8]) -> Result<Part, crate::codec::DecodeError> {
+    let mut r = Reader::new(body);
+    let part = Part {
+        vault_id: VaultId(r.array("vault id")?),
+        part: r.u16("part")?,
+        parts: r.u16("parts")?,
+        file_len: r.u32("file length")?,
+        file_hash: r.array("file hash")?,
+        chunk: r.blob("chunk")?.to_vec(),
+    };
+    r.finish()?;
+    Ok(part)
+}
+
+fn find_magic(text: &str) -> Option<usize> {
+    let upper = text.to_ascii_uppercase();
+    upper.find("BREAKGLASS BACKUP V")
+}
+
+fn decode_block(block: &str) -> Result<Part, BackupError> {
+    let label = block
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Part:")
+                .map(|v| v.split_whitespace().next().unwrap_or("?").to_owned())
+        })
+        .unwrap_or_else(|| "?".to_owned());
+    let mut lines: Vec<Option<String>> = Vec::new();
+    for line in block.lines().skip(1) {
+        let Some((n, rest)) = numbered(line) else {
+            continue;
+        };
+        if n == 0 || n > 400 {
+            return Err(BackupError::Line {
+                part: label,
+                error: ShareTextError::TooManyLines(n),
+            });
+        }
+        let data = check_line(n, &normalize(rest)).map_err(|error| BackupError::Line {
+            part: label.clone(),
+            error,
+        })?;
+        if lines.len() < n {
+            lines.resize(n, None);
+        }
+        lines[n - 1] = Some(data.to_string());
+    }
+    let mut symbols = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let l = l.as_ref().ok_or_else(|| BackupError::Line {
+            part: label.clone(),
+            error: ShareTextError::MissingLine(i + 1),
+        })?;
+        symbols.push_str(l);
+    }
+    let bytes = base32()
+        .decode(symbols.as_bytes())
+        .map_err(|_| BackupError::Damaged(label.clone()))?;
+    if bytes.len() < 4 || part_check(&bytes[..bytes.len() - 4]) != bytes[bytes.len() - 4..] {
+        return Err(BackupError::Damaged(label));
+    }
+    let part =
+        parse_part(&bytes[..bytes.len() - 4]).map_err(|_| BackupError::Damaged(label.clone()))?;
+    if part.part == 0
+        || part.part > part.parts
+        || part.parts as usize > MAX_PARTS
+        || part.chunk.len() > CHUNK
+    {
+        return Err(BackupError::Damaged(label));
+    }
+    Ok(part)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn file(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn split_and_restore_in_any_order() {
+        let id = VaultId([4; 16]);
+        let f = file(500);
+        let parts = split(&f, &id);
+        assert_eq!(parts.len(), 4);
+        assert!(parts[1].contains("Part: 2 of 4"));
+        let mut a = Assembler::new();
+        for p in [&parts[3], &parts[0], &parts[2], &parts[0]] {
+            a.add_text(p).unwrap();
+        }
+        assert_eq!(
+            a.finish().unwrap_err(),
+            BackupError::Missing {
+                missing: vec![2],
+                total: 4
+            }
+        );
+        a.add_text(&parts[1].to_lowercase()).unwrap();
+        assert_eq!(a.finish().unwrap(), f);
+        // Several parts in one text (as zbarimg prints a page).
+        let mut b = Assembler::new();
+        b.add_text(&parts.concat()).unwrap();
+        assert_eq!(b.finish().unwrap(), f);
+    }
+
+    #[test]
+    fn damage_mixing_and_typos_are_named() {
+        let id = VaultId([4; 16]);
+        let parts = split(&file(400), &id);
+        let line = parts[1].lines().find(|l| l.starts_with("02: ")).unwrap();
+        let mut typo = line.as_bytes().to_vec();
+        typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+        let bad = parts[1].replace(line, std::str::from_utf8(&typo).unwrap());
+        let err = Assembler::new().add_text(&bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "part 2: line 2: check code does not match (typo on this line?)"
+        );
+        let other = split(&file(500), &VaultId([5; 16]));
+        let mut a = Assembler::new();
+        a.add_text(&parts[0]).unwrap();
+        assert!(matches!(
+            a.add_text(&other[1]),
+            Err(BackupError::Mixed { part: 2, .. })
+        ));
+        assert_eq!(
+            Assembler::new().add_text("hello").unwrap_err(),
+            BackupError::NoParts
+        );
+        // A part from another copy of the same vault (same id and count,
+        // different bytes) is caught by the whole-file hash.
+        let mut changed = file(400);
+        changed[350] ^= 1;
+        let copy = split(&changed, &id);
+        let mut a = Assembler::new();
+        for p in [&parts[0], &parts[1]] {
+            a.add_text(p).unwrap();
+        }
+        assert!(matches!(
+            a.add_text(&copy[2]),
+            Err(BackupError::Mixed { .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn roundtrip_any_file(f in proptest::collection::vec(any::<u8>(), 1..2000)) {
+            let id = VaultId([1; 16]);
+            let mut a = Assembler::new();
+            for p in split(&f, &id).iter().rev() {
+                a.add_text(p).unwrap();
+            }
+            prop_assert_eq!(a.finish().unwrap(), f);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
+            let _ = Assembler::new().add_text(&format!("BREAKGLASS BACKUP v1\r\né{s}\r\nEND BREAKGLASS BACKUP\r\nBREAKGLASS BACKUP v1 ü"));
+            let _ = Assembler::new().add_text(&s);
+            let _ = Assembler::new().add_text(&format!("BREAKGLASS BACKUP v1\n{s}\nEND BREAKGLASS BACKUP"));
+        }
+    }
+}
