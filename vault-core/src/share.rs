@@ -164,13 +164,14 @@ impl ShareBody {
             }));
         }
         let (body, check) = bytes.split_at(bytes.len() - 4);
+        // The check first: a typo must not pass for a newer format.
+        if whole_check(body) != check {
+            return Err(ShareDecodeError::WholeCheck);
+        }
         if let Some(&version) = body.first() {
             if version > SHARE_FORMAT {
                 return Err(ShareDecodeError::NewerFormat(version));
             }
-        }
-        if whole_check(body) != check {
-            return Err(ShareDecodeError::WholeCheck);
         }
         Self::decode_fields(body).map_err(ShareDecodeError::Malformed)
     }
@@ -289,6 +290,14 @@ mod tests {
             .encode()
             .to_vec();
         bytes[0] = 2;
+        // A newer format is only believed when the whole check holds.
+        assert_eq!(
+            ShareBody::decode(&bytes).unwrap_err(),
+            ShareDecodeError::WholeCheck
+        );
+        let n = bytes.len();
+        let check = whole_check(&bytes[..n - 4]);
+        bytes[n - 4..].copy_from_slice(&check);
         assert_eq!(
             ShareBody::decode(&bytes).unwrap_err(),
             ShareDecodeError::NewerFormat(2)

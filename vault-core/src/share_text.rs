@@ -290,7 +290,31 @@ pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
     if let Some((number, symbols)) = failed.first() {
         return Err(diagnose(*number, symbols, &body_lines, failed.len()));
     }
-    assemble(&body_lines)
+    match assemble(&body_lines) {
+        // Every line checks but the share does not: a typo the 10-bit line
+        // check missed. Find it with the 32-bit whole-share check.
+        Err(ShareTextError::Body(ShareDecodeError::WholeCheck)) => {
+            Err(locate_typo_anywhere(&body_lines)
+                .unwrap_or(ShareTextError::Body(ShareDecodeError::WholeCheck)))
+        }
+        other => other,
+    }
+}
+
+/// A single-symbol change in any line that makes the whole share decode.
+fn locate_typo_anywhere(lines: &[Option<Zeroizing<String>>]) -> Option<ShareTextError> {
+    let mut found = None;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(data) = line else { continue };
+        let mut with_check = Zeroizing::new(data.to_string());
+        with_check.push_str(&line_check(i + 1, data));
+        if let Some(t) = locate_typo(i + 1, &with_check, lines) {
+            if found.replace(t).is_some() {
+                return None; // more than one candidate: do not guess
+            }
+        }
+    }
+    found
 }
 
 /// Says what is wrong with a line whose check fails: it holds another

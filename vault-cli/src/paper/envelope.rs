@@ -284,39 +284,6 @@ fn draw_page(s: &mut Surface<'_>, f: &Fonts, e: &Envelope<'_>, symbol: &qr::Symb
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wraps_at_spaces() {
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap("a", 5), ["a"]);
-    }
-
-    #[test]
-    fn renders_a_pdf_per_paper_size() {
-        let text = "BREAKGLASS SHARE v1\n01: 0000 0000 0000 0000  00\nEND BREAKGLASS SHARE\n";
-        let e = Envelope {
-            vault_name: "T",
-            fingerprint: "0000",
-            vault_file: "v.bg",
-            custodian: "alice",
-            index: 1,
-            threshold: 2,
-            custodians: 3,
-            date: "2026-11-24",
-            protected: true,
-            share_text: text,
-        };
-        for paper in [Paper::A4, Paper::Letter] {
-            let out = render(std::slice::from_ref(&e), paper).unwrap();
-            assert!(out.pdf.starts_with(b"%PDF-"));
-            assert_eq!(out.qr[0].1, "H");
-        }
-    }
-}
-
 /// What the backup pages show besides the parts.
 pub struct BackupInfo<'a> {
     /// Vault name.
@@ -417,5 +384,38 @@ fn draw_qr(s: &mut Surface<'_>, symbol: &qr::Symbol, x0: f32, y0: f32, size: f32
     // One path for the whole symbol: a small PDF, drawn in one go.
     if let Some(path) = pb.finish() {
         s.draw_path(&path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("a", 5), ["a"]);
+    }
+
+    #[test]
+    fn renders_a_pdf_per_paper_size() {
+        let text = "BREAKGLASS SHARE v1\n01: 0000 0000 0000 0000  00\nEND BREAKGLASS SHARE\n";
+        let e = Envelope {
+            vault_name: "T",
+            fingerprint: "0000",
+            vault_file: "v.bg",
+            custodian: "alice",
+            index: 1,
+            threshold: 2,
+            custodians: 3,
+            date: "2026-11-24",
+            protected: true,
+            share_text: text,
+        };
+        for paper in [Paper::A4, Paper::Letter] {
+            let out = render(std::slice::from_ref(&e), paper).unwrap();
+            assert!(out.pdf.starts_with(b"%PDF-"));
+            assert_eq!(out.qr[0].1, "H");
+        }
     }
 }
