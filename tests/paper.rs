@@ -348,6 +348,25 @@ fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
     )
     .success()
     .stdout(predicate::str::contains("backed-up-secret-5"));
+    // The same pages decoded by zbarimg (an ordinary QR reader) restore too.
+    let mut args = vec!["restore".to_owned(), "from-zbar.bg".to_owned()];
+    for p in &pages {
+        let out = tool("zbarimg")
+            .current_dir(env.dir.path())
+            .args(["--raw", "-q", p])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "zbarimg could not read {p}");
+        let name = format!("{p}.txt");
+        env.write(&name, &out.stdout);
+        args.extend(["--from".to_owned(), name]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args, "").success();
+    assert_eq!(
+        std::fs::read(env.path("from-zbar.bg")).unwrap(),
+        std::fs::read(env.path("v.bg")).unwrap()
+    );
     // A page missing: the missing parts are named, nothing is written.
     let mut args = vec!["restore", "partial.bg"];
     for p in &pages[1..] {

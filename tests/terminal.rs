@@ -257,10 +257,27 @@ fn unseal_from_paper_at_the_terminal() {
     typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
     t.type_line(std::str::from_utf8(&typo).unwrap());
     t.wait_for("line 1: check code does not match");
+    // Line 2 with a typo for which exactly one fix exists: confirmed with y.
+    let (typo2, _) = (5..24)
+        .filter(|&p| lines[1].as_bytes()[p] != b' ')
+        .map(|p| {
+            let mut b = lines[1].as_bytes().to_vec();
+            b[p] = if b[p] == b'Z' { b'Y' } else { b'Z' };
+            String::from_utf8(b).unwrap()
+        })
+        .find_map(|t| vault_core::share_text::propose_line_fix(&t).map(|f| (t, f)))
+        .expect("some typo on line 2 has a single fix");
     for (i, line) in lines.iter().enumerate() {
+        if i == 1 {
+            t.type_line(&typo2);
+            t.wait_for("Type y to use it");
+            t.type_line("y");
+            t.wait_for("line 2 ok (corrected as confirmed)");
+            continue;
+        }
         // Typed in lower case, as a hurried custodian would.
         t.type_line(&line.to_lowercase());
-        t.wait_for_n("ok", i + 1);
+        t.wait_for_n(" ok", i + 1);
     }
     t.type_line("");
     t.wait_for("Passphrase for alice's share (typed share): ");

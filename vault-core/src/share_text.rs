@@ -250,6 +250,79 @@ pub fn check_typed_line(line: &str) -> Option<Result<usize, ShareTextError>> {
     Some(check_line(number, &Zeroizing::new(normalize(rest))).map(|_| number))
 }
 
+/// A proposed fix for a typed line whose check fails: the only
+/// single-symbol change that makes it check. For the custodian to confirm
+/// against the envelope — never applied silently. Holds share symbols:
+/// show it only to the person typing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LineFix {
+    /// The line number.
+    pub line: usize,
+    /// Group 1–4 of the changed symbol (`None`: the check code).
+    pub group: Option<usize>,
+    /// The corrected group (or check code), as printed.
+    pub corrected: Zeroizing<String>,
+    /// The whole corrected line, as printed.
+    pub corrected_line: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for LineFix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "LineFix {{ line: {}, group: {:?}, .. }}",
+            self.line, self.group
+        )
+    }
+}
+
+/// The fix for a typed line that fails its check, if exactly one
+/// single-symbol change makes it check.
+pub fn propose_line_fix(line: &str) -> Option<LineFix> {
+    let (number, rest) = numbered(line)?;
+    let symbols = Zeroizing::new(normalize(rest));
+    if number == 0
+        || number > MAX_LINES
+        || symbols.len() < 3
+        || check_line(number, &symbols).is_ok()
+    {
+        return None;
+    }
+    let data_len = symbols.len() - 2;
+    let mut found: Option<(usize, Zeroizing<String>)> = None;
+    for (p, current) in symbols.char_indices() {
+        for c in ALPHABET.chars().filter(|&c| c != current) {
+            let mut candidate = Zeroizing::new(symbols.to_string());
+            candidate.replace_range(p..p + 1, c.encode_utf8(&mut [0; 4]));
+            if check_line(number, &candidate).is_ok() {
+                if found.is_some() {
+                    return None; // ambiguous: ask for the line again
+                }
+                found = Some((p, candidate));
+            }
+        }
+    }
+    let (p, fixed) = found?;
+    let (data, check) = fixed.split_at(data_len);
+    let groups: Vec<&str> = data
+        .as_bytes()
+        .chunks(4)
+        .map(|g| std::str::from_utf8(g).expect("ASCII"))
+        .collect();
+    let corrected_line = Zeroizing::new(format!("{number:02}: {}  {check}", groups.join(" ")));
+    let (group, corrected) = if p < data_len {
+        (Some(p / 4 + 1), Zeroizing::new(groups[p / 4].to_owned()))
+    } else {
+        (None, Zeroizing::new(check.to_owned()))
+    };
+    Some(LineFix {
+        line: number,
+        group,
+        corrected,
+        corrected_line,
+    })
+}
+
 /// Parses share text (as printed, typed, or decoded from a QR code).
 pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
     let mut lines = text.lines();
@@ -650,6 +723,27 @@ mod tests {
             Some(Err(ShareTextError::LineCheck { line: 3 }))
         );
         assert_eq!(check_typed_line("Custodian: alice"), None);
+    }
+
+    #[test]
+    fn a_line_fix_is_proposed_only_when_unambiguous() {
+        let text = encode(&plain_body(), &header()).to_string();
+        let mut proposed = 0;
+        for line in text.lines().filter(|l| numbered(l).is_some()) {
+            assert!(propose_line_fix(line).is_none(), "a good line needs no fix");
+            for pos in [5, 6, 7, 8, 10, 11, 12, 13] {
+                let mut typo = line.as_bytes().to_vec();
+                typo[pos] = if typo[pos] == b'Z' { b'Y' } else { b'Z' };
+                if let Some(fix) = propose_line_fix(std::str::from_utf8(&typo).unwrap()) {
+                    // When exactly one fix exists it is the original line.
+                    assert_eq!(fix.corrected_line.as_str(), line);
+                    assert_eq!(fix.group, Some((pos - 4) / 5 + 1));
+                    proposed += 1;
+                }
+            }
+        }
+        assert!(proposed > 0);
+        assert!(format!("{:?}", propose_line_fix("01: 0000 0000 0000 0000  00")).len() < 60);
     }
 
     #[test]

@@ -57,6 +57,7 @@ fn read_share(input: &mut Input) -> CliResult<Option<(String, Zeroizing<String>)
     text.push_str(share_text::MAGIC_LINE);
     text.push('\n');
     let mut lines = 0;
+    let mut pending: Option<share_text::LineFix> = None;
     loop {
         let line = input.visible_line("> ")?;
         let trimmed = line.trim();
@@ -68,6 +69,15 @@ fn read_share(input: &mut Input) -> CliResult<Option<(String, Zeroizing<String>)
                 return Ok(Some(("typed share".into(), text)));
             }
             continue;
+        }
+        if let Some(fix) = pending.take() {
+            if trimmed.eq_ignore_ascii_case("y") {
+                eprintln!("  line {} ok (corrected as confirmed)", fix.line);
+                text.push_str(&fix.corrected_line);
+                text.push('\n');
+                lines += 1;
+                continue;
+            }
         }
         if lines == 0 && Path::new(trimmed).is_file() {
             match input.share_text(Path::new(trimmed)) {
@@ -88,9 +98,22 @@ fn read_share(input: &mut Input) -> CliResult<Option<(String, Zeroizing<String>)
                 text.push('\n');
                 lines += 1;
             }
-            Some(Err(
-                e @ (ShareTextError::LineCheck { .. } | ShareTextError::BadSymbol { .. }),
-            )) => {
+            Some(Err(e @ ShareTextError::LineCheck { .. })) => {
+                match share_text::propose_line_fix(trimmed) {
+                    Some(fix) => {
+                        let place = fix
+                            .group
+                            .map_or("the check code".to_owned(), |g| format!("group {g}"));
+                        eprintln!(
+                        "  {e}\n  Is {place} on the envelope {}? Type y to use it, or retype the line.",
+                        fix.corrected.as_str()
+                    );
+                        pending = Some(fix);
+                    }
+                    None => eprintln!("  {e} — compare it with the envelope and retype this line"),
+                }
+            }
+            Some(Err(e @ ShareTextError::BadSymbol { .. })) => {
                 eprintln!("  {e} — compare it with the envelope and retype this line");
             }
             Some(Err(e)) => eprintln!("  {}", text_problem(&e)),
