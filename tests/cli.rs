@@ -842,3 +842,22 @@ fn no_command_takes_a_secret_as_an_argument() {
         }
     }
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = stdout(&env.run(&["completions", shell], "").success());
+        for cmd in ["init", "unseal", "rekey", "envelope", "contribute"] {
+            assert!(out.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    let man = stdout(&env.run(&["man"], "").success());
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH breakglass"),
+        "{}",
+        &man[..80.min(man.len())]
+    );
+    assert!(man.contains("Exit codes"));
+    env.run(&["completions", "tcsh"], "").code(1);
+}

@@ -55,6 +55,18 @@ pub enum Command {
     Request(RequestArgs),
     /// Seal your share to a request, for the operator to unseal with.
     Contribute(ContributeArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout: breakglass man > breakglass.1
+    Man,
+}
+
+/// `breakglass completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Paper sizes.

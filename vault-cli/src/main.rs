@@ -77,5 +77,13 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Restore(a) => commands::backup::restore(a),
         Command::Request(a) => commands::remote::request(a),
         Command::Contribute(a) => commands::remote::contribute(a),
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "breakglass", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| CliError::input(format!("writing the man page: {e}"))),
     }
 }
