@@ -217,14 +217,7 @@ pub fn rewrite<E>(
             Err(e) => return Ok(Err(e)),
         };
         let dir = parent_dir(path);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".breakglass-")
-            .permissions(secret_file_permissions())
-            .tempfile_in(dir)
-            .map_err(|e| StoreError::io(path, e))?;
-        tmp.write_all(&bytes)
-            .and_then(|_| tmp.as_file().sync_all())
-            .map_err(|e| StoreError::io(path, e))?;
+        let tmp = synced_temp(path, &bytes)?;
         let mut backup = sibling(path, backup_suffix);
         let mut n = 1;
         while backup.exists() {
@@ -237,6 +230,20 @@ pub fn rewrite<E>(
         sync_dir(dir).map_err(|e| StoreError::io(dir, e))?;
         Ok(Ok(backup))
     })
+}
+
+/// `contents` in a new 0600 temporary file beside `path`, synced to disk;
+/// removed on drop unless persisted.
+fn synced_temp(path: &Path, contents: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".breakglass-")
+        .permissions(secret_file_permissions())
+        .tempfile_in(parent_dir(path))
+        .map_err(|e| StoreError::io(path, e))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| StoreError::io(path, e))?;
+    Ok(tmp)
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -295,14 +302,7 @@ pub fn write_new_file(path: &Path, contents: &[u8], force: bool) -> Result<(), S
         return Err(StoreError::Exists(path.to_owned()));
     }
     let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".breakglass-")
-        .permissions(secret_file_permissions())
-        .tempfile_in(dir)
-        .map_err(|e| StoreError::io(path, e))?;
-    tmp.write_all(contents)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| StoreError::io(path, e))?;
+    let tmp = synced_temp(path, contents)?;
     if force {
         tmp.persist(path)
             .map_err(|e| StoreError::io(path, e.error))?;

@@ -72,12 +72,25 @@ struct Fonts {
     bold: Font,
 }
 
+impl Fonts {
+    fn load() -> Result<Self, String> {
+        Ok(Self {
+            regular: Font::new(MONO.into(), 0).ok_or("the embedded font does not load")?,
+            bold: Font::new(MONO_BOLD.into(), 0).ok_or("the embedded font does not load")?,
+        })
+    }
+}
+
+fn finish(doc: Document, qr: Vec<(i16, &'static str)>) -> Result<Printed, String> {
+    let pdf = doc
+        .finish()
+        .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
+    Ok(Printed { pdf, qr })
+}
+
 /// Renders one page per envelope.
 pub fn render(envelopes: &[Envelope<'_>], paper: Paper) -> Result<Printed, String> {
-    let fonts = Fonts {
-        regular: Font::new(MONO.into(), 0).ok_or("the embedded font does not load")?,
-        bold: Font::new(MONO_BOLD.into(), 0).ok_or("the embedded font does not load")?,
-    };
+    let fonts = Fonts::load()?;
     let (w, h) = paper.size();
     let mut doc = Document::new();
     let mut qrs = Vec::new();
@@ -91,10 +104,7 @@ pub fn render(envelopes: &[Envelope<'_>], paper: Paper) -> Result<Printed, Strin
         s.finish();
         page.finish();
     }
-    let pdf = doc
-        .finish()
-        .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
-    Ok(Printed { pdf, qr: qrs })
+    finish(doc, qrs)
 }
 
 fn text(s: &mut Surface<'_>, font: &Font, size: f32, x: f32, y: f32, t: &str) {
@@ -303,10 +313,7 @@ pub fn render_backup(
     info: &BackupInfo<'_>,
     paper: Paper,
 ) -> Result<Printed, String> {
-    let fonts = Fonts {
-        regular: Font::new(MONO.into(), 0).ok_or("the embedded font does not load")?,
-        bold: Font::new(MONO_BOLD.into(), 0).ok_or("the embedded font does not load")?,
-    };
+    let fonts = Fonts::load()?;
     let (w, h) = paper.size();
     let pages = parts.len().div_ceil(2);
     let mut doc = Document::new();
@@ -359,10 +366,7 @@ pub fn render_backup(
         s.finish();
         page.finish();
     }
-    let pdf = doc
-        .finish()
-        .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
-    Ok(Printed { pdf, qr: qrs })
+    finish(doc, qrs)
 }
 
 /// Draws a QR symbol with a 4-module quiet zone in a `size` square; modules
