@@ -580,3 +580,73 @@ fn quarterly_cycle_drill_unseal_rotate_status_clean() {
     )
     .success();
 }
+
+// ---------------------------------------------------------------- lookup
+
+#[test]
+fn entries_are_found_and_unsealed_by_device() {
+    let env = plain3();
+    for (label, device, key) in [
+        (
+            "fv-C02XG0FDH7JY",
+            "C02XG0FDH7JY",
+            "ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
+        ),
+        (
+            "fv-C02ZZZZZZZZZ",
+            "C02ZZZZZZZZZ",
+            "ZZZZ-EFGH-IJKL-MNOP-QRST-UVWX",
+        ),
+    ] {
+        env.run(
+            &[
+                "seal",
+                "v.bg",
+                "--label",
+                label,
+                "--kind",
+                "recovery-key",
+                "--device",
+                device,
+            ],
+            key,
+        )
+        .success();
+    }
+    env.seal("entra-ba1", "pw");
+    let list = |args: &[&str]| {
+        json(
+            &env.run(&[&["list", "v.bg", "--json"][..], args].concat(), "")
+                .success(),
+        )
+    };
+    let v = list(&["--device", "c02xg0fdh7jy"]);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(v["entries"][0]["label"], "fv-C02XG0FDH7JY");
+    assert_eq!(
+        list(&["--search", "c02"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        list(&["--search", "entra"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    env.run(&["list", "v.bg", "--search", "nothing-like-this"], "")
+        .success()
+        .stdout(predicate::str::contains("No entry matches."));
+    let u = unseal_json(&env, &["--device", "C02ZZZZZZZZZ"]);
+    assert_eq!(u["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(u["entries"][0]["secret"], "ZZZZ-EFGH-IJKL-MNOP-QRST-UVWX");
+    let mut args = vec!["unseal", "v.bg"];
+    args.extend(&AB[..4]);
+    args.extend(["--device", "NOPE"]);
+    env.run(&args, "")
+        .code(2)
+        .stderr(predicate::str::contains("no entry for device 'NOPE'"));
+}

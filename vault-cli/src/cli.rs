@@ -426,6 +426,12 @@ pub struct SealArgs {
 pub struct ListArgs {
     /// The vault file.
     pub vault: PathBuf,
+    /// Only entries for this device (serial number, host name; any case).
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
+    /// Only entries whose label or device contains TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -451,6 +457,9 @@ pub struct UnsealArgs {
     /// A contribution file; repeat for each custodian (with --request).
     #[arg(long = "contribution", value_name = "FILE", requires = "request")]
     pub contributions: Vec<PathBuf>,
+    /// Reveal the entries for this device (serial number, host name; any case).
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
     /// Reveal only this entry; repeat for more (default: all entries).
     #[arg(long = "entry", value_name = "LABEL")]
     pub entries: Vec<String>,

@@ -1,7 +1,7 @@
 //! `breakglass list`: the public view of a vault. Needs no share.
 
 use serde_json::json;
-use vault_core::vault::Vault;
+use vault_core::vault::{Entry, Vault};
 
 use crate::cli::ListArgs;
 use crate::context::rfc3339;
@@ -18,13 +18,40 @@ pub fn vault_json(vault: &Vault) -> serde_json::Value {
     })
 }
 
+/// True when `entry` is for `device` (any case).
+pub fn for_device(entry: &Entry, device: &str) -> bool {
+    entry
+        .current()
+        .device
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case(device.trim()))
+}
+
+fn matches(entry: &Entry, a: &ListArgs) -> bool {
+    let device_ok = a.device.as_deref().is_none_or(|d| for_device(entry, d));
+    let search_ok = a.search.as_deref().is_none_or(|t| {
+        let t = t.to_lowercase();
+        entry.label.to_lowercase().contains(&t)
+            || entry
+                .current()
+                .device
+                .as_deref()
+                .is_some_and(|d| d.to_lowercase().contains(&t))
+    });
+    device_ok && search_ok
+}
+
 /// Runs `list`.
 pub fn run(a: ListArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
+    let shown: Vec<&Entry> = vault
+        .entries()
+        .values()
+        .filter(|e| matches(e, &a))
+        .collect();
     if a.json {
-        let entries: Vec<_> = vault
-            .entries()
-            .values()
+        let entries: Vec<_> = shown
+            .iter()
             .map(|e| {
                 json!({
                     "label": e.label,
@@ -48,31 +75,35 @@ pub fn run(a: ListArgs) -> CliResult {
         names.len(),
         names.join(", ")
     );
-    if vault.entries().is_empty() {
+    if vault.entries().is_empty() && a.device.is_none() && a.search.is_none() {
         println!(
             "No entries yet. Deposit one with: breakglass seal {} --label LABEL",
             a.vault.display()
         );
         return Ok(());
     }
-    let width = vault
-        .entries()
-        .keys()
-        .map(|l| l.chars().count())
+    if shown.is_empty() {
+        println!("No entry matches.");
+        return Ok(());
+    }
+    let width = shown
+        .iter()
+        .map(|e| e.label.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
     println!(
-        "{:<width$}  {:<12}  {:>8}  UPDATED",
-        "LABEL", "KIND", "VERSIONS"
+        "{:<width$}  {:<12}  {:>8}  {:<20}  DEVICE",
+        "LABEL", "KIND", "VERSIONS", "UPDATED"
     );
-    for e in vault.entries().values() {
+    for e in &shown {
         println!(
-            "{:<width$}  {:<12}  {:>8}  {}",
+            "{:<width$}  {:<12}  {:>8}  {:<20}  {}",
             e.label,
             e.kind.name(),
             e.versions.len(),
-            rfc3339(e.current().time)
+            rfc3339(e.current().time),
+            e.current().device.as_deref().unwrap_or("")
         );
     }
     Ok(())

@@ -21,7 +21,16 @@ pub fn run(a: UnsealArgs) -> CliResult {
         ));
     }
     let vault = super::load(&a.vault)?;
-    let labels = requested_labels(&vault, &a.entries)?;
+    let mut labels = requested_labels(&vault, &a.entries)?;
+    if let Some(device) = &a.device {
+        labels.retain(|l| super::list::for_device(&vault.entries()[l], device));
+        if labels.is_empty() {
+            return Err(CliError::input(format!(
+                "no entry for device '{device}' in vault '{}' (see: breakglass list --search)",
+                vault.name()
+            )));
+        }
+    }
     let mut reason = a.reason.trim().to_owned();
     let (unsealed, used, request) = match &a.request {
         None if a.shares.is_empty() => {
