@@ -21,7 +21,31 @@ pub fn run(a: UnsealArgs) -> CliResult {
         ));
     }
     let vault = super::load(&a.vault)?;
-    let mut labels = requested_labels(&vault, &a.entries)?;
+    let labels = select_labels(&vault, &a)?;
+    let mut reason = a.reason.trim().to_owned();
+    let (unsealed, used, request) = open(&vault, &a, &mut reason)?;
+    let (revealed, damaged) = reveal(&vault, &unsealed, &labels, a.history);
+    let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
+    if let Some(open) = request {
+        // Finished: the contributions can never be opened again. The
+        // unseal is recorded, so a failure here must not hide the secrets.
+        if let Err(e) = open.finish() {
+            super::warn(format_args!(
+                "the request's key could not be destroyed: {e} — delete it by hand"
+            ));
+        }
+    }
+    let used: Vec<&str> = used.iter().map(String::as_str).collect();
+    print(&a, &vault, &used, &revealed, record);
+    match damaged {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// The labels asked for (`--entry`, `--device`, or all), each checked.
+fn select_labels(vault: &Vault, a: &UnsealArgs) -> CliResult<Vec<String>> {
+    let mut labels = requested_labels(vault, &a.entries)?;
     if let Some(device) = &a.device {
         labels.retain(|l| super::list::for_device(&vault.entries()[l], device));
         if labels.is_empty() {
@@ -31,48 +55,62 @@ pub fn run(a: UnsealArgs) -> CliResult {
             )));
         }
     }
-    let mut reason = a.reason.trim().to_owned();
-    let (unsealed, used, request) = match &a.request {
-        None if a.shares.is_empty() => {
-            let mut input = Input::new();
-            let gathered = interactive::gather(&vault, &mut input)?;
-            let (u, used) = open_gathered(&vault, &a.vault, &gathered)?;
-            (u, used, None)
-        }
-        None => {
-            let (u, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
-            (u, used, None)
-        }
-        Some(path) => {
-            let open = OpenRequest::load(&vault, path)?;
-            let gathered = open.gather(&vault, &a.contributions);
-            let (u, used) = open_gathered(&vault, &a.vault, &gathered)?;
-            // The audit record names the request and its reason.
-            let r = &open.request;
-            let given = if reason.is_empty() {
-                r.reason.clone()
-            } else {
-                reason.clone()
-            };
-            reason = format!(
-                "remote request {}: {given}",
-                vault_core::hex_upper(&r.id[..8])
-            );
-            (u, used, Some(open))
-        }
+    Ok(labels)
+}
+
+/// Opens the vault with shares given as files, typed at the terminal, or
+/// contributed to a request (whose id then prefixes the audit reason).
+fn open(
+    vault: &Vault,
+    a: &UnsealArgs,
+    reason: &mut String,
+) -> CliResult<(Unsealed, Vec<String>, Option<OpenRequest>)> {
+    let Some(path) = &a.request else {
+        let mut input = Input::new();
+        let (u, used) = if a.shares.is_empty() {
+            let gathered = interactive::gather(vault, &mut input)?;
+            open_gathered(vault, &a.vault, &gathered)?
+        } else {
+            open_quorum(vault, &a.vault, &a.shares, &mut input)?
+        };
+        return Ok((u, used, None));
     };
+    let request = OpenRequest::load(vault, path)?;
+    let gathered = request.gather(vault, &a.contributions);
+    let (u, used) = open_gathered(vault, &a.vault, &gathered)?;
+    let r = &request.request;
+    let given = if reason.is_empty() {
+        r.reason.clone()
+    } else {
+        reason.clone()
+    };
+    *reason = format!(
+        "remote request {}: {given}",
+        vault_core::hex_upper(&r.id[..8])
+    );
+    Ok((u, used, Some(request)))
+}
+
+/// Decrypts the current (or, with history, every) version of each label.
+/// A version that does not decrypt is named; the others are still shown.
+fn reveal(
+    vault: &Vault,
+    unsealed: &Unsealed,
+    labels: &[String],
+    history: bool,
+) -> (Vec<Revealed>, Option<vault_core::vault::EntryDamaged>) {
     let mut revealed = Vec::new();
     let mut damaged = None;
-    for label in &labels {
+    for label in labels {
         let entry = &vault.entries()[label];
-        let versions: Vec<u32> = if a.history {
+        let versions: Vec<u32> = if history {
             entry.versions.iter().map(|v| v.version).collect()
         } else {
             vec![entry.current().version]
         };
         for version in versions {
             match unsealed
-                .reveal_version(&vault, label, version)
+                .reveal_version(vault, label, version)
                 .expect("label checked")
             {
                 Ok(r) => revealed.push(r),
@@ -83,17 +121,7 @@ pub fn run(a: UnsealArgs) -> CliResult {
             }
         }
     }
-    let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
-    if let Some(open) = request {
-        // Finished: the contributions can never be opened again.
-        open.finish()?;
-    }
-    let used: Vec<&str> = used.iter().map(String::as_str).collect();
-    print(&a, &vault, &used, &revealed, record);
-    match damaged {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
+    (revealed, damaged)
 }
 
 /// The labels to reveal: those named (each must exist), else all.
