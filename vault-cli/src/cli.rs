@@ -243,14 +243,9 @@ pub struct KdfArgs {
     pub argon2_parallelism: u32,
 }
 
-/// `breakglass init`.
+/// A custodian set and its shares: for `init`, and the new set for `rekey`.
 #[derive(Debug, Args)]
-pub struct InitArgs {
-    /// The vault file to create.
-    pub vault: PathBuf,
-    /// A name for the vault, printed on shares and envelopes.
-    #[arg(long)]
-    pub name: String,
+pub struct CustodianSetArgs {
     /// How many custodians must bring their shares to unseal (k, at least 2).
     #[arg(long, value_name = "K")]
     pub threshold: usize,
@@ -264,12 +259,25 @@ pub struct InitArgs {
     /// keep their envelopes apart).
     #[arg(long)]
     pub no_passphrase: bool,
-    /// Overwrite an existing vault file and share files.
+    /// Overwrite existing files (the vault at init, share files).
     #[arg(long)]
     pub force: bool,
     /// Argon2id costs.
     #[command(flatten)]
     pub kdf: KdfArgs,
+}
+
+/// `breakglass init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The vault file to create.
+    pub vault: PathBuf,
+    /// A name for the vault, printed on shares and envelopes.
+    #[arg(long)]
+    pub name: String,
+    /// The custodians.
+    #[command(flatten)]
+    pub set: CustodianSetArgs,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -345,30 +353,15 @@ pub struct DrillArgs {
 pub struct RekeyArgs {
     /// The vault file.
     pub vault: PathBuf,
-    /// Current shares of k custodians (text file or `-`); repeat for each.
+    /// Current shares of k custodians (text file, picture or `-`); repeat for each.
     #[arg(long = "share", value_name = "FILE", required = true)]
     pub shares: Vec<PathBuf>,
-    /// New threshold: how many of the new custodians must bring shares.
-    #[arg(long, value_name = "K")]
-    pub threshold: usize,
-    /// A new custodian's name; repeat for each (the new set, n in all).
-    #[arg(long = "custodian", value_name = "NAME", required = true)]
-    pub custodians: Vec<String>,
-    /// Directory for the new share files (DIR/<custodian>.share).
-    #[arg(long, value_name = "DIR")]
-    pub share_dir: PathBuf,
-    /// Write plain new shares, not protected by a passphrase.
-    #[arg(long)]
-    pub no_passphrase: bool,
-    /// Overwrite existing share files in DIR.
-    #[arg(long)]
-    pub force: bool,
+    /// The new custodians.
+    #[command(flatten)]
+    pub set: CustodianSetArgs,
     /// Why (kept in the rekey record).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
-    /// Argon2id costs for the new shares.
-    #[command(flatten)]
-    pub kdf: KdfArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

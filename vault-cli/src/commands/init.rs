@@ -83,28 +83,29 @@ pub fn remove_all(paths: &[PathBuf]) {
 
 /// Runs `init`.
 pub fn run(a: InitArgs) -> CliResult {
-    let kdf = kdf(&a.kdf);
+    let kdf = kdf(&a.set.kdf);
     let spec = InitSpec {
         name: a.name.clone(),
-        threshold: a.threshold,
-        custodians: a.custodians.clone(),
+        threshold: a.set.threshold,
+        custodians: a.set.custodians.clone(),
         actor: context::actor(),
         time: context::now(),
         kdf,
     };
     let paths: Vec<PathBuf> = a
+        .set
         .custodians
         .iter()
-        .map(|c| share_path(&a.share_dir, c))
+        .map(|c| share_path(&a.set.share_dir, c))
         .collect();
-    refuse_existing(std::iter::once(&a.vault).chain(&paths), a.force)?;
+    refuse_existing(std::iter::once(&a.vault).chain(&paths), a.set.force)?;
     // Validate the spec (threshold, names, Argon2 floor) before prompting too.
     vault::validate(&spec)?;
-    let passphrases = new_passphrases(&mut Input::new(), &a.custodians, a.no_passphrase)?;
+    let passphrases = new_passphrases(&mut Input::new(), &a.set.custodians, a.set.no_passphrase)?;
     let created = vault::create(&spec, &passphrases)?;
     drop(passphrases);
-    let written = write_shares(&a.share_dir, &paths, &created.shares, a.force)?;
-    if let Err(e) = store::write_new_file(&a.vault, &created.bytes, a.force) {
+    let written = write_shares(&a.set.share_dir, &paths, &created.shares, a.set.force)?;
+    if let Err(e) = store::write_new_file(&a.vault, &created.bytes, a.set.force) {
         remove_all(&written);
         return Err(CliError::input(format!("{e} — nothing was created")));
     }
@@ -113,15 +114,15 @@ pub fn run(a: InitArgs) -> CliResult {
 }
 
 fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
-    let protected = !a.no_passphrase;
+    let protected = !a.set.no_passphrase;
     if a.json {
         super::print_json(&json!({
             "vault": a.vault.display().to_string(),
             "id": created.id.hex(),
             "name": a.name,
-            "threshold": a.threshold,
-            "custodians": a.custodians.len(),
-            "shares": a.custodians.iter().zip(paths).map(|(c, p)| json!({
+            "threshold": a.set.threshold,
+            "custodians": a.set.custodians.len(),
+            "shares": a.set.custodians.iter().zip(paths).map(|(c, p)| json!({
                 "custodian": c,
                 "path": p.display().to_string(),
                 "passphrase": protected,
@@ -134,10 +135,10 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         a.name,
         created.id.short(),
         a.vault.display(),
-        a.threshold,
-        a.custodians.len()
+        a.set.threshold,
+        a.set.custodians.len()
     );
-    for (c, p) in a.custodians.iter().zip(paths) {
+    for (c, p) in a.set.custodians.iter().zip(paths) {
         println!(
             "  {c}: {}{}",
             p.display(),

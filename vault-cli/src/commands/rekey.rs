@@ -24,11 +24,11 @@ use crate::input::Input;
 pub fn run(a: RekeyArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
     let spec = RekeySpec {
-        threshold: a.threshold,
-        custodians: a.custodians.clone(),
+        threshold: a.set.threshold,
+        custodians: a.set.custodians.clone(),
         actor: context::actor(),
         time: context::now(),
-        kdf: kdf(&a.kdf),
+        kdf: kdf(&a.set.kdf),
         reason: a.reason.trim().to_owned(),
     };
     // Refuse a bad custodian set or existing share files before anyone
@@ -42,14 +42,15 @@ pub fn run(a: RekeyArgs) -> CliResult {
         kdf: spec.kdf,
     })?;
     let paths: Vec<PathBuf> = a
+        .set
         .custodians
         .iter()
-        .map(|c| share_path(&a.share_dir, c))
+        .map(|c| share_path(&a.set.share_dir, c))
         .collect();
-    refuse_existing(&paths, a.force)?;
+    refuse_existing(&paths, a.set.force)?;
     let mut input = Input::new();
     let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
-    let passphrases = new_passphrases(&mut input, &a.custodians, a.no_passphrase)?;
+    let passphrases = new_passphrases(&mut input, &a.set.custodians, a.set.no_passphrase)?;
 
     // Built under the lock from the vault as it is then; the new shares are
     // written before the new file replaces the old one.
@@ -70,7 +71,7 @@ pub fn run(a: RekeyArgs) -> CliResult {
             .values()
             .map(|e| e.versions.len())
             .sum::<usize>();
-        written = write_shares(&a.share_dir, &paths, &created.shares, a.force)?;
+        written = write_shares(&a.set.share_dir, &paths, &created.shares, a.set.force)?;
         Ok::<_, CliError>(created.bytes)
     });
     let backup = match result {
@@ -99,11 +100,11 @@ fn report(
         super::print_json(&json!({
             "vault": a.vault.display().to_string(),
             "authorised_by": used,
-            "threshold": a.threshold,
-            "custodians": a.custodians,
+            "threshold": a.set.threshold,
+            "custodians": a.set.custodians,
             "versions_reencrypted": versions,
-            "shares": a.custodians.iter().zip(paths).map(|(c, p)| json!({
-                "custodian": c, "path": p.display().to_string(), "passphrase": !a.no_passphrase,
+            "shares": a.set.custodians.iter().zip(paths).map(|(c, p)| json!({
+                "custodian": c, "path": p.display().to_string(), "passphrase": !a.set.no_passphrase,
             })).collect::<Vec<_>>(),
             "backup": backup.display().to_string(),
         }));
@@ -113,10 +114,10 @@ fn report(
         "Rekeyed {} with the shares of {}: any {} of {} now unseal; {versions} entry versions re-encrypted.",
         a.vault.display(),
         used.join(", "),
-        a.threshold,
-        a.custodians.len()
+        a.set.threshold,
+        a.set.custodians.len()
     );
-    for (c, p) in a.custodians.iter().zip(paths) {
+    for (c, p) in a.set.custodians.iter().zip(paths) {
         println!("  {c}: {}", p.display());
     }
     println!(
