@@ -2,7 +2,8 @@
 # End-to-end demo: build breakglass, create a 3-of-5 vault with
 # passphrase-protected shares (default Argon2id parameters), deposit two
 # secrets without any share, unseal one with three custodians' shares, check
-# one share alone, and verify the audit trail. Everything happens in a
+# one share alone, drill, rotate, check readiness, print the envelopes, and
+# verify the audit trail. Everything happens in a
 # temporary directory; passphrases come from stdin because this script has
 # no person at a terminal (a person gets prompts without echo instead).
 set -euo pipefail
@@ -47,7 +48,21 @@ set -e
 step "breakglass verify-share vault.bg --share shares/dave.share"
 echo dave-hunter22 | "$bg" verify-share vault.bg --share shares/dave.share
 
+step "breakglass drill vault.bg --share shares/bob.share --share shares/dave.share --share shares/erin.share"
+printf '%s\n' bob-battery-staple dave-hunter22 erin-swordfish \
+  | "$bg" drill vault.bg --share shares/bob.share --share shares/dave.share --share shares/erin.share
+
+step "breakglass rotate vault.bg entra-breakglass-1 --generate --username bg1@contoso.onmicrosoft.com"
+"$bg" rotate vault.bg entra-breakglass-1 --generate --username bg1@contoso.onmicrosoft.com
+
+step "breakglass status vault.bg"
+"$bg" status vault.bg
+
+step "breakglass envelope vault.bg --all --share-dir shares --out-dir envelopes"
+"$bg" envelope vault.bg --all --share-dir shares --out-dir envelopes
+
 step "breakglass audit vault.bg --verify"
 "$bg" audit vault.bg --verify
 echo
-echo "Demo finished: init, two deposits, one unseal by alice, carol and erin, all recorded."
+echo "Demo finished: init, two deposits, an unseal by alice, carol and erin, a drill, a rotation,"
+echo "a clean status and five envelopes — every use recorded."
