@@ -30,6 +30,8 @@ pub enum Command {
     Seal(SealArgs),
     /// List entries: labels, kinds, versions, dates. Never a secret, never a share.
     List(ListArgs),
+    /// Deposit every row of a CSV export (FileVault, BitLocker, LAPS, or named columns).
+    Import(ImportArgs),
     /// Reveal entries with the shares of k custodians.
     Unseal(UnsealArgs),
     /// Check one custodian's share (and passphrase) alone, revealing nothing.
@@ -409,6 +411,53 @@ pub struct SealArgs {
     /// Rotation policy.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Export formats for import.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportFormatArg {
+    /// FileVault recovery keys (Jamf Pro / Intune): serial number, computer name, key.
+    Filevault,
+    /// BitLocker recovery passwords (Entra ID / Intune): device, key ID, recovery key.
+    Bitlocker,
+    /// Windows LAPS (Get-LapsADPassword | Export-Csv): computer, account, password.
+    Laps,
+    /// Any CSV: name the columns with --label-column and --secret-column.
+    Generic,
+}
+
+/// `breakglass import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// The CSV export.
+    #[arg(long, value_name = "FILE.csv")]
+    pub from: PathBuf,
+    /// Which export it is.
+    #[arg(long, value_enum)]
+    pub format: ImportFormatArg,
+    /// Abort, writing nothing, if any row is bad.
+    #[arg(long)]
+    pub strict: bool,
+    /// Generic: the column holding the label.
+    #[arg(long, value_name = "COLUMN", required_if_eq("format", "generic"))]
+    pub label_column: Option<String>,
+    /// Generic: the column holding the secret.
+    #[arg(long, value_name = "COLUMN", required_if_eq("format", "generic"))]
+    pub secret_column: Option<String>,
+    /// Generic: the column holding the device identifier.
+    #[arg(long, value_name = "COLUMN")]
+    pub device_column: Option<String>,
+    /// Generic: the column holding the username.
+    #[arg(long, value_name = "COLUMN")]
+    pub username_column: Option<String>,
+    /// Generic: the kind of every row.
+    #[arg(long, value_enum, default_value = "password")]
+    pub kind: KindArg,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

@@ -69,6 +69,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Rekey(a) => commands::rekey::run(a),
         Command::Status(a) => commands::status::run(a),
         Command::List(a) => commands::list::run(a),
+        Command::Import(a) => commands::import::run(a),
         Command::Unseal(a) => commands::unseal::run(a),
         Command::VerifyShare(a) => commands::verify_share::run(a),
         Command::Audit(a) => commands::audit::run(a),

@@ -180,6 +180,7 @@ fn lifecycle(out: &Path) {
             rotate_days: days,
             expose_hours: hours,
             rotation,
+            digest: None,
         }
     };
     let secret = |user: &str, s: &[u8]| EntrySecret {

@@ -17,6 +17,7 @@
 //! - [`entry`]: entry kinds and the sealed username/secret
 //! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
 //! - [`readiness`]: the status report (drills, rotations, exposure)
+//! - [`import`]: CSV exports (FileVault, BitLocker, LAPS, generic) as deposits
 //! - [`rekey`]: new keys and custodians, every entry re-encrypted
 //! - [`remote`]: unseal requests and custodians' sealed contributions
 //! - [`vault`]: state replayed from the records; init, deposit, unseal
@@ -30,6 +31,7 @@ pub mod codec;
 pub mod entry;
 pub mod escrow;
 pub mod generate;
+pub mod import;
 pub mod keys;
 pub mod log;
 pub mod passphrase;

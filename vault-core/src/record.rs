@@ -120,6 +120,9 @@ pub mod attr {
     pub const EXPOSE_HOURS: u8 = 4;
     /// Marks the deposit as a rotation of the entry (value `rotate`).
     pub const ROTATION: u8 = 5;
+    /// Import digest: 32 hex digits identifying label and secret, so a
+    /// re-import adds nothing. Only for high-entropy secrets.
+    pub const IMPORT_DIGEST: u8 = 6;
     /// The most attributes one deposit may carry.
     pub const MAX: usize = 16;
 }

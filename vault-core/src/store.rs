@@ -152,6 +152,31 @@ pub fn append<E>(
     })
 }
 
+/// Appends many records in one locked write and one fsync: `build` gets
+/// the vault as it is under the lock, pushes records onto it
+/// ([`Vault::push`]) and returns their frame bytes. All or nothing.
+pub fn append_many<E>(
+    path: &Path,
+    build: impl FnOnce(Vault) -> Result<Vec<u8>, E>,
+) -> Result<Result<usize, E>, StoreError> {
+    let mut build = Some(build);
+    with_exclusive(path, |file| {
+        let (loaded, good_len) = read_vault(path, file)?;
+        if let Some(torn) = &loaded.torn {
+            set_aside_tail(path, file, torn)?;
+        }
+        let build = build.take().expect("runs once");
+        let frames = match build(loaded.vault) {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !frames.is_empty() {
+            write_at_end(path, file, good_len, &frames)?;
+        }
+        Ok(Ok(frames.len()))
+    })
+}
+
 /// Runs `f` with the vault file open for writing under an exclusive lock.
 /// A rewrite (rekey) replaces the file by rename while others wait for the
 /// lock on the old one: after locking, the path is checked to still name
@@ -463,6 +488,33 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_ne!(again, backup, "an existing backup is never replaced");
+    }
+
+    #[test]
+    fn many_records_in_one_append_replay_like_single_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        let s = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(b"pw".to_vec()),
+        };
+        let written = append_many(&path, |mut v| {
+            let mut out = Vec::new();
+            for label in ["a", "b", "a"] {
+                let r = v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())?;
+                out.extend(
+                    v.push(r)
+                        .map_err(|e| crate::vault::InputError(e.to_string()))?,
+                );
+            }
+            Ok::<_, crate::vault::InputError>(out)
+        })
+        .unwrap()
+        .unwrap();
+        assert!(written > 0);
+        let v = load(&path).unwrap().vault;
+        assert_eq!(v.entries()["a"].versions.len(), 2);
+        assert_eq!(v.records().len(), 4);
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct EntryVersion {
     pub key_id: Option<String>,
     /// True when this version was deposited as a rotation.
     pub rotation: bool,
+    /// Import digest, if the version was imported.
+    pub digest: Option<String>,
     /// Index into [`Vault::records`] of the deposit.
     pub record: usize,
 }
@@ -155,6 +157,8 @@ pub struct DepositMeta {
     pub expose_hours: Option<u32>,
     /// This deposit rotates the entry (recorded as a rotation).
     pub rotation: bool,
+    /// Import digest (see `import`), for idempotent re-imports.
+    pub digest: Option<String>,
 }
 
 /// Default rotation policy: every 90 days.
@@ -264,6 +268,7 @@ struct DepositAttrs {
     rotate_days: Option<u32>,
     expose_hours: Option<u32>,
     rotation: bool,
+    digest: Option<String>,
 }
 
 impl DepositAttrs {
@@ -285,6 +290,13 @@ impl DepositAttrs {
                 None => false,
                 Some("rotate") => true,
                 Some(_) => return Err("an unknown rotation marker"),
+            },
+            digest: match d.attribute(attr::IMPORT_DIGEST) {
+                Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    Some(v.to_owned())
+                }
+                Some(_) => return Err("a malformed import digest"),
+                None => None,
             },
         })
     }
@@ -537,6 +549,25 @@ impl Vault {
         Ok(vault)
     }
 
+    /// Adds `record` after the current head, as an append would, and
+    /// returns its frame bytes: for writing many records in one go (import)
+    /// with each built against the state the ones before it made.
+    pub fn push(&mut self, record: Record) -> Result<Vec<u8>, ReplayError> {
+        let body = record.encode_body();
+        let (bytes, hash) = log::encode_frame(&self.head, record.kind(), &body);
+        let last = self.records.last().expect("genesis");
+        let frame = Frame {
+            offset: last.frame.offset + (last.frame.body.len() + log::FRAME_OVERHEAD) as u64,
+            kind: record.kind(),
+            body,
+            prev: self.head,
+            hash,
+        };
+        let number = self.records.len() + 1;
+        self.apply(record, &frame, number)?;
+        Ok(bytes)
+    }
+
     fn apply(&mut self, record: Record, frame: &Frame, number: usize) -> Result<(), ReplayError> {
         let n = self.genesis.custodians.len() as u8;
         let unknown = |custodians: &[u8]| custodians.iter().any(|&c| c == 0 || c > n);
@@ -662,6 +693,7 @@ impl Vault {
             device: attrs.device,
             key_id: attrs.key_id,
             rotation: attrs.rotation,
+            digest: attrs.digest,
             record: self.records.len(),
         });
         Ok(())
@@ -809,6 +841,9 @@ impl Vault {
             }
             attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
         }
+        if let Some(digest) = &meta.digest {
+            attributes.push((attr::IMPORT_DIGEST, digest.clone()));
+        }
         if meta.rotation {
             if prev.is_none() {
                 return Err(InputError(format!(
@@ -817,6 +852,8 @@ impl Vault {
             }
             attributes.push((attr::ROTATION, "rotate".into()));
         }
+        // FORMAT.md §7.2: tags strictly ascending.
+        attributes.sort_by_key(|(tag, _)| *tag);
         Ok(attributes)
     }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod drill;
 pub mod envelope;
+pub mod import;
 pub mod init;
 pub mod interactive;
 pub mod list;

@@ -89,6 +89,7 @@ fn meta(
         rotate_days: p.rotate_every,
         expose_hours: p.rotate_after_use,
         rotation,
+        digest: None,
     }
 }
 
