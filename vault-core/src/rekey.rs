@@ -59,6 +59,17 @@ impl Unsealed {
         spec: &RekeySpec,
         passphrases: &[Option<SecretString>],
     ) -> Result<Created, RekeyError> {
+        self.rekey_with(vault, spec, passphrases, || {})
+    }
+
+    /// [`Unsealed::rekey`], calling `progress` once per old record.
+    pub fn rekey_with(
+        &self,
+        vault: &Vault,
+        spec: &RekeySpec,
+        passphrases: &[Option<SecretString>],
+        mut progress: impl FnMut(),
+    ) -> Result<Created, RekeyError> {
         let init = InitSpec {
             name: vault.name().to_owned(),
             threshold: spec.threshold,
@@ -77,6 +88,7 @@ impl Unsealed {
         let keys = new_keys(&init, id, passphrases)?;
         let mut records = vec![keys.genesis];
         for (i, placed) in vault.records().iter().enumerate() {
+            progress();
             records.push(self.carry_over(
                 vault,
                 i,

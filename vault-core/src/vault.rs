@@ -1105,9 +1105,15 @@ impl Unsealed {
     /// Decrypts every version of every entry and reports which fail,
     /// keeping nothing: the proof a drill needs.
     pub fn check_all(&self, vault: &Vault) -> DrillOutcome {
+        self.check_all_with(vault, || {})
+    }
+
+    /// [`Unsealed::check_all`], calling `progress` once per entry version.
+    pub fn check_all_with(&self, vault: &Vault, mut progress: impl FnMut()) -> DrillOutcome {
         let mut outcome = DrillOutcome::default();
         for entry in vault.entries.values() {
             for v in &entry.versions {
+                progress();
                 match self.open_version(vault, entry, v) {
                     Ok(_) => outcome.ok += 1,
                     Err(e) => outcome.failed.push(e),

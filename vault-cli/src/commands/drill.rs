@@ -20,7 +20,10 @@ pub fn run(a: DrillArgs) -> CliResult {
     };
     let vault = super::load(&a.vault)?;
     let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
-    let outcome = unsealed.check_all(&vault);
+    let versions = vault.entries().values().map(|e| e.versions.len()).sum();
+    let bar = super::progress(versions, "decrypting");
+    let outcome = unsealed.check_all_with(&vault, || bar.inc(1));
+    bar.finish_and_clear();
     for e in &outcome.failed {
         eprintln!("breakglass: error: {e}");
     }

@@ -2,9 +2,6 @@
 //! synced append. No shares needed. Bad rows are named by line; --strict
 //! writes nothing if any row is bad.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use vault_core::import::{self, Format, GenericColumns, Outcome, RowError};
 use vault_core::store;
@@ -30,23 +27,6 @@ fn format(a: &ImportArgs) -> Format {
     }
 }
 
-/// A progress bar on stderr when it is a terminal; silent otherwise.
-fn progress(len: usize) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({eta} left)")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message("sealing");
-    bar
-}
-
 /// Runs `import`.
 pub fn run(a: ImportArgs) -> CliResult {
     super::load(&a.vault)?;
@@ -62,7 +42,7 @@ pub fn run(a: ImportArgs) -> CliResult {
         return Err(refused(&a, &errors));
     }
     let (actor, time) = (context::actor(), context::now());
-    let bar = progress(rows.len());
+    let bar = super::progress(rows.len(), "sealing");
     let mut outcome = Outcome::default();
     let written = store::append_many(&a.vault, |mut vault| {
         let (bytes, o, row_errors) = import::deposit(&mut vault, rows, &actor, time, || bar.inc(1));

@@ -58,14 +58,16 @@ pub fn run(a: RekeyArgs) -> CliResult {
     let mut versions = 0;
     let suffix = format!("before-rekey-{}", spec.time);
     let result = store::rewrite(&a.vault, &suffix, |current| {
+        let bar = super::progress(current.records().len(), "re-encrypting");
         let created = unsealed
-            .rekey(current, &spec, &passphrases)
+            .rekey_with(current, &spec, &passphrases, || bar.inc(1))
             .map_err(|e| match e {
                 RekeyError::Input(i) => CliError::from(i),
                 RekeyError::Damaged(d) => {
                     CliError::damaged(format!("{d} — the rekey was not made"))
                 }
             })?;
+        bar.finish_and_clear();
         versions = current
             .entries()
             .values()
