@@ -8,8 +8,12 @@
 # no person at a terminal (a person gets prompts without echo instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet -p vault-cli
-bg="$PWD/target/release/breakglass"
+# BREAKGLASS_DEMO_PROFILE=dev reuses a test build (CI does); dependencies
+# are optimised in both profiles.
+profile="${BREAKGLASS_DEMO_PROFILE:-release}"
+cargo build --profile "$profile" --quiet -p vault-cli
+dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+bg="$PWD/target/$dir/breakglass"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
