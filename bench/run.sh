@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fleet-scale figures for breakglass, one command:
+#   bench/run.sh [SIZES...]        default sizes: 1000 10000 100000
+#   COMPARE=1 bench/run.sh 1000 10000
+# For each size N it generates N FileVault-style rows (bench/gen.py),
+# imports them into a vault with --no-passphrase shares (so Argon2's
+# deliberate cost is out of the figures), then times one deposit, one
+# lookup and one reveal, as whole processes, with their peak memory.
+# COMPARE=1 also runs the same secrets through keepassxc-cli (KeePass XML
+# import, show one entry) and age (one file per secret, decrypt one); it
+# needs the Debian packages keepassxc and age.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+cargo build --release --quiet -p vault-cli
+bg="$PWD/target/release/breakglass"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+t="$work/time"
+
+# run CMD…: prints "seconds peak_MiB" for one run (stdout and stderr discarded).
+run() { /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>&1 || true; awk '{printf "%.3f %.0f", $1, $2/1024}' "$t"; }
+# median of 5 runs of CMD…, seconds.
+median() { for _ in 1 2 3 4 5; do run "$@" | cut -d' ' -f1; done | sort -n | sed -n 3p; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(lscpu | sed -n 's/^Model name: *//p' | head -1); load $(cut -d' ' -f1 /proc/loadavg)"
+printf '%-8s %-18s %-12s %-18s %-18s %-18s %s\n' entries "import s (MiB)" bytes/entry "seal one s" "unseal --device s" "(peak MiB)" "list --device s"
+declare -A first
+for n in "${sizes[@]}"; do
+  d="$work/$n"; mkdir -p "$d"; cd "$d"
+  python3 "$OLDPWD/bench/gen.py" "$n" --csv > rows.csv
+  "$bg" init v.bg --name "bench $n" --threshold 2 --custodian a --custodian b --share-dir s --no-passphrase >/dev/null
+  empty=$(stat -c %s v.bg)
+  read -r imp imp_mb <<<"$(run "$bg" import v.bg --from rows.csv --format filevault)"
+  per=$(( ($(stat -c %s v.bg) - empty) / n ))
+  cp v.bg v-copy.bg
+  seal=$(median sh -c "echo ABCD-EFGH-IJKL-MNOP-QRST-UVWX | '$bg' seal v-copy.bg --label extra-\$\$ --kind recovery-key")
+  mid=$(printf 'C02%08dX' $((n / 2)))
+  read -r un un_mb <<<"$(run "$bg" unseal v.bg --share s/a.share --share s/b.share --device "$mid")"
+  un=$(median "$bg" unseal v.bg --share s/a.share --share s/b.share --device "$mid")
+  ls_t=$(median "$bg" list v.bg --device "$mid")
+  printf '%-8s %-18s %-12s %-18s %-18s %-18s %s\n' "$n" "$imp ($imp_mb)" "$per" "$seal" "$un" "$un_mb" "$ls_t"
+  if [ -z "${first[n]:-}" ]; then first[n]=$n; first[seal]=$seal; first[un]=$un; first[imp]=$imp; fi
+  if [ "$n" != "${first[n]}" ]; then
+    echo "         growth from ${first[n]}: import x$(awk "BEGIN{printf \"%.1f\", $imp/${first[imp]}}"), seal x$(awk "BEGIN{printf \"%.1f\", $seal/${first[seal]}}"), unseal x$(awk "BEGIN{printf \"%.1f\", $un/${first[un]}}") for x$((n / first[n])) entries"
+  fi
+  if [ "${COMPARE:-0}" = 1 ]; then
+    python3 "$OLDPWD/bench/gen.py" "$n" --keepass > entries.xml
+    read -r kimp kimp_mb <<<"$(run sh -c "printf 'bench\nbench\n' | keepassxc-cli import -q -p entries.xml k.kdbx")"
+    read -r kshow kshow_mb <<<"$(run sh -c "echo bench | keepassxc-cli show -q -s -a Password k.kdbx filevault-$mid")"
+    age-keygen -o age.key 2>/dev/null; pub=$(age-keygen -y age.key); mkdir -p agefiles
+    python3 "$OLDPWD/bench/gen.py" "$n" --secrets > secrets.txt
+    start=$(date +%s.%N)
+    while read -r serial key; do echo "$key" | age -r "$pub" -o "agefiles/$serial.age"; done < secrets.txt
+    awrite=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $start}")
+    aread=$(median age -d -i age.key "agefiles/$mid.age")
+    echo "         keepassxc-cli: import ${kimp}s (${kimp_mb} MiB), show one ${kshow}s (${kshow_mb} MiB) | age: write ${awrite}s, read one ${aread}s"
+    echo "         ratios (them / breakglass): import x$(awk "BEGIN{printf \"%.1f\", $kimp/$imp}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $awrite/$imp}") (age); reveal one x$(awk "BEGIN{printf \"%.1f\", $kshow/$un}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $aread/$un}") (age)"
+  fi
+  cd "$OLDPWD"
+done
