@@ -30,6 +30,8 @@ fn every_bad_input_gives_its_expected_error() {
         let args: Vec<&str> = match command {
             "list" => vec!["list", case],
             "audit-verify" => vec!["audit", case, "--verify"],
+            // A fixed time: the golden fixture's exposure deadline is real.
+            "status" => vec!["status", case, "--at", "2026-11-24T12:00:00Z"],
             "verify-share" => vec!["verify-share", "golden.bg", "--share", case],
             "unseal" => vec![
                 "unseal",

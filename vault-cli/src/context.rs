@@ -26,9 +26,16 @@ pub fn actor() -> String {
     }
 }
 
-/// RFC 3339 UTC, to the second.
+/// The last second humantime can print (9999-12-31T23:59:59Z).
+const MAX_PRINTABLE: u64 = 253_402_300_799;
+
+/// RFC 3339 UTC, to the second. Times come from the vault file, which is
+/// untrusted: one beyond year 9999 is shown as such, never a panic.
 pub fn rfc3339(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+    match UNIX_EPOCH.checked_add(Duration::from_secs(secs)) {
+        Some(t) if secs <= MAX_PRINTABLE => humantime::format_rfc3339_seconds(t).to_string(),
+        _ => format!("(invalid time {secs})"),
+    }
 }
 
 #[cfg(test)]
@@ -36,5 +43,10 @@ mod tests {
     #[test]
     fn formats_utc() {
         assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            super::rfc3339(u64::MAX),
+            format!("(invalid time {})", u64::MAX)
+        );
+        assert_eq!(super::rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
     }
 }

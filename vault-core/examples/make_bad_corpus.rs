@@ -334,6 +334,28 @@ fn vault_cases(c: &mut Corpus, golden: &[u8]) {
         "contains control characters",
     );
 
+    // Times far in the future (a forged or corrupted clock): shown as
+    // invalid, never a crash, in every command that prints or compares them.
+    let mut r = recs.clone();
+    r[1].1[..8].copy_from_slice(&u64::MAX.to_be_bytes());
+    let far = rechain(header, &r);
+    c.case("time-max-list.bg", &far, "list", "-", 0, "");
+    c.case(
+        "time-max-audit.bg",
+        &far,
+        "audit-verify",
+        "-",
+        0,
+        "Head hash:",
+    );
+    c.case(
+        "time-max-status.bg",
+        &far,
+        "status",
+        "-",
+        0,
+        "",
+    );
     // Well-formed files whose cryptography catches the change at unseal.
     let mut r = recs.clone();
     let kind_at = deposit_kind_offset(&r[3].1);

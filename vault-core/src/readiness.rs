@@ -72,7 +72,9 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
         .map(|d| d.time)
         .max();
     // A vault that was never drilled is due one interval after creation.
-    let drill_due = last_drill.unwrap_or(vault.genesis().time) + interval;
+    let drill_due = last_drill
+        .unwrap_or(vault.genesis().time)
+        .saturating_add(interval);
     let mut rotation_overdue = Vec::new();
     let mut exposed = Vec::new();
     for e in vault.entries().values() {

@@ -95,12 +95,15 @@ impl Entry {
     /// When the current version must be rotated because it was revealed.
     pub fn exposure_deadline(&self) -> Option<u64> {
         self.exposed_at
-            .map(|t| t + u64::from(self.expose_hours) * 3600)
+            .map(|t| t.saturating_add(u64::from(self.expose_hours) * 3600))
     }
 
     /// When the current version is due for routine rotation.
     pub fn rotation_due(&self) -> u64 {
-        self.current().time + u64::from(self.rotate_days) * 86_400
+        // Times come from the file: saturate rather than overflow.
+        self.current()
+            .time
+            .saturating_add(u64::from(self.rotate_days) * 86_400)
     }
 }
 

@@ -76,7 +76,7 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
         Some(t) => println!(
             "Last drill:  {} ({} ago); next due {} [{}]",
             rfc3339(t),
-            days(r.now as i64 - t as i64),
+            days((r.now as i64).saturating_sub(t as i64)),
             rfc3339(r.drill_due),
             mark(r.drill_overdue)
         ),
