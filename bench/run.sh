@@ -8,7 +8,8 @@
 # lookup and one reveal, as whole processes, with their peak memory.
 # COMPARE=1 also runs the same secrets through keepassxc-cli (KeePass XML
 # import, show one entry) and age (one file per secret, decrypt one); it
-# needs the Debian packages keepassxc and age.
+# needs the Debian packages keepassxc and age. In-process figures of the hot
+# paths: cargo bench -p vault-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")

@@ -348,14 +348,7 @@ fn vault_cases(c: &mut Corpus, golden: &[u8]) {
         0,
         "Head hash:",
     );
-    c.case(
-        "time-max-status.bg",
-        &far,
-        "status",
-        "-",
-        0,
-        "",
-    );
+    c.case("time-max-status.bg", &far, "status", "-", 0, "");
     // Well-formed files whose cryptography catches the change at unseal.
     let mut r = recs.clone();
     let kind_at = deposit_kind_offset(&r[3].1);

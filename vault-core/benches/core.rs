@@ -1,0 +1,139 @@
+//! Criterion benches of the hot paths: replaying a vault (every command
+//! does it) at growing sizes, building a deposit (HPKE seal), opening one
+//! (HPKE open), checking a share, and Argon2id at the floor and the
+//! defaults. `cargo bench -p vault-core`; whole-process figures are in
+//! bench/run.sh and docs/PERFORMANCE.md.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use secrecy::SecretString;
+use vault_core::entry::{EntryKind, EntrySecret};
+use vault_core::log;
+use vault_core::passphrase::{KdfParams, WrappedShare};
+use vault_core::share_text;
+use vault_core::vault::{create, DepositMeta, InitSpec, Vault};
+use vault_core::VaultId;
+use zeroize::Zeroizing;
+
+fn spec() -> InitSpec {
+    InitSpec {
+        name: "bench".into(),
+        threshold: 2,
+        custodians: vec!["a".into(), "b".into()],
+        actor: "bench".into(),
+        time: 1_795_478_400,
+        kdf: KdfParams::FLOOR,
+    }
+}
+
+fn key(i: usize) -> EntrySecret {
+    let a = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    let s: String = (0..24)
+        .map(|j| a[(i * 7 + j * 13) % a.len()] as char)
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-");
+    EntrySecret {
+        username: Zeroizing::new(String::new()),
+        secret: Zeroizing::new(s.into_bytes()),
+    }
+}
+
+/// A vault file with `n` FileVault-style entries, and its shares.
+fn vault_with(n: usize) -> (Vec<u8>, Vec<Zeroizing<String>>) {
+    let created = create(&spec(), &[None, None]).unwrap();
+    let mut vault = Vault::replay(&log::parse(&created.bytes).unwrap()).unwrap();
+    let mut bytes = created.bytes.clone();
+    for i in 0..n {
+        let meta = DepositMeta {
+            device: Some(format!("C02{i:08}X")),
+            ..DepositMeta::default()
+        };
+        let r = vault
+            .deposit(
+                &format!("filevault-C02{i:08}X"),
+                EntryKind::RecoveryKey,
+                &key(i),
+                &meta,
+            )
+            .unwrap();
+        bytes.extend(vault.push(r).unwrap());
+    }
+    (bytes, created.shares.into_iter().map(|s| s.text).collect())
+}
+
+fn replay(c: &mut Criterion) {
+    let mut g = c.benchmark_group("replay");
+    g.sample_size(10);
+    for n in [1_000, 10_000] {
+        let (bytes, _) = vault_with(n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
+            b.iter(|| Vault::replay(&log::parse(bytes).unwrap()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn deposit_and_reveal(c: &mut Criterion) {
+    let (bytes, shares) = vault_with(100);
+    let vault = Vault::replay(&log::parse(&bytes).unwrap()).unwrap();
+    c.bench_function("deposit (HPKE seal)", |b| {
+        b.iter(|| {
+            vault
+                .deposit(
+                    "new",
+                    EntryKind::RecoveryKey,
+                    &key(1),
+                    &DepositMeta::default(),
+                )
+                .unwrap()
+        })
+    });
+    let keys: Vec<_> = shares
+        .iter()
+        .map(|t| {
+            vault
+                .check_share(&share_text::decode(t).unwrap(), None)
+                .unwrap()
+        })
+        .collect();
+    let unsealed = vault.open(&keys).unwrap();
+    c.bench_function("reveal one (HPKE open)", |b| {
+        b.iter(|| {
+            unsealed
+                .reveal(&vault, "filevault-C0200000050X")
+                .unwrap()
+                .unwrap()
+        })
+    });
+    c.bench_function("check a plain share (text + commitment)", |b| {
+        b.iter(|| {
+            vault
+                .check_share(&share_text::decode(&shares[0]).unwrap(), None)
+                .unwrap()
+        })
+    });
+    c.bench_function("open the vault (combine, key check, escrow key)", |b| {
+        b.iter(|| vault.open(&keys).unwrap())
+    });
+}
+
+fn argon2(c: &mut Criterion) {
+    let mut g = c.benchmark_group("argon2id share unlock");
+    g.sample_size(10);
+    let pass = SecretString::from("a passphrase for benches".to_owned());
+    let id = VaultId([1; 16]);
+    for (name, params) in [
+        ("floor 19MiB-t2-p1", KdfParams::FLOOR),
+        ("default 64MiB-t3-p4", KdfParams::DEFAULT),
+    ] {
+        let w = WrappedShare::seal(&[7; 32], &pass, params, &id, 1).unwrap();
+        g.bench_function(name, |b| b.iter(|| w.open(&pass, &id, 1).unwrap().unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, replay, deposit_and_reveal, argon2);
+criterion_main!(benches);
