@@ -331,18 +331,21 @@ pub struct Outcome {
 
 /// Deposits `rows` onto `vault` (see [`Vault::push`]) and returns the frame
 /// bytes to append, what happened, and rows refused by the entry checks.
+/// Rows are checked in order, sealed (HPKE, the costly part) in parallel —
+/// labels in one import are distinct, so their deposits are independent —
+/// and pushed in order. `progress` is called once per sealed row.
 pub fn deposit(
     vault: &mut Vault,
     rows: Vec<Row>,
     actor: &str,
     time: u64,
-    mut progress: impl FnMut(),
+    progress: impl Fn() + Sync,
 ) -> (Vec<u8>, Outcome, Vec<RowError>) {
-    let mut bytes = Vec::new();
+    use rayon::prelude::*;
     let mut outcome = Outcome::default();
     let mut errors = Vec::new();
+    let mut prepared = Vec::with_capacity(rows.len());
     for row in rows {
-        progress();
         let digest = row.digest_ok.then(|| {
             // Digest the canonical form, so "abcd-…" and "ABCD-…" are one key.
             let canonical = crate::vault::validate_secret(row.kind, &row.secret)
@@ -354,10 +357,10 @@ pub fn deposit(
         if let (Some(e), Some(d)) = (existing, &digest) {
             if e.current().digest.as_deref() == Some(d.as_str()) {
                 outcome.unchanged += 1;
+                progress();
                 continue;
             }
         }
-        let is_new = existing.is_none();
         let meta = DepositMeta {
             actor: actor.to_owned(),
             time,
@@ -366,23 +369,31 @@ pub fn deposit(
             digest,
             ..DepositMeta::default()
         };
-        let record = match vault.deposit(&row.label, row.kind, &row.secret, &meta) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError {
-                    line: row.line,
-                    why: e.0,
-                });
-                continue;
-            }
-        };
-        match vault.push(record) {
+        match vault.prepare_deposit(&row.label, row.kind, &row.secret, &meta) {
+            Ok(p) => prepared.push((row.line, existing.is_none(), p)),
+            Err(e) => errors.push(RowError {
+                line: row.line,
+                why: e.0,
+            }),
+        }
+    }
+    let sealed: Vec<_> = prepared
+        .into_par_iter()
+        .map(|(line, is_new, p)| {
+            let record = p.seal();
+            progress();
+            (line, is_new, record)
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    for (line, is_new, record) in sealed {
+        let pushed = record
+            .map_err(|e| e.0)
+            .and_then(|r| vault.push(r).map_err(|e| e.to_string()));
+        match pushed {
             Ok(frame) => bytes.extend_from_slice(&frame),
-            Err(e) => {
-                errors.push(RowError {
-                    line: row.line,
-                    why: e.to_string(),
-                });
+            Err(why) => {
+                errors.push(RowError { line, why });
                 continue;
             }
         }

@@ -141,6 +141,42 @@ pub struct Vault {
     verifications: BTreeMap<u8, (u32, u64)>,
 }
 
+/// A checked deposit waiting to be sealed (HPKE) into its record.
+pub struct PreparedDeposit {
+    deposit: Deposit,
+    secret: EntrySecret,
+    vault_id: VaultId,
+    escrow_public: [u8; 32],
+}
+
+impl std::fmt::Debug for PreparedDeposit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PreparedDeposit {{ label: {:?}, version: {}, .. }}",
+            self.deposit.label, self.deposit.version
+        )
+    }
+}
+
+impl PreparedDeposit {
+    /// Seals the secret to the escrow key, the metadata bound as AAD.
+    pub fn seal(self) -> Result<Record, InputError> {
+        let mut deposit = self.deposit;
+        let aad = deposit.aad(&self.vault_id);
+        let (enc, ciphertext) = escrow::seal(
+            &self.escrow_public,
+            &self.vault_id,
+            &self.secret.encode(),
+            &aad,
+        )
+        .map_err(|e| InputError(e.to_string()))?;
+        deposit.enc = enc;
+        deposit.ciphertext = ciphertext;
+        Ok(Record::Deposit(deposit))
+    }
+}
+
 /// Who deposits, when, and the deposit's public attributes.
 #[derive(Debug, Clone, Default)]
 pub struct DepositMeta {
@@ -774,30 +810,37 @@ impl Vault {
         secret: &EntrySecret,
         meta: &DepositMeta,
     ) -> Result<Record, InputError> {
+        self.prepare_deposit(label, kind, secret, meta)?.seal()
+    }
+
+    /// Checks a deposit and fixes its metadata (version, attributes) without
+    /// sealing it yet: sealing is the costly part, and prepared deposits of
+    /// different labels can be sealed in parallel.
+    pub fn prepare_deposit(
+        &self,
+        label: &str,
+        kind: EntryKind,
+        secret: &EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<PreparedDeposit, InputError> {
         let version = self.next_version(label, kind)?;
         let secret = validate_secret(kind, secret)?;
         let attributes = self.deposit_attributes(label, &secret, meta)?;
-        let mut deposit = Deposit {
-            time: meta.time,
-            actor: check_actor(&meta.actor),
-            label: label.to_owned(),
-            kind,
-            version,
-            attributes,
-            enc: [0; 32],
-            ciphertext: Vec::new(),
-        };
-        let aad = deposit.aad(self.id());
-        let (enc, ciphertext) = escrow::seal(
-            &self.genesis.escrow_public,
-            self.id(),
-            &secret.encode(),
-            &aad,
-        )
-        .map_err(|e| InputError(e.to_string()))?;
-        deposit.enc = enc;
-        deposit.ciphertext = ciphertext;
-        Ok(Record::Deposit(deposit))
+        Ok(PreparedDeposit {
+            deposit: Deposit {
+                time: meta.time,
+                actor: check_actor(&meta.actor),
+                label: label.to_owned(),
+                kind,
+                version,
+                attributes,
+                enc: [0; 32],
+                ciphertext: Vec::new(),
+            },
+            secret,
+            vault_id: *self.id(),
+            escrow_public: self.genesis.escrow_public,
+        })
     }
 
     /// The attributes of a new deposit: the given ones, with the policy
