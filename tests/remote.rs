@@ -311,3 +311,45 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
     )
     .success();
 }
+
+#[test]
+fn a_request_shown_as_a_qr_code_is_contributed_to_from_its_picture() {
+    let env = setup();
+    env.run(
+        &[
+            "request",
+            "v.bg",
+            "--out",
+            "op/req.txt",
+            "--qr",
+            "op/req.png",
+            "--reason",
+            "on screen",
+        ],
+        "",
+    )
+    .success();
+    std::fs::copy(env.path("op/req.png"), env.path("alice/req.png")).unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("breakglass").unwrap();
+    cmd.current_dir(env.path("alice"))
+        .args([
+            "contribute",
+            "req.png",
+            "--share",
+            "alice.share",
+            "--out",
+            "contribution.txt",
+            "--yes",
+        ])
+        .write_stdin(format!("{}\n", passphrase("alice")))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("reason:  on screen"));
+    contribute(&env, "bob", "op/req.txt").success();
+    unseal(
+        &env,
+        "op/req.txt",
+        &["alice/contribution.txt", "bob/contribution.txt"],
+    )
+    .success();
+}

@@ -164,6 +164,9 @@ pub struct RequestArgs {
     /// How long the request stays open (e.g. 30m, 2h; at most 7 days).
     #[arg(long, value_name = "DURATION", default_value = "2h")]
     pub expires: String,
+    /// Also write the request as a QR code picture (PNG), to show on a screen.
+    #[arg(long, value_name = "FILE.png")]
+    pub qr: Option<PathBuf>,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
@@ -175,7 +178,7 @@ pub struct RequestArgs {
 /// `breakglass contribute`.
 #[derive(Debug, Args)]
 pub struct ContributeArgs {
-    /// The request: a file holding it, or the request token itself.
+    /// The request: a file holding it, a picture of its QR code, or the token itself.
     pub request: String,
     /// Your share file (or `-` for stdin).
     #[arg(long, value_name = "FILE")]

@@ -70,6 +70,12 @@ pub fn request(a: RequestArgs) -> CliResult {
         let _ = destroy_key(&kpath);
         return Err(e.into());
     }
+    if let Some(qr) = &a.qr {
+        let png = crate::paper::qr::encode(token.as_bytes())
+            .and_then(|s| s.to_png(8))
+            .map_err(CliError::input)?;
+        store::write_new_file(qr, &png, a.force)?;
+    }
     if a.json {
         super::print_json(&json!({
             "request": a.out.display().to_string(),
@@ -101,7 +107,14 @@ fn read_request(arg: &str) -> CliResult<Request> {
     {
         arg.to_owned()
     } else {
-        std::fs::read_to_string(arg).map_err(|e| CliError::input(format!("{arg}: {e}")))?
+        let bytes = std::fs::read(arg).map_err(|e| CliError::input(format!("{arg}: {e}")))?;
+        if crate::paper::scan::is_picture(&bytes) {
+            crate::paper::scan::decode(Path::new(arg))
+                .map_err(|e| CliError::input(format!("{arg}: {e}")))?
+                .to_string()
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
     };
     Request::from_text(&text).map_err(|e| CliError::input(format!("request {arg}: {e}")))
 }

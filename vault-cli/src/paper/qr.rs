@@ -54,6 +54,26 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
     ))
 }
 
+impl Symbol {
+    /// The symbol as a PNG picture: `scale` pixels a module, a 4-module
+    /// quiet zone, black on white.
+    pub fn to_png(&self, scale: u32) -> Result<Vec<u8>, String> {
+        let side = (self.width as u32 + 8) * scale;
+        let img = image::GrayImage::from_fn(side, side, |x, y| {
+            let (col, row) = ((x / scale) as i64 - 4, (y / scale) as i64 - 4);
+            let w = self.width as i64;
+            let dark = (0..w).contains(&col)
+                && (0..w).contains(&row)
+                && self.dark[(row * w + col) as usize];
+            image::Luma([if dark { 0 } else { 255 }])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png)
+            .map_err(|e| e.to_string())?;
+        Ok(out.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
