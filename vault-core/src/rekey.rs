@@ -79,11 +79,7 @@ impl Unsealed {
             kdf: spec.kdf,
         };
         validate(&init)?;
-        if let Some(why) =
-            crate::record::text_problem(&spec.reason, crate::record::limits::REASON, true)
-        {
-            return Err(InputError(format!("--reason {why}")).into());
-        }
+        crate::vault::check_reason(&spec.reason)?;
         let id = *vault.id();
         let keys = new_keys(&init, id, passphrases)?;
         let mut records = vec![keys.genesis];

@@ -388,6 +388,17 @@ pub fn validate_secret(kind: EntryKind, secret: &EntrySecret) -> Result<EntrySec
     })
 }
 
+/// Checks a `--reason`: one line, at most 1024 bytes, may be empty.
+pub fn check_reason(reason: &str) -> Result<(), InputError> {
+    match text_problem(reason, limits::REASON, true) {
+        Some(why) => Err(InputError(format!(
+            "--reason {why} (at most {} bytes, one line)",
+            limits::REASON
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Checks a name-like input value.
 pub fn check_text(what: &str, value: &str, max: usize) -> Result<(), InputError> {
     match text_problem(value, max, false) {
@@ -1179,13 +1190,8 @@ impl Unsealed {
         time: u64,
         prev: &[u8; 32],
     ) -> Result<Record, InputError> {
-        if let Some(why) = text_problem(reason, limits::REASON, true) {
-            return Err(InputError(format!(
-                "--reason {why} (at most {} bytes, one line)",
-                limits::REASON
-            )));
-        }
-        let mut record = Record::Drill(Drill {
+        check_reason(reason)?;
+        let record = Record::Drill(Drill {
             time,
             actor: check_actor(actor),
             custodians: self.custodians.clone(),
@@ -1195,8 +1201,13 @@ impl Unsealed {
             reason: reason.to_owned(),
             mac: [0; 32],
         });
+        Ok(self.signed(record, prev))
+    }
+
+    /// `record` with its MAC for its place after `prev`.
+    fn signed(&self, mut record: Record, prev: &[u8; 32]) -> Record {
         record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
-        Ok(record)
+        record
     }
 
     /// Quorum records whose MAC does not verify (1-based record numbers):
@@ -1222,13 +1233,8 @@ impl Unsealed {
         time: u64,
         prev: &[u8; 32],
     ) -> Result<Record, InputError> {
-        if let Some(why) = text_problem(reason, limits::REASON, true) {
-            return Err(InputError(format!(
-                "--reason {why} (at most {} bytes, one line)",
-                limits::REASON
-            )));
-        }
-        let mut record = Record::Unseal(Unseal {
+        check_reason(reason)?;
+        let record = Record::Unseal(Unseal {
             time,
             actor: check_actor(actor),
             custodians: self.custodians.clone(),
@@ -1236,8 +1242,7 @@ impl Unsealed {
             reason: reason.to_owned(),
             mac: [0; 32],
         });
-        record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
-        Ok(record)
+        Ok(self.signed(record, prev))
     }
 }
 
@@ -1326,6 +1331,47 @@ mod tests {
         append(&mut bytes, &vault, &rec);
         let vault = load(&bytes);
         assert!(unsealed.bad_macs(&vault).is_empty());
+    }
+
+    #[test]
+    fn a_reason_is_one_line_of_at_most_1024_bytes() {
+        assert!(check_reason("").is_ok());
+        assert!(check_reason("INC-42 IdP outage").is_ok());
+        let two_lines = check_reason("a\nb").unwrap_err();
+        assert!(two_lines.0.contains("control characters"), "{two_lines}");
+        assert!(check_reason(&"x".repeat(1025))
+            .unwrap_err()
+            .0
+            .contains("too long"));
+        let Created {
+            bytes,
+            shares: issued,
+            ..
+        } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+        let vault = load(&bytes);
+        let s: Vec<KeyShare> = shares_of(&issued)
+            .iter()
+            .map(|b| vault.check_share(b, None).unwrap())
+            .collect();
+        let un = vault.open(&s).unwrap();
+        assert!(un.unseal_record(&[], "a\nb", "", 1, vault.head()).is_err());
+        let outcome = un.check_all(&vault);
+        assert!(un
+            .drill_record(&outcome, DrillKind::Drill, "a\tb", "", 1, vault.head())
+            .is_err());
+        // A good one is signed for its place: appended, its MAC verifies;
+        // altered, it does not.
+        let ok = un.unseal_record(&[], "fine", "", 1, vault.head()).unwrap();
+        let mut grown = vault.clone();
+        grown.push(ok.clone()).unwrap();
+        assert!(un.bad_macs(&grown).is_empty());
+        let Record::Unseal(mut u) = ok else {
+            unreachable!()
+        };
+        u.reason = "fine!".into();
+        let mut forged = vault.clone();
+        forged.push(Record::Unseal(u)).unwrap();
+        assert_eq!(un.bad_macs(&forged), vec![2]);
     }
 
     #[test]
