@@ -803,7 +803,12 @@ fn no_secret_or_passphrase_is_left_in_any_file() {
     .success();
     assert_eq!(
         files_under(env.dir.path()),
-        ["shares/alice.share", "shares/bob.share", "v.bg"]
+        [
+            "shares/alice.share",
+            "shares/bob.share",
+            "v.bg",
+            "v.bg.index"
+        ]
     );
     for f in files_under(env.dir.path()) {
         let bytes = std::fs::read(env.path(&f)).unwrap();

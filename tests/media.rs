@@ -138,7 +138,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     left.sort();
     assert_eq!(
         left,
-        ["filler", "s", "t", "v.bg"],
+        ["filler", "s", "t", "v.bg", "v.bg.index"],
         "files left behind: {left:?}"
     );
     assert_eq!(std::fs::read_dir(env.path("small/t")).unwrap().count(), 0);

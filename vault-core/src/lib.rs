@@ -22,6 +22,8 @@
 //! - [`remote`]: unseal requests and custodians' sealed contributions
 //! - [`vault`]: state replayed from the records; init, deposit, unseal
 //! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
+//! - [`index`], [`scope`]: the lookup index beside the vault, and reading
+//!   only the records an operation needs through it
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -32,6 +34,7 @@ pub mod entry;
 pub mod escrow;
 pub mod generate;
 pub mod import;
+pub mod index;
 pub mod keys;
 pub mod log;
 pub mod passphrase;
@@ -40,6 +43,7 @@ pub mod record;
 pub mod recovery_key;
 pub mod rekey;
 pub mod remote;
+pub mod scope;
 pub mod shamir;
 pub mod share;
 pub mod share_text;

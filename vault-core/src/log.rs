@@ -149,11 +149,18 @@ pub fn parse(bytes: &[u8]) -> Result<Log, LogError> {
             LogError::NewerFormat(version)
         });
     }
+    parse_tail(&bytes[HEADER_LEN..], HEADER_LEN as u64, genesis_prev(), 1)
+}
+
+/// Parses the records in `bytes`, which sit at file offset `base` right
+/// after a record (or the header) whose chain hash is `prev`; `first` is the
+/// number of the first of them. Only the end may be torn.
+pub fn parse_tail(bytes: &[u8], base: u64, prev: [u8; 32], first: usize) -> Result<Log, LogError> {
     let mut frames = Vec::new();
-    let mut prev = genesis_prev();
-    let mut pos = HEADER_LEN;
+    let mut prev = prev;
+    let mut pos = 0;
     while pos < bytes.len() {
-        match next_frame(bytes, pos, &prev) {
+        match next_frame(bytes, pos, base, &prev) {
             Next::Frame(frame) => {
                 pos += frame.body.len() + FRAME_OVERHEAD;
                 prev = frame.hash;
@@ -161,7 +168,7 @@ pub fn parse(bytes: &[u8]) -> Result<Log, LogError> {
             }
             Next::Torn(why) => {
                 let torn = TornTail {
-                    offset: pos as u64,
+                    offset: base + pos as u64,
                     len: (bytes.len() - pos) as u64,
                     why,
                 };
@@ -173,8 +180,8 @@ pub fn parse(bytes: &[u8]) -> Result<Log, LogError> {
             }
             Next::Damaged(why) => {
                 return Err(LogError::Damaged {
-                    record: frames.len() + 1,
-                    offset: pos as u64,
+                    record: first + frames.len(),
+                    offset: base + pos as u64,
                     why,
                 })
             }
@@ -187,6 +194,23 @@ pub fn parse(bytes: &[u8]) -> Result<Log, LogError> {
     })
 }
 
+/// Checks one frame read on its own: `bytes` must be exactly one whole
+/// frame at file offset `offset` whose frame check and chain hash (from
+/// `prev`, the 32 bytes before it) hold.
+pub fn frame_at(bytes: &[u8], offset: u64, prev: &[u8; 32]) -> Option<Frame> {
+    match next_frame(bytes, 0, offset, prev) {
+        Next::Frame(f) if f.body.len() + FRAME_OVERHEAD == bytes.len() => Some(f),
+        _ => None,
+    }
+}
+
+/// The body length a frame header announces, if its frame check holds.
+pub fn frame_len(head: &[u8; FRAME_HEAD]) -> Option<usize> {
+    let len_bytes: [u8; 4] = head[..4].try_into().expect("4 bytes");
+    let len = u32::from_be_bytes(len_bytes) as usize;
+    (head[5..9] == frame_check(len_bytes, head[4]) && len <= MAX_BODY).then_some(len)
+}
+
 enum Next {
     Frame(Frame),
     Torn(&'static str),
@@ -194,7 +218,7 @@ enum Next {
 }
 
 /// Reads the frame at `pos` and classifies what is there.
-fn next_frame(bytes: &[u8], pos: usize, prev: &[u8; 32]) -> Next {
+fn next_frame(bytes: &[u8], pos: usize, base: u64, prev: &[u8; 32]) -> Next {
     let rest = &bytes[pos..];
     if rest.iter().all(|&b| b == 0) {
         return Next::Torn("zero-filled tail");
@@ -228,7 +252,7 @@ fn next_frame(bytes: &[u8], pos: usize, prev: &[u8; 32]) -> Next {
         };
     }
     Next::Frame(Frame {
-        offset: pos as u64,
+        offset: base + pos as u64,
         kind,
         body: body.to_vec(),
         prev: *prev,

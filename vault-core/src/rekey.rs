@@ -70,6 +70,7 @@ impl Unsealed {
         passphrases: &[Option<SecretString>],
         mut progress: impl FnMut(),
     ) -> Result<Created, RekeyError> {
+        assert!(vault.is_whole(), "a rekey carries over the whole vault");
         let init = InitSpec {
             name: vault.name().to_owned(),
             threshold: spec.threshold,

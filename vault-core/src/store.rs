@@ -20,6 +20,8 @@ use fd_lock::RwLock;
 
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
+pub use crate::scope::Scope;
+use crate::scope::{self, Tail};
 use crate::vault::{ReplayError, Vault};
 
 /// What can go wrong with the vault file.
@@ -76,7 +78,39 @@ pub struct Loaded {
     pub torn: Option<TornTail>,
 }
 
-fn read_vault(path: &Path, mut file: &File) -> Result<(Loaded, u64), StoreError> {
+/// A vault as read under a lock.
+struct ReadVault {
+    loaded: Loaded,
+    /// Where the good records end (a torn tail starts there).
+    good_len: u64,
+    /// When read through the index: the index and the rows after it.
+    tail: Option<Tail>,
+}
+
+/// Reads `scope` of the vault: through the index when it can answer, else
+/// by replaying the whole file (and then bringing the index up to date).
+fn read_vault(path: &Path, file: &File, scope: &Scope) -> Result<ReadVault, StoreError> {
+    if *scope != Scope::Whole {
+        if let Some(read) = scope::read(path, file, scope) {
+            return Ok(ReadVault {
+                good_len: read.vault.end(),
+                loaded: Loaded {
+                    vault: read.vault,
+                    torn: read.torn,
+                },
+                tail: Some(read.tail),
+            });
+        }
+    }
+    let read = read_whole(path, file)?;
+    let index = scope::index_bytes(&read.loaded.vault);
+    if fs::read(scope::index_path(path)).ok().as_ref() != Some(&index) {
+        write_index(path, &index);
+    }
+    Ok(read)
+}
+
+fn read_whole(path: &Path, mut file: &File) -> Result<ReadVault, StoreError> {
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))
         .map_err(|e| StoreError::io(path, e))?;
@@ -86,30 +120,50 @@ fn read_vault(path: &Path, mut file: &File) -> Result<(Loaded, u64), StoreError>
         path: path.to_owned(),
         source: e.into(),
     })?;
+    drop(bytes);
     let vault = Vault::replay(&parsed).map_err(|source| StoreError::Vault {
         path: path.to_owned(),
         source,
     })?;
-    let good_len = parsed
-        .torn
-        .as_ref()
-        .map_or(bytes.len() as u64, |t| t.offset);
-    Ok((
-        Loaded {
+    Ok(ReadVault {
+        good_len: vault.end(),
+        loaded: Loaded {
             vault,
             torn: parsed.torn,
         },
-        good_len,
-    ))
+        tail: None,
+    })
 }
 
-/// Reads a vault under a shared lock.
+/// Replaces the index beside `path`. The index is derived data checked on
+/// every use, so this is best effort: a read-only directory just means
+/// slower reads, and no fsync is needed (a torn index fails its checks).
+fn write_index(path: &Path, bytes: &[u8]) {
+    let target = scope::index_path(path);
+    let written = tempfile::Builder::new()
+        .prefix(".breakglass-index-")
+        .permissions(secret_file_permissions())
+        .tempfile_in(parent_dir(path))
+        .and_then(|mut tmp| {
+            tmp.write_all(bytes)?;
+            tmp.persist(&target).map_err(|e| e.error)
+        });
+    drop(written);
+}
+
+/// Reads the whole vault under a shared lock.
 pub fn load(path: &Path) -> Result<Loaded, StoreError> {
+    load_scope(path, &Scope::Whole)
+}
+
+/// Reads what `scope` needs of the vault under a shared lock. Unless the
+/// scope is [`Scope::Whole`], the vault holds only those entries (see
+/// [`Vault::partial`]).
+pub fn load_scope(path: &Path, scope: &Scope) -> Result<Loaded, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
-    let (loaded, _) = read_vault(path, &guard)?;
-    Ok(loaded)
+    Ok(read_vault(path, &guard, scope)?.loaded)
 }
 
 /// The result of an append.
@@ -123,55 +177,75 @@ pub struct Appended {
     pub set_aside: Option<(TornTail, PathBuf)>,
 }
 
-/// Appends one record, built by `build` from the vault as it is under the
-/// exclusive lock. Durable (fsync) before it returns.
+/// Appends one record, built by `build` from `scope` of the vault as it
+/// is under the exclusive lock. Durable (fsync) before it returns.
 pub fn append<E>(
     path: &Path,
+    scope: &Scope,
     build: impl FnOnce(&Vault) -> Result<Record, E>,
 ) -> Result<Result<Appended, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        let (loaded, good_len) = read_vault(path, file)?;
-        let set_aside = match loaded.torn {
-            Some(torn) => Some((torn.clone(), set_aside_tail(path, file, &torn)?)),
+        let ReadVault {
+            loaded,
+            good_len,
+            tail,
+        } = read_vault(path, file, scope)?;
+        let set_aside = match &loaded.torn {
+            Some(torn) => Some((torn.clone(), set_aside_tail(path, file, torn)?)),
             None => None,
         };
         let build = build.take().expect("runs once");
-        let record = match build(&loaded.vault) {
+        let mut vault = loaded.vault;
+        let record = match build(&vault) {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        let (frame, head) =
-            log::encode_frame(loaded.vault.head(), record.kind(), &record.encode_body());
+        let rows = scope::rows_of(&record, good_len, vault.record_count() + 1);
+        let frame = vault.push(record).map_err(|source| StoreError::Vault {
+            path: path.to_owned(),
+            source,
+        })?;
         write_at_end(path, file, good_len, &frame)?;
+        if let Some(mut tail) = tail {
+            tail.add(rows);
+            if let Some(bytes) = tail.merged(&vault) {
+                write_index(path, &bytes);
+            }
+        }
         Ok(Ok(Appended {
-            record: loaded.vault.records().len() + 1,
-            head,
+            record: vault.record_count(),
+            head: *vault.head(),
             set_aside,
         }))
     })
 }
 
 /// Appends many records in one locked write and one fsync: `build` gets
-/// the vault as it is under the lock, pushes records onto it
-/// ([`Vault::push`]) and returns their frame bytes. All or nothing.
+/// the whole vault as it is under the lock, pushes records onto it
+/// ([`Vault::push`]) and returns their frame bytes. All or nothing. The
+/// index is rebuilt afterwards.
 pub fn append_many<E>(
     path: &Path,
-    build: impl FnOnce(Vault) -> Result<Vec<u8>, E>,
+    build: impl FnOnce(&mut Vault) -> Result<Vec<u8>, E>,
 ) -> Result<Result<usize, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        let (loaded, good_len) = read_vault(path, file)?;
+        let ReadVault {
+            loaded, good_len, ..
+        } = read_vault(path, file, &Scope::Whole)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
         let build = build.take().expect("runs once");
-        let frames = match build(loaded.vault) {
+        let mut vault = loaded.vault;
+        let frames = match build(&mut vault) {
             Ok(f) => f,
             Err(e) => return Ok(Err(e)),
         };
         if !frames.is_empty() {
             write_at_end(path, file, good_len, &frames)?;
+            write_index(path, &scope::index_bytes(&vault));
         }
         Ok(Ok(frames.len()))
     })
@@ -232,7 +306,7 @@ pub fn rewrite<E>(
 ) -> Result<Result<PathBuf, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        let (loaded, _) = read_vault(path, file)?;
+        let ReadVault { loaded, .. } = read_vault(path, file, &Scope::Whole)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
@@ -253,6 +327,8 @@ pub fn rewrite<E>(
         tmp.persist(path)
             .map_err(|e| StoreError::io(path, e.error))?;
         sync_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+        // The index described the old file; the next read rebuilds it.
+        let _ = fs::remove_file(scope::index_path(path));
         Ok(Ok(backup))
     })
 }
@@ -404,7 +480,7 @@ mod tests {
             username: Zeroizing::new(String::new()),
             secret: Zeroizing::new(b"pw".to_vec()),
         };
-        append(path, |v| {
+        append(path, &Scope::Entries(vec![label.into()]), |v| {
             v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())
         })
         .unwrap()
@@ -498,7 +574,7 @@ mod tests {
             username: Zeroizing::new(String::new()),
             secret: Zeroizing::new(b"pw".to_vec()),
         };
-        let written = append_many(&path, |mut v| {
+        let written = append_many(&path, |v| {
             let mut out = Vec::new();
             for label in ["a", "b", "a"] {
                 let r = v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())?;
@@ -522,7 +598,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = new_vault(dir.path());
         let before = fs::read(&path).unwrap();
-        let r: Result<Result<Appended, &str>, _> = append(&path, |_| Err("no"));
+        let r: Result<Result<Appended, &str>, _> = append(&path, &Scope::Keys, |_| Err("no"));
         assert_eq!(r.unwrap().unwrap_err(), "no");
         assert_eq!(fs::read(&path).unwrap(), before);
     }

@@ -139,6 +139,23 @@ pub struct Vault {
     drills: Vec<DrillEvent>,
     /// Per custodian index: (times verified, last time).
     verifications: BTreeMap<u8, (u32, u64)>,
+    /// Records in the file (more than `records` holds when partial).
+    count: usize,
+    /// File offset just past the last record.
+    end: u64,
+    /// False when read through the index: only some entries are here.
+    whole: bool,
+}
+
+/// Where a file's records end: for a vault read in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Chain hash of the last record.
+    pub head: [u8; 32],
+    /// File offset just past the last record.
+    pub end: u64,
+    /// Records in the file.
+    pub records: usize,
 }
 
 /// A checked deposit waiting to be sealed (HPKE) into its record.
@@ -590,6 +607,9 @@ impl Vault {
             head: first.hash,
             drills: Vec::new(),
             verifications: BTreeMap::new(),
+            count: 1,
+            end: frame_end(first),
+            whole: true,
         };
         for (i, frame) in frames.enumerate() {
             let number = i + 2;
@@ -599,21 +619,55 @@ impl Vault {
         Ok(vault)
     }
 
+    /// A vault of its genesis and some deposits only (found through the
+    /// index), each given with its record number, in file order: enough to
+    /// check shares, deposit, and reveal those entries. `entries()` then
+    /// holds just the entries those deposits make, which must be every
+    /// version of each (replay's version rules are checked).
+    pub fn partial(
+        genesis: &Frame,
+        deposits: &[(Frame, usize)],
+        tip: Tip,
+    ) -> Result<Self, ReplayError> {
+        let log = Log {
+            frames: vec![genesis.clone()],
+            head: genesis.hash,
+            torn: None,
+        };
+        let mut vault = Self::replay(&log)?;
+        for (frame, number) in deposits {
+            match decode(frame, *number)? {
+                record @ Record::Deposit(_) => vault.apply(record, frame, *number)?,
+                _ => {
+                    return Err(invalid(
+                        frame,
+                        *number,
+                        "the index points to a record that is not a deposit",
+                    ))
+                }
+            }
+        }
+        vault.head = tip.head;
+        vault.end = tip.end;
+        vault.count = tip.records;
+        vault.whole = false;
+        Ok(vault)
+    }
+
     /// Adds `record` after the current head, as an append would, and
     /// returns its frame bytes: for writing many records in one go (import)
     /// with each built against the state the ones before it made.
     pub fn push(&mut self, record: Record) -> Result<Vec<u8>, ReplayError> {
         let body = record.encode_body();
         let (bytes, hash) = log::encode_frame(&self.head, record.kind(), &body);
-        let last = self.records.last().expect("genesis");
         let frame = Frame {
-            offset: last.frame.offset + (last.frame.body.len() + log::FRAME_OVERHEAD) as u64,
+            offset: self.end,
             kind: record.kind(),
             body,
             prev: self.head,
             hash,
         };
-        let number = self.records.len() + 1;
+        let number = self.count + 1;
         self.apply(record, &frame, number)?;
         Ok(bytes)
     }
@@ -671,6 +725,8 @@ impl Vault {
             frame: frame.clone(),
         });
         self.head = frame.hash;
+        self.count += 1;
+        self.end = frame_end(frame);
         Ok(())
     }
 
@@ -788,9 +844,22 @@ impl Vault {
     pub fn entries(&self) -> &BTreeMap<String, Entry> {
         &self.entries
     }
-    /// Every record, in file order.
+    /// Every record, in file order (when partial: those read).
     pub fn records(&self) -> &[Placed] {
         &self.records
+    }
+    /// How many records the file holds.
+    pub fn record_count(&self) -> usize {
+        self.count
+    }
+    /// File offset just past the last record.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+    /// True when every record was replayed; false when the vault was read
+    /// in part through the index (see [`Vault::partial`]).
+    pub fn is_whole(&self) -> bool {
+        self.whole
     }
     /// Chain hash of the last record.
     pub fn head(&self) -> &[u8; 32] {
@@ -1043,6 +1112,10 @@ fn decode(frame: &Frame, number: usize) -> Result<Record, ReplayError> {
     })
 }
 
+fn frame_end(frame: &Frame) -> u64 {
+    frame.offset + (frame.body.len() + log::FRAME_OVERHEAD) as u64
+}
+
 fn invalid(frame: &Frame, number: usize, why: &str) -> ReplayError {
     ReplayError::Invalid {
         record: number,
@@ -1167,6 +1240,7 @@ impl Unsealed {
 
     /// [`Unsealed::check_all`], calling `progress` once per entry version.
     pub fn check_all_with(&self, vault: &Vault, mut progress: impl FnMut()) -> DrillOutcome {
+        assert!(vault.is_whole(), "a drill checks the whole vault");
         let mut outcome = DrillOutcome::default();
         for entry in vault.entries.values() {
             for v in &entry.versions {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vault_core::share_text::{self, ShareHeader};
-use vault_core::store;
+use vault_core::store::{self, Scope};
 use vault_core::vault::Vault;
 
 use crate::cli::{EnvelopeArgs, PaperArg};
@@ -60,7 +60,7 @@ fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
 
 /// Runs `envelope`.
 pub fn run(a: EnvelopeArgs) -> CliResult {
-    let vault = super::load(&a.vault)?;
+    let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let jobs: Vec<ToPrint> = match (&a.share, &a.out) {
         (Some(share), Some(out)) => vec![prepare(&vault, share, out.clone())?],
         _ => {

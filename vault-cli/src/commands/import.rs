@@ -44,8 +44,8 @@ pub fn run(a: ImportArgs) -> CliResult {
     let (actor, time) = (context::actor(), context::now());
     let bar = super::progress(rows.len(), "sealing");
     let mut outcome = Outcome::default();
-    let written = store::append_many(&a.vault, |mut vault| {
-        let (bytes, o, row_errors) = import::deposit(&mut vault, rows, &actor, time, || bar.inc(1));
+    let written = store::append_many(&a.vault, |vault| {
+        let (bytes, o, row_errors) = import::deposit(vault, rows, &actor, time, || bar.inc(1));
         outcome = o;
         errors.extend(row_errors);
         if a.strict && !errors.is_empty() {

@@ -1,6 +1,7 @@
 //! `breakglass list`: the public view of a vault. Needs no share.
 
 use serde_json::json;
+use vault_core::store::Scope;
 use vault_core::vault::{Entry, Vault};
 
 use crate::cli::ListArgs;
@@ -43,7 +44,12 @@ fn matches(entry: &Entry, a: &ListArgs) -> bool {
 
 /// Runs `list`.
 pub fn run(a: ListArgs) -> CliResult {
-    let vault = super::load(&a.vault)?;
+    // An exact device is found through the index; a search reads everything.
+    let scope = match (&a.device, &a.search) {
+        (Some(device), None) => Scope::Device(device.clone()),
+        _ => Scope::Whole,
+    };
+    let vault = super::load_scope(&a.vault, &scope)?;
     let shown: Vec<&Entry> = vault
         .entries()
         .values()

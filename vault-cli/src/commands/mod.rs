@@ -18,7 +18,7 @@ pub mod verify_share;
 
 use std::path::Path;
 
-use vault_core::store::{self, Appended, Loaded};
+use vault_core::store::{self, Appended, Loaded, Scope};
 use vault_core::vault::Vault;
 
 use crate::error::CliResult;
@@ -28,9 +28,15 @@ pub fn warn(message: impl std::fmt::Display) {
     eprintln!("breakglass: warning: {message}");
 }
 
-/// Loads a vault, warning about a torn tail.
+/// Loads a whole vault, warning about a torn tail.
 pub fn load(path: &Path) -> CliResult<Vault> {
-    let Loaded { vault, torn } = store::load(path)?;
+    load_scope(path, &Scope::Whole)
+}
+
+/// Loads what `scope` needs of a vault (through its index when it can),
+/// warning about a torn tail.
+pub fn load_scope(path: &Path, scope: &Scope) -> CliResult<Vault> {
+    let Loaded { vault, torn } = store::load_scope(path, scope)?;
     if let Some(t) = torn {
         warn(format_args!(
             "{}: the last {} bytes (from offset {}) are an unfinished write ({}); they are ignored \
@@ -79,7 +85,7 @@ pub fn append_quorum_record(
     build: impl FnOnce(&Vault) -> Result<vault_core::record::Record, vault_core::vault::InputError>,
     event: impl FnOnce() -> serde_json::Value,
 ) -> CliResult<Option<usize>> {
-    match store::append(path, build) {
+    match store::append(path, &Scope::Keys, build) {
         Ok(Ok(appended)) => {
             report_append(path, &appended);
             Ok(Some(appended.record))

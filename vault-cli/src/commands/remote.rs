@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use vault_core::remote::{RemoteError, Request, RequestKey};
 use vault_core::share_text;
-use vault_core::store;
+use vault_core::store::{self, Scope};
 use vault_core::vault::Vault;
 use zeroize::Zeroizing;
 
@@ -38,7 +38,7 @@ fn remote_err(e: RemoteError) -> CliError {
 
 /// Runs `request`.
 pub fn request(a: RequestArgs) -> CliResult {
-    let vault = super::load(&a.vault)?;
+    let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let ttl = humantime::parse_duration(a.expires.trim())
         .map_err(|_| {
             CliError::usage(format!(
@@ -165,7 +165,7 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
     };
     let share = match &a.vault {
         Some(v) => {
-            let vault = super::load(v)?;
+            let vault = super::load_scope(v, &Scope::Keys)?;
             vault.check_share(&body, passphrase.as_ref()).map_err(|p| {
                 CliError::input(format!("share {source}: {}", share_problem(&vault, &p)))
             })?

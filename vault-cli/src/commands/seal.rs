@@ -4,7 +4,7 @@
 use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
 use vault_core::generate::{self, Charset, Generated, Policy};
-use vault_core::store;
+use vault_core::store::{self, Scope};
 use vault_core::vault::DepositMeta;
 use zeroize::Zeroizing;
 
@@ -106,7 +106,8 @@ struct Deposit<'a> {
 /// Checks the label first (before a secret is typed), obtains the secret,
 /// appends the deposit, and reports it.
 fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
-    let vault = super::load(path)?;
+    let scope = Scope::Entries(vec![d.label.to_owned()]);
+    let vault = super::load_scope(path, &scope)?;
     vault.next_version(d.label, d.kind)?;
     let (secret, generated) = obtain(d.kind, d.generate, d.label)?;
     let secret = EntrySecret {
@@ -114,7 +115,7 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
         secret,
     };
     let mut version = 0;
-    let appended = store::append(path, |v| {
+    let appended = store::append(path, &scope, |v| {
         version = v.next_version(d.label, d.kind)?;
         v.deposit(d.label, d.kind, &secret, &d.meta)
     })??;
@@ -171,7 +172,7 @@ pub fn run(a: SealArgs) -> CliResult {
 
 /// Runs `rotate`: a new version of an existing entry, recorded as a rotation.
 pub fn rotate(a: RotateArgs) -> CliResult {
-    let vault = super::load(&a.vault)?;
+    let vault = super::load_scope(&a.vault, &Scope::Entries(vec![a.label.clone()]))?;
     let entry = vault.entries().get(&a.label).ok_or_else(|| {
         CliError::input(format!(
             "no entry '{}' in vault '{}' to rotate (see: breakglass list)",

@@ -2,6 +2,7 @@
 //! recorded (and made durable) before anything is printed.
 
 use serde_json::json;
+use vault_core::store::Scope;
 use vault_core::vault::{Revealed, Unsealed, Vault};
 use zeroize::Zeroizing;
 
@@ -20,7 +21,7 @@ pub fn run(a: UnsealArgs) -> CliResult {
             "give the shares with --share FILE (one per custodian), or run unseal at a terminal to type them",
         ));
     }
-    let vault = super::load(&a.vault)?;
+    let vault = super::load_scope(&a.vault, &scope(&a))?;
     let labels = select_labels(&vault, &a)?;
     let mut reason = a.reason.trim().to_owned();
     let (unsealed, used, request) = open(&vault, &a, &mut reason)?;
@@ -43,9 +44,23 @@ pub fn run(a: UnsealArgs) -> CliResult {
     }
 }
 
+/// What must be read: the entries named, or the device's, or everything.
+/// Naming them lets a vault of any size be read through its index.
+fn scope(a: &UnsealArgs) -> Scope {
+    match (&a.device, a.entries.is_empty()) {
+        (_, false) => Scope::Entries(a.entries.clone()),
+        (Some(device), true) => Scope::Device(device.clone()),
+        (None, true) => Scope::Whole,
+    }
+}
+
 /// The labels asked for (`--entry`, `--device`, or all), each checked.
 fn select_labels(vault: &Vault, a: &UnsealArgs) -> CliResult<Vec<String>> {
-    let mut labels = requested_labels(vault, &a.entries)?;
+    let mut labels = match &a.device {
+        // Read for this device: no entries means none for the device.
+        Some(_) if a.entries.is_empty() => vault.entries().keys().cloned().collect(),
+        _ => requested_labels(vault, &a.entries)?,
+    };
     if let Some(device) = &a.device {
         labels.retain(|l| super::list::for_device(&vault.entries()[l], device));
         if labels.is_empty() {
@@ -126,12 +141,12 @@ fn reveal(
 
 /// The labels to reveal: those named (each must exist), else all.
 fn requested_labels(vault: &Vault, named: &[String]) -> CliResult<Vec<String>> {
-    if vault.entries().is_empty() {
-        return Err(CliError::input(
-            "the vault holds no entries yet: nothing to unseal",
-        ));
-    }
     if named.is_empty() {
+        if vault.entries().is_empty() {
+            return Err(CliError::input(
+                "the vault holds no entries yet: nothing to unseal",
+            ));
+        }
         return Ok(vault.entries().keys().cloned().collect());
     }
     for label in named {

@@ -2,7 +2,7 @@
 //! passphrase alone. Reveals nothing; recorded in the audit trail.
 
 use serde_json::json;
-use vault_core::store;
+use vault_core::store::{self, Scope};
 
 use crate::cli::VerifyShareArgs;
 use crate::commands::shares::{check_one, source_name, Gathered};
@@ -12,14 +12,14 @@ use crate::input::Input;
 
 /// Runs `verify-share`.
 pub fn run(a: VerifyShareArgs) -> CliResult {
-    let vault = super::load(&a.vault)?;
+    let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let mut input = Input::new();
     let accepted = check_one(&vault, &a.share, &mut input, &Gathered::default())?
         .map_err(|why| CliError::input(format!("share {}: {why}", source_name(&a.share))))?;
     let index = accepted.share.index();
     drop(accepted.share);
     let (actor, time) = (context::actor(), context::now());
-    let recorded = match store::append(&a.vault, |v| {
+    let recorded = match store::append(&a.vault, &Scope::Keys, |v| {
         Ok::<_, std::convert::Infallible>(v.share_verified(index, &actor, time))
     }) {
         Ok(Ok(appended)) => {

@@ -1,0 +1,441 @@
+//! The lookup index: a sidecar file (`VAULT.index`) that finds a label's or
+//! a device's deposits without replaying the vault (docs/FORMAT.md §12).
+//!
+//! The index is derived data. It is never trusted for what it points to —
+//! every record it leads to is read from the vault and checked (frame check,
+//! chain hash, then replay rules and HPKE) — and it is rebuilt from a whole
+//! replay whenever it does not match the vault. It only saves reading the
+//! records it does not point to.
+//!
+//! ```text
+//! index  = header-page label-pages device-pages      (4096-byte pages)
+//! page   = content(4080) check(16)
+//! check  = SHA-256("breakglass/v1/index" || page-number(u64) || header-check || content)[..16]
+//! row    = key(u64) offset(u64) number(u32)          (20 bytes, 204 a page)
+//! ```
+//!
+//! Rows are sorted by (key, offset); a key is the first eight bytes of a
+//! SHA-256 of the label, or of the device in ASCII lower case. Keys may
+//! collide: a lookup returns every row with the key and the caller keeps the
+//! records that really match. Every page read is checked, so a damaged index
+//! is noticed before any of its rows is used.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::keys::sha256;
+
+/// First eight bytes of an index file.
+pub const MAGIC: [u8; 8] = *b"\x89BGIDX\r\n";
+/// The index format version this build writes and reads.
+pub const VERSION: u16 = 1;
+/// Bytes in a page.
+pub const PAGE: usize = 4096;
+const CHECK: usize = 16;
+const CONTENT: usize = PAGE - CHECK;
+const ROW: usize = 20;
+/// Rows in a full page.
+pub const ROWS_PER_PAGE: usize = CONTENT / ROW;
+const HEADER_USED: usize = 8 + 2 + 32 + 8 + 32 + 4 + 4 + 4;
+
+/// One indexed deposit: whose key, where its frame starts, its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Row {
+    /// Label key or device key.
+    pub key: u64,
+    /// Byte offset of the deposit's frame in the vault file.
+    pub offset: u64,
+    /// 1-based record number of the deposit.
+    pub number: u32,
+}
+
+/// The two tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Every deposit, by label.
+    Labels,
+    /// Every deposit that names a device, by device.
+    Devices,
+}
+
+/// What the index covers: the vault's first `covered` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Chain hash of the vault's genesis record.
+    pub genesis: [u8; 32],
+    /// Bytes of the vault covered (the end of the last covered record).
+    pub covered: u64,
+    /// Chain hash of the last covered record (the vault's last 32 bytes
+    /// when the index is current).
+    pub head: [u8; 32],
+    /// Records covered.
+    pub records: u32,
+    /// Rows in the label table.
+    pub labels: u32,
+    /// Rows in the device table.
+    pub devices: u32,
+}
+
+/// Why an index cannot be used (it is then rebuilt, never trusted).
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The file could not be read.
+    #[error("index: {0}")]
+    Io(#[from] io::Error),
+    /// Not an index of a version this build reads, or damaged.
+    #[error("index: {0}")]
+    Unusable(&'static str),
+}
+
+/// The key of a label.
+pub fn label_key(label: &str) -> u64 {
+    key(b"breakglass/v1/index/label", label.as_bytes())
+}
+
+/// The key of a device identifier: trimmed and in ASCII lower case, as
+/// `--device` lookups compare.
+pub fn device_key(device: &str) -> u64 {
+    key(
+        b"breakglass/v1/index/device",
+        device.trim().to_ascii_lowercase().as_bytes(),
+    )
+}
+
+fn key(domain: &[u8], value: &[u8]) -> u64 {
+    let h = sha256(&[domain, value]);
+    u64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
+}
+
+fn pages_for(rows: u32) -> u64 {
+    (rows as u64).div_ceil(ROWS_PER_PAGE as u64)
+}
+
+fn page_check(number: u64, header_check: &[u8], content: &[u8]) -> [u8; CHECK] {
+    let h = sha256(&[
+        b"breakglass/v1/index",
+        &number.to_be_bytes(),
+        header_check,
+        content,
+    ]);
+    h[..CHECK].try_into().expect("16 bytes")
+}
+
+impl Header {
+    fn encode(&self) -> [u8; PAGE] {
+        let mut page = [0u8; PAGE];
+        let mut at = 0;
+        for part in [
+            &MAGIC[..],
+            &VERSION.to_be_bytes(),
+            &self.genesis,
+            &self.covered.to_be_bytes(),
+            &self.head,
+            &self.records.to_be_bytes(),
+            &self.labels.to_be_bytes(),
+            &self.devices.to_be_bytes(),
+        ] {
+            page[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        let check = page_check(0, &[], &page[..CONTENT]);
+        page[CONTENT..].copy_from_slice(&check);
+        page
+    }
+
+    fn decode(page: &[u8; PAGE]) -> Result<Self, IndexError> {
+        if page[..8] != MAGIC {
+            return Err(IndexError::Unusable("not an index (wrong magic bytes)"));
+        }
+        if page[8..10] != VERSION.to_be_bytes() {
+            return Err(IndexError::Unusable("index version not understood"));
+        }
+        if page[CONTENT..] != page_check(0, &[], &page[..CONTENT]) {
+            return Err(IndexError::Unusable("header page check fails"));
+        }
+        if page[HEADER_USED..CONTENT].iter().any(|&b| b != 0) {
+            return Err(IndexError::Unusable("header padding is not zero"));
+        }
+        let u32_at = |at: usize| u32::from_be_bytes(page[at..at + 4].try_into().expect("4"));
+        let header = Self {
+            genesis: page[10..42].try_into().expect("32"),
+            covered: u64::from_be_bytes(page[42..50].try_into().expect("8")),
+            head: page[50..82].try_into().expect("32"),
+            records: u32_at(82),
+            labels: u32_at(86),
+            devices: u32_at(90),
+        };
+        if header.labels > header.records || header.devices > header.labels {
+            return Err(IndexError::Unusable("more rows than records"));
+        }
+        Ok(header)
+    }
+
+    /// Pages in the whole file.
+    fn pages(&self) -> u64 {
+        1 + pages_for(self.labels) + pages_for(self.devices)
+    }
+
+    /// First page and row count of a table.
+    fn table(&self, table: Table) -> (u64, u32) {
+        match table {
+            Table::Labels => (1, self.labels),
+            Table::Devices => (1 + pages_for(self.labels), self.devices),
+        }
+    }
+}
+
+/// The bytes of an index. Rows are sorted here.
+pub fn encode(header: &Header, labels: &mut [Row], devices: &mut [Row]) -> Vec<u8> {
+    labels.sort_unstable();
+    devices.sort_unstable();
+    let header = Header {
+        labels: labels.len() as u32,
+        devices: devices.len() as u32,
+        ..*header
+    };
+    let first = header.encode();
+    let header_check = first[CONTENT..].to_vec();
+    let mut out = Vec::with_capacity(header.pages() as usize * PAGE);
+    out.extend_from_slice(&first);
+    for rows in [&*labels, &*devices] {
+        for chunk in rows.chunks(ROWS_PER_PAGE) {
+            let number = (out.len() / PAGE) as u64;
+            let mut page = [0u8; PAGE];
+            for (i, row) in chunk.iter().enumerate() {
+                let at = i * ROW;
+                page[at..at + 8].copy_from_slice(&row.key.to_be_bytes());
+                page[at + 8..at + 16].copy_from_slice(&row.offset.to_be_bytes());
+                page[at + 16..at + 20].copy_from_slice(&row.number.to_be_bytes());
+            }
+            let check = page_check(number, &header_check, &page[..CONTENT]);
+            page[CONTENT..].copy_from_slice(&check);
+            out.extend_from_slice(&page);
+        }
+    }
+    out
+}
+
+/// An open index: the header checked, pages read and checked on demand.
+pub struct Index<R> {
+    source: R,
+    header: Header,
+    header_check: [u8; CHECK],
+    cached: Option<(u64, Vec<Row>)>,
+}
+
+impl<R: Read + Seek> Index<R> {
+    /// Opens an index: reads and checks its header page and its length.
+    pub fn open(mut source: R) -> Result<Self, IndexError> {
+        let len = source.seek(SeekFrom::End(0))?;
+        let mut page = [0u8; PAGE];
+        read_page(&mut source, 0, &mut page)?;
+        let header = Header::decode(&page)?;
+        if len != header.pages() * PAGE as u64 {
+            return Err(IndexError::Unusable(
+                "index length does not match its header",
+            ));
+        }
+        Ok(Self {
+            source,
+            header,
+            header_check: page[CONTENT..].try_into().expect("16"),
+            cached: None,
+        })
+    }
+
+    /// What the index covers.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Every row with `key` in `table`, in file order. O(log n) page reads.
+    pub fn find(&mut self, table: Table, key: u64) -> Result<Vec<Row>, IndexError> {
+        let (_, count) = self.header.table(table);
+        // Lower bound: the first row whose key is not below `key`.
+        let (mut lo, mut hi) = (0u32, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.row(table, mid)?.key < key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut found = Vec::new();
+        while lo < count {
+            let row = self.row(table, lo)?;
+            if row.key != key {
+                break;
+            }
+            found.push(row);
+            lo += 1;
+        }
+        Ok(found)
+    }
+
+    /// Every row of `table` (to merge newer rows in), each page checked.
+    pub fn rows(&mut self, table: Table) -> Result<Vec<Row>, IndexError> {
+        let (first, count) = self.header.table(table);
+        let mut all = Vec::with_capacity(count as usize);
+        for page in 0..pages_for(count) {
+            all.extend(self.page(first + page, table)?);
+        }
+        Ok(all)
+    }
+
+    fn row(&mut self, table: Table, i: u32) -> Result<Row, IndexError> {
+        let (first, _) = self.header.table(table);
+        let page = first + i as u64 / ROWS_PER_PAGE as u64;
+        let rows = self.page(page, table)?;
+        Ok(rows[i as usize % ROWS_PER_PAGE])
+    }
+
+    /// Page `number` of `table`, read and checked (the last one read is kept).
+    fn page(&mut self, number: u64, table: Table) -> Result<Vec<Row>, IndexError> {
+        if let Some((n, rows)) = &self.cached {
+            if *n == number {
+                return Ok(rows.clone());
+            }
+        }
+        let mut page = [0u8; PAGE];
+        read_page(&mut self.source, number, &mut page)?;
+        if page[CONTENT..] != page_check(number, &self.header_check, &page[..CONTENT]) {
+            return Err(IndexError::Unusable("a page's check fails"));
+        }
+        let (first, count) = self.header.table(table);
+        let before = (number - first) * ROWS_PER_PAGE as u64;
+        let here = (count as u64 - before).min(ROWS_PER_PAGE as u64) as usize;
+        let rows: Vec<Row> = page[..here * ROW]
+            .chunks(ROW)
+            .map(|r| Row {
+                key: u64::from_be_bytes(r[..8].try_into().expect("8")),
+                offset: u64::from_be_bytes(r[8..16].try_into().expect("8")),
+                number: u32::from_be_bytes(r[16..20].try_into().expect("4")),
+            })
+            .collect();
+        if page[here * ROW..CONTENT].iter().any(|&b| b != 0) {
+            return Err(IndexError::Unusable("a page's padding is not zero"));
+        }
+        if rows.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(IndexError::Unusable("a page's rows are out of order"));
+        }
+        self.cached = Some((number, rows.clone()));
+        Ok(rows)
+    }
+}
+
+fn read_page<R: Read + Seek>(source: &mut R, number: u64, page: &mut [u8; PAGE]) -> io::Result<()> {
+    source.seek(SeekFrom::Start(number * PAGE as u64))?;
+    source.read_exact(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    fn header() -> Header {
+        Header {
+            genesis: [1; 32],
+            covered: 1234,
+            head: [2; 32],
+            records: 100_000,
+            labels: 0,
+            devices: 0,
+        }
+    }
+
+    fn rows(keys: &[u64]) -> Vec<Row> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, &key)| Row {
+                key,
+                offset: 10 + i as u64 * 100,
+                number: i as u32 + 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keys_are_pinned_and_devices_ignore_case_and_spaces() {
+        assert_eq!(device_key(" C02XK1ZAJG5H "), device_key("c02xk1zajg5h"));
+        assert_ne!(label_key("c02xk1zajg5h"), device_key("c02xk1zajg5h"));
+        assert_ne!(label_key("A"), label_key("a"));
+        // Pinned: FORMAT.md §12 gives this value.
+        assert_eq!(
+            label_key("entra-breakglass-1"),
+            u64::from_be_bytes(
+                sha256(&[b"breakglass/v1/index/label", b"entra-breakglass-1"])[..8]
+                    .try_into()
+                    .unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn an_empty_index_is_one_page() {
+        let bytes = encode(&header(), &mut [], &mut []);
+        assert_eq!(bytes.len(), PAGE);
+        let mut index = Index::open(Cursor::new(bytes)).unwrap();
+        assert_eq!(index.header().covered, 1234);
+        assert!(index.find(Table::Labels, 7).unwrap().is_empty());
+        assert!(index.rows(Table::Devices).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_flipped_byte_is_refused_when_read() {
+        let mut labels = rows(&(0..300).map(|i| i * 3).collect::<Vec<_>>());
+        let mut devices = rows(&[5, 9]);
+        let bytes = encode(&header(), &mut labels, &mut devices);
+        assert_eq!(bytes.len(), 4 * PAGE);
+        for at in (0..bytes.len()).step_by(7) {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            let refused = match Index::open(Cursor::new(bad)) {
+                Err(_) => true,
+                Ok(mut i) => i.rows(Table::Labels).is_err() || i.rows(Table::Devices).is_err(),
+            };
+            assert!(refused, "flip at {at} went unnoticed");
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_files_are_refused() {
+        let bytes = encode(&header(), &mut rows(&[1, 2, 3]), &mut []);
+        for len in [0, 10, PAGE, bytes.len() - 1] {
+            assert!(Index::open(Cursor::new(bytes[..len].to_vec())).is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&[0; PAGE]);
+        assert!(Index::open(Cursor::new(longer)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn find_returns_exactly_the_rows_with_the_key(
+            keys in proptest::collection::vec(0u64..50, 0..900),
+            devs in proptest::collection::vec(0u64..50, 0..300),
+            probe in 0u64..55,
+        ) {
+            // Every device row is also a deposit's label row.
+            let devs = &devs[..devs.len().min(keys.len())];
+            let (mut labels, mut devices) = (rows(&keys), rows(devs));
+            let bytes = encode(&header(), &mut labels, &mut devices);
+            let mut index = Index::open(Cursor::new(bytes)).unwrap();
+            for (table, all) in [(Table::Labels, &labels), (Table::Devices, &devices)] {
+                let want: Vec<Row> = all.iter().filter(|r| r.key == probe).copied().collect();
+                prop_assert_eq!(index.find(table, probe).unwrap(), want);
+                prop_assert_eq!(&index.rows(table).unwrap(), all);
+            }
+            prop_assert_eq!(index.header().labels as usize, keys.len());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..9000), probe: u64) {
+            if let Ok(mut index) = Index::open(Cursor::new(bytes)) {
+                let _ = index.find(Table::Labels, probe);
+                let _ = index.rows(Table::Devices);
+            }
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! Reading part of a vault through its index (see [`crate::index`]): the
+//! genesis record, the records after the index, and the deposits of the
+//! entries asked for — so a deposit or a reveal costs the same in a vault
+//! of ten entries or of a million.
+//!
+//! Anything unexpected (no index, an index of another state of the file, a
+//! damaged page, a row that leads nowhere, a record that breaks a replay
+//! rule) makes [`read`] answer `None`, and the caller replays the whole file
+//! instead: the whole replay is the reference, this is a shortcut to the
+//! same answer.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::index::{self, Header, Index, Row, Table};
+use crate::log::{self, Frame, TornTail, FRAME_HEAD, HEADER_LEN};
+use crate::record::{attr, Record};
+use crate::vault::{Tip, Vault};
+
+/// How much of a vault an operation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record replayed (list, status, audit, drill, rekey…).
+    Whole,
+    /// The genesis record only: share checks and quorum records.
+    Keys,
+    /// These entries, every version.
+    Entries(Vec<String>),
+    /// The entries with a version naming this device, every version.
+    Device(String),
+}
+
+/// Rebuild the index once this many records sit after it.
+pub const REINDEX_AFTER: usize = 1024;
+
+/// A vault read through its index, with what is needed to extend the index.
+pub(crate) struct ScopedRead {
+    pub vault: Vault,
+    pub torn: Option<TornTail>,
+    pub tail: Tail,
+}
+
+/// The index as opened, and the rows of the records after it.
+pub(crate) struct Tail {
+    index: Index<File>,
+    labels: Vec<Row>,
+    devices: Vec<Row>,
+    records: usize,
+}
+
+/// The index file beside the vault.
+pub fn index_path(vault: &Path) -> PathBuf {
+    let mut name = vault.file_name().unwrap_or_default().to_os_string();
+    name.push(".index");
+    vault.with_file_name(name)
+}
+
+/// The index rows of one record (a deposit has a label row, and a device
+/// row when it names a device).
+pub fn rows_of(record: &Record, offset: u64, number: usize) -> (Option<Row>, Option<Row>) {
+    let Record::Deposit(d) = record else {
+        return (None, None);
+    };
+    let row = |key| Row {
+        key,
+        offset,
+        number: number as u32,
+    };
+    (
+        Some(row(index::label_key(&d.label))),
+        d.attribute(attr::DEVICE)
+            .map(|dev| row(index::device_key(dev))),
+    )
+}
+
+/// The bytes of a current index for a whole vault.
+pub fn index_bytes(vault: &Vault) -> Vec<u8> {
+    let (mut labels, mut devices) = (Vec::new(), Vec::new());
+    for (i, placed) in vault.records().iter().enumerate() {
+        let (l, d) = rows_of(&placed.record, placed.frame.offset, i + 1);
+        labels.extend(l);
+        devices.extend(d);
+    }
+    index::encode(&header_for(vault), &mut labels, &mut devices)
+}
+
+fn header_for(vault: &Vault) -> Header {
+    Header {
+        genesis: vault.records()[0].frame.hash,
+        covered: vault.end(),
+        head: *vault.head(),
+        records: vault.record_count() as u32,
+        labels: 0,
+        devices: 0,
+    }
+}
+
+/// Reads `scope` of the vault through its index, or `None` when the index
+/// cannot answer (then replay the whole file).
+pub(crate) fn read(path: &Path, file: &File, scope: &Scope) -> Option<ScopedRead> {
+    let index = Index::open(File::open(index_path(path)).ok()?).ok()?;
+    let h = *index.header();
+    let file_len = file.metadata().ok()?.len();
+    if h.covered > file_len || h.covered < (HEADER_LEN + log::FRAME_OVERHEAD) as u64 {
+        return None;
+    }
+    if read_at(file, 0, HEADER_LEN)? != log::header() {
+        return None;
+    }
+    let genesis = read_frame(file, HEADER_LEN as u64, h.covered)?;
+    if genesis.hash != h.genesis || read_at(file, h.covered - 32, 32)? != h.head {
+        return None;
+    }
+    let bytes = read_at(file, h.covered, usize::try_from(file_len - h.covered).ok()?)?;
+    let after = log::parse_tail(&bytes, h.covered, h.head, h.records as usize + 1).ok()?;
+    let mut tail = Tail {
+        index,
+        labels: Vec::new(),
+        devices: Vec::new(),
+        records: after.frames.len(),
+    };
+    let mut recent = BTreeMap::new();
+    for (i, frame) in after.frames.iter().enumerate() {
+        let number = h.records as usize + 1 + i;
+        let record = Record::decode(frame.kind, &frame.body).ok()?;
+        let (l, d) = rows_of(&record, frame.offset, number);
+        tail.labels.extend(l);
+        tail.devices.extend(d);
+        if l.is_some() {
+            recent.insert(frame.offset, frame.clone());
+        }
+    }
+    let reader = Reader {
+        file,
+        covered: h.covered,
+        recent,
+    };
+    let deposits = reader.deposits(&mut tail, scope)?;
+    let tip = Tip {
+        head: after.head,
+        end: after.torn.as_ref().map_or(file_len, |t| t.offset),
+        records: h.records as usize + after.frames.len(),
+    };
+    let vault = Vault::partial(&genesis, &deposits, tip).ok()?;
+    Some(ScopedRead {
+        vault,
+        torn: after.torn,
+        tail,
+    })
+}
+
+/// Finds deposits through the index and the records after it.
+struct Reader<'a> {
+    file: &'a File,
+    covered: u64,
+    /// Deposits after the index, by offset.
+    recent: BTreeMap<u64, Frame>,
+}
+
+impl Reader<'_> {
+    /// Every deposit of the entries in `scope`, in file order, numbered.
+    fn deposits(&self, tail: &mut Tail, scope: &Scope) -> Option<Vec<(Frame, usize)>> {
+        let labels = match scope {
+            Scope::Whole => return None,
+            Scope::Keys => Vec::new(),
+            Scope::Entries(labels) => labels.clone(),
+            Scope::Device(device) => self.labels_for_device(tail, device)?,
+        };
+        let mut found = BTreeMap::new();
+        for label in &labels {
+            for (frame, number) in self.rows(tail, Table::Labels, index::label_key(label))? {
+                let record = Record::decode(frame.kind, &frame.body).ok()?;
+                if matches!(&record, Record::Deposit(d) if d.label == *label) {
+                    found.insert(frame.offset, (frame, number));
+                }
+            }
+        }
+        Some(found.into_values().collect())
+    }
+
+    /// Labels of the deposits that name `device` (any version; the caller
+    /// keeps the entries whose current version does).
+    fn labels_for_device(&self, tail: &mut Tail, device: &str) -> Option<Vec<String>> {
+        let mut labels = Vec::new();
+        for (frame, _) in self.rows(tail, Table::Devices, index::device_key(device))? {
+            if let Record::Deposit(d) = Record::decode(frame.kind, &frame.body).ok()? {
+                let named = d.attribute(attr::DEVICE).map(str::trim);
+                if named.is_some_and(|n| n.eq_ignore_ascii_case(device.trim()))
+                    && !labels.contains(&d.label)
+                {
+                    labels.push(d.label);
+                }
+            }
+        }
+        Some(labels)
+    }
+
+    /// The frames of the rows with `key`, in the index and after it.
+    fn rows(&self, tail: &mut Tail, table: Table, key: u64) -> Option<Vec<(Frame, usize)>> {
+        let recent = match table {
+            Table::Labels => &tail.labels,
+            Table::Devices => &tail.devices,
+        };
+        let recent: Vec<Row> = recent.iter().filter(|r| r.key == key).copied().collect();
+        let mut frames = Vec::new();
+        for row in tail.index.find(table, key).ok()? {
+            if row.offset >= self.covered {
+                return None;
+            }
+            frames.push((
+                read_frame(self.file, row.offset, self.covered)?,
+                row.number as usize,
+            ));
+        }
+        for row in recent {
+            frames.push((self.recent.get(&row.offset)?.clone(), row.number as usize));
+        }
+        Some(frames)
+    }
+}
+
+/// Reads and checks the frame at `offset`, which must end by `limit`.
+fn read_frame(file: &File, offset: u64, limit: u64) -> Option<Frame> {
+    let prev: [u8; 32] = if offset == HEADER_LEN as u64 {
+        log::genesis_prev()
+    } else {
+        read_at(file, offset.checked_sub(32)?, 32)?
+            .try_into()
+            .ok()?
+    };
+    let head: [u8; FRAME_HEAD] = read_at(file, offset, FRAME_HEAD)?.try_into().ok()?;
+    let len = log::frame_len(&head)? + log::FRAME_OVERHEAD;
+    if offset.checked_add(len as u64)? > limit {
+        return None;
+    }
+    log::frame_at(&read_at(file, offset, len)?, offset, &prev)
+}
+
+fn read_at(mut file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    file.seek(SeekFrom::Start(offset)).ok()?;
+    file.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+impl Tail {
+    /// Adds the rows of a record appended after the read.
+    pub(crate) fn add(&mut self, (label, device): (Option<Row>, Option<Row>)) {
+        self.labels.extend(label);
+        self.devices.extend(device);
+        self.records += 1;
+    }
+
+    /// When enough records sit after the index: the bytes of a new index
+    /// covering up to `vault`'s tip (old rows merged with the new ones).
+    pub(crate) fn merged(mut self, vault: &Vault) -> Option<Vec<u8>> {
+        if self.records < REINDEX_AFTER {
+            return None;
+        }
+        let mut labels = self.index.rows(Table::Labels).ok()?;
+        let mut devices = self.index.rows(Table::Devices).ok()?;
+        labels.append(&mut self.labels);
+        devices.append(&mut self.devices);
+        Some(index::encode(&header_for(vault), &mut labels, &mut devices))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntryKind, EntrySecret};
+    use crate::passphrase::KdfParams;
+    use crate::store::{append, load, load_scope, write_new_file};
+    use crate::vault::{create, DepositMeta, EntryVersion, InitSpec};
+    use proptest::prelude::*;
+    use std::fs;
+    use zeroize::Zeroizing;
+
+    fn new_vault(dir: &Path, name: &str) -> PathBuf {
+        let spec = InitSpec {
+            name: name.into(),
+            threshold: 2,
+            custodians: vec!["a".into(), "b".into()],
+            actor: String::new(),
+            time: 0,
+            kdf: KdfParams::FLOOR,
+        };
+        let bytes = create(&spec, &[None, None]).unwrap().bytes;
+        let path = dir.join(format!("{name}.bg"));
+        write_new_file(&path, &bytes, false).unwrap();
+        path
+    }
+
+    fn deposit(path: &Path, label: &str, device: Option<&str>) {
+        let s = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(b"pw".to_vec()),
+        };
+        let meta = DepositMeta {
+            device: device.map(str::to_owned),
+            time: 7,
+            ..DepositMeta::default()
+        };
+        append(path, &Scope::Entries(vec![label.into()]), |v| {
+            v.deposit(label, EntryKind::Password, &s, &meta)
+        })
+        .unwrap()
+        .unwrap();
+    }
+
+    fn verified(path: &Path) {
+        append(path, &Scope::Keys, |v| {
+            Ok::<_, ()>(v.share_verified(1, "t", 9))
+        })
+        .unwrap()
+        .unwrap();
+    }
+
+    /// What an entry's versions say, without where they sit in `records`.
+    fn public(versions: &[EntryVersion]) -> Vec<(u32, Option<String>)> {
+        versions
+            .iter()
+            .map(|v| (v.version, v.device.clone()))
+            .collect()
+    }
+
+    fn through_index(path: &Path, scope: &Scope) -> Vault {
+        let file = File::open(path).unwrap();
+        read(path, &file, scope).expect("the index answers").vault
+    }
+
+    const LABELS: [&str; 4] = ["mac-1", "mac-2", "win-1", "admin"];
+    const DEVICES: [&str; 3] = ["C02XK1", "c02xk1", "HOST-7"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Deposit(usize, Option<usize>),
+        Verified,
+        WholeRead,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..LABELS.len(), proptest::option::of(0..DEVICES.len())).prop_map(|(l, d)| Op::Deposit(l, d)),
+            1 => Just(Op::Verified),
+            1 => Just(Op::WholeRead),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn reads_through_the_index_agree_with_a_whole_replay(ops in proptest::collection::vec(op(), 0..24)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = new_vault(dir.path(), "p");
+            load(&path).unwrap(); // writes the first index
+            for op in &ops {
+                match op {
+                    Op::Deposit(l, d) => deposit(&path, LABELS[*l], d.map(|d| DEVICES[d])),
+                    Op::Verified => verified(&path),
+                    Op::WholeRead => { load(&path).unwrap(); }
+                }
+            }
+            let whole = Vault::replay(&log::parse(&fs::read(&path).unwrap()).unwrap()).unwrap();
+            for label in LABELS {
+                let part = through_index(&path, &Scope::Entries(vec![label.into()]));
+                prop_assert!(!part.is_whole());
+                prop_assert_eq!(part.head(), whole.head());
+                prop_assert_eq!(part.record_count(), whole.record_count());
+                prop_assert_eq!(part.end(), whole.end());
+                prop_assert_eq!(part.entries().len(), usize::from(whole.entries().contains_key(label)));
+                if let Some(w) = whole.entries().get(label) {
+                    prop_assert_eq!(public(&part.entries()[label].versions), public(&w.versions));
+                    prop_assert_eq!(part.next_version(label, EntryKind::Password), whole.next_version(label, EntryKind::Password));
+                }
+            }
+            for device in DEVICES {
+                let part = through_index(&path, &Scope::Device(device.into()));
+                let current = |v: &Vault| -> Vec<String> {
+                    v.entries().values()
+                        .filter(|e| e.current().device.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(device)))
+                        .map(|e| e.label.clone())
+                        .collect()
+                };
+                prop_assert_eq!(current(&part), current(&whole));
+            }
+            prop_assert!(through_index(&path, &Scope::Keys).entries().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_damaged_stale_or_foreign_index_is_not_used_and_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        let other = new_vault(dir.path(), "w");
+        for label in ["a", "b", "c"] {
+            deposit(&path, label, Some("dev"));
+            deposit(&other, label, None);
+        }
+        load(&path).unwrap();
+        load(&other).unwrap();
+        let good = fs::read(index_path(&path)).unwrap();
+        let scope = Scope::Entries(vec!["b".into()]);
+        assert!(read(&path, &File::open(&path).unwrap(), &scope).is_some());
+
+        let mut flipped = good.clone();
+        flipped[index::PAGE + 3] ^= 1;
+        let foreign = fs::read(index_path(&other)).unwrap();
+        let vault = fs::read(&path).unwrap();
+        for bad in [flipped, foreign, good[..100].to_vec(), Vec::new()] {
+            fs::write(index_path(&path), &bad).unwrap();
+            let file = File::open(&path).unwrap();
+            assert!(read(&path, &file, &scope).is_none());
+            // The store replays instead, and leaves a good index behind.
+            let v = load_scope(&path, &scope).unwrap().vault;
+            assert_eq!(v.entries()["b"].versions.len(), 1);
+            assert!(v.is_whole());
+            assert!(
+                fs::read(index_path(&path)).unwrap() == good,
+                "index rebuilt"
+            );
+        }
+        // The vault cut back before what the index covers.
+        fs::write(&path, &vault[..vault.len() - 1]).unwrap();
+        assert!(read(&path, &File::open(&path).unwrap(), &scope).is_none());
+    }
+
+    #[test]
+    fn an_index_row_that_leads_to_the_wrong_record_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        deposit(&path, "a", None);
+        deposit(&path, "b", None);
+        let whole = load(&path).unwrap().vault;
+        let header = Header {
+            genesis: whole.records()[0].frame.hash,
+            covered: whole.end(),
+            head: *whole.head(),
+            records: whole.record_count() as u32,
+            labels: 0,
+            devices: 0,
+        };
+        let b = &whole.records()[2].frame;
+        // "a" pointed at b's deposit, then at an offset inside it.
+        for offset in [b.offset, b.offset + 1] {
+            let row = Row {
+                key: index::label_key("a"),
+                offset,
+                number: 3,
+            };
+            let bytes = index::encode(&header, &mut [row], &mut []);
+            fs::write(index_path(&path), bytes).unwrap();
+            let file = File::open(&path).unwrap();
+            let read = read(&path, &file, &Scope::Entries(vec!["a".into()]));
+            assert!(
+                read.is_none_or(|r| r.vault.entries().is_empty()),
+                "offset {offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_index_is_rebuilt_after_enough_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        load(&path).unwrap();
+        let covered = || {
+            Index::open(File::open(index_path(&path)).unwrap())
+                .unwrap()
+                .header()
+                .covered
+        };
+        let first = covered();
+        for i in 0..REINDEX_AFTER - 1 {
+            deposit(&path, &format!("e{}", i % 10), None);
+        }
+        assert_eq!(covered(), first, "appends alone leave the index as it was");
+        deposit(&path, "e0", Some("d"));
+        let whole = load(&path).unwrap().vault;
+        assert_eq!(
+            covered(),
+            whole.end(),
+            "merged after {REINDEX_AFTER} records"
+        );
+        assert!(
+            fs::read(index_path(&path)).unwrap() == index_bytes(&whole),
+            "a merged index is the same bytes as a rebuilt one"
+        );
+        let v = through_index(&path, &Scope::Device("D".into()));
+        assert_eq!(
+            v.entries()["e0"].versions.len(),
+            (REINDEX_AFTER - 1).div_ceil(10) + 1
+        );
+        assert_eq!(v.entries().len(), 1);
+    }
+}
