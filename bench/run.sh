@@ -22,11 +22,17 @@ t="$work/time"
 
 # run CMD…: prints "seconds peak_MiB" for one run (stdout and stderr discarded).
 run() { /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>&1 || true; awk '{printf "%.3f %.0f", $1, $2/1024}' "$t"; }
-# median of 5 runs of CMD…, seconds.
-median() { for _ in 1 2 3 4 5; do run "$@" | cut -d' ' -f1; done | sort -n | sed -n 3p; }
+# median of 5 runs of CMD…, seconds, timed with bash's microsecond clock
+# (includes starting the process; a `sh -c` wrapper adds about 1 ms).
+median() {
+  for _ in 1 2 3 4 5; do
+    local s=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; local e=$EPOCHREALTIME
+    awk "BEGIN{printf \"%.4f\n\", $e - $s}"
+  done | sort -n | sed -n 3p
+}
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(lscpu | sed -n 's/^Model name: *//p' | head -1); load $(cut -d' ' -f1 /proc/loadavg)"
-printf '%-8s %-18s %-12s %-18s %-18s %-18s %s\n' entries "import s (MiB)" bytes/entry "seal one s" "unseal --device s" "(peak MiB)" "list --device s"
+printf '%-8s %-18s %-12s %-18s %-24s %-16s %-18s %s\n' entries "import s (MiB)" bytes/entry "seal one s (MiB)" "unseal --device s (MiB)" "list --device s" "status s (MiB)" "list all s (MiB)"
 declare -A first
 for n in "${sizes[@]}"; do
   d="$work/$n"; mkdir -p "$d"; cd "$d"
@@ -35,13 +41,17 @@ for n in "${sizes[@]}"; do
   empty=$(stat -c %s v.bg)
   read -r imp imp_mb <<<"$(run "$bg" import v.bg --from rows.csv --format filevault)"
   per=$(( ($(stat -c %s v.bg) - empty) / n ))
-  cp v.bg v-copy.bg
-  seal=$(median sh -c "echo ABCD-EFGH-IJKL-MNOP-QRST-UVWX | '$bg' seal v-copy.bg --label extra-\$\$ --kind recovery-key")
+  cp v.bg v-copy.bg; cp v.bg.index v-copy.bg.index  # the index names no path: a copy stays valid
+  deposit="echo ABCD-EFGH-IJKL-MNOP-QRST-UVWX | '$bg' seal v-copy.bg --label extra-\$\$ --kind recovery-key"
+  read -r _ seal_mb <<<"$(run sh -c "$deposit")"
+  seal=$(median sh -c "$deposit")
   mid=$(printf 'C02%08dX' $((n / 2)))
   read -r un un_mb <<<"$(run "$bg" unseal v.bg --share s/a.share --share s/b.share --device "$mid")"
   un=$(median "$bg" unseal v.bg --share s/a.share --share s/b.share --device "$mid")
   ls_t=$(median "$bg" list v.bg --device "$mid")
-  printf '%-8s %-18s %-12s %-18s %-18s %-18s %s\n' "$n" "$imp ($imp_mb)" "$per" "$seal" "$un" "$un_mb" "$ls_t"
+  read -r st st_mb <<<"$(run "$bg" status v.bg)"        # whole replay: O(n)
+  read -r la la_mb <<<"$(run "$bg" list v.bg)"
+  printf '%-8s %-18s %-12s %-18s %-24s %-16s %-18s %s\n' "$n" "$imp ($imp_mb)" "$per" "$seal ($seal_mb)" "$un ($un_mb)" "$ls_t" "$st ($st_mb)" "$la ($la_mb)"
   if [ -z "${first[n]:-}" ]; then first[n]=$n; first[seal]=$seal; first[un]=$un; first[imp]=$imp; fi
   if [ "$n" != "${first[n]}" ]; then
     echo "         growth from ${first[n]}: import x$(awk "BEGIN{printf \"%.1f\", $imp/${first[imp]}}"), seal x$(awk "BEGIN{printf \"%.1f\", $seal/${first[seal]}}"), unseal x$(awk "BEGIN{printf \"%.1f\", $un/${first[un]}}") for x$((n / first[n])) entries"
@@ -50,14 +60,15 @@ for n in "${sizes[@]}"; do
     python3 "$OLDPWD/bench/gen.py" "$n" --keepass > entries.xml
     read -r kimp kimp_mb <<<"$(run sh -c "printf 'bench\nbench\n' | keepassxc-cli import -q -p entries.xml k.kdbx")"
     read -r kshow kshow_mb <<<"$(run sh -c "echo bench | keepassxc-cli show -q -s -a Password k.kdbx filevault-$mid")"
+    read -r kadd kadd_mb <<<"$(run sh -c "printf 'bench\nABCD-EFGH-IJKL-MNOP-QRST-UVWX\n' | keepassxc-cli add -q -p k.kdbx extra-entry")"
     age-keygen -o age.key 2>/dev/null; pub=$(age-keygen -y age.key); mkdir -p agefiles
     python3 "$OLDPWD/bench/gen.py" "$n" --secrets > secrets.txt
     start=$(date +%s.%N)
     while read -r serial key; do echo "$key" | age -r "$pub" -o "agefiles/$serial.age"; done < secrets.txt
     awrite=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $start}")
     aread=$(median age -d -i age.key "agefiles/$mid.age")
-    echo "         keepassxc-cli: import ${kimp}s (${kimp_mb} MiB), show one ${kshow}s (${kshow_mb} MiB) | age: write ${awrite}s, read one ${aread}s"
-    echo "         ratios (them / breakglass): import x$(awk "BEGIN{printf \"%.1f\", $kimp/$imp}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $awrite/$imp}") (age); reveal one x$(awk "BEGIN{printf \"%.1f\", $kshow/$un}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $aread/$un}") (age)"
+    echo "         keepassxc-cli: import ${kimp}s (${kimp_mb} MiB), show one ${kshow}s (${kshow_mb} MiB), add one ${kadd}s (${kadd_mb} MiB) | age: write ${awrite}s, read one ${aread}s"
+    echo "         ratios (them / breakglass): import x$(awk "BEGIN{printf \"%.1f\", $kimp/$imp}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $awrite/$imp}") (age); reveal one x$(awk "BEGIN{printf \"%.1f\", $kshow/$un}") (keepassxc), x$(awk "BEGIN{printf \"%.1f\", $aread/$un}") (age); add one x$(awk "BEGIN{printf \"%.1f\", $kadd/$seal}") (keepassxc)"
   fi
   cd "$OLDPWD"
 done

@@ -176,6 +176,84 @@ fn v1_opens_through_the_binary() {
     env.run(&["audit", "golden.bg", "--verify"], "").success();
 }
 
+#[test]
+fn v1_index_is_pinned_and_is_used() {
+    use vault_core::index::{self, Index, Table};
+    let bytes = fixture("golden.bg.index");
+    assert!(
+        vault_core::scope::index_bytes(&golden()) == bytes,
+        "the index of golden.bg is no longer the pinned bytes (FORMAT.md §12)"
+    );
+    let mut idx = Index::open(std::io::Cursor::new(bytes.clone())).unwrap();
+    assert_eq!(idx.header().records, 7);
+    let rows = idx
+        .find(Table::Devices, index::device_key("c02xg0fdh7jy"))
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].number, 4);
+    assert_eq!(rows[0].offset, golden().records()[3].frame.offset);
+    let versions = idx
+        .find(Table::Labels, index::label_key("entra-ba1"))
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [2, 3]
+    );
+
+    // The binary reveals through it, and leaves it as it was.
+    let env = Env::new();
+    for name in ["golden.bg", "golden.bg.index", "alice.share", "carol.share"] {
+        env.write(name, fixture(name));
+    }
+    env.run(
+        &[
+            "unseal",
+            "golden.bg",
+            "--share",
+            "carol.share",
+            "--share",
+            "alice.share",
+            "--device",
+            "C02XG0FDH7JY",
+        ],
+        "golden-alice-passphrase\n",
+    )
+    .success()
+    .stdout(predicate::str::contains("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"))
+    .stdout(predicate::str::contains("Golden-Entra").not());
+    // One record after the index: it stays as it was until 1024 are.
+    assert!(std::fs::read(env.path("golden.bg.index")).unwrap() == bytes);
+
+    // Damage to a record the lookup does not need (the runbook deposit):
+    // the device is still revealed through the index, which proves it was
+    // used, and every whole read names the damage (FORMAT.md §12).
+    let mut vault = std::fs::read(env.path("golden.bg")).unwrap();
+    let runbook = golden().records()[4].frame.offset as usize;
+    vault[runbook + log::FRAME_HEAD + 3] ^= 1;
+    env.write("golden.bg", &vault);
+    let device_args = [
+        "unseal",
+        "golden.bg",
+        "--share",
+        "carol.share",
+        "--share",
+        "alice.share",
+        "--device",
+        "c02xg0fdh7jy",
+    ];
+    env.run(&device_args, "golden-alice-passphrase\n")
+        .success()
+        .stdout(predicate::str::contains("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"));
+    for whole in [
+        &["list", "golden.bg"][..],
+        &["audit", "golden.bg", "--verify"],
+    ] {
+        env.run(whole, "")
+            .code(4)
+            .stderr(predicate::str::contains("record #5"));
+    }
+}
+
 /// Tampering with any byte of a quorum record is detected, even when the
 /// chain is recomputed to hide it: by replay, by the share checks, by the
 /// key check, or by the record's MAC.

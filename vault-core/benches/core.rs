@@ -135,5 +135,41 @@ fn argon2(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, replay, deposit_and_reveal, argon2);
+/// A lookup in an index of n deposits with devices (2n rows), from memory:
+/// the O(log n) page reads of `unseal --device` and of a deposit.
+fn index_lookup(c: &mut Criterion) {
+    use vault_core::index::{self, Header, Index, Row, Table};
+    let mut g = c.benchmark_group("index lookup");
+    for n in [1_000u64, 100_000, 1_000_000] {
+        let rows = |f: fn(&str) -> u64| -> Vec<Row> {
+            (0..n)
+                .map(|i| Row {
+                    key: f(&format!("C02{i:08}X")),
+                    offset: 10 + i * 228,
+                    number: i as u32 + 2,
+                })
+                .collect()
+        };
+        let (mut labels, mut devices) = (rows(index::label_key), rows(index::device_key));
+        let header = Header {
+            genesis: [0; 32],
+            covered: 10 + n * 228,
+            head: [0; 32],
+            records: n as u32 + 1,
+            labels: 0,
+            devices: 0,
+        };
+        let bytes = index::encode(&header, &mut labels, &mut devices);
+        let probe = index::device_key(&format!("C02{:08}X", n / 2));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
+            b.iter(|| {
+                let mut idx = Index::open(std::io::Cursor::new(bytes.as_slice())).unwrap();
+                assert_eq!(idx.find(Table::Devices, probe).unwrap().len(), 1);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, replay, deposit_and_reveal, argon2, index_lookup);
 criterion_main!(benches);
