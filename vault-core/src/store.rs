@@ -231,9 +231,10 @@ pub fn append_many<E>(
 ) -> Result<Result<usize, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
+        // Not read_vault: the index it would refresh is rebuilt below.
         let ReadVault {
             loaded, good_len, ..
-        } = read_vault(path, file, &Scope::Whole)?;
+        } = read_whole(path, file)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
@@ -306,7 +307,8 @@ pub fn rewrite<E>(
 ) -> Result<Result<PathBuf, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        let ReadVault { loaded, .. } = read_vault(path, file, &Scope::Whole)?;
+        // Not read_vault: the old file's index is removed below.
+        let ReadVault { loaded, .. } = read_whole(path, file)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
@@ -588,9 +590,14 @@ mod tests {
         .unwrap()
         .unwrap();
         assert!(written > 0);
+        let index = fs::read(scope::index_path(&path)).unwrap();
         let v = load(&path).unwrap().vault;
         assert_eq!(v.entries()["a"].versions.len(), 2);
         assert_eq!(v.records().len(), 4);
+        assert!(
+            index == scope::index_bytes(&v),
+            "the batch leaves a current index"
+        );
     }
 
     #[test]

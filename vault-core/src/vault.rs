@@ -623,7 +623,8 @@ impl Vault {
     /// index), each given with its record number, in file order: enough to
     /// check shares, deposit, and reveal those entries. `entries()` then
     /// holds just the entries those deposits make, which must be every
-    /// version of each (replay's version rules are checked).
+    /// version of each (replay's version rules are checked). Nothing else
+    /// is replayed: exposure, drills and share checks are not known here.
     pub fn partial(
         genesis: &Frame,
         deposits: &[(Frame, usize)],
