@@ -205,22 +205,25 @@ fn v1_index_is_pinned_and_is_used() {
     for name in ["golden.bg", "golden.bg.index", "alice.share", "carol.share"] {
         env.write(name, fixture(name));
     }
-    env.run(
-        &[
-            "unseal",
-            "golden.bg",
-            "--share",
-            "carol.share",
-            "--share",
-            "alice.share",
-            "--device",
-            "C02XG0FDH7JY",
-        ],
-        "golden-alice-passphrase\n",
-    )
-    .success()
-    .stdout(predicate::str::contains("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"))
-    .stdout(predicate::str::contains("Golden-Entra").not());
+    let unseal_device = |device: &str| {
+        env.run(
+            &[
+                "unseal",
+                "golden.bg",
+                "--share",
+                "carol.share",
+                "--share",
+                "alice.share",
+                "--device",
+                device,
+            ],
+            "golden-alice-passphrase\n",
+        )
+    };
+    unseal_device("C02XG0FDH7JY")
+        .success()
+        .stdout(predicate::str::contains("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"))
+        .stdout(predicate::str::contains("Golden-Entra").not());
     // One record after the index: it stays as it was until 1024 are.
     assert!(std::fs::read(env.path("golden.bg.index")).unwrap() == bytes);
 
@@ -231,17 +234,7 @@ fn v1_index_is_pinned_and_is_used() {
     let runbook = golden().records()[4].frame.offset as usize;
     vault[runbook + log::FRAME_HEAD + 3] ^= 1;
     env.write("golden.bg", &vault);
-    let device_args = [
-        "unseal",
-        "golden.bg",
-        "--share",
-        "carol.share",
-        "--share",
-        "alice.share",
-        "--device",
-        "c02xg0fdh7jy",
-    ];
-    env.run(&device_args, "golden-alice-passphrase\n")
+    unseal_device("c02xg0fdh7jy")
         .success()
         .stdout(predicate::str::contains("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"));
     for whole in [

@@ -271,27 +271,12 @@ impl Tail {
 mod tests {
     use super::*;
     use crate::entry::{EntryKind, EntrySecret};
-    use crate::passphrase::KdfParams;
-    use crate::store::{append, load, load_scope, write_new_file};
-    use crate::vault::{create, DepositMeta, EntryVersion, InitSpec};
+    use crate::store::tests::vault_named as new_vault;
+    use crate::store::{append, load, load_scope};
+    use crate::vault::{DepositMeta, EntryVersion};
     use proptest::prelude::*;
     use std::fs;
     use zeroize::Zeroizing;
-
-    fn new_vault(dir: &Path, name: &str) -> PathBuf {
-        let spec = InitSpec {
-            name: name.into(),
-            threshold: 2,
-            custodians: vec!["a".into(), "b".into()],
-            actor: String::new(),
-            time: 0,
-            kdf: KdfParams::FLOOR,
-        };
-        let bytes = create(&spec, &[None, None]).unwrap().bytes;
-        let path = dir.join(format!("{name}.bg"));
-        write_new_file(&path, &bytes, false).unwrap();
-        path
-    }
 
     fn deposit(path: &Path, label: &str, device: Option<&str>) {
         let s = EntrySecret {
@@ -434,14 +419,7 @@ mod tests {
         deposit(&path, "a", None);
         deposit(&path, "b", None);
         let whole = load(&path).unwrap().vault;
-        let header = Header {
-            genesis: whole.records()[0].frame.hash,
-            covered: whole.end(),
-            head: *whole.head(),
-            records: whole.record_count() as u32,
-            labels: 0,
-            devices: 0,
-        };
+        let header = header_for(&whole);
         let b = &whole.records()[2].frame;
         // "a" pointed at b's deposit, then at an offset inside it.
         for offset in [b.offset, b.offset + 1] {

@@ -443,7 +443,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::entry::{EntryKind, EntrySecret};
     use crate::passphrase::KdfParams;
@@ -463,8 +463,13 @@ mod tests {
     }
 
     fn new_vault(dir: &Path) -> PathBuf {
+        vault_named(dir, "v")
+    }
+
+    /// A new 2-of-2 vault `NAME.bg` in `dir`, named NAME, without deposits.
+    pub(crate) fn vault_named(dir: &Path, name: &str) -> PathBuf {
         let spec = InitSpec {
-            name: "t".into(),
+            name: name.into(),
             threshold: 2,
             custodians: vec!["a".into(), "b".into()],
             actor: String::new(),
@@ -472,7 +477,7 @@ mod tests {
             kdf: KdfParams::FLOOR,
         };
         let bytes = create(&spec, &[None, None]).unwrap().bytes;
-        let path = dir.join("v.bg");
+        let path = dir.join(format!("{name}.bg"));
         write_new_file(&path, &bytes, false).unwrap();
         path
     }
