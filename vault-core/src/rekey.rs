@@ -238,29 +238,18 @@ mod tests {
             push(&mut bytes, &v, &r);
         }
         let v = load(&bytes);
-        let un = open(
-            &v,
-            &[
-                &old.shares[0].text,
-                &old.shares[2].text,
-                &old.shares[4].text,
-            ],
-        )
-        .unwrap();
+        // Custodians a, c and e: a quorum of the old vault.
+        let quorum = |v: &Vault| {
+            let texts = [0, 2, 4].map(|i| &old.shares[i].text);
+            open(v, &texts).unwrap()
+        };
+        let un = quorum(&v);
         let r = un
             .unseal_record(&[("x".into(), 2)], "before", "", 20, v.head())
             .unwrap();
         push(&mut bytes, &v, &r);
         let v = load(&bytes);
-        let un = open(
-            &v,
-            &[
-                &old.shares[0].text,
-                &old.shares[2].text,
-                &old.shares[4].text,
-            ],
-        )
-        .unwrap();
+        let un = quorum(&v);
 
         let rk = RekeySpec {
             threshold: 2,
