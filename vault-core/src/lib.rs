@@ -28,10 +28,14 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod backup;
 pub mod codec;
 pub mod entry;
+pub mod error;
 pub mod escrow;
+#[cfg(feature = "fs")]
+pub mod fs;
+#[cfg(feature = "fs")]
+pub use fs::{scope, store};
 pub mod generate;
 pub mod import;
 pub mod index;
@@ -43,11 +47,10 @@ pub mod record;
 pub mod recovery_key;
 pub mod rekey;
 pub mod remote;
-pub mod scope;
 pub mod shamir;
 pub mod share;
-pub mod share_text;
-pub mod store;
+pub mod text;
+pub use text::{backup, share_text};
 pub mod vault;
 
 /// A vault's random 16-byte identifier (public).

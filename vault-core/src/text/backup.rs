@@ -19,11 +19,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::lines::{base32, check_line, line_check, normalize, numbered, SYMBOLS_PER_LINE};
+use super::share_text::ShareTextError;
 use crate::codec::{Reader, Writer};
 use crate::keys::sha256;
-use crate::share_text::{
-    base32, check_line, line_check, normalize, numbered, ShareTextError, SYMBOLS_PER_LINE,
-};
 use crate::VaultId;
 
 /// First line of a part.

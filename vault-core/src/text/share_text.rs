@@ -18,32 +18,18 @@
 //! I/L as 1. Header lines other than the first are for people; the
 //! authoritative data is the body.
 
-use data_encoding::{Encoding, Specification};
-use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
-use crate::keys::sha256;
+pub use super::lines::SYMBOLS_PER_LINE;
+use super::lines::{base32, check_line, line_check, normalize, numbered, ALPHABET};
 use crate::share::{ShareBody, ShareDecodeError};
 
 /// First line of every share text; the number is the text format version.
 pub const MAGIC_LINE: &str = "BREAKGLASS SHARE v1";
 /// Last line of a share text.
 pub const END_LINE: &str = "END BREAKGLASS SHARE";
-/// Base32 symbols per body line.
-pub const SYMBOLS_PER_LINE: usize = 16;
-const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// The most body lines any share can have; more is not a share.
 const MAX_LINES: usize = 64;
-
-pub(crate) fn base32() -> &'static Encoding {
-    static ENC: OnceLock<Encoding> = OnceLock::new();
-    ENC.get_or_init(|| {
-        let mut spec = Specification::new();
-        spec.symbols.push_str(ALPHABET);
-        spec.encoding()
-            .expect("valid Crockford base32 specification")
-    })
-}
 
 /// Public details printed in the header for people to read.
 #[derive(Debug, Clone)]
@@ -54,18 +40,6 @@ pub struct ShareHeader<'a> {
     pub fingerprint: &'a str,
     /// The custodian's name.
     pub custodian: &'a str,
-}
-
-/// Two check symbols for body line `number` (1-based) holding `symbols`.
-pub(crate) fn line_check(number: usize, symbols: &str) -> String {
-    let h = sha256(&[
-        b"breakglass/v1/line-check",
-        &(number as u32).to_be_bytes(),
-        symbols.as_bytes(),
-    ]);
-    let v = ((h[0] as usize) << 2) | (h[1] as usize >> 6);
-    let a = ALPHABET.as_bytes();
-    [a[v >> 5] as char, a[v & 31] as char].into_iter().collect()
 }
 
 /// Renders a share as text. The result holds secret material (for a plain
@@ -206,28 +180,6 @@ fn typo_place(group: Option<usize>, position: usize) -> String {
         Some(g) => format!("symbol {position} of group {g}"),
         None => format!("symbol {position} of the check code"),
     }
-}
-
-/// Normalizes typed symbols: upper case, drop spaces and dashes, O→0, I/L→1.
-pub(crate) fn normalize(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| match c.to_ascii_uppercase() {
-            'O' => '0',
-            'I' | 'L' => '1',
-            other => other,
-        })
-        .collect()
-}
-
-/// Splits `NN: symbols` into the number and the rest; `None` for other lines.
-pub(crate) fn numbered(line: &str) -> Option<(usize, &str)> {
-    let (num, rest) = line.trim().split_once(':')?;
-    let num = num.trim();
-    if num.is_empty() || num.len() > 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((num.parse().ok()?, rest))
 }
 
 fn magic_version(line: &str) -> Option<u32> {
@@ -460,31 +412,6 @@ fn locate_typo(
             position: p - data_len + 1,
         }
     })
-}
-
-/// Verifies one normalized line and returns its data symbols.
-pub(crate) fn check_line(
-    number: usize,
-    symbols: &str,
-) -> Result<Zeroizing<String>, ShareTextError> {
-    if let Some(position) = symbols.chars().position(|c| !ALPHABET.contains(c)) {
-        return Err(ShareTextError::BadSymbol {
-            line: number,
-            position: position + 1,
-        });
-    }
-    if symbols.len() < 3 || symbols.len() > SYMBOLS_PER_LINE + 2 {
-        return Err(ShareTextError::LineLength {
-            line: number,
-            found: symbols.len().saturating_sub(2),
-            expected: SYMBOLS_PER_LINE,
-        });
-    }
-    let (data, check) = symbols.split_at(symbols.len() - 2);
-    if line_check(number, data) != check {
-        return Err(ShareTextError::LineCheck { line: number });
-    }
-    Ok(Zeroizing::new(data.to_owned()))
 }
 
 /// Joins checked lines, finds gaps and short lines, and decodes the body.

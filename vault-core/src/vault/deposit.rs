@@ -1,0 +1,281 @@
+//! Deposits: anyone with the file seals a secret to the escrow key. The
+//! secret is checked against its kind, the metadata fixed (version,
+//! attributes, policy), then sealed with the metadata as HPKE's AAD.
+
+use zeroize::Zeroizing;
+
+use super::rules::{check_actor, check_text};
+use super::Vault;
+use crate::entry::{EntryKind, EntrySecret, MAX_SECRET, MAX_USERNAME};
+use crate::error::InputError;
+use crate::escrow;
+use crate::record::{attr, limits, Deposit, Record};
+use crate::recovery_key::{self, RecoveryFormat};
+use crate::VaultId;
+
+/// A checked deposit waiting to be sealed (HPKE) into its record.
+pub struct PreparedDeposit {
+    deposit: Deposit,
+    secret: EntrySecret,
+    vault_id: VaultId,
+    escrow_public: [u8; 32],
+}
+
+impl std::fmt::Debug for PreparedDeposit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PreparedDeposit {{ label: {:?}, version: {}, .. }}",
+            self.deposit.label, self.deposit.version
+        )
+    }
+}
+
+impl PreparedDeposit {
+    /// Seals the secret to the escrow key, the metadata bound as AAD.
+    pub fn seal(self) -> Result<Record, InputError> {
+        let mut deposit = self.deposit;
+        let aad = deposit.aad(&self.vault_id);
+        let (enc, ciphertext) = escrow::seal(
+            &self.escrow_public,
+            &self.vault_id,
+            &self.secret.encode(),
+            &aad,
+        )
+        .map_err(|e| InputError(e.to_string()))?;
+        deposit.enc = enc;
+        deposit.ciphertext = ciphertext;
+        Ok(Record::Deposit(deposit))
+    }
+}
+
+/// Who deposits, when, and the deposit's public attributes.
+#[derive(Debug, Clone, Default)]
+pub struct DepositMeta {
+    /// Who is depositing (self-asserted).
+    pub actor: String,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Device identifier for lookup (serial, host name, key ID), public.
+    pub device: Option<String>,
+    /// BitLocker key ID (8 hex digits), public.
+    pub key_id: Option<String>,
+    /// Rotate at least every N days; unset keeps the entry's policy
+    /// (default 90).
+    pub rotate_days: Option<u32>,
+    /// After an unseal, rotate within N hours; unset keeps the entry's
+    /// policy (default 24).
+    pub expose_hours: Option<u32>,
+    /// This deposit rotates the entry (recorded as a rotation).
+    pub rotation: bool,
+    /// Import digest (see `import`), for idempotent re-imports.
+    pub digest: Option<String>,
+}
+
+/// The known attributes of a deposit, parsed and checked.
+#[derive(Debug, Default)]
+pub(super) struct DepositAttrs {
+    pub(super) device: Option<String>,
+    pub(super) key_id: Option<String>,
+    pub(super) rotate_days: Option<u32>,
+    pub(super) expose_hours: Option<u32>,
+    pub(super) rotation: bool,
+    pub(super) digest: Option<String>,
+}
+
+impl DepositAttrs {
+    pub(super) fn read(d: &Deposit) -> Result<Self, &'static str> {
+        let number = |tag, max: u32| -> Result<Option<u32>, &'static str> {
+            d.attribute(tag)
+                .map(|v| match v.parse::<u32>() {
+                    Ok(n) if (1..=max).contains(&n) && n.to_string() == v => Ok(n),
+                    _ => Err("a policy attribute is not a number in range"),
+                })
+                .transpose()
+        };
+        Ok(Self {
+            device: d.attribute(attr::DEVICE).map(str::to_owned),
+            key_id: d.attribute(attr::KEY_ID).map(str::to_owned),
+            rotate_days: number(attr::ROTATE_DAYS, MAX_ROTATE_DAYS)?,
+            expose_hours: number(attr::EXPOSE_HOURS, MAX_EXPOSE_HOURS)?,
+            rotation: match d.attribute(attr::ROTATION) {
+                None => false,
+                Some("rotate") => true,
+                Some(_) => return Err("an unknown rotation marker"),
+            },
+            digest: match d.attribute(attr::IMPORT_DIGEST) {
+                Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    Some(v.to_owned())
+                }
+                Some(_) => return Err("a malformed import digest"),
+                None => None,
+            },
+        })
+    }
+}
+
+/// Longest rotation policy accepted: 10 years.
+pub const MAX_ROTATE_DAYS: u32 = 3650;
+/// Longest exposure window accepted: one year.
+pub const MAX_EXPOSE_HOURS: u32 = 8760;
+
+/// Checks a secret against its kind; returns it in canonical form
+/// (recovery keys trimmed and upper-cased).
+pub fn validate_secret(kind: EntryKind, secret: &EntrySecret) -> Result<EntrySecret, InputError> {
+    if secret.secret.is_empty() {
+        return Err(InputError("the secret is empty: nothing to seal".into()));
+    }
+    if secret.secret.len() > MAX_SECRET {
+        return Err(InputError(format!(
+            "the secret is {} bytes: at most {MAX_SECRET} bytes can be sealed",
+            secret.secret.len()
+        )));
+    }
+    if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
+        return Err(InputError(format!(
+            "the username must be one line of at most {MAX_USERNAME} bytes"
+        )));
+    }
+    let text = match std::str::from_utf8(&secret.secret) {
+        Ok(t) => Some(t),
+        Err(_) if kind.is_text() => {
+            return Err(InputError(format!(
+                "the secret is not UTF-8 text: a {} must be text (use --kind file for binary data)",
+                kind.name()
+            )))
+        }
+        Err(_) => None,
+    };
+    let canonical = match (kind, text) {
+        (EntryKind::Password, Some(t)) if t.contains(['\n', '\r']) => {
+            return Err(InputError(
+                "a password must be one line (use --kind note for text with line breaks)".into(),
+            ))
+        }
+        (EntryKind::RecoveryKey, Some(t)) => Some(recovery_key::check(t)?.0),
+        _ => None,
+    };
+    Ok(EntrySecret {
+        username: secret.username.clone(),
+        secret: canonical.map_or_else(|| secret.secret.clone(), |c| Zeroizing::new(c.into_bytes())),
+    })
+}
+
+impl Vault {
+    /// The version a deposit of `label` would get, or why it is refused
+    /// (a bad label, or a label that holds another kind).
+    pub fn next_version(&self, label: &str, kind: EntryKind) -> Result<u32, InputError> {
+        check_text("label", label, limits::LABEL)?;
+        match self.entries.get(label) {
+            None => Ok(1),
+            Some(e) if e.kind != kind => Err(InputError(format!(
+                "entry '{label}' holds a {}, not a {}: use --kind {} or another label",
+                e.kind.name(),
+                kind.name(),
+                e.kind.name()
+            ))),
+            Some(e) => Ok(e.current().version + 1),
+        }
+    }
+
+    /// Builds a deposit record for a new version of `label`.
+    pub fn deposit(
+        &self,
+        label: &str,
+        kind: EntryKind,
+        secret: &EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<Record, InputError> {
+        self.prepare_deposit(label, kind, secret, meta)?.seal()
+    }
+
+    /// Checks a deposit and fixes its metadata (version, attributes) without
+    /// sealing it yet: sealing is the costly part, and prepared deposits of
+    /// different labels can be sealed in parallel.
+    pub fn prepare_deposit(
+        &self,
+        label: &str,
+        kind: EntryKind,
+        secret: &EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<PreparedDeposit, InputError> {
+        let version = self.next_version(label, kind)?;
+        let secret = validate_secret(kind, secret)?;
+        let attributes = self.deposit_attributes(label, &secret, meta)?;
+        Ok(PreparedDeposit {
+            deposit: Deposit {
+                time: meta.time,
+                actor: check_actor(&meta.actor),
+                label: label.to_owned(),
+                kind,
+                version,
+                attributes,
+                enc: [0; 32],
+                ciphertext: Vec::new(),
+            },
+            secret,
+            vault_id: *self.id(),
+            escrow_public: self.genesis.escrow_public,
+        })
+    }
+
+    /// The attributes of a new deposit: the given ones, with the policy
+    /// carried over from the entry's previous version when not given.
+    fn deposit_attributes(
+        &self,
+        label: &str,
+        secret: &EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<Vec<(u8, String)>, InputError> {
+        let prev = self.entries.get(label);
+        let mut attributes = Vec::new();
+        if let Some(device) = &meta.device {
+            check_text("--device", device, limits::ATTRIBUTE)?;
+            attributes.push((attr::DEVICE, device.clone()));
+        }
+        if let Some(id) = &meta.key_id {
+            let is_bitlocker = std::str::from_utf8(&secret.secret)
+                .ok()
+                .and_then(|s| recovery_key::check(s).ok())
+                .is_some_and(|(_, f)| f == RecoveryFormat::BitLocker);
+            if !is_bitlocker {
+                return Err(InputError(
+                    "--key-id goes with a BitLocker recovery password".into(),
+                ));
+            }
+            attributes.push((attr::KEY_ID, recovery_key::check_key_id(id)?));
+        }
+        let days = meta.rotate_days;
+        if let Some(days) = days {
+            if !(1..=MAX_ROTATE_DAYS).contains(&days) {
+                return Err(InputError(format!(
+                    "rotation every {days} days is refused: 1 to {MAX_ROTATE_DAYS}"
+                )));
+            }
+            attributes.push((attr::ROTATE_DAYS, days.to_string()));
+        }
+        let hours = meta.expose_hours;
+        if let Some(hours) = hours {
+            if !(1..=MAX_EXPOSE_HOURS).contains(&hours) {
+                return Err(InputError(format!(
+                    "an exposure window of {hours} hours is refused: 1 to {MAX_EXPOSE_HOURS}"
+                )));
+            }
+            attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
+        }
+        if let Some(digest) = &meta.digest {
+            attributes.push((attr::IMPORT_DIGEST, digest.clone()));
+        }
+        if meta.rotation {
+            if prev.is_none() {
+                return Err(InputError(format!(
+                    "no entry '{label}' to rotate (see: breakglass list)"
+                )));
+            }
+            attributes.push((attr::ROTATION, "rotate".into()));
+        }
+        // FORMAT.md §7.2: tags strictly ascending.
+        attributes.sort_by_key(|(tag, _)| *tag);
+        Ok(attributes)
+    }
+}

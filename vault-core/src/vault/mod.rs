@@ -1,0 +1,219 @@
+//! The vault: state replayed from its records, and the operations on it.
+//! No I/O here; the file on disk is `crate::fs`'s.
+//!
+//! One concept per module:
+//! - [`replay`]: records in, state out, every rule checked
+//! - [`init`]: a new vault: keys, shares, the genesis record
+//! - [`rules`]: the rules every name, label and reason follows
+//! - [`deposit`]: a deposit checked, its metadata fixed, sealed to escrow
+//! - [`quorum`]: shares checked one by one, gathered, and combined
+//! - [`unsealed`]: what a quorum can do: reveal, drill, sign records
+
+use std::collections::BTreeMap;
+
+use crate::entry::EntryKind;
+use crate::log::Frame;
+use crate::record::{Custodian, DrillKind, Genesis, Record};
+use crate::VaultId;
+
+pub mod deposit;
+pub mod init;
+pub mod quorum;
+pub mod replay;
+pub mod rules;
+pub mod unsealed;
+
+pub use crate::error::InputError;
+pub use deposit::{
+    validate_secret, DepositMeta, PreparedDeposit, MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
+};
+pub(crate) use init::new_keys;
+pub use init::{create, validate, Created, InitSpec, IssuedShare};
+pub use quorum::{OpenError, ShareProblem};
+pub use replay::ReplayError;
+pub use rules::{check_reason, check_text};
+pub use unsealed::{DrillOutcome, EntryDamaged, Revealed, Unsealed};
+
+/// One version of an entry (public view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryVersion {
+    /// Version number, from 1.
+    pub version: u32,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Who deposited (self-asserted).
+    pub actor: String,
+    /// Device identifier, if the deposit named one.
+    pub device: Option<String>,
+    /// BitLocker key ID, if the deposit named one.
+    pub key_id: Option<String>,
+    /// True when this version was deposited as a rotation.
+    pub rotation: bool,
+    /// Import digest, if the version was imported.
+    pub digest: Option<String>,
+    /// Index into [`Vault::records`] of the deposit.
+    pub record: usize,
+}
+
+/// An entry (public view): label, kind and versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Label.
+    pub label: String,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Versions, oldest first; never empty.
+    pub versions: Vec<EntryVersion>,
+    /// Rotate at least every this many days.
+    pub rotate_days: u32,
+    /// After an unseal, rotate within this many hours.
+    pub expose_hours: u32,
+    /// When the current version was last revealed by an unseal (Unix
+    /// seconds); cleared by a new version.
+    pub exposed_at: Option<u64>,
+}
+
+impl Entry {
+    /// The newest version.
+    pub fn current(&self) -> &EntryVersion {
+        self.versions
+            .last()
+            .expect("an entry has at least one version")
+    }
+
+    /// When the current version must be rotated because it was revealed.
+    pub fn exposure_deadline(&self) -> Option<u64> {
+        self.exposed_at
+            .map(|t| t.saturating_add(u64::from(self.expose_hours) * 3600))
+    }
+
+    /// When the current version is due for routine rotation.
+    pub fn rotation_due(&self) -> u64 {
+        // Times come from the file: saturate rather than overflow.
+        self.current()
+            .time
+            .saturating_add(u64::from(self.rotate_days) * 86_400)
+    }
+}
+
+/// A drill as recorded (public view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillEvent {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Drill, emergency or misuse.
+    pub kind: DrillKind,
+    /// Custodians present.
+    pub custodians: Vec<u8>,
+    /// Versions that did not decrypt.
+    pub versions_failed: u32,
+}
+
+/// A record with where it sits in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The record.
+    pub record: Record,
+    /// Its frame (offset, chain hashes).
+    pub frame: Frame,
+}
+
+/// A vault's state: the replay of its records.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    genesis: Genesis,
+    entries: BTreeMap<String, Entry>,
+    records: Vec<Placed>,
+    head: [u8; 32],
+    drills: Vec<DrillEvent>,
+    /// Per custodian index: (times verified, last time).
+    verifications: BTreeMap<u8, (u32, u64)>,
+    /// Records in the file (more than `records` holds when partial).
+    count: usize,
+    /// File offset just past the last record.
+    end: u64,
+    /// False when read through the index: only some entries are here.
+    whole: bool,
+}
+
+/// Where a file's records end: for a vault read in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Chain hash of the last record.
+    pub head: [u8; 32],
+    /// File offset just past the last record.
+    pub end: u64,
+    /// Records in the file.
+    pub records: usize,
+}
+
+/// Default rotation policy: every 90 days.
+pub const DEFAULT_ROTATE_DAYS: u32 = 90;
+/// Default exposure window: rotate within 24 hours of an unseal.
+pub const DEFAULT_EXPOSE_HOURS: u32 = 24;
+
+impl Vault {
+    /// Drills, oldest first.
+    pub fn drills(&self) -> &[DrillEvent] {
+        &self.drills
+    }
+
+    /// Share verifications per custodian index: (count, last time).
+    pub fn verifications(&self) -> &BTreeMap<u8, (u32, u64)> {
+        &self.verifications
+    }
+
+    /// Vault id.
+    pub fn id(&self) -> &VaultId {
+        &self.genesis.vault_id
+    }
+    /// Vault name.
+    pub fn name(&self) -> &str {
+        &self.genesis.name
+    }
+    /// The genesis record.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+    /// Shares needed to unseal.
+    pub fn threshold(&self) -> usize {
+        self.genesis.threshold as usize
+    }
+    /// Custodians in index order (index = position + 1).
+    pub fn custodians(&self) -> &[Custodian] {
+        &self.genesis.custodians
+    }
+    /// The name of custodian `index` (1-based).
+    pub fn custodian_name(&self, index: u8) -> Option<&str> {
+        let i = (index as usize).checked_sub(1)?;
+        self.genesis.custodians.get(i).map(|c| c.name.as_str())
+    }
+    /// Entries by label.
+    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+        &self.entries
+    }
+    /// Every record, in file order (when partial: those read).
+    pub fn records(&self) -> &[Placed] {
+        &self.records
+    }
+    /// How many records the file holds.
+    pub fn record_count(&self) -> usize {
+        self.count
+    }
+    /// File offset just past the last record.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+    /// True when every record was replayed; false when the vault was read
+    /// in part through the index (see [`Vault::partial`]).
+    pub fn is_whole(&self) -> bool {
+        self.whole
+    }
+    /// Chain hash of the last record.
+    pub fn head(&self) -> &[u8; 32] {
+        &self.head
+    }
+}
+
+#[cfg(test)]
+mod tests;

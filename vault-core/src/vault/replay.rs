@@ -1,0 +1,283 @@
+//! Replay: a parsed file's records in, the vault's state out, every rule
+//! of docs/FORMAT.md checked on the way.
+
+use std::collections::BTreeMap;
+
+use super::deposit::DepositAttrs;
+use super::{
+    DrillEvent, Entry, EntryVersion, Placed, Tip, Vault, DEFAULT_EXPOSE_HOURS, DEFAULT_ROTATE_DAYS,
+};
+use crate::log::{self, Frame, Log, LogError};
+use crate::record::{Deposit, Record, Unseal};
+
+/// The file's records do not make a consistent vault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// Framing or chain damage, or not a vault.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A record that decodes but breaks the vault's rules.
+    #[error("record #{record} at offset {offset}: {why}")]
+    Invalid {
+        /// 1-based record number.
+        record: usize,
+        /// Byte offset of the record.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl Vault {
+    /// Replays a parsed file into a vault, checking every rule.
+    pub fn replay(log: &Log) -> Result<Self, ReplayError> {
+        let mut frames = log.frames.iter();
+        let first = frames.next().ok_or_else(|| ReplayError::Invalid {
+            record: 1,
+            offset: log::HEADER_LEN as u64,
+            why: "the file has no records: it is not a complete vault".into(),
+        })?;
+        let genesis = match decode(first, 1)? {
+            Record::Genesis(g) => g,
+            _ => {
+                return Err(invalid(
+                    first,
+                    1,
+                    "the first record is not a genesis record",
+                ))
+            }
+        };
+        let mut vault = Self {
+            genesis: genesis.clone(),
+            entries: BTreeMap::new(),
+            records: vec![Placed {
+                record: Record::Genesis(genesis),
+                frame: first.clone(),
+            }],
+            head: first.hash,
+            drills: Vec::new(),
+            verifications: BTreeMap::new(),
+            count: 1,
+            end: frame_end(first),
+            whole: true,
+        };
+        for (i, frame) in frames.enumerate() {
+            let number = i + 2;
+            let record = decode(frame, number)?;
+            vault.apply(record, frame, number)?;
+        }
+        Ok(vault)
+    }
+
+    /// A vault of its genesis and some deposits only (found through the
+    /// index), each given with its record number, in file order: enough to
+    /// check shares, deposit, and reveal those entries. `entries()` then
+    /// holds just the entries those deposits make, which must be every
+    /// version of each (replay's version rules are checked). Nothing else
+    /// is replayed: exposure, drills and share checks are not known here.
+    pub fn partial(
+        genesis: &Frame,
+        deposits: &[(Frame, usize)],
+        tip: Tip,
+    ) -> Result<Self, ReplayError> {
+        let log = Log {
+            frames: vec![genesis.clone()],
+            head: genesis.hash,
+            torn: None,
+        };
+        let mut vault = Self::replay(&log)?;
+        for (frame, number) in deposits {
+            match decode(frame, *number)? {
+                record @ Record::Deposit(_) => vault.apply(record, frame, *number)?,
+                _ => {
+                    return Err(invalid(
+                        frame,
+                        *number,
+                        "the index points to a record that is not a deposit",
+                    ))
+                }
+            }
+        }
+        vault.head = tip.head;
+        vault.end = tip.end;
+        vault.count = tip.records;
+        vault.whole = false;
+        Ok(vault)
+    }
+
+    /// Adds `record` after the current head, as an append would, and
+    /// returns its frame bytes: for writing many records in one go (import)
+    /// with each built against the state the ones before it made.
+    pub fn push(&mut self, record: Record) -> Result<Vec<u8>, ReplayError> {
+        let body = record.encode_body();
+        let (bytes, hash) = log::encode_frame(&self.head, record.kind(), &body);
+        let frame = Frame {
+            offset: self.end,
+            kind: record.kind(),
+            body,
+            prev: self.head,
+            hash,
+        };
+        let number = self.count + 1;
+        self.apply(record, &frame, number)?;
+        Ok(bytes)
+    }
+
+    fn apply(&mut self, record: Record, frame: &Frame, number: usize) -> Result<(), ReplayError> {
+        let n = self.genesis.custodians.len() as u8;
+        let unknown = |custodians: &[u8]| custodians.iter().any(|&c| c == 0 || c > n);
+        match &record {
+            Record::Genesis(_) => return Err(invalid(frame, number, "a second genesis record")),
+            Record::Deposit(d) => self.apply_deposit(d, frame, number)?,
+            Record::Unseal(u) if unknown(&u.custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
+            }
+            Record::Unseal(u) => self.mark_exposed(u),
+            Record::Drill(d) if unknown(&d.custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
+            }
+            Record::Drill(d) => self.drills.push(DrillEvent {
+                time: d.time,
+                kind: d.kind,
+                custodians: d.custodians.clone(),
+                versions_failed: d.versions_failed,
+            }),
+            Record::History(h) => self.apply_history(h),
+            Record::Rekey(k) if k.custodians.iter().any(|&c| c == 0 || c > k.old_custodians) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the old vault did not have",
+                ))
+            }
+            Record::Rekey(_) => {}
+            Record::ShareVerified(s) if unknown(&[s.custodian]) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
+            }
+            Record::ShareVerified(s) => {
+                let v = self.verifications.entry(s.custodian).or_insert((0, 0));
+                *v = (v.0 + 1, s.time);
+            }
+        }
+        self.records.push(Placed {
+            record,
+            frame: frame.clone(),
+        });
+        self.head = frame.hash;
+        self.count += 1;
+        self.end = frame_end(frame);
+        Ok(())
+    }
+
+    /// Records from before a rekey keep their effect on readiness: an old
+    /// unseal still exposes what it revealed, an old drill still counts.
+    /// Custodian numbers in them are the old vault's.
+    fn apply_history(&mut self, h: &crate::record::History) {
+        match Record::decode(h.kind, &h.body) {
+            Ok(Record::Unseal(u)) => self.mark_exposed(&u),
+            Ok(Record::Drill(d)) => self.drills.push(DrillEvent {
+                time: d.time,
+                kind: d.kind,
+                custodians: Vec::new(),
+                versions_failed: d.versions_failed,
+            }),
+            _ => {}
+        }
+    }
+
+    /// An unseal exposes the current versions it revealed.
+    fn mark_exposed(&mut self, u: &Unseal) {
+        for (label, version) in &u.entries {
+            if let Some(e) = self.entries.get_mut(label) {
+                if e.current().version == *version {
+                    e.exposed_at = Some(u.time);
+                }
+            }
+        }
+    }
+
+    fn apply_deposit(
+        &mut self,
+        d: &Deposit,
+        frame: &Frame,
+        number: usize,
+    ) -> Result<(), ReplayError> {
+        let expected = self
+            .entries
+            .get(&d.label)
+            .map_or(1, |e| e.current().version + 1);
+        if d.version != expected {
+            return Err(invalid(frame, number, "entry version out of sequence"));
+        }
+        let attrs = DepositAttrs::read(d).map_err(|why| invalid(frame, number, why))?;
+        let entry = self
+            .entries
+            .entry(d.label.clone())
+            .or_insert_with(|| Entry {
+                label: d.label.clone(),
+                kind: d.kind,
+                versions: Vec::new(),
+                rotate_days: DEFAULT_ROTATE_DAYS,
+                expose_hours: DEFAULT_EXPOSE_HOURS,
+                exposed_at: None,
+            });
+        if entry.kind != d.kind {
+            return Err(invalid(
+                frame,
+                number,
+                "entry kind changed between versions",
+            ));
+        }
+        entry.rotate_days = attrs.rotate_days.unwrap_or(entry.rotate_days);
+        entry.expose_hours = attrs.expose_hours.unwrap_or(entry.expose_hours);
+        entry.exposed_at = None;
+        entry.versions.push(EntryVersion {
+            version: d.version,
+            time: d.time,
+            actor: d.actor.clone(),
+            device: attrs.device,
+            key_id: attrs.key_id,
+            rotation: attrs.rotation,
+            digest: attrs.digest,
+            record: self.records.len(),
+        });
+        Ok(())
+    }
+}
+
+fn decode(frame: &Frame, number: usize) -> Result<Record, ReplayError> {
+    Record::decode(frame.kind, &frame.body).map_err(|e| ReplayError::Invalid {
+        record: number,
+        offset: frame.offset,
+        why: match e {
+            crate::record::RecordError::UnknownType(t) => format!(
+                "unknown record type 0x{t:02x} (written by a newer breakglass? upgrade breakglass)"
+            ),
+            crate::record::RecordError::Body(d) => d.to_string(),
+        },
+    })
+}
+
+fn frame_end(frame: &Frame) -> u64 {
+    frame.offset + (frame.body.len() + log::FRAME_OVERHEAD) as u64
+}
+
+fn invalid(frame: &Frame, number: usize, why: &str) -> ReplayError {
+    ReplayError::Invalid {
+        record: number,
+        offset: frame.offset,
+        why: why.to_owned(),
+    }
+}

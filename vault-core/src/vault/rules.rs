@@ -1,0 +1,35 @@
+//! The rules every reason, name and actor follows.
+
+use crate::error::InputError;
+use crate::record::{limits, text_problem};
+
+/// Checks a `--reason`: one line, at most 1024 bytes, may be empty.
+pub fn check_reason(reason: &str) -> Result<(), InputError> {
+    match text_problem(reason, limits::REASON, true) {
+        Some(why) => Err(InputError(format!(
+            "--reason {why} (at most {} bytes, one line)",
+            limits::REASON
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks a name-like input value.
+pub fn check_text(what: &str, value: &str, max: usize) -> Result<(), InputError> {
+    match text_problem(value, max, false) {
+        Some(why) => Err(InputError(format!(
+            "{what} {why} (at most {max} bytes, one line)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn check_actor(actor: &str) -> String {
+    // Self-asserted and informational: clean it up rather than refuse.
+    let cleaned: String = actor.chars().filter(|c| !c.is_control()).collect();
+    let mut cleaned = cleaned.trim().to_owned();
+    while cleaned.len() > limits::ACTOR {
+        cleaned.pop();
+    }
+    cleaned.trim().to_owned()
+}

@@ -1,0 +1,332 @@
+//! Unit tests of the vault's operations.
+
+use zeroize::Zeroizing;
+
+use super::*;
+use crate::entry::EntrySecret;
+use crate::log;
+use crate::passphrase::KdfParams;
+use crate::shamir::KeyShare;
+use crate::share::ShareBody;
+use crate::share_text;
+
+pub(crate) fn spec(k: usize, names: &[&str]) -> InitSpec {
+    InitSpec {
+        name: "Test vault".into(),
+        threshold: k,
+        custodians: names.iter().map(|s| s.to_string()).collect(),
+        actor: "tester@host".into(),
+        time: 1_700_000_000,
+        kdf: KdfParams::FLOOR,
+    }
+}
+
+fn meta(time: u64) -> DepositMeta {
+    DepositMeta {
+        actor: "x".into(),
+        time,
+        ..DepositMeta::default()
+    }
+}
+
+fn secret(s: &str) -> EntrySecret {
+    EntrySecret {
+        username: Zeroizing::new("admin".into()),
+        secret: Zeroizing::new(s.as_bytes().to_vec()),
+    }
+}
+
+fn append(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
+    bytes.extend_from_slice(
+        &log::encode_frame(vault.head(), record.kind(), &record.encode_body()).0,
+    );
+}
+
+fn load(bytes: &[u8]) -> Vault {
+    Vault::replay(&log::parse(bytes).unwrap()).unwrap()
+}
+
+fn shares_of(issued: &[IssuedShare]) -> Vec<ShareBody> {
+    issued
+        .iter()
+        .map(|s| share_text::decode(&s.text).unwrap())
+        .collect()
+}
+
+#[test]
+fn init_deposit_unseal_end_to_end() {
+    let Created {
+        mut bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+    let vault = load(&bytes);
+    let d = vault
+        .deposit("root", EntryKind::Password, &secret("s3cret"), &meta(5))
+        .unwrap();
+    append(&mut bytes, &vault, &d);
+    let vault = load(&bytes);
+    let d = vault
+        .deposit("root", EntryKind::Password, &secret("n3w"), &meta(6))
+        .unwrap();
+    append(&mut bytes, &vault, &d);
+    let vault = load(&bytes);
+    assert_eq!(vault.entries()["root"].versions.len(), 2);
+
+    let bodies = shares_of(&issued);
+    let shares: Vec<KeyShare> = bodies[1..]
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    let unsealed = vault.open(&shares).unwrap();
+    assert_eq!(unsealed.custodians(), &[2, 3]);
+    let r = unsealed.reveal(&vault, "root").unwrap().unwrap();
+    assert_eq!(r.secret.secret.as_slice(), b"n3w");
+    assert_eq!(r.version, 2);
+    assert!(unsealed.bad_macs(&vault).is_empty());
+    let rec = unsealed
+        .unseal_record(&[("root".into(), 2)], "drill", "me", 7, vault.head())
+        .unwrap();
+    append(&mut bytes, &vault, &rec);
+    let vault = load(&bytes);
+    assert!(unsealed.bad_macs(&vault).is_empty());
+}
+
+#[test]
+fn a_reason_is_one_line_of_at_most_1024_bytes() {
+    assert!(check_reason("").is_ok());
+    assert!(check_reason("INC-42 IdP outage").is_ok());
+    let two_lines = check_reason("a\nb").unwrap_err();
+    assert!(two_lines.0.contains("control characters"), "{two_lines}");
+    assert!(check_reason(&"x".repeat(1025))
+        .unwrap_err()
+        .0
+        .contains("too long"));
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    let un = vault.open(&s).unwrap();
+    assert!(un.unseal_record(&[], "a\nb", "", 1, vault.head()).is_err());
+    let outcome = un.check_all(&vault);
+    assert!(un
+        .drill_record(&outcome, DrillKind::Drill, "a\tb", "", 1, vault.head())
+        .is_err());
+    // A good one is signed for its place: appended, its MAC verifies;
+    // altered, it does not.
+    let ok = un.unseal_record(&[], "fine", "", 1, vault.head()).unwrap();
+    let mut grown = vault.clone();
+    grown.push(ok.clone()).unwrap();
+    assert!(un.bad_macs(&grown).is_empty());
+    let Record::Unseal(mut u) = ok else {
+        unreachable!()
+    };
+    u.reason = "fine!".into();
+    let mut forged = vault.clone();
+    forged.push(Record::Unseal(u)).unwrap();
+    assert_eq!(un.bad_macs(&forged), vec![2]);
+}
+
+#[test]
+fn rejects_bad_specs() {
+    for (k, names, msg) in [
+        (1, vec!["a", "b"], "at least 2"),
+        (3, vec!["a", "b"], "more than the 2"),
+        (2, vec!["a", "A"], "named twice"),
+        (2, vec!["a", ""], "custodian name is empty"),
+        (2, vec!["a", "b\nc"], "control characters"),
+    ] {
+        let s = spec(k, &names);
+        let err = create(&s, &vec![None; names.len()]).unwrap_err();
+        assert!(err.0.contains(msg), "{err} should contain {msg}");
+    }
+    let names: Vec<String> = (0..256).map(|i| format!("c{i}")).collect();
+    let s = InitSpec {
+        custodians: names,
+        ..spec(2, &[])
+    };
+    assert!(create(&s, &vec![None; 256])
+        .unwrap_err()
+        .0
+        .contains("at most 255"));
+    let weak = InitSpec {
+        kdf: KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
+        ..spec(2, &["a", "b"])
+    };
+    assert!(create(&weak, &[None, None])
+        .unwrap_err()
+        .0
+        .contains("below the floor"));
+}
+
+#[test]
+fn share_problems_are_specific() {
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+    let Created { shares: other, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let foreign = share_text::decode(&other[0].text).unwrap();
+    assert!(matches!(
+        vault.check_share(&foreign, None),
+        Err(ShareProblem::ForeignVault(_))
+    ));
+    let mut body = share_text::decode(&issued[0].text).unwrap();
+    body.index = 2; // claims to be b's
+    assert_eq!(
+        vault.check_share(&body, None).unwrap_err(),
+        ShareProblem::CommitmentMismatch {
+            custodian: "b".into()
+        }
+    );
+    body.index = 9;
+    assert_eq!(
+        vault.check_share(&body, None).unwrap_err(),
+        ShareProblem::UnknownIndex(9)
+    );
+}
+
+#[test]
+fn too_few_and_duplicates_do_not_open() {
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
+    let vault = load(&bytes);
+    let s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    assert_eq!(
+        vault.open(&s[..2]).unwrap_err(),
+        OpenError::TooFew { need: 3, got: 2 }
+    );
+    let dup = vec![s[0].clone(), s[0].clone(), s[1].clone()];
+    assert_eq!(
+        vault.open(&dup).unwrap_err(),
+        OpenError::TooFew { need: 3, got: 2 }
+    );
+}
+
+#[test]
+fn an_inconsistent_share_among_more_than_k_is_named() {
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
+    let vault = load(&bytes);
+    let mut s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    // As if b's commitment had been replaced to match a forged share.
+    s[1] = KeyShare::new(2, Zeroizing::new([0x42; 32])).unwrap();
+    let un = vault.open(&s).unwrap();
+    assert_eq!(un.inconsistent(), &[2]);
+    assert_eq!(un.custodians(), &[1, 3]);
+    // With exactly k shares there is nothing to leave out: damage.
+    assert!(matches!(vault.open(&s[..2]), Err(OpenError::Damaged(_))));
+}
+
+#[test]
+fn altered_key_check_is_damage() {
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let mut vault = load(&bytes);
+    vault.genesis.key_check[0] ^= 1;
+    let s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    assert!(matches!(vault.open(&s), Err(OpenError::Damaged(_))));
+}
+
+#[test]
+fn kind_cannot_change_and_versions_count_up() {
+    let Created { bytes, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let mut bytes = bytes;
+    let d = vault
+        .deposit(
+            "k",
+            EntryKind::RecoveryKey,
+            &secret("ABCD-EFGH-IJKL-MNOP-QRST-UVWX"),
+            &meta(1),
+        )
+        .unwrap();
+    append(&mut bytes, &vault, &d);
+    let vault = load(&bytes);
+    let err = vault
+        .deposit("k", EntryKind::Password, &secret("y"), &meta(2))
+        .unwrap_err();
+    assert!(err.0.contains("holds a recovery-key"), "{err}");
+    assert!(vault
+        .deposit(
+            "k",
+            EntryKind::RecoveryKey,
+            &EntrySecret {
+                username: Zeroizing::new(String::new()),
+                secret: Zeroizing::new(Vec::new()),
+            },
+            &meta(2)
+        )
+        .is_err());
+}
+
+#[test]
+fn replayed_deposit_is_refused() {
+    let Created { mut bytes, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let d = vault
+        .deposit("k", EntryKind::Note, &secret("x"), &meta(1))
+        .unwrap();
+    append(&mut bytes, &vault, &d);
+    let vault = load(&bytes);
+    append(&mut bytes, &vault, &d); // the same record again, correctly chained
+    let err = Vault::replay(&log::parse(&bytes).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("version out of sequence"), "{err}");
+}
+
+#[test]
+fn moved_metadata_fails_to_decrypt() {
+    let Created {
+        mut bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let d = vault
+        .deposit("alpha", EntryKind::Password, &secret("x"), &meta(1))
+        .unwrap();
+    let Record::Deposit(mut moved) = d.clone() else {
+        unreachable!()
+    };
+    moved.label = "beta".into();
+    append(&mut bytes, &vault, &Record::Deposit(moved));
+    let vault = load(&bytes);
+    let s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    let un = vault.open(&s).unwrap();
+    let err = un.reveal(&vault, "beta").unwrap().unwrap_err();
+    assert_eq!(err.label, "beta");
+    assert_eq!(err.record, 2);
+}

@@ -1,0 +1,219 @@
+//! The vault opened by a quorum: reveal entry versions, drill, and sign
+//! the records a quorum writes.
+
+use super::rules::{check_actor, check_reason};
+use super::{Entry, EntryVersion, Vault};
+use crate::entry::{EntryKind, EntrySecret};
+use crate::error::InputError;
+use crate::escrow::EscrowSecret;
+use crate::keys::MasterKey;
+use crate::record::{Drill, DrillKind, Record, Unseal};
+use crate::VaultId;
+
+/// Unseal failed on an entry version: its record is damaged or altered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry '{label}' version {version} (record #{record}) does not decrypt: the vault is damaged or was altered")]
+pub struct EntryDamaged {
+    /// Entry label.
+    pub label: String,
+    /// Version.
+    pub version: u32,
+    /// 1-based record number.
+    pub record: usize,
+}
+
+/// A revealed entry version.
+#[derive(Debug)]
+pub struct Revealed {
+    /// Label.
+    pub label: String,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Version.
+    pub version: u32,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Username and secret.
+    pub secret: EntrySecret,
+}
+
+/// What a drill found: how many entry versions decrypted, and which did not.
+#[derive(Debug, Default)]
+pub struct DrillOutcome {
+    /// Versions that decrypted.
+    pub ok: u32,
+    /// Versions that did not (damaged or altered).
+    pub failed: Vec<EntryDamaged>,
+}
+
+/// The vault opened by a quorum: the master key and the escrow private key.
+/// Dropping it zeroizes both.
+pub struct Unsealed {
+    pub(crate) vault_id: VaultId,
+    pub(crate) mk: MasterKey,
+    pub(crate) escrow: EscrowSecret,
+    pub(crate) custodians: Vec<u8>,
+    pub(crate) inconsistent: Vec<u8>,
+}
+
+impl std::fmt::Debug for Unsealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unsealed")
+            .field("vault_id", &self.vault_id)
+            .field("custodians", &self.custodians)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Unsealed {
+    /// Indices of the custodians whose shares opened it, ascending.
+    pub fn custodians(&self) -> &[u8] {
+        &self.custodians
+    }
+
+    /// Indices of shares that matched their commitments but not the other
+    /// shares: evidence that the vault's commitments were altered. They
+    /// were left out; the key was checked without them.
+    pub fn inconsistent(&self) -> &[u8] {
+        &self.inconsistent
+    }
+
+    /// Decrypts the current version of `label`; `None` if there is no such entry.
+    pub fn reveal(&self, vault: &Vault, label: &str) -> Option<Result<Revealed, EntryDamaged>> {
+        let entry = vault.entries.get(label)?;
+        Some(self.open_version(vault, entry, entry.current()))
+    }
+
+    /// Decrypts version `version` of `label`; `None` if there is no such
+    /// entry or version.
+    pub fn reveal_version(
+        &self,
+        vault: &Vault,
+        label: &str,
+        version: u32,
+    ) -> Option<Result<Revealed, EntryDamaged>> {
+        let entry = vault.entries.get(label)?;
+        let v = entry.versions.iter().find(|v| v.version == version)?;
+        Some(self.open_version(vault, entry, v))
+    }
+
+    pub(crate) fn open_version(
+        &self,
+        vault: &Vault,
+        entry: &Entry,
+        v: &EntryVersion,
+    ) -> Result<Revealed, EntryDamaged> {
+        let damaged = || EntryDamaged {
+            label: entry.label.clone(),
+            version: v.version,
+            record: v.record + 1,
+        };
+        let Record::Deposit(d) = &vault.records[v.record].record else {
+            return Err(damaged());
+        };
+        let plain = self
+            .escrow
+            .open(
+                &self.vault_id,
+                &d.enc,
+                &d.ciphertext,
+                &d.aad(&self.vault_id),
+            )
+            .ok_or_else(damaged)?;
+        let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
+        Ok(Revealed {
+            label: entry.label.clone(),
+            kind: entry.kind,
+            version: v.version,
+            time: v.time,
+            secret,
+        })
+    }
+
+    /// Decrypts every version of every entry and reports which fail,
+    /// keeping nothing: the proof a drill needs.
+    pub fn check_all(&self, vault: &Vault) -> DrillOutcome {
+        self.check_all_with(vault, || {})
+    }
+
+    /// [`Unsealed::check_all`], calling `progress` once per entry version.
+    pub fn check_all_with(&self, vault: &Vault, mut progress: impl FnMut()) -> DrillOutcome {
+        assert!(vault.is_whole(), "a drill checks the whole vault");
+        let mut outcome = DrillOutcome::default();
+        for entry in vault.entries.values() {
+            for v in &entry.versions {
+                progress();
+                match self.open_version(vault, entry, v) {
+                    Ok(_) => outcome.ok += 1,
+                    Err(e) => outcome.failed.push(e),
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The drill record for `outcome`, signed for its place after `prev`.
+    pub fn drill_record(
+        &self,
+        outcome: &DrillOutcome,
+        kind: DrillKind,
+        reason: &str,
+        actor: &str,
+        time: u64,
+        prev: &[u8; 32],
+    ) -> Result<Record, InputError> {
+        check_reason(reason)?;
+        let record = Record::Drill(Drill {
+            time,
+            actor: check_actor(actor),
+            custodians: self.custodians.clone(),
+            kind,
+            versions_ok: outcome.ok,
+            versions_failed: outcome.failed.len() as u32,
+            reason: reason.to_owned(),
+            mac: [0; 32],
+        });
+        Ok(self.signed(record, prev))
+    }
+
+    /// `record` with its MAC for its place after `prev`.
+    fn signed(&self, mut record: Record, prev: &[u8; 32]) -> Record {
+        record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
+        record
+    }
+
+    /// Quorum records whose MAC does not verify (1-based record numbers):
+    /// evidence that the audit trail was altered.
+    pub fn bad_macs(&self, vault: &Vault) -> Vec<usize> {
+        let key = self.mk.record_mac_key(&self.vault_id);
+        vault
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.record.verify_mac(&key, &p.frame.prev) == Some(false))
+            .map(|(i, _)| i + 1)
+            .collect()
+    }
+
+    /// The unseal record for `entries`, signed for its place after `prev`
+    /// (the head of the file at the time it is appended).
+    pub fn unseal_record(
+        &self,
+        entries: &[(String, u32)],
+        reason: &str,
+        actor: &str,
+        time: u64,
+        prev: &[u8; 32],
+    ) -> Result<Record, InputError> {
+        check_reason(reason)?;
+        let record = Record::Unseal(Unseal {
+            time,
+            actor: check_actor(actor),
+            custodians: self.custodians.clone(),
+            entries: entries.to_vec(),
+            reason: reason.to_owned(),
+            mac: [0; 32],
+        });
+        Ok(self.signed(record, prev))
+    }
+}
