@@ -4,8 +4,12 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use vault_core::error::{Field, InputError};
+use vault_core::generate::GenerateError;
+use vault_core::recovery_key::RecoveryKeyError;
+use vault_core::remote::RemoteError;
 use vault_core::store::StoreError;
-use vault_core::vault::{EntryDamaged, InputError, OpenError};
+use vault_core::vault::{EntryDamaged, OpenError};
 
 /// Exit codes of the command-line contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +87,7 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         let damaged = e.is_damage();
         let message = match &e {
+            StoreError::Exists(_) => format!("{e} (use --force to overwrite it)"),
             StoreError::Vault { .. } if damaged => {
                 format!("{e} — the vault is damaged or was altered; restore it from a backup copy")
             }
@@ -101,7 +106,66 @@ impl From<StoreError> for CliError {
 
 impl From<InputError> for CliError {
     fn from(e: InputError) -> Self {
-        Self::input(e.0)
+        Self::input(input_message(&e))
+    }
+}
+
+impl From<RemoteError> for CliError {
+    fn from(e: RemoteError) -> Self {
+        Self::input(match &e {
+            RemoteError::Reason(input) => input_message(input),
+            RemoteError::Expiry => "--expires must be between 1 second and 7 days".to_owned(),
+            _ => e.to_string(),
+        })
+    }
+}
+
+/// The core's message with the command line's words: the flag that gave
+/// the value, and what to type instead. The core names no flags.
+pub fn input_message(e: &InputError) -> String {
+    match e {
+        InputError::Text {
+            field: field @ (Field::Reason | Field::Device),
+            problem,
+            max,
+        } => format!("--{field} {problem} (at most {max} bytes, one line)"),
+        InputError::SecretNotText { .. } => format!("{e} (use --kind file for binary data)"),
+        InputError::PasswordLineBreak => {
+            format!("{e} (use --kind note for text with line breaks)")
+        }
+        InputError::KindMismatch { held, .. } => {
+            format!("{e}: use --kind {} or another label", held.name())
+        }
+        InputError::KeyIdWithoutBitLocker => {
+            "--key-id goes with a BitLocker recovery password".to_owned()
+        }
+        InputError::NothingToRotate { .. } => format!("{e} (see: breakglass list)"),
+        InputError::RecoveryKey(RecoveryKeyError::Shape { .. }) => {
+            format!("{e} (use --kind note for other keys)")
+        }
+        InputError::RecoveryKey(RecoveryKeyError::KeyId) => "--key-id must be a BitLocker key ID: \
+            8 hexadecimal digits (the start of the recovery key GUID)"
+            .to_owned(),
+        InputError::Generate(g) => generate_message(g),
+        _ => e.to_string(),
+    }
+}
+
+impl From<GenerateError> for CliError {
+    fn from(e: GenerateError) -> Self {
+        Self::input(generate_message(&e))
+    }
+}
+
+fn generate_message(e: &GenerateError) -> String {
+    match e {
+        GenerateError::Length { length } => {
+            format!("--length {length} is refused: 16 to 128 characters")
+        }
+        GenerateError::NoCharset => {
+            "--charset needs at least one of upper, lower, digits, symbols".to_owned()
+        }
+        GenerateError::Words { words } => format!("--words {words} is refused: 6 to 10 words"),
     }
 }
 
@@ -109,7 +173,7 @@ impl From<OpenError> for CliError {
     fn from(e: OpenError) -> Self {
         match e {
             OpenError::TooFew { .. } => Self::shares(e.to_string()),
-            OpenError::Damaged(_) => Self::damaged(e.to_string()),
+            OpenError::KeyMismatch | OpenError::EscrowSealed => Self::damaged(e.to_string()),
         }
     }
 }

@@ -6,7 +6,25 @@ use rand::RngExt;
 use zeroize::Zeroizing;
 
 use crate::keys::os_rng;
-use crate::vault::InputError;
+/// A generation policy out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenerateError {
+    /// A password length outside 16..=128.
+    #[error("a password of {length} characters is refused: 16 to 128")]
+    Length {
+        /// Given.
+        length: usize,
+    },
+    /// No character class chosen.
+    #[error("a password needs at least one character class: upper, lower, digits, symbols")]
+    NoCharset,
+    /// A passphrase length outside 6..=10 words.
+    #[error("a passphrase of {words} words is refused: 6 to 10")]
+    Words {
+        /// Given.
+        words: usize,
+    },
+}
 
 /// Character classes a password may draw from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,7 +122,7 @@ impl std::fmt::Debug for Generated {
 }
 
 /// Generates a secret for `policy`.
-pub fn generate(policy: &Policy) -> Result<Generated, InputError> {
+pub fn generate(policy: &Policy) -> Result<Generated, GenerateError> {
     match policy {
         Policy::Password {
             length,
@@ -115,11 +133,13 @@ pub fn generate(policy: &Policy) -> Result<Generated, InputError> {
     }
 }
 
-fn password(length: usize, charsets: &[Charset], readable: bool) -> Result<Generated, InputError> {
+fn password(
+    length: usize,
+    charsets: &[Charset],
+    readable: bool,
+) -> Result<Generated, GenerateError> {
     if !(16..=128).contains(&length) {
-        return Err(InputError(format!(
-            "--length {length} is refused: 16 to 128 characters"
-        )));
+        return Err(GenerateError::Length { length });
     }
     let mut sets: Vec<Vec<char>> = Vec::new();
     let mut classes = charsets.to_vec();
@@ -134,9 +154,7 @@ fn password(length: usize, charsets: &[Charset], readable: bool) -> Result<Gener
         );
     }
     if sets.is_empty() {
-        return Err(InputError(
-            "--charset needs at least one of upper, lower, digits, symbols".into(),
-        ));
+        return Err(GenerateError::NoCharset);
     }
     let alphabet: Vec<char> = sets.concat();
     let mut rng = os_rng();
@@ -160,11 +178,9 @@ fn password(length: usize, charsets: &[Charset], readable: bool) -> Result<Gener
     })
 }
 
-fn passphrase(words: usize) -> Result<Generated, InputError> {
+fn passphrase(words: usize) -> Result<Generated, GenerateError> {
     if !(6..=10).contains(&words) {
-        return Err(InputError(format!(
-            "--words {words} is refused: 6 to 10 words"
-        )));
+        return Err(GenerateError::Words { words });
     }
     let list = diceware_wordlists::Wordlist::EffLong.get_list();
     let mut rng = os_rng();

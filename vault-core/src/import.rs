@@ -118,8 +118,28 @@ pub struct RowError {
 
 /// The file as a whole is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ImportError(pub String);
+pub enum ImportError {
+    /// The format needs a column the header does not have.
+    #[error("no {what} column (accepted headers: {})", accepted.join(", "))]
+    MissingColumn {
+        /// What the column holds.
+        what: &'static str,
+        /// The header names accepted for it.
+        accepted: Vec<&'static str>,
+    },
+    /// A column named for a generic import is not in the header.
+    #[error("no column '{name}' in the header")]
+    NoSuchColumn {
+        /// The name given.
+        name: String,
+    },
+    /// The header line is not valid CSV.
+    #[error("the header line cannot be read: {why}")]
+    Header {
+        /// The CSV reader's complaint.
+        why: String,
+    },
+}
 
 /// Where each field is in the header.
 struct Columns {
@@ -136,12 +156,14 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
         .find_map(|n| headers.iter().position(|h| h == n))
 }
 
-fn need(headers: &[String], names: &[&str], what: &str) -> Result<usize, ImportError> {
-    find(headers, names).ok_or_else(|| {
-        ImportError(format!(
-            "no {what} column (accepted headers: {})",
-            names.join(", ")
-        ))
+fn need(
+    headers: &[String],
+    names: &[&'static str],
+    what: &'static str,
+) -> Result<usize, ImportError> {
+    find(headers, names).ok_or_else(|| ImportError::MissingColumn {
+        what,
+        accepted: names.to_vec(),
     })
 }
 
@@ -183,7 +205,9 @@ fn columns(format: &Format, headers: &[String]) -> Result<Columns, ImportError> 
                 headers
                     .iter()
                     .position(|h| *h == norm(name))
-                    .ok_or_else(|| ImportError(format!("no column '{name}' in the header")))
+                    .ok_or_else(|| ImportError::NoSuchColumn {
+                        name: name.to_owned(),
+                    })
             };
             Columns {
                 label_parts: vec![col(&g.label)?],
@@ -214,7 +238,7 @@ pub fn read(csv_text: &str, format: &Format) -> Result<(Vec<Row>, Vec<RowError>)
         .from_reader(csv_text.trim_start_matches('\u{feff}').as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| ImportError(format!("the header line cannot be read: {e}")))?
+        .map_err(|e| ImportError::Header { why: e.to_string() })?
         .iter()
         .map(norm)
         .collect();
@@ -290,7 +314,10 @@ pub fn read(csv_text: &str, format: &Format) -> Result<(Vec<Row>, Vec<RowError>)
         // Check the secret against its kind now, so --strict names every
         // bad row before anything is written.
         if let Err(e) = crate::vault::validate_secret(kind, &secret) {
-            errors.push(RowError { line, why: e.0 });
+            errors.push(RowError {
+                line,
+                why: e.to_string(),
+            });
             continue;
         }
         rows.push(Row {
@@ -373,7 +400,7 @@ pub fn deposit(
             Ok(p) => prepared.push((row.line, existing.is_none(), p)),
             Err(e) => errors.push(RowError {
                 line: row.line,
-                why: e.0,
+                why: e.to_string(),
             }),
         }
     }
@@ -388,7 +415,7 @@ pub fn deposit(
     let mut bytes = Vec::new();
     for (line, is_new, record) in sealed {
         let pushed = record
-            .map_err(|e| e.0)
+            .map_err(|e| e.to_string())
             .and_then(|r| vault.push(r).map_err(|e| e.to_string()));
         match pushed {
             Ok(frame) => bytes.extend_from_slice(&frame),
@@ -427,7 +454,7 @@ mod tests {
         let err = read("Device,Key ID\nPC1,1A2B3C4D\n", &Format::BitLocker)
             .err()
             .unwrap();
-        assert!(err.0.contains("no recovery key column"), "{err}");
+        assert!(err.to_string().contains("no recovery key column"), "{err}");
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub fn label_key(label: &str) -> u64 {
 pub fn device_key(device: &str) -> u64 {
     key(
         b"breakglass/v1/index/device",
-        device.trim().to_ascii_lowercase().as_bytes(),
+        crate::vault::device_lookup_form(device).as_bytes(),
     )
 }
 

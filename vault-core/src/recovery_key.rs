@@ -9,7 +9,40 @@
 //!
 //! Error messages name the group that fails, never its content.
 
-use crate::vault::InputError;
+/// Why a recovery key or key ID is refused. Messages name the group, never
+/// its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecoveryKeyError {
+    /// Neither 6 nor 8 groups (or 8 groups that are not all digits).
+    #[error(
+        "not a recognised recovery key: {groups} groups; a FileVault key has 6 groups of 4 \
+         characters, a BitLocker recovery password 8 groups of 6 digits"
+    )]
+    Shape {
+        /// Groups found.
+        groups: usize,
+    },
+    /// A FileVault group that is not 4 letters or digits.
+    #[error(
+        "FileVault recovery key group {group} of 6 is wrong: each group is 4 letters or digits"
+    )]
+    FileVaultGroup {
+        /// 1-based group.
+        group: usize,
+    },
+    /// A BitLocker group that is not 6 digits, a multiple of 11 below 720896.
+    #[error(
+        "BitLocker recovery password group {group} of 8 is wrong: each group is 6 digits, a \
+         multiple of 11 below 720896 (check that group for a typo)"
+    )]
+    BitLockerGroup {
+        /// 1-based group.
+        group: usize,
+    },
+    /// A key ID that is not 8 hexadecimal digits.
+    #[error("a BitLocker key ID is 8 hexadecimal digits (the start of the recovery key GUID)")]
+    KeyId,
+}
 
 /// Which format a recovery key has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +66,7 @@ impl RecoveryFormat {
 /// Checks a recovery key and returns it in canonical form (trimmed, upper
 /// case) with its format. The format is recognised by shape: 8 groups of
 /// digits is BitLocker, 6 groups is FileVault.
-pub fn check(key: &str) -> Result<(String, RecoveryFormat), InputError> {
+pub fn check(key: &str) -> Result<(String, RecoveryFormat), RecoveryKeyError> {
     let key = key.trim().to_ascii_uppercase();
     let groups: Vec<&str> = key.split('-').collect();
     let all_digits = key.chars().all(|c| c.is_ascii_digit() || c == '-');
@@ -42,41 +75,30 @@ pub fn check(key: &str) -> Result<(String, RecoveryFormat), InputError> {
             check_bitlocker(&groups).map(|()| (key.clone(), RecoveryFormat::BitLocker))
         }
         6 => check_filevault(&groups).map(|()| (key.clone(), RecoveryFormat::FileVault)),
-        n => Err(InputError(format!(
-            "not a recognised recovery key: {n} groups; a FileVault key has 6 groups of 4 \
-             characters, a BitLocker recovery password 8 groups of 6 digits (use --kind note for \
-             other keys)"
-        ))),
+        groups => Err(RecoveryKeyError::Shape { groups }),
     }
 }
 
-fn check_filevault(groups: &[&str]) -> Result<(), InputError> {
+fn check_filevault(groups: &[&str]) -> Result<(), RecoveryKeyError> {
     for (i, g) in groups.iter().enumerate() {
         if g.len() != 4
             || !g
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
-            return Err(InputError(format!(
-                "FileVault recovery key group {} of 6 is wrong: each group is 4 letters or digits",
-                i + 1
-            )));
+            return Err(RecoveryKeyError::FileVaultGroup { group: i + 1 });
         }
     }
     Ok(())
 }
 
-fn check_bitlocker(groups: &[&str]) -> Result<(), InputError> {
+fn check_bitlocker(groups: &[&str]) -> Result<(), RecoveryKeyError> {
     for (i, g) in groups.iter().enumerate() {
         let valid = g.len() == 6
             && g.parse::<u32>()
                 .is_ok_and(|v| v.is_multiple_of(11) && v < 720_896);
         if !valid {
-            return Err(InputError(format!(
-                "BitLocker recovery password group {} of 8 is wrong: each group is 6 digits, a \
-                 multiple of 11 below 720896 (check that group for a typo)",
-                i + 1
-            )));
+            return Err(RecoveryKeyError::BitLockerGroup { group: i + 1 });
         }
     }
     Ok(())
@@ -84,17 +106,14 @@ fn check_bitlocker(groups: &[&str]) -> Result<(), InputError> {
 
 /// Checks a BitLocker key ID: 8 hexadecimal digits (the first part of the
 /// recovery key's GUID), returned in upper case.
-pub fn check_key_id(id: &str) -> Result<String, InputError> {
+pub fn check_key_id(id: &str) -> Result<String, RecoveryKeyError> {
     let id = id.trim().trim_start_matches('{').to_ascii_uppercase();
     let id = id
         .get(..8)
         .filter(|_| id.len() == 8 || id.as_bytes().get(8) == Some(&b'-'));
     match id {
         Some(id) if id.chars().all(|c| c.is_ascii_hexdigit()) => Ok(id.to_owned()),
-        _ => Err(InputError(
-            "--key-id must be a BitLocker key ID: 8 hexadecimal digits (the start of the recovery key GUID)"
-                .into(),
-        )),
+        _ => Err(RecoveryKeyError::KeyId),
     }
 }
 
@@ -121,22 +140,25 @@ mod tests {
     #[test]
     fn names_the_failing_group() {
         let e = check("ABCD-EFGH-IJK-MNOP-QRST-UVWX").unwrap_err();
-        assert!(e.0.contains("group 3 of 6"), "{e}");
+        assert!(e.to_string().contains("group 3 of 6"), "{e}");
         let e = check("ABCD-EFGH-IJKL-MN!P-QRST-UVWX").unwrap_err();
-        assert!(e.0.contains("group 4 of 6"), "{e}");
+        assert!(e.to_string().contains("group 4 of 6"), "{e}");
         // 654468 is not a multiple of 11: a typo in group 2.
         let e = check("123453-654468-111111-000000-720885-055000-222222-333333").unwrap_err();
-        assert!(e.0.contains("group 2 of 8"), "{e}");
+        assert!(e.to_string().contains("group 2 of 8"), "{e}");
         // 720896 and above are out of range.
         let e = check("123453-654467-111111-000000-720896-055000-222222-333333").unwrap_err();
-        assert!(e.0.contains("group 5 of 8"), "{e}");
+        assert!(e.to_string().contains("group 5 of 8"), "{e}");
         let e = check("12345-654467-111111-000000-720885-055000-222222-333333").unwrap_err();
-        assert!(e.0.contains("group 1 of 8"), "{e}");
-        assert!(check("hunter2").unwrap_err().0.contains("1 groups"));
+        assert!(e.to_string().contains("group 1 of 8"), "{e}");
+        assert!(check("hunter2")
+            .unwrap_err()
+            .to_string()
+            .contains("1 groups"));
         assert!(
             !check("123453-654468-111111-000000-720885-055000-222222-333333")
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("654468")
         );
     }
@@ -168,7 +190,7 @@ mod tests {
             key[g] = digits.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
             // A one-digit change alters the value by k·10^p, never a multiple of 11.
             let err = check(&key.join("-")).unwrap_err();
-            prop_assert!(err.0.contains(&format!("group {} of 8", g + 1)), "{}", err);
+            prop_assert!(err.to_string().contains(&format!("group {} of 8", g + 1)), "{}", err);
         }
 
         #[test]

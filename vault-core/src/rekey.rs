@@ -146,7 +146,7 @@ impl Unsealed {
                     &revealed.secret.encode(),
                     &d.aad(vault.id()),
                 )
-                .map_err(|e| InputError(e.to_string()))?;
+                .map_err(InputError::from)?;
                 new.enc = enc;
                 new.ciphertext = ct;
                 Record::Deposit(new)

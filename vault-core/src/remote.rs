@@ -18,7 +18,6 @@ use zeroize::Zeroizing;
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::keys::{os_rng, random_bytes, sha256};
-use crate::record::{limits, text_problem};
 use crate::shamir::KeyShare;
 use crate::share::ShareBody;
 use crate::VaultId;
@@ -57,15 +56,24 @@ pub enum RemoteError {
         /// Expiry, Unix seconds.
         expires: u64,
     },
-    /// Input rules (reason, expiry) broken.
-    #[error("{0}")]
-    Input(String),
+    /// The reason breaks the text rules.
+    #[error(transparent)]
+    Reason(#[from] crate::error::InputError),
+    /// An expiry of zero or beyond [`MAX_TTL_SECS`].
+    #[error("a request must expire between 1 second and 7 days from now")]
+    Expiry,
+    /// A share of another vault offered to this request.
+    #[error("this share belongs to vault {share}, the request to vault {request}")]
+    ShareOfOtherVault {
+        /// The share's vault (short id).
+        share: String,
+        /// The request's vault (short id).
+        request: String,
+    },
 }
 
-fn base32() -> data_encoding::Encoding {
-    let mut spec = data_encoding::Specification::new();
-    spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
-    spec.encoding().expect("valid base32 specification")
+fn base32() -> &'static data_encoding::Encoding {
+    crate::text::lines::base32()
 }
 
 fn check(label: &[u8], body: &[u8]) -> [u8; 4] {
@@ -144,6 +152,14 @@ impl std::fmt::Debug for RequestKey {
     }
 }
 
+/// First line of a request-key file (docs/FORMAT.md §10.1).
+pub const KEY_FILE_HEADER: &str = "breakglass request key v1";
+
+/// A request-key file that is not the key of the request it is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not the key of this request")]
+pub struct NotThisRequestsKey;
+
 impl RequestKey {
     /// The key's bytes, for the 0600 key file.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
@@ -152,6 +168,43 @@ impl RequestKey {
     /// A key read back from its file.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         Some(Self(Zeroizing::new(bytes.try_into().ok()?)))
+    }
+
+    /// The key file's text for `request` (docs/FORMAT.md §10.1): the
+    /// header line, the request id and the key, each in upper-case hex.
+    pub fn to_file_text(&self, request: &Request) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(String::with_capacity(160));
+        text.push_str(KEY_FILE_HEADER);
+        text.push_str("\nrequest: ");
+        text.push_str(&crate::hex_upper(&request.id));
+        text.push_str("\nkey: ");
+        for b in self.0.iter() {
+            text.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            text.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+        text.push('\n');
+        text
+    }
+
+    /// Reads a key file written by [`RequestKey::to_file_text`], refusing
+    /// one made for another request.
+    pub fn from_file_text(text: &str, request: &Request) -> Result<Self, NotThisRequestsKey> {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or("")
+        };
+        if !text.starts_with(KEY_FILE_HEADER) || field("request:") != crate::hex_upper(&request.id)
+        {
+            return Err(NotThisRequestsKey);
+        }
+        let bytes = Zeroizing::new(
+            data_encoding::HEXUPPER
+                .decode(field("key:").as_bytes())
+                .map_err(|_| NotThisRequestsKey)?,
+        );
+        Self::from_bytes(&bytes).ok_or(NotThisRequestsKey)
     }
 }
 
@@ -163,13 +216,9 @@ impl Request {
         now: u64,
         ttl_secs: u64,
     ) -> Result<(Self, RequestKey), RemoteError> {
-        if let Some(why) = text_problem(reason, limits::REASON, true) {
-            return Err(RemoteError::Input(format!("--reason {why}")));
-        }
+        crate::vault::check_reason(reason)?;
         if ttl_secs == 0 || ttl_secs > MAX_TTL_SECS {
-            return Err(RemoteError::Input(
-                "--expires must be between 1 second and 7 days".into(),
-            ));
+            return Err(RemoteError::Expiry);
         }
         let mut id = [0u8; 16];
         random_bytes(&mut id);
@@ -189,6 +238,21 @@ impl Request {
     /// Short id for people: the first 4 bytes in hex.
     pub fn short_id(&self) -> String {
         crate::hex_upper(&self.id[..4])
+    }
+
+    /// The reason recorded by an unseal through this request: the request
+    /// id (8 bytes, hex), then the reason given at unseal, or else the
+    /// request's own (docs/FORMAT.md §10).
+    pub fn audit_reason(&self, given: &str) -> String {
+        let reason = if given.is_empty() {
+            &self.reason
+        } else {
+            given
+        };
+        format!(
+            "remote request {}: {reason}",
+            crate::hex_upper(&self.id[..8])
+        )
     }
 
     fn encode_body(&self) -> Vec<u8> {
@@ -256,11 +320,10 @@ impl Request {
     /// unlocked it with the custodian's passphrase.
     pub fn contribute(&self, body: &ShareBody, share: &KeyShare) -> Result<String, RemoteError> {
         if body.vault_id != self.vault_id {
-            return Err(RemoteError::Input(format!(
-                "this share belongs to vault {}, the request to vault {}",
-                body.vault_id.short(),
-                self.vault_id.short()
-            )));
+            return Err(RemoteError::ShareOfOtherVault {
+                share: body.vault_id.short(),
+                request: self.vault_id.short(),
+            });
         }
         let pk = <RemoteKem as Kem>::PublicKey::from_bytes(&self.public)
             .map_err(|_| RemoteError::Damaged("request"))?;

@@ -10,12 +10,12 @@ use vault_core::share_text::{self, ShareTextError};
 use vault_core::vault::Vault;
 use zeroize::Zeroizing;
 
-use crate::commands::shares::{check_text, text_problem, Gathered, Rejected};
+use crate::commands::shares::{add_text, text_problem, Gathered};
 use crate::error::CliResult;
 use crate::input::Input;
 
 /// Asks for shares until k are valid, or the user gives up (`q`).
-pub fn gather(vault: &Vault, input: &mut Input) -> CliResult<Gathered> {
+pub fn gather<'v>(vault: &'v Vault, input: &mut Input) -> CliResult<Gathered<'v>> {
     let k = vault.threshold();
     let names: Vec<&str> = vault.custodians().iter().map(|c| c.name.as_str()).collect();
     eprintln!(
@@ -29,21 +29,20 @@ pub fn gather(vault: &Vault, input: &mut Input) -> CliResult<Gathered> {
         "For each share, type its numbered lines (each is checked as you go) and an empty line, \
          or give the path to its file or a photo of the envelope. q quits."
     );
-    let mut out = Gathered::default();
-    while out.accepted.len() < k {
-        eprintln!("\nShare {} of {k}:", out.accepted.len() + 1);
+    let mut out = Gathered::new(vault);
+    while !out.quorum.is_complete() {
+        eprintln!("\nShare {} of {k}:", out.quorum.len() + 1);
         let Some((source, text)) = read_share(input)? else {
             return Ok(out); // q: the caller reports "need k valid shares"
         };
-        match check_text(vault, &source, &text, input, &out)? {
-            Ok(accepted) => {
-                out.accepted.push(accepted);
-                let who: Vec<&str> = out.accepted.iter().map(|a| a.custodian.as_str()).collect();
+        match add_text(&mut out, &source, &text, input)? {
+            Ok(_) => {
+                let who = out.quorum.custodians();
                 eprintln!("✓ {} of {k} valid shares: {}", who.len(), who.join(", "));
             }
             Err(why) => {
                 eprintln!("✗ {why}\n  Try again, or give another custodian's share.");
-                out.rejected.push(Rejected { source });
+                out.rejected.push(source);
             }
         }
     }

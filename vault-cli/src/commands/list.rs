@@ -19,26 +19,9 @@ pub fn vault_json(vault: &Vault) -> serde_json::Value {
     })
 }
 
-/// True when `entry` is for `device` (any case).
-pub fn for_device(entry: &Entry, device: &str) -> bool {
-    entry
-        .current()
-        .device
-        .as_deref()
-        .is_some_and(|d| d.eq_ignore_ascii_case(device.trim()))
-}
-
 fn matches(entry: &Entry, a: &ListArgs) -> bool {
-    let device_ok = a.device.as_deref().is_none_or(|d| for_device(entry, d));
-    let search_ok = a.search.as_deref().is_none_or(|t| {
-        let t = t.to_lowercase();
-        entry.label.to_lowercase().contains(&t)
-            || entry
-                .current()
-                .device
-                .as_deref()
-                .is_some_and(|d| d.to_lowercase().contains(&t))
-    });
+    let device_ok = a.device.as_deref().is_none_or(|d| entry.is_for_device(d));
+    let search_ok = a.search.as_deref().is_none_or(|t| entry.matches_search(t));
     device_ok && search_ok
 }
 

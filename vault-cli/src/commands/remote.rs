@@ -9,31 +9,23 @@ use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use vault_core::remote::{RemoteError, Request, RequestKey};
+use vault_core::remote::{Request, RequestKey};
 use vault_core::share_text;
 use vault_core::store::{self, Scope};
-use vault_core::vault::Vault;
+use vault_core::vault::{ShareProblem, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::{ContributeArgs, RequestArgs};
-use crate::commands::shares::{
-    self, share_problem, source_name, text_problem, Accepted, Gathered, Rejected,
-};
+use crate::commands::shares::{self, share_problem, source_name, text_problem, Gathered};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
-
-const KEY_HEADER: &str = "breakglass request key v1";
 
 /// Where a request's private key lives: beside the request.
 pub fn key_path(request: &Path) -> PathBuf {
     let mut name = request.file_name().unwrap_or_default().to_os_string();
     name.push(".key");
     request.with_file_name(name)
-}
-
-fn remote_err(e: RemoteError) -> CliError {
-    CliError::input(e.to_string())
 }
 
 /// Runs `request`.
@@ -47,8 +39,7 @@ pub fn request(a: RequestArgs) -> CliResult {
             ))
         })?
         .as_secs();
-    let (req, key) =
-        Request::new(*vault.id(), a.reason.trim(), context::now(), ttl).map_err(remote_err)?;
+    let (req, key) = Request::new(*vault.id(), a.reason.trim(), context::now(), ttl)?;
     let token = req.to_token();
     let text = format!(
         "Unseal request {} for vault '{}' ({})\nReason: {}\nExpires: {}\n\
@@ -59,11 +50,7 @@ pub fn request(a: RequestArgs) -> CliResult {
         req.reason,
         rfc3339(req.expires)
     );
-    let keyfile = Zeroizing::new(format!(
-        "{KEY_HEADER}\nrequest: {}\nkey: {}\n",
-        vault_core::hex_upper(&req.id),
-        vault_core::hex_upper(key.to_bytes().as_ref())
-    ));
+    let keyfile = key.to_file_text(&req);
     let kpath = key_path(&a.out);
     store::write_new_file(&kpath, keyfile.as_bytes(), a.force)?;
     if let Err(e) = store::write_new_file(&a.out, text.as_bytes(), a.force) {
@@ -122,7 +109,7 @@ fn read_request(arg: &str) -> CliResult<Request> {
 /// Runs `contribute`.
 pub fn contribute(a: ContributeArgs) -> CliResult {
     let req = read_request(&a.request)?;
-    req.check_open(context::now()).map_err(remote_err)?;
+    req.check_open(context::now())?;
     let mut input = Input::new();
     let text = input.share_text(&a.share)?;
     let source = source_name(&a.share);
@@ -174,7 +161,7 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
             .unlock(passphrase.as_ref())
             .map_err(|e| CliError::input(format!("share {source}: {e}")))?,
     };
-    let token = req.contribute(&body, &share).map_err(remote_err)?;
+    let token = req.contribute(&body, &share)?;
     store::write_new_file(&a.out, format!("{token}\n").as_bytes(), a.force)?;
     println!(
         "Contribution for request {} written to {}: send it to the operator. Only the request's key \
@@ -222,47 +209,36 @@ impl OpenRequest {
     }
 
     /// Opens and checks every contribution, naming the bad ones.
-    pub fn gather(&self, vault: &Vault, files: &[PathBuf]) -> Gathered {
-        let mut out = Gathered::default();
+    pub fn gather<'v>(&self, vault: &'v Vault, files: &[PathBuf]) -> Gathered<'v> {
+        let mut out = Gathered::new(vault);
         for file in files {
             let source = file.display().to_string();
-            match self.open_one(vault, file, &out) {
-                Ok(accepted) => out.accepted.push(accepted),
-                Err(why) => {
-                    eprintln!("breakglass: contribution {source}: {why}");
-                    out.rejected.push(Rejected { source });
-                }
+            if let Err(why) = self.add_one(&mut out, file) {
+                eprintln!("breakglass: contribution {source}: {why}");
+                out.rejected.push(source);
             }
         }
         out
     }
 
-    fn open_one(&self, vault: &Vault, file: &Path, so_far: &Gathered) -> Result<Accepted, String> {
+    fn add_one(&self, gathered: &mut Gathered<'_>, file: &Path) -> Result<(), String> {
         let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| e.to_string())?);
         let share = self
             .request
             .open(&self.key, &text)
             .map_err(|e| e.to_string())?;
-        let custodian = vault
-            .custodian_name(share.index())
-            .unwrap_or("?")
-            .to_owned();
-        if so_far
-            .accepted
-            .iter()
-            .any(|a| a.share.index() == share.index())
-        {
-            return Err(format!(
+        let vault = gathered.quorum.vault();
+        let custodian = vault.custodian_name(share.index()).unwrap_or("?");
+        match gathered.quorum.add_key_share(share) {
+            Ok(_) => Ok(()),
+            Err(ShareProblem::Duplicate { .. }) => Err(format!(
                 "duplicate: custodian {custodian} already contributed"
-            ));
-        }
-        vault.check_key_share(&share).map_err(|p| {
-            format!(
+            )),
+            Err(p) => Err(format!(
                 "custodian {custodian}: {}",
                 shares::share_problem(vault, &p)
-            )
-        })?;
-        Ok(Accepted { share, custodian })
+            )),
+        }
     }
 
     /// Destroys the key: the request is finished and its contributions
@@ -280,22 +256,8 @@ fn read_key(path: &Path, request: &Request) -> CliResult<RequestKey> {
             path.display()
         ))
     })?);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-            .unwrap_or("")
-    };
-    let wrong = || CliError::input(format!("{}: not the key of this request", path.display()));
-    if !text.starts_with(KEY_HEADER) || field("request:") != vault_core::hex_upper(&request.id) {
-        return Err(wrong());
-    }
-    let bytes = Zeroizing::new(
-        data_encoding::HEXUPPER
-            .decode(field("key:").as_bytes())
-            .map_err(|_| wrong())?,
-    );
-    RequestKey::from_bytes(&bytes).ok_or_else(wrong)
+    RequestKey::from_file_text(&text, request)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))
 }
 
 /// Overwrites the key file with zeros, syncs, and removes it.

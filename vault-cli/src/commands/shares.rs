@@ -3,49 +3,30 @@
 
 use std::path::{Path, PathBuf};
 
-use vault_core::shamir::KeyShare;
-use vault_core::share::{ShareBody, UnlockError};
+use vault_core::share::UnlockError;
 use vault_core::share_text::{self, ShareTextError};
-use vault_core::vault::{ShareProblem, Unsealed, Vault};
+use vault_core::vault::{Opened, Quorum, ShareProblem, Unsealed, Vault};
 
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
-/// A share that passed every check alone.
-pub struct Accepted {
-    /// The key share.
-    pub share: KeyShare,
-    /// Its custodian's name.
-    pub custodian: String,
+/// The shares given so far: the quorum (in vault-core, which owns the
+/// rules: duplicates, the threshold, the custodians used) and where the
+/// rejected ones came from, for messages.
+pub struct Gathered<'v> {
+    /// Shares that passed every check alone.
+    pub quorum: Quorum<'v>,
+    /// Where the rejected shares came from, in the order given.
+    pub rejected: Vec<String>,
 }
 
-/// A share that did not pass (its message was printed when found).
-pub struct Rejected {
-    /// Where it came from.
-    pub source: String,
-}
-
-/// The outcome of checking all shares.
-#[derive(Default)]
-pub struct Gathered {
-    /// Good shares, in the order given.
-    pub accepted: Vec<Accepted>,
-    /// Bad ones, in the order given.
-    pub rejected: Vec<Rejected>,
-}
-
-impl Gathered {
-    /// Names of the custodians whose shares were accepted.
-    pub fn custodians(&self) -> Vec<&str> {
-        self.accepted.iter().map(|a| a.custodian.as_str()).collect()
-    }
-    /// The key shares.
-    pub fn key_shares(&self) -> Vec<KeyShare> {
-        self.accepted.iter().map(|a| a.share.clone()).collect()
-    }
-    /// Where the rejected shares came from.
-    pub fn rejected_sources(&self) -> Vec<&str> {
-        self.rejected.iter().map(|r| r.source.as_str()).collect()
+impl<'v> Gathered<'v> {
+    /// Nothing gathered yet.
+    pub fn new(vault: &'v Vault) -> Self {
+        Self {
+            quorum: Quorum::new(vault),
+            rejected: Vec::new(),
+        }
     }
 }
 
@@ -59,44 +40,47 @@ pub fn source_name(path: &Path) -> String {
 }
 
 /// Checks every share, printing one line on stderr for each bad one.
-pub fn gather(vault: &Vault, paths: &[PathBuf], input: &mut Input) -> CliResult<Gathered> {
-    let mut out = Gathered::default();
+pub fn gather<'v>(
+    vault: &'v Vault,
+    paths: &[PathBuf],
+    input: &mut Input,
+) -> CliResult<Gathered<'v>> {
+    let mut out = Gathered::new(vault);
     for path in paths {
         let source = source_name(path);
-        match check_one(vault, path, input, &out)? {
-            Ok(accepted) => out.accepted.push(accepted),
-            Err(why) => {
-                eprintln!("breakglass: share {source}: {why}");
-                out.rejected.push(Rejected { source });
-            }
+        if let Err(why) = add_file(&mut out, path, input)? {
+            eprintln!("breakglass: share {source}: {why}");
+            out.rejected.push(source);
         }
     }
     Ok(out)
 }
 
-/// Checks one share. The outer error is fatal (stdin ran out); the inner
-/// one rejects this share only.
-pub fn check_one(
-    vault: &Vault,
+/// Reads and adds one share file. The outer error is fatal (stdin ran
+/// out); the inner one rejects this share only. On success, the
+/// custodian's name.
+pub fn add_file(
+    gathered: &mut Gathered<'_>,
     path: &Path,
     input: &mut Input,
-    so_far: &Gathered,
-) -> CliResult<Result<Accepted, String>> {
+) -> CliResult<Result<String, String>> {
     let text = match input.share_text(path) {
         Ok(t) => t,
         Err(e) => return Ok(Err(e.message)),
     };
-    check_text(vault, &source_name(path), &text, input, so_far)
+    add_text(gathered, &source_name(path), &text, input)
 }
 
-/// Checks one share given as text (`source` names it in messages).
-pub fn check_text(
-    vault: &Vault,
+/// Adds one share given as text (`source` names it in messages): decoded,
+/// prechecked, its passphrase asked for, then checked against its
+/// commitment.
+pub fn add_text(
+    gathered: &mut Gathered<'_>,
     source: &str,
     text: &str,
     input: &mut Input,
-    so_far: &Gathered,
-) -> CliResult<Result<Accepted, String>> {
+) -> CliResult<Result<String, String>> {
+    let vault = gathered.quorum.vault();
     let body = match share_text::decode(text) {
         Ok(b) => b,
         Err(e) => {
@@ -109,40 +93,25 @@ pub fn check_text(
             return Ok(Err(format!("{who}{}", text_problem(&e))));
         }
     };
-    if let Err(problem) = precheck(vault, &body, so_far) {
-        skip_passphrase_line(input, body.is_protected())?;
-        return Ok(Err(share_problem(vault, &problem)));
-    }
-    let custodian = vault
-        .custodian_name(body.index)
-        .expect("prechecked index")
-        .to_owned();
+    let custodian = match gathered.quorum.precheck(&body) {
+        Ok(c) => c,
+        Err(problem) => {
+            skip_passphrase_line(input, body.is_protected())?;
+            return Ok(Err(share_problem(vault, &problem)));
+        }
+    };
     let passphrase = if body.is_protected() {
         Some(input.passphrase(&format!("Passphrase for {custodian}'s share ({source})"))?)
     } else {
         None
     };
-    Ok(match vault.check_share(&body, passphrase.as_ref()) {
-        Ok(share) => Ok(Accepted { share, custodian }),
+    Ok(match gathered.quorum.add(&body, passphrase.as_ref()) {
+        Ok(c) => Ok(c.to_owned()),
         Err(p) => Err(format!(
             "custodian {custodian}: {}",
             share_problem(vault, &p)
         )),
     })
-}
-
-fn precheck(vault: &Vault, body: &ShareBody, so_far: &Gathered) -> Result<(), ShareProblem> {
-    vault.precheck_share(body)?;
-    if so_far
-        .accepted
-        .iter()
-        .any(|a| a.share.index() == body.index)
-    {
-        return Err(ShareProblem::Duplicate {
-            custodian: vault.custodian_name(body.index).unwrap_or("?").to_owned(),
-        });
-    }
-    Ok(())
 }
 
 fn skip_passphrase_line(input: &mut Input, protected: bool) -> CliResult {
@@ -212,24 +181,25 @@ pub fn open_quorum(
     input: &mut Input,
 ) -> CliResult<(Unsealed, Vec<String>)> {
     let gathered = gather(vault, paths, input)?;
-    open_gathered(vault, path, &gathered)
+    open_gathered(path, &gathered)
 }
 
 /// Opens the vault with shares already checked one by one.
-pub fn open_gathered(
-    vault: &Vault,
-    path: &Path,
-    gathered: &Gathered,
-) -> CliResult<(Unsealed, Vec<String>)> {
-    if gathered.accepted.len() < vault.threshold() {
-        return Err(too_few(vault, gathered));
+pub fn open_gathered(path: &Path, gathered: &Gathered<'_>) -> CliResult<(Unsealed, Vec<String>)> {
+    let quorum = &gathered.quorum;
+    let vault = quorum.vault();
+    if !quorum.is_complete() {
+        return Err(too_few(gathered));
     }
-    let unsealed = vault.open(&gathered.key_shares())?;
-    for index in unsealed.inconsistent() {
+    let Opened {
+        unsealed,
+        used,
+        inconsistent,
+    } = quorum.open()?;
+    for name in inconsistent {
         super::warn(format_args!(
-            "custodian {}'s share matches the commitment stored in the vault but not the other \
-             shares: the vault's commitments were altered; the share was left out",
-            vault.custodian_name(*index).unwrap_or("?")
+            "custodian {name}'s share matches the commitment stored in the vault but not the other \
+             shares: the vault's commitments were altered; the share was left out"
         ));
     }
     for record in unsealed.bad_macs(vault) {
@@ -238,27 +208,21 @@ pub fn open_gathered(
             path.display()
         ));
     }
-    let used = gathered
-        .accepted
-        .iter()
-        .filter(|s| !unsealed.inconsistent().contains(&s.share.index()))
-        .map(|s| s.custodian.clone())
-        .collect();
     Ok((unsealed, used))
 }
 
-fn too_few(vault: &Vault, g: &Gathered) -> CliError {
-    let valid = match g.custodians() {
+fn too_few(g: &Gathered<'_>) -> CliError {
+    let valid = match g.quorum.custodians() {
         v if v.is_empty() => "none".to_owned(),
         v => v.join(", "),
     };
-    let rejected = match g.rejected_sources() {
+    let rejected = match &g.rejected {
         r if r.is_empty() => String::new(),
         r => format!("; rejected: {}", r.join(", ")),
     };
     CliError::shares(format!(
         "need {} valid shares, got {} (valid: {valid}{rejected}) — bring more custodians' shares",
-        vault.threshold(),
-        g.accepted.len()
+        g.quorum.need(),
+        g.quorum.len()
     ))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use vault_core::store::Scope;
-use vault_core::vault::{Revealed, Unsealed, Vault};
+use vault_core::vault::{EntryDamaged, Revealed, SelectError, Unsealed, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
@@ -56,21 +56,15 @@ fn scope(a: &UnsealArgs) -> Scope {
 
 /// The labels asked for (`--entry`, `--device`, or all), each checked.
 fn select_labels(vault: &Vault, a: &UnsealArgs) -> CliResult<Vec<String>> {
-    let mut labels = match &a.device {
-        // Read for this device: no entries means none for the device.
-        Some(_) if a.entries.is_empty() => vault.entries().keys().cloned().collect(),
-        _ => requested_labels(vault, &a.entries)?,
-    };
-    if let Some(device) = &a.device {
-        labels.retain(|l| super::list::for_device(&vault.entries()[l], device));
-        if labels.is_empty() {
-            return Err(CliError::input(format!(
-                "no entry for device '{device}' in vault '{}' (see: breakglass list --search)",
-                vault.name()
-            )));
-        }
-    }
-    Ok(labels)
+    vault
+        .select(&a.entries, a.device.as_deref())
+        .map_err(|e| match e {
+            SelectError::Empty => CliError::input(e.to_string()),
+            SelectError::NoEntry { .. } => CliError::input(format!("{e} (see: breakglass list)")),
+            SelectError::NoDeviceEntry { .. } => {
+                CliError::input(format!("{e} (see: breakglass list --search)"))
+            }
+        })
 }
 
 /// Opens the vault with shares given as files, typed at the terminal, or
@@ -84,7 +78,7 @@ fn open(
         let mut input = Input::new();
         let (u, used) = if a.shares.is_empty() {
             let gathered = interactive::gather(vault, &mut input)?;
-            open_gathered(vault, &a.vault, &gathered)?
+            open_gathered(&a.vault, &gathered)?
         } else {
             open_quorum(vault, &a.vault, &a.shares, &mut input)?
         };
@@ -92,17 +86,9 @@ fn open(
     };
     let request = OpenRequest::load(vault, path)?;
     let gathered = request.gather(vault, &a.contributions);
-    let (u, used) = open_gathered(vault, &a.vault, &gathered)?;
+    let (u, used) = open_gathered(&a.vault, &gathered)?;
     let r = &request.request;
-    let given = if reason.is_empty() {
-        r.reason.clone()
-    } else {
-        reason.clone()
-    };
-    *reason = format!(
-        "remote request {}: {given}",
-        vault_core::hex_upper(&r.id[..8])
-    );
+    *reason = r.audit_reason(reason);
     Ok((u, used, Some(request)))
 }
 
@@ -113,53 +99,12 @@ fn reveal(
     unsealed: &Unsealed,
     labels: &[String],
     history: bool,
-) -> (Vec<Revealed>, Option<vault_core::vault::EntryDamaged>) {
-    let mut revealed = Vec::new();
-    let mut damaged = None;
-    for label in labels {
-        let entry = &vault.entries()[label];
-        let versions: Vec<u32> = if history {
-            entry.versions.iter().map(|v| v.version).collect()
-        } else {
-            vec![entry.current().version]
-        };
-        for version in versions {
-            match unsealed
-                .reveal_version(vault, label, version)
-                .expect("label checked")
-            {
-                Ok(r) => revealed.push(r),
-                Err(e) => {
-                    eprintln!("breakglass: error: {e}");
-                    damaged.get_or_insert(e);
-                }
-            }
-        }
+) -> (Vec<Revealed>, Option<EntryDamaged>) {
+    let (revealed, damaged) = unsealed.reveal_all(vault, labels, history);
+    for e in &damaged {
+        eprintln!("breakglass: error: {e}");
     }
-    (revealed, damaged)
-}
-
-/// The labels to reveal: those named (each must exist), else all.
-fn requested_labels(vault: &Vault, named: &[String]) -> CliResult<Vec<String>> {
-    if named.is_empty() {
-        if vault.entries().is_empty() {
-            return Err(CliError::input(
-                "the vault holds no entries yet: nothing to unseal",
-            ));
-        }
-        return Ok(vault.entries().keys().cloned().collect());
-    }
-    for label in named {
-        if !vault.entries().contains_key(label) {
-            return Err(CliError::input(format!(
-                "no entry '{label}' in vault '{}' (see: breakglass list)",
-                vault.name()
-            )));
-        }
-    }
-    let mut labels = named.to_vec();
-    labels.dedup();
-    Ok(labels)
+    (revealed, damaged.into_iter().next())
 }
 
 /// Appends the unseal record before anything is shown.

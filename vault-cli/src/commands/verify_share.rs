@@ -5,7 +5,7 @@ use serde_json::json;
 use vault_core::store::{self, Scope};
 
 use crate::cli::VerifyShareArgs;
-use crate::commands::shares::{check_one, source_name, Gathered};
+use crate::commands::shares::{add_file, source_name, Gathered};
 use crate::context;
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -14,10 +14,11 @@ use crate::input::Input;
 pub fn run(a: VerifyShareArgs) -> CliResult {
     let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let mut input = Input::new();
-    let accepted = check_one(&vault, &a.share, &mut input, &Gathered::default())?
+    let mut gathered = Gathered::new(&vault);
+    let custodian = add_file(&mut gathered, &a.share, &mut input)?
         .map_err(|why| CliError::input(format!("share {}: {why}", source_name(&a.share))))?;
-    let index = accepted.share.index();
-    drop(accepted.share);
+    let index = gathered.quorum.indices()[0];
+    drop(gathered);
     let (actor, time) = (context::actor(), context::now());
     let recorded = match store::append(&a.vault, &Scope::Keys, |v| {
         Ok::<_, std::convert::Infallible>(v.share_verified(index, &actor, time))
@@ -37,7 +38,7 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     if a.json {
         super::print_json(&json!({
             "ok": true,
-            "custodian": accepted.custodian,
+            "custodian": custodian,
             "index": index,
             "threshold": vault.threshold(),
             "custodians": vault.custodians().len(),
@@ -47,7 +48,7 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     } else {
         println!(
             "Share OK: {} (share {index} of {}) belongs to vault '{}' (id {}); any {} shares unseal it.",
-            accepted.custodian,
+            custodian,
             vault.custodians().len(),
             vault.name(),
             vault.id().short(),

@@ -187,7 +187,7 @@ impl Reader<'_> {
         for (frame, _) in self.rows(tail, Table::Devices, index::device_key(device))? {
             if let Record::Deposit(d) = Record::decode(frame.kind, &frame.body).ok()? {
                 let named = d.attribute(attr::DEVICE).map(str::trim);
-                if named.is_some_and(|n| n.eq_ignore_ascii_case(device.trim()))
+                if named.is_some_and(|n| crate::vault::device_matches(n, device))
                     && !labels.contains(&d.label)
                 {
                     labels.push(d.label);

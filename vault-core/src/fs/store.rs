@@ -35,8 +35,8 @@ pub enum StoreError {
         /// The OS error.
         source: io::Error,
     },
-    /// The file exists and `--force` was not given.
-    #[error("{0}: already exists (use --force to overwrite it)")]
+    /// The file exists and overwriting was not asked for.
+    #[error("{0}: already exists")]
     Exists(PathBuf),
     /// The file is not a usable vault.
     #[error("{path}: {source}")]
@@ -587,7 +587,9 @@ pub(crate) mod tests {
                 let r = v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())?;
                 out.extend(
                     v.push(r)
-                        .map_err(|e| crate::vault::InputError(e.to_string()))?,
+                        .map_err(|_| crate::vault::InputError::NothingToRotate {
+                            label: label.into(),
+                        })?,
                 );
             }
             Ok::<_, crate::vault::InputError>(out)

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::rules::{check_actor, check_text};
 use super::Vault;
 use crate::entry::{EntryKind, EntrySecret, MAX_SECRET, MAX_USERNAME};
-use crate::error::InputError;
+use crate::error::{Field, InputError};
 use crate::escrow;
 use crate::record::{attr, limits, Deposit, Record};
 use crate::recovery_key::{self, RecoveryFormat};
@@ -41,8 +41,7 @@ impl PreparedDeposit {
             &self.vault_id,
             &self.secret.encode(),
             &aad,
-        )
-        .map_err(|e| InputError(e.to_string()))?;
+        )?;
         deposit.enc = enc;
         deposit.ciphertext = ciphertext;
         Ok(Record::Deposit(deposit))
@@ -123,34 +122,25 @@ pub const MAX_EXPOSE_HOURS: u32 = 8760;
 /// (recovery keys trimmed and upper-cased).
 pub fn validate_secret(kind: EntryKind, secret: &EntrySecret) -> Result<EntrySecret, InputError> {
     if secret.secret.is_empty() {
-        return Err(InputError("the secret is empty: nothing to seal".into()));
+        return Err(InputError::SecretEmpty);
     }
     if secret.secret.len() > MAX_SECRET {
-        return Err(InputError(format!(
-            "the secret is {} bytes: at most {MAX_SECRET} bytes can be sealed",
-            secret.secret.len()
-        )));
+        return Err(InputError::SecretTooLong {
+            len: secret.secret.len(),
+            max: MAX_SECRET,
+        });
     }
     if secret.username.len() > MAX_USERNAME || secret.username.chars().any(char::is_control) {
-        return Err(InputError(format!(
-            "the username must be one line of at most {MAX_USERNAME} bytes"
-        )));
+        return Err(InputError::Username { max: MAX_USERNAME });
     }
     let text = match std::str::from_utf8(&secret.secret) {
         Ok(t) => Some(t),
-        Err(_) if kind.is_text() => {
-            return Err(InputError(format!(
-                "the secret is not UTF-8 text: a {} must be text (use --kind file for binary data)",
-                kind.name()
-            )))
-        }
+        Err(_) if kind.is_text() => return Err(InputError::SecretNotText { kind }),
         Err(_) => None,
     };
     let canonical = match (kind, text) {
         (EntryKind::Password, Some(t)) if t.contains(['\n', '\r']) => {
-            return Err(InputError(
-                "a password must be one line (use --kind note for text with line breaks)".into(),
-            ))
+            return Err(InputError::PasswordLineBreak)
         }
         (EntryKind::RecoveryKey, Some(t)) => Some(recovery_key::check(t)?.0),
         _ => None,
@@ -165,15 +155,14 @@ impl Vault {
     /// The version a deposit of `label` would get, or why it is refused
     /// (a bad label, or a label that holds another kind).
     pub fn next_version(&self, label: &str, kind: EntryKind) -> Result<u32, InputError> {
-        check_text("label", label, limits::LABEL)?;
+        check_text(Field::Label, label, limits::LABEL)?;
         match self.entries.get(label) {
             None => Ok(1),
-            Some(e) if e.kind != kind => Err(InputError(format!(
-                "entry '{label}' holds a {}, not a {}: use --kind {} or another label",
-                e.kind.name(),
-                kind.name(),
-                e.kind.name()
-            ))),
+            Some(e) if e.kind != kind => Err(InputError::KindMismatch {
+                label: label.to_owned(),
+                held: e.kind,
+                given: kind,
+            }),
             Some(e) => Ok(e.current().version + 1),
         }
     }
@@ -230,7 +219,7 @@ impl Vault {
         let prev = self.entries.get(label);
         let mut attributes = Vec::new();
         if let Some(device) = &meta.device {
-            check_text("--device", device, limits::ATTRIBUTE)?;
+            check_text(Field::Device, device, limits::ATTRIBUTE)?;
             attributes.push((attr::DEVICE, device.clone()));
         }
         if let Some(id) = &meta.key_id {
@@ -239,27 +228,27 @@ impl Vault {
                 .and_then(|s| recovery_key::check(s).ok())
                 .is_some_and(|(_, f)| f == RecoveryFormat::BitLocker);
             if !is_bitlocker {
-                return Err(InputError(
-                    "--key-id goes with a BitLocker recovery password".into(),
-                ));
+                return Err(InputError::KeyIdWithoutBitLocker);
             }
             attributes.push((attr::KEY_ID, recovery_key::check_key_id(id)?));
         }
         let days = meta.rotate_days;
         if let Some(days) = days {
             if !(1..=MAX_ROTATE_DAYS).contains(&days) {
-                return Err(InputError(format!(
-                    "rotation every {days} days is refused: 1 to {MAX_ROTATE_DAYS}"
-                )));
+                return Err(InputError::RotateDays {
+                    days,
+                    max: MAX_ROTATE_DAYS,
+                });
             }
             attributes.push((attr::ROTATE_DAYS, days.to_string()));
         }
         let hours = meta.expose_hours;
         if let Some(hours) = hours {
             if !(1..=MAX_EXPOSE_HOURS).contains(&hours) {
-                return Err(InputError(format!(
-                    "an exposure window of {hours} hours is refused: 1 to {MAX_EXPOSE_HOURS}"
-                )));
+                return Err(InputError::ExposeHours {
+                    hours,
+                    max: MAX_EXPOSE_HOURS,
+                });
             }
             attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
         }
@@ -268,9 +257,9 @@ impl Vault {
         }
         if meta.rotation {
             if prev.is_none() {
-                return Err(InputError(format!(
-                    "no entry '{label}' to rotate (see: breakglass list)"
-                )));
+                return Err(InputError::NothingToRotate {
+                    label: label.to_owned(),
+                });
             }
             attributes.push((attr::ROTATION, "rotate".into()));
         }

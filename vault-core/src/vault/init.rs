@@ -5,11 +5,11 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::rules::{check_actor, check_text};
-use crate::error::InputError;
+use crate::error::{Field, InputError};
 use crate::escrow;
 use crate::keys::{random_bytes, MasterKey};
 use crate::log;
-use crate::passphrase::{KdfParams, KdfParamsError};
+use crate::passphrase::KdfParams;
 use crate::record::{limits, Custodian, Genesis, Record};
 use crate::shamir;
 use crate::share::ShareBody;
@@ -106,8 +106,7 @@ pub(crate) fn new_keys(
     );
     let mk = MasterKey::generate();
     let n = spec.custodians.len();
-    let key_shares =
-        shamir::split(&mk, spec.threshold, n).map_err(|e| InputError(e.to_string()))?;
+    let key_shares = shamir::split(&mk, spec.threshold, n)?;
     let (escrow_public, escrow_sealed) = escrow::generate(&mk, &vault_id);
     let mut genesis = Record::Genesis(Genesis {
         vault_id,
@@ -138,8 +137,7 @@ pub(crate) fn new_keys(
             n as u8,
             share,
             pass.as_ref().map(|p| (p, spec.kdf)),
-        )
-        .map_err(|e: KdfParamsError| InputError(e.to_string()))?;
+        )?;
         let header = ShareHeader {
             vault_name: &spec.name,
             fingerprint: &vault_id.fingerprint(),
@@ -160,35 +158,27 @@ pub(crate) fn new_keys(
 
 /// Checks an init spec: name, threshold, custodian names, Argon2 costs.
 pub fn validate(spec: &InitSpec) -> Result<(), InputError> {
-    check_text("vault name", &spec.name, limits::NAME)?;
+    check_text(Field::VaultName, &spec.name, limits::NAME)?;
     let (k, n) = (spec.threshold, spec.custodians.len());
     if k < 2 {
-        return Err(InputError(format!(
-            "threshold {k} is refused: a vault needs at least 2 custodians to unseal"
-        )));
+        return Err(InputError::ThresholdTooLow { k });
     }
     if n > 255 {
-        return Err(InputError(format!(
-            "{n} custodians is too many: at most 255"
-        )));
+        return Err(InputError::TooManyCustodians { n });
     }
     if k > n {
-        return Err(InputError(format!(
-            "threshold {k} is more than the {n} custodians named"
-        )));
+        return Err(InputError::ThresholdAboveCustodians { k, n });
     }
     let mut seen = std::collections::BTreeSet::new();
     for name in &spec.custodians {
-        check_text("custodian name", name, limits::CUSTODIAN)?;
+        check_text(Field::CustodianName, name, limits::CUSTODIAN)?;
         if name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(InputError(format!(
-                "custodian name '{name}' cannot be a file name (no '/', '\\' or leading '.')"
-            )));
+            return Err(InputError::CustodianNotAFileName { name: name.clone() });
         }
         // Case-insensitively: names become share file names.
         if !seen.insert(name.to_lowercase()) {
-            return Err(InputError(format!("custodian '{name}' is named twice")));
+            return Err(InputError::CustodianTwice { name: name.clone() });
         }
     }
-    spec.kdf.validate().map_err(|e| InputError(e.to_string()))
+    Ok(spec.kdf.validate()?)
 }

@@ -8,6 +8,7 @@
 //! - [`deposit`]: a deposit checked, its metadata fixed, sealed to escrow
 //! - [`quorum`]: shares checked one by one, gathered, and combined
 //! - [`unsealed`]: what a quorum can do: reveal, drill, sign records
+//! - [`select`]: which entries an operation is about; the device-match rule
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ pub mod init;
 pub mod quorum;
 pub mod replay;
 pub mod rules;
+pub mod select;
 pub mod unsealed;
 
 pub use crate::error::InputError;
@@ -29,9 +31,10 @@ pub use deposit::{
 };
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
-pub use quorum::{OpenError, ShareProblem};
+pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
 pub use replay::ReplayError;
 pub use rules::{check_reason, check_text};
+pub use select::{device_lookup_form, device_matches, SelectError};
 pub use unsealed::{DrillOutcome, EntryDamaged, Revealed, Unsealed};
 
 /// One version of an entry (public view).

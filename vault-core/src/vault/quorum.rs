@@ -52,10 +52,152 @@ pub enum OpenError {
         got: usize,
     },
     /// Shares that each match their commitment combine to a key the vault
-    /// does not recognise, or the escrow key does not open: the vault file
-    /// was altered or damaged.
-    #[error("the vault is damaged or was altered: {0}")]
-    Damaged(String),
+    /// does not recognise: the vault file was altered or damaged.
+    #[error("the vault is damaged or was altered: shares that match their commitments do not combine to the vault's key")]
+    KeyMismatch,
+    /// The key checks but the sealed escrow key does not open with it: the
+    /// vault file was altered or damaged.
+    #[error("the vault is damaged or was altered: the sealed escrow key does not open")]
+    EscrowSealed,
+}
+
+/// Shares gathered one at a time toward a quorum. Each is checked alone
+/// when it is added (right vault, known custodian, not a custodian already
+/// counted, passphrase, commitment), so a bad one is named at once and the
+/// others still count; [`Quorum::open`] then needs the threshold.
+#[derive(Debug)]
+pub struct Quorum<'v> {
+    vault: &'v Vault,
+    accepted: Vec<KeyShare>,
+}
+
+impl<'v> Quorum<'v> {
+    /// An empty quorum for `vault`.
+    pub fn new(vault: &'v Vault) -> Self {
+        Self {
+            vault,
+            accepted: Vec::new(),
+        }
+    }
+
+    /// The vault the shares are for.
+    pub fn vault(&self) -> &'v Vault {
+        self.vault
+    }
+
+    /// The checks that need no passphrase: the vault, the custodian, and
+    /// that this custodian was not counted already. Returns the
+    /// custodian's name. Run it before asking for a passphrase.
+    pub fn precheck(&self, body: &ShareBody) -> Result<&'v str, ShareProblem> {
+        self.vault.precheck_share(body)?;
+        self.not_counted(body.index)
+    }
+
+    /// Adds a share: the prechecks, then the passphrase (if the share is
+    /// protected) and the stored commitment. Returns the custodian's name.
+    pub fn add(
+        &mut self,
+        body: &ShareBody,
+        passphrase: Option<&SecretString>,
+    ) -> Result<&'v str, ShareProblem> {
+        let custodian = self.precheck(body)?;
+        let share = self.vault.check_share(body, passphrase)?;
+        self.accepted.push(share);
+        Ok(custodian)
+    }
+
+    /// Adds a key share that arrived without its share body (a remote
+    /// contribution): a known custodian not counted yet, and the stored
+    /// commitment. Returns the custodian's name.
+    pub fn add_key_share(&mut self, share: KeyShare) -> Result<&'v str, ShareProblem> {
+        self.vault.check_key_share(&share)?;
+        let custodian = self.not_counted(share.index())?;
+        self.accepted.push(share);
+        Ok(custodian)
+    }
+
+    fn not_counted(&self, index: u8) -> Result<&'v str, ShareProblem> {
+        let custodian = self
+            .vault
+            .custodian_name(index)
+            .ok_or(ShareProblem::UnknownIndex(index))?;
+        if self.accepted.iter().any(|s| s.index() == index) {
+            return Err(ShareProblem::Duplicate {
+                custodian: custodian.to_owned(),
+            });
+        }
+        Ok(custodian)
+    }
+
+    /// Names of the custodians whose shares were accepted, in the order
+    /// given.
+    pub fn custodians(&self) -> Vec<&'v str> {
+        self.accepted
+            .iter()
+            .filter_map(|s| self.vault.custodian_name(s.index()))
+            .collect()
+    }
+
+    /// Share indices of the custodians accepted, in the order given.
+    pub fn indices(&self) -> Vec<u8> {
+        self.accepted.iter().map(KeyShare::index).collect()
+    }
+
+    /// Shares accepted so far.
+    pub fn len(&self) -> usize {
+        self.accepted.len()
+    }
+
+    /// True when no share was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.accepted.is_empty()
+    }
+
+    /// Shares needed (the vault's threshold).
+    pub fn need(&self) -> usize {
+        self.vault.threshold()
+    }
+
+    /// True when enough shares were accepted to try to open the vault.
+    pub fn is_complete(&self) -> bool {
+        self.len() >= self.need()
+    }
+
+    /// Combines the accepted shares and opens the escrow key.
+    pub fn open(&self) -> Result<Opened, OpenError> {
+        let unsealed = self.vault.open(&self.accepted)?;
+        let used = self
+            .accepted
+            .iter()
+            .map(KeyShare::index)
+            .filter(|i| !unsealed.inconsistent().contains(i))
+            .filter_map(|i| self.vault.custodian_name(i))
+            .map(str::to_owned)
+            .collect();
+        let inconsistent = unsealed
+            .inconsistent()
+            .iter()
+            .filter_map(|&i| self.vault.custodian_name(i))
+            .map(str::to_owned)
+            .collect();
+        Ok(Opened {
+            unsealed,
+            used,
+            inconsistent,
+        })
+    }
+}
+
+/// A quorum that opened the vault.
+#[derive(Debug)]
+pub struct Opened {
+    /// The opened vault's keys.
+    pub unsealed: Unsealed,
+    /// Custodians whose shares opened it, in the order given.
+    pub used: Vec<String>,
+    /// Custodians whose shares matched their commitments but not the
+    /// other shares (the commitments were altered): left out.
+    pub inconsistent: Vec<String>,
 }
 
 impl Vault {
@@ -131,7 +273,7 @@ impl Vault {
             .genesis
             .escrow_sealed
             .open(&mk, self.id(), &self.genesis.escrow_public)
-            .ok_or_else(|| OpenError::Damaged("the sealed escrow key does not open".into()))?;
+            .ok_or(OpenError::EscrowSealed)?;
         indices.retain(|i| !inconsistent.contains(i));
         Ok(Unsealed {
             vault_id: *self.id(),
@@ -169,8 +311,6 @@ impl Vault {
                 }
             }
         }
-        Err(OpenError::Damaged(
-            "shares that match their commitments do not combine to the vault's key".into(),
-        ))
+        Err(OpenError::KeyMismatch)
     }
 }

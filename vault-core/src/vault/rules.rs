@@ -1,25 +1,28 @@
 //! The rules every reason, name and actor follows.
 
-use crate::error::InputError;
+use crate::error::{Field, InputError};
 use crate::record::{limits, text_problem};
 
-/// Checks a `--reason`: one line, at most 1024 bytes, may be empty.
+/// Checks a reason: one line, at most 1024 bytes, may be empty.
 pub fn check_reason(reason: &str) -> Result<(), InputError> {
     match text_problem(reason, limits::REASON, true) {
-        Some(why) => Err(InputError(format!(
-            "--reason {why} (at most {} bytes, one line)",
-            limits::REASON
-        ))),
+        Some(problem) => Err(InputError::Text {
+            field: Field::Reason,
+            problem,
+            max: limits::REASON,
+        }),
         None => Ok(()),
     }
 }
 
-/// Checks a name-like input value.
-pub fn check_text(what: &str, value: &str, max: usize) -> Result<(), InputError> {
+/// Checks a name-like value: one line, not empty, at most `max` bytes.
+pub fn check_text(field: Field, value: &str, max: usize) -> Result<(), InputError> {
     match text_problem(value, max, false) {
-        Some(why) => Err(InputError(format!(
-            "{what} {why} (at most {max} bytes, one line)"
-        ))),
+        Some(problem) => Err(InputError::Text {
+            field,
+            problem,
+            max,
+        }),
         None => Ok(()),
     }
 }
