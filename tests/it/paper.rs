@@ -2,11 +2,9 @@
 //! pdftoppm, its QR code decoded with zbarimg, and the decoded text unseals
 //! the vault. Needs poppler-utils and zbar-tools (`.ci/run` installs them).
 
-mod common;
-
 use std::process::Command;
 
-use common::{passphrase, stdout, Env};
+use crate::util::{json, pass_lines, unseal_args, Env};
 use predicates::prelude::*;
 
 fn tool(name: &str) -> Command {
@@ -58,7 +56,7 @@ fn every_envelope_scans_back_to_a_share_that_unseals() {
             "",
         )
         .success();
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let report = json(&out);
     for e in report["envelopes"].as_array().unwrap() {
         assert!(e["bytes"].as_u64().unwrap() < 200_000, "{e}");
         assert!(["H", "Q", "M"].contains(&e["qr_level"].as_str().unwrap()));
@@ -73,15 +71,8 @@ fn every_envelope_scans_back_to_a_share_that_unseals() {
         env.write(&format!("{who}.scanned"), decoded);
     }
     env.run(
-        &[
-            "unseal",
-            "v.bg",
-            "--share",
-            "carol.scanned",
-            "--share",
-            "alice.scanned",
-        ],
-        format!("{}\n{}\n", passphrase("carol"), passphrase("alice")),
+        &unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+        pass_lines(&["carol", "alice"]),
     )
     .success()
     .stdout(predicate::str::contains("paper-secret"));
@@ -267,21 +258,14 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
         let file = degraded(&env, name, img);
         env.run(
             &["verify-share", "v.bg", "--share", &file],
-            format!("{}\n", passphrase("alice")),
+            pass_lines(&["alice"]),
         )
         .success()
         .stdout(predicate::str::contains("Share OK: alice"));
     }
     env.run(
-        &[
-            "unseal",
-            "v.bg",
-            "--share",
-            "photo.jpg",
-            "--share",
-            "shares/bob.share",
-        ],
-        format!("{}\n{}\n", passphrase("alice"), passphrase("bob")),
+        &unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+        pass_lines(&["alice", "bob"]),
     )
     .success()
     .stdout(predicate::str::contains("picture-secret"));
@@ -333,21 +317,11 @@ fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
         std::fs::read(env.path("v.bg")).unwrap()
     );
     // The restored vault opens with the shares.
-    env.run(
-        &[
-            "unseal",
-            "restored.bg",
-            "--share",
-            "shares/alice.share",
-            "--share",
-            "shares/bob.share",
-            "--entry",
-            "entry-5",
-        ],
-        "",
-    )
-    .success()
-    .stdout(predicate::str::contains("backed-up-secret-5"));
+    let mut args = unseal_args("restored.bg", &["shares/alice.share", "shares/bob.share"]);
+    args.extend(["--entry", "entry-5"]);
+    env.run(&args, "")
+        .success()
+        .stdout(predicate::str::contains("backed-up-secret-5"));
     // The same pages decoded by zbarimg (an ordinary QR reader) restore too.
     let mut args = vec!["restore".to_owned(), "from-zbar.bg".to_owned()];
     for p in &pages {

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_breakglass");
+use crate::util::{Env, BIN, FLOOR};
 
 /// One tmux server (own socket) running one command in a temp directory.
 struct Term {
@@ -91,18 +91,19 @@ impl Drop for Term {
     }
 }
 
-fn floor() -> &'static str {
-    "--argon2-memory 19 --argon2-time 2 --argon2-parallelism 1"
+fn floor() -> String {
+    FLOOR.join(" ")
 }
 
 #[test]
 fn init_seal_and_unseal_at_the_terminal_never_echo() {
-    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let dir = env.dir.path();
     let init = format!(
         "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
         floor()
     );
-    let t = Term::start(dir.path(), &init);
+    let t = Term::start(dir, &init);
     for who in ["alice", "bob"] {
         t.wait_for(&format!("New passphrase for {who}'s share: "));
         t.type_line(&format!("{who}-secret-words"));
@@ -121,7 +122,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     );
     drop(t);
 
-    let t = Term::start(dir.path(), &format!("{BIN} seal v.bg --label root"));
+    let t = Term::start(dir, &format!("{BIN} seal v.bg --label root"));
     t.wait_for("Secret for 'root': ");
     t.type_line("Tty-Typed-Secret");
     t.wait_for("Repeat the secret for 'root': ");
@@ -138,7 +139,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     drop(t);
 
     let t = Term::start(
-        dir.path(),
+        dir,
         &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
     );
     t.wait_for("Passphrase for alice's share (s/alice.share): ");
@@ -156,12 +157,13 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
 
 #[test]
 fn mismatched_confirmation_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let dir = env.dir.path();
     let init = format!(
         "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
         floor()
     );
-    let t = Term::start(dir.path(), &init);
+    let t = Term::start(dir, &init);
     t.wait_for("New passphrase for alice's share: ");
     t.type_line("first-attempt-1");
     t.wait_for("Repeat the passphrase for alice's share: ");
@@ -172,42 +174,26 @@ fn mismatched_confirmation_writes_nothing() {
         screen.contains("the two entries of the passphrase for alice's share differ"),
         "{screen}"
     );
-    assert!(!dir.path().join("v.bg").exists());
-    assert!(!dir.path().join("s").exists());
+    assert!(!dir.join("v.bg").exists());
+    assert!(!dir.join("s").exists());
 }
 
 #[test]
 fn wrong_passphrase_at_the_terminal_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["init", "v.bg", "--name", "T", "--threshold", "2"])
-        .args([
-            "--custodian",
-            "alice",
-            "--custodian",
-            "bob",
-            "--share-dir",
-            "s",
-        ])
-        .args(floor().split(' '))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(b"alice-pass-1\nbob-pass-22\n")?;
-            c.wait()
-        })
-        .unwrap();
-    assert!(status.success());
-    let t = Term::start(
-        dir.path(),
-        &format!("{BIN} verify-share v.bg --share s/bob.share"),
-    );
+    let env = Env::new();
+    let dir = env.dir.path();
+    let mut init = vec!["init", "v.bg", "--name", "T", "--threshold", "2"];
+    init.extend([
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--share-dir",
+        "s",
+    ]);
+    init.extend(FLOOR);
+    env.run(&init, "alice-pass-1\nbob-pass-22\n").success();
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
     t.wait_for("Passphrase for bob's share (s/bob.share): ");
     t.type_line("not-bobs");
     let screen = t.wait_for("EXIT=");
@@ -220,18 +206,10 @@ fn wrong_passphrase_at_the_terminal_is_named() {
 
 #[test]
 fn unseal_from_paper_at_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let dir = env.dir.path();
     let run = |args: &[&str], input: &str| {
-        use std::io::Write;
-        let mut c = Command::new(BIN)
-            .current_dir(dir.path())
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        assert!(c.wait().unwrap().success());
+        env.run(args, input).success();
     };
     let mut init = vec!["init", "v.bg", "--name", "Paper", "--threshold", "2"];
     init.extend([
@@ -244,13 +222,13 @@ fn unseal_from_paper_at_the_terminal() {
         "--share-dir",
         "s",
     ]);
-    init.extend(floor().split(' '));
+    init.extend(FLOOR);
     run(&init, "alice-pass-1\nbob-pass-22\ncarol-pass-3\n");
     run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
-    let alice = std::fs::read_to_string(dir.path().join("s/alice.share")).unwrap();
+    let alice = env.read("s/alice.share");
     let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
 
-    let t = Term::start(dir.path(), &format!("{BIN} unseal v.bg"));
+    let t = Term::start(dir, &format!("{BIN} unseal v.bg"));
     t.wait_for("Share 1 of 2:");
     // Line 1 with a typo first: named at once, then retyped.
     let mut typo = lines[0].as_bytes().to_vec();

@@ -5,16 +5,11 @@
 //! and set aside. Trials: `BREAKGLASS_CRASH_TRIALS` (default 150 in the
 //! test suite; see docs/HARDENING.md for the long runs).
 
-mod common;
-
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{stdout, Env};
-
-const BIN: &str = env!("CARGO_BIN_EXE_breakglass");
+use crate::util::{json, unseal_args, Env};
 
 /// xorshift64*: reproducible delays from a printed seed (not for secrets).
 struct Rng(u64);
@@ -35,43 +30,20 @@ fn good_len(env: &Env) -> u64 {
 }
 
 fn seal_child(env: &Env, label: &str, secret: &str) -> std::process::Child {
-    writer(env, &["seal", "v.bg", "--label", label], secret)
+    env.spawn(&["seal", "v.bg", "--label", label], secret.as_bytes())
 }
 
 /// A rotation of the entry `t0` (a deposit through another command).
 fn rotate_child(env: &Env, secret: &str) -> std::process::Child {
-    writer(env, &["rotate", "v.bg", "t0", "--username", "u"], secret)
-}
-
-fn writer(env: &Env, args: &[&str], secret: &str) -> std::process::Child {
-    let mut child = Command::new(BIN)
-        .current_dir(env.dir.path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(secret.as_bytes())
-        .unwrap();
-    child
+    env.spawn(
+        &["rotate", "v.bg", "t0", "--username", "u"],
+        secret.as_bytes(),
+    )
 }
 
 fn unseal_child(env: &Env) -> std::process::Child {
-    Command::new(BIN)
-        .current_dir(env.dir.path())
-        .args([
-            "unseal",
-            "v.bg",
-            "--share",
-            "shares/alice.share",
-            "--share",
-            "shares/bob.share",
-        ])
+    let shares = env.shares(&["alice", "bob"]);
+    env.command(&unseal_args("v.bg", &shares))
         .args(["--entry", "t0", "--reason", "crash test"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -194,21 +166,11 @@ fn killed_writers_never_lose_acknowledged_deposits() {
     env.seal("final", "final-secret");
     acked.insert("final".into(), "final-secret".into());
     env.run(&["audit", "v.bg", "--verify"], "").success();
-    let mut args = vec![
-        "unseal",
-        "v.bg",
-        "--share",
-        "shares/alice.share",
-        "--share",
-        "shares/bob.share",
-        "--json",
-    ];
-    let wanted: Vec<String> = acked.keys().cloned().collect();
-    for l in &wanted {
+    let mut args = vec!["--json"];
+    for l in acked.keys() {
         args.extend(["--entry", l.as_str()]);
     }
-    let out = env.run(&args, "").success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(&env.unseal(&["alice", "bob"], &args, "").success());
     let got: BTreeMap<String, String> = v["entries"]
         .as_array()
         .unwrap()

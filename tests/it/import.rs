@@ -2,9 +2,7 @@
 //! exports (fixtures/import/): every format, lookups by device, idempotent
 //! re-import, bad rows named by line, --strict writing nothing.
 
-mod common;
-
-use common::{root, stdout, Env};
+use crate::util::{json, root, Env};
 use predicates::prelude::*;
 
 fn sample(name: &str) -> String {
@@ -30,10 +28,6 @@ fn import(env: &Env, file: &str, format: &str, extra: &[&str]) -> assert_cmd::as
     env.run(&args, "")
 }
 
-fn summary(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout(out)).unwrap()
-}
-
 #[test]
 fn every_export_format_imports_and_is_found_by_device() {
     let env = Env::new();
@@ -44,7 +38,7 @@ fn every_export_format_imports_and_is_found_by_device() {
         ("bitlocker-intune.csv", "bitlocker", 4),
         ("laps.csv", "laps", 3),
     ] {
-        let s = summary(&import(&env, file, format, &[]).success());
+        let s = json(&import(&env, file, format, &[]).success());
         assert_eq!(s["added"], n, "{file}");
     }
     let generic = [
@@ -58,48 +52,28 @@ fn every_export_format_imports_and_is_found_by_device() {
         "user",
     ];
     assert_eq!(
-        summary(&import(&env, "generic.csv", "generic", &generic).success())["added"],
+        json(&import(&env, "generic.csv", "generic", &generic).success())["added"],
         2
     );
 
-    let list: serde_json::Value = serde_json::from_str(&stdout(
+    let list = json(
         &env.run(&["list", "v.bg", "--json", "--device", "desktop-0002"], "")
             .success(),
-    ))
-    .unwrap();
+    );
     let label = list["entries"][0]["label"].as_str().unwrap().to_owned();
     assert!(label.starts_with("bitlocker-DESKTOP-0002-"), "{label}");
-    let shares = [
-        "--share",
-        "shares/alice.share",
-        "--share",
-        "shares/bob.share",
-    ];
-    let out = env
-        .run(
-            &[
-                &["unseal", "v.bg", "--json", "--device", "WS-0001"][..],
-                &shares,
-            ]
-            .concat(),
-            "",
-        )
-        .success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ab = ["alice", "bob"];
+    let v = json(
+        &env.unseal(&ab, &["--json", "--device", "WS-0001"], "")
+            .success(),
+    );
     assert_eq!(v["entries"][0]["username"], "Administrator");
     let laps = std::fs::read_to_string(sample("laps.csv")).unwrap();
     assert!(laps.contains(v["entries"][0]["secret"].as_str().unwrap()));
-    let out = env
-        .run(
-            &[
-                &["unseal", "v.bg", "--json", "--device", "C02X0003JHD3"][..],
-                &shares,
-            ]
-            .concat(),
-            "",
-        )
-        .success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(
+        &env.unseal(&ab, &["--json", "--device", "C02X0003JHD3"], "")
+            .success(),
+    );
     assert_eq!(v["entries"][0]["username"], "user3");
     assert!(std::fs::read_to_string(sample("filevault-jamf.csv"))
         .unwrap()
@@ -112,7 +86,7 @@ fn reimporting_the_same_file_adds_nothing() {
     env.init(2, &["alice", "bob"], true);
     import(&env, "bitlocker-intune.csv", "bitlocker", &[]).success();
     let before = std::fs::read(env.path("v.bg")).unwrap();
-    let s = summary(&import(&env, "bitlocker-intune.csv", "bitlocker", &[]).success());
+    let s = json(&import(&env, "bitlocker-intune.csv", "bitlocker", &[]).success());
     assert_eq!(
         (
             s["added"].as_u64(),
@@ -147,7 +121,7 @@ fn reimporting_the_same_file_adds_nothing() {
             "",
         )
         .success();
-    let s = summary(&out);
+    let s = json(&out);
     assert_eq!(
         (s["updated"].as_u64(), s["unchanged"].as_u64()),
         (Some(1), Some(3))
@@ -179,7 +153,7 @@ fn bad_rows_are_named_and_strict_writes_nothing() {
             "line 6: 'filevault-C02GOOD00001' appears again (first on line 2)",
         ))
         .stderr(predicate::str::contains("4 of 6 rows"));
-    assert_eq!(summary(&out)["added"], 2);
+    assert_eq!(json(&out)["added"], 2);
     // The refused key is never quoted.
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(!err.contains("ABCD-EFGH-IJKL-MNOP-QRST-UVW"));

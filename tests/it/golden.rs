@@ -3,9 +3,7 @@
 //! If one of these tests fails, the change broke old vaults: fix the change,
 //! never the fixture.
 
-mod common;
-
-use common::{root, stdout, Env};
+use crate::util::{hex, json, unseal_args, Env};
 use predicates::prelude::*;
 use secrecy::SecretString;
 use vault_core::entry::EntryKind;
@@ -15,7 +13,7 @@ use vault_core::share_text;
 use vault_core::vault::Vault;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(root().join("fixtures/v1").join(name)).unwrap()
+    crate::util::fixture(&format!("v1/{name}"))
 }
 
 fn golden() -> Vault {
@@ -33,12 +31,8 @@ fn fixture_files_are_unchanged() {
     for line in sums.lines() {
         let (hash, name) = line.split_once("  ").unwrap();
         let got = vault_core::keys::sha256(&[&fixture(name)]);
-        assert_eq!(common_hex(&got), hash, "fixtures/v1/{name} changed");
+        assert_eq!(hex(&got), hash, "fixtures/v1/{name} changed");
     }
-}
-
-fn common_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[test]
@@ -139,21 +133,9 @@ fn v1_opens_through_the_binary() {
     for name in ["golden.bg", "alice.share", "bob.share", "carol.share"] {
         env.write(name, fixture(name));
     }
-    let out = env
-        .run(
-            &[
-                "unseal",
-                "golden.bg",
-                "--share",
-                "alice.share",
-                "--share",
-                "carol.share",
-                "--json",
-            ],
-            "golden-alice-passphrase\n",
-        )
-        .success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut args = unseal_args("golden.bg", &["alice.share", "carol.share"]);
+    args.push("--json");
+    let v = json(&env.run(&args, "golden-alice-passphrase\n").success());
     let secrets: Vec<&str> = v["entries"]
         .as_array()
         .unwrap()
@@ -206,19 +188,9 @@ fn v1_index_is_pinned_and_is_used() {
         env.write(name, fixture(name));
     }
     let unseal_device = |device: &str| {
-        env.run(
-            &[
-                "unseal",
-                "golden.bg",
-                "--share",
-                "carol.share",
-                "--share",
-                "alice.share",
-                "--device",
-                device,
-            ],
-            "golden-alice-passphrase\n",
-        )
+        let mut args = unseal_args("golden.bg", &["carol.share", "alice.share"]);
+        args.extend(["--device", device]);
+        env.run(&args, "golden-alice-passphrase\n")
     };
     unseal_device("C02XG0FDH7JY")
         .success()
@@ -301,7 +273,7 @@ fn any_altered_byte_of_a_quorum_record_is_detected() {
 // ---------------------------------------------------------------- lifecycle fixture
 
 fn lifecycle_file(name: &str) -> Vec<u8> {
-    std::fs::read(root().join("fixtures/v1/lifecycle").join(name)).unwrap()
+    fixture(&format!("lifecycle/{name}"))
 }
 
 #[test]
@@ -310,7 +282,7 @@ fn v1_lifecycle_fixture_is_unchanged_and_reencodes() {
     for line in sums.lines() {
         let (hash, name) = line.split_once("  ").unwrap();
         assert_eq!(
-            common_hex(&vault_core::keys::sha256(&[&lifecycle_file(name)])),
+            hex(&vault_core::keys::sha256(&[&lifecycle_file(name)])),
             hash,
             "{name} changed"
         );

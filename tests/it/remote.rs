@@ -2,9 +2,7 @@
 //! separate directories contribute to one request; expired, foreign,
 //! replayed, tampered and duplicated contributions are named.
 
-mod common;
-
-use common::{passphrase, stdout, Env};
+use crate::util::{json, pass_lines, stdout, Env, BIN};
 use predicates::prelude::*;
 
 /// The operator's vault (in `op/`) and one directory per custodian, each
@@ -47,23 +45,29 @@ fn request(env: &Env, out: &str, expires: &str) {
 /// Custodian `who` contributes from their own directory to `req`.
 fn contribute(env: &Env, who: &str, req: &str) -> assert_cmd::assert::Assert {
     std::fs::copy(env.path(req), env.path(&format!("{who}/request.txt"))).unwrap();
+    contribute_from(env, who, "request.txt", pass_lines(&[who]))
+}
+
+/// `contribute REQ` by custodian `who`, in their own directory, with their
+/// share and stdin `input`.
+fn contribute_from(env: &Env, who: &str, req: &str, input: String) -> assert_cmd::assert::Assert {
     let share = format!("{who}.share");
-    let mut cmd = assert_cmd::Command::cargo_bin("breakglass").unwrap();
-    cmd.current_dir(env.path(who))
+    assert_cmd::Command::new(BIN)
+        .current_dir(env.path(who))
         .args([
             "contribute",
-            "request.txt",
+            req,
             "--share",
             &share,
             "--out",
             "contribution.txt",
             "--yes",
         ])
-        .write_stdin(format!("{}\n", passphrase(who)))
+        .write_stdin(input)
         .assert()
 }
 
-fn unseal(env: &Env, req: &str, contributions: &[&str]) -> assert_cmd::assert::Assert {
+fn unseal_request(env: &Env, req: &str, contributions: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec!["unseal", "v.bg", "--request", req, "--json"];
     for c in contributions {
         args.extend(["--contribution", *c]);
@@ -85,7 +89,7 @@ fn three_custodians_in_three_places_contribute_to_one_request() {
         let c = env.read(&format!("{who}/contribution.txt"));
         assert!(!c.contains("BREAKGLASS SHARE"));
     }
-    let out = unseal(
+    let out = unseal_request(
         &env,
         "op/req.txt",
         &[
@@ -95,7 +99,7 @@ fn three_custodians_in_three_places_contribute_to_one_request() {
         ],
     )
     .success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(&out);
     assert_eq!(v["entries"][0]["secret"], "remote-secret");
     assert_eq!(
         v["custodians"],
@@ -126,14 +130,14 @@ fn replayed_contributions_are_useless() {
     request(&env, "op/req.txt", "2h");
     contribute(&env, "alice", "op/req.txt").success();
     contribute(&env, "bob", "op/req.txt").success();
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &["alice/contribution.txt", "bob/contribution.txt"],
     )
     .success();
     // The same request again: its key was destroyed.
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &["alice/contribution.txt", "bob/contribution.txt"],
@@ -144,7 +148,7 @@ fn replayed_contributions_are_useless() {
     ));
     // The old contributions offered to a new request: made for another request.
     request(&env, "op/req2.txt", "2h");
-    unseal(
+    unseal_request(
         &env,
         "op/req2.txt",
         &["alice/contribution.txt", "bob/contribution.txt"],
@@ -165,7 +169,7 @@ fn expired_requests_are_refused_and_their_key_destroyed() {
     contribute(&env, "bob", "op/req.txt")
         .code(2)
         .stderr(predicate::str::contains("expired at"));
-    unseal(&env, "op/req.txt", &["alice/contribution.txt"])
+    unseal_request(&env, "op/req.txt", &["alice/contribution.txt"])
         .code(2)
         .stderr(
             predicate::str::contains("expired at")
@@ -188,7 +192,7 @@ fn tampered_duplicated_and_foreign_contributions_are_named() {
         "bob/tampered.txt",
         format!("{}{swapped}{}", &c[..i], &c[i + 1..]),
     );
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &[
@@ -215,7 +219,7 @@ fn tampered_duplicated_and_foreign_contributions_are_named() {
     req.expires += 86_400;
     env.write("op/forged.txt", req.to_token());
     contribute(&env, "carol", "op/forged.txt").success();
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &["alice/contribution.txt", "carol/contribution.txt"],
@@ -225,7 +229,7 @@ fn tampered_duplicated_and_foreign_contributions_are_named() {
         "contribution carol/contribution.txt: does not open with this request's key",
     ));
     // Then the genuine ones succeed.
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &["alice/contribution.txt", "bob/contribution.txt"],
@@ -239,8 +243,8 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
     request(&env, "op/req.txt", "2h");
     std::fs::copy(env.path("op/req.txt"), env.path("bob/request.txt")).unwrap();
     let run = |args: &[&str], input: &str| {
-        let mut cmd = assert_cmd::Command::cargo_bin("breakglass").unwrap();
-        cmd.current_dir(env.path("bob"))
+        assert_cmd::Command::new(BIN)
+            .current_dir(env.path("bob"))
             .args(args)
             .write_stdin(input.to_owned())
             .assert()
@@ -330,23 +334,11 @@ fn a_request_shown_as_a_qr_code_is_contributed_to_from_its_picture() {
     )
     .success();
     std::fs::copy(env.path("op/req.png"), env.path("alice/req.png")).unwrap();
-    let mut cmd = assert_cmd::Command::cargo_bin("breakglass").unwrap();
-    cmd.current_dir(env.path("alice"))
-        .args([
-            "contribute",
-            "req.png",
-            "--share",
-            "alice.share",
-            "--out",
-            "contribution.txt",
-            "--yes",
-        ])
-        .write_stdin(format!("{}\n", passphrase("alice")))
-        .assert()
+    contribute_from(&env, "alice", "req.png", pass_lines(&["alice"]))
         .success()
         .stderr(predicate::str::contains("reason:  on screen"));
     contribute(&env, "bob", "op/req.txt").success();
-    unseal(
+    unseal_request(
         &env,
         "op/req.txt",
         &["alice/contribution.txt", "bob/contribution.txt"],

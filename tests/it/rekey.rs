@@ -1,25 +1,15 @@
 //! Rekey on the real binary: a custodian change from 3-of-5 to 2-of-3,
 //! what old shares can no longer do, refusals, and atomicity under SIGKILL.
 
-mod common;
-
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{passphrase, stdout, Env};
+use crate::util::{json, pass_lines, share_flags, stdout, unseal_args, Env, FIVE, FLOOR};
 use predicates::prelude::*;
-
-const FIVE: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
-
-fn json(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout(out)).unwrap()
-}
 
 fn rekey_args<'a>(old: &'a [String], new: &[&'a str], k: &'a str, dir: &'a str) -> Vec<&'a str> {
     let mut args = vec!["rekey", "v.bg"];
-    for s in old {
-        args.extend(["--share", s.as_str()]);
-    }
+    args.extend(share_flags(old));
     args.extend([
         "--threshold",
         k,
@@ -31,7 +21,7 @@ fn rekey_args<'a>(old: &'a [String], new: &[&'a str], k: &'a str, dir: &'a str) 
     for c in new {
         args.extend(["--custodian", *c]);
     }
-    args.extend(common::FLOOR);
+    args.extend(FLOOR);
     args
 }
 
@@ -42,19 +32,11 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
     env.seal("entra-ba1", "password-v1");
     env.seal("entra-ba1", "password-v2");
     env.seal("fv-C02X", "note-secret");
-    let old: Vec<String> = ["alice", "bob", "carol"]
-        .iter()
-        .map(|n| env.share(n))
-        .collect();
-    let old_pass: String = ["alice", "bob", "carol"]
-        .iter()
-        .map(|n| format!("{}\n", passphrase(n)))
-        .collect();
-    let mut unseal = vec!["unseal", "v.bg", "--entry", "entra-ba1"];
-    for s in &old {
-        unseal.extend(["--share", s.as_str()]);
-    }
-    env.run(&unseal, &old_pass).success();
+    let abc = ["alice", "bob", "carol"];
+    let old = env.shares(&abc);
+    let old_pass = pass_lines(&abc);
+    let unseal = || env.unseal(&abc, &["--entry", "entra-ba1"], &old_pass);
+    unseal().success();
     let before = std::fs::read(env.path("v.bg")).unwrap();
 
     // Old passphrases for the three shares, then new ones for bob, carol, frank.
@@ -77,20 +59,10 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
     assert_eq!(std::fs::read(env.path(&backup)).unwrap(), before);
 
     // New shares read every version; the exposure from before is kept.
+    let mut args = unseal_args("v.bg", &["new/frank.share", "new/carol.share"]);
+    args.extend(["--history", "--json"]);
     let out = env
-        .run(
-            &[
-                "unseal",
-                "v.bg",
-                "--share",
-                "new/frank.share",
-                "--share",
-                "new/carol.share",
-                "--history",
-                "--json",
-            ],
-            "frank-new-passphrase\ncarol-new-passphrase\n",
-        )
+        .run(&args, "frank-new-passphrase\ncarol-new-passphrase\n")
         .success();
     let secrets: Vec<String> = json(&out)["entries"]
         .as_array()
@@ -101,11 +73,9 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
     assert_eq!(secrets, ["password-v1", "password-v2", "note-secret"]);
 
     // Old shares no longer open the new file.
-    env.run(&unseal, &old_pass)
-        .code(3)
-        .stderr(predicate::str::contains(
-            "does not match the commitment stored for custodian",
-        ));
+    unseal().code(3).stderr(predicate::str::contains(
+        "does not match the commitment stored for custodian",
+    ));
     // A deposit after the rekey is out of reach of old shares and old copies.
     env.seal("after", "post-rekey-secret");
     let bytes = std::fs::read(env.path(&backup)).unwrap();
@@ -169,7 +139,7 @@ fn rekey_refusals_change_nothing() {
     env.init(2, &["alice", "bob", "carol"], true);
     env.seal("x", "s");
     let before = std::fs::read(env.path("v.bg")).unwrap();
-    let two: Vec<String> = ["alice", "bob"].iter().map(|n| env.share(n)).collect();
+    let two = env.shares(&["alice", "bob"]);
     let mut a = rekey_args(&two, &["bob", "carol"], "3", "new");
     a.push("--no-passphrase");
     env.run(&a, "").code(2).stderr(predicate::str::contains(
@@ -204,14 +174,11 @@ fn an_interrupted_rekey_leaves_the_old_or_the_new_vault() {
         env.seal(&format!("e{i}"), &format!("secret-{i}"));
     }
     let original = std::fs::read(env.path("v.bg")).unwrap();
-    let bin = env!("CARGO_BIN_EXE_breakglass");
-    let old = [env.share("alice"), env.share("bob")];
+    let old = env.shares(&["alice", "bob"]);
     let mut args = rekey_args(&old, &["bob", "carol", "dave"], "2", "new");
     args.push("--no-passphrase");
     let spawn = || {
-        Command::new(bin)
-            .current_dir(env.dir.path())
-            .args(&args)
+        env.command(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -231,15 +198,9 @@ fn an_interrupted_rekey_leaves_the_old_or_the_new_vault() {
         let _ = child.wait();
         env.run(&["audit", "v.bg", "--verify"], "").success();
         let opens = |shares: [&str; 2]| {
-            env.run(
-                &[
-                    "unseal", "v.bg", "--share", shares[0], "--share", shares[1], "--entry", "e7",
-                ],
-                "",
-            )
-            .get_output()
-            .status
-            .success()
+            let mut args = unseal_args("v.bg", &shares);
+            args.extend(["--entry", "e7"]);
+            env.run(&args, "").get_output().status.success()
         };
         if opens(["shares/alice.share", "shares/bob.share"]) {
             old_seen += 1;

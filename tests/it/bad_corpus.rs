@@ -3,15 +3,11 @@
 //! malformed vault or share must give its expected exit code and message,
 //! never a panic. All failures are reported together.
 
-mod common;
-
-use common::{root, Env};
+use crate::util::{fixture, Env};
 
 #[test]
 fn every_bad_input_gives_its_expected_error() {
-    let bad = root().join("fixtures/bad");
-    let golden = root().join("fixtures/v1");
-    let cases = std::fs::read_to_string(bad.join("cases.tsv")).unwrap();
+    let cases = String::from_utf8(fixture("bad/cases.tsv")).unwrap();
     let mut failures = Vec::new();
     let mut count = 0;
     for line in cases
@@ -24,9 +20,9 @@ fn every_bad_input_gives_its_expected_error() {
         };
         let env = Env::new();
         for name in ["golden.bg", "alice.share", "carol.share"] {
-            env.write(name, std::fs::read(golden.join(name)).unwrap());
+            env.copy_fixture(&format!("v1/{name}"), name);
         }
-        env.write(case, std::fs::read(bad.join(case)).unwrap());
+        env.copy_fixture(&format!("bad/{case}"), case);
         let args: Vec<&str> = match command {
             "list" => vec!["list", case],
             "audit-verify" => vec!["audit", case, "--verify"],

@@ -1,31 +1,16 @@
 //! The command-line contract, tested on the real binary: every command's
 //! success path and each bad input with its message and exit code.
 
-mod common;
-
-use common::{passphrase, stderr, stdout, Env, FLOOR};
+use crate::util::{json, pass_lines, passphrase, stderr, stdout, unseal_args, Env, FIVE, FLOOR};
 use predicates::prelude::*;
-
-const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
-
-fn shares(env: &Env, names: &[&str]) -> Vec<String> {
-    names.iter().map(|n| env.share(n)).collect()
-}
-
-fn pass_lines(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("{}\n", passphrase(n)))
-        .collect()
-}
 
 // ---------------------------------------------------------------- init
 
 #[test]
 fn init_writes_vault_and_one_0600_share_per_custodian() {
     let env = Env::new();
-    env.init(3, &NAMES, false);
-    for n in NAMES {
+    env.init(3, &FIVE, false);
+    for n in FIVE {
         let text = env.read(&format!("shares/{n}.share"));
         assert!(text.starts_with("BREAKGLASS SHARE v1\n"));
         assert!(text.contains(&format!("Custodian: {n}\n")));
@@ -73,7 +58,7 @@ fn init_json_reports_shares() {
     args.extend(["--share-dir", "s", "--no-passphrase", "--json"]);
     args.extend(FLOOR);
     let out = env.run(&args, "").success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(&out);
     assert_eq!(v["threshold"], 2);
     assert_eq!(v["shares"][1]["custodian"], "b");
     assert_eq!(v["shares"][1]["passphrase"], false);
@@ -205,7 +190,7 @@ fn seal_needs_no_share_and_adds_versions() {
         .success()
         .stdout(predicate::str::contains("version 2"));
     let out = env.run(&["list", "v.bg", "--json"], "").success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(&out);
     assert_eq!(v["entries"][0]["label"], "root");
     assert_eq!(v["entries"][0]["versions"], 2);
     assert_eq!(v["vault"]["threshold"], 2);
@@ -307,25 +292,24 @@ fn usage_errors_exit_1() {
 #[test]
 fn any_three_of_five_unseal_and_no_two_do() {
     let env = Env::new();
-    env.init(3, &NAMES, true);
+    env.init(3, &FIVE, true);
     env.seal("entra-ba1", "Hunter2-entra");
     env.seal("mac-admin", "Hunter2-mac");
-    // Every subset of NAMES by bit mask: 3 members open, 2 do not.
+    // Every subset of FIVE by bit mask: 3 members open, 2 do not.
     for mask in 0u32..32 {
         let picked: Vec<&str> = (0..5)
             .filter(|i| mask & (1 << i) != 0)
-            .map(|i| NAMES[i])
+            .map(|i| FIVE[i])
             .collect();
-        let s = shares(&env, &picked);
         match picked.len() {
             3 => {
-                env.run(&env.unseal_args(&s), "")
+                env.unseal(&picked, &[], "")
                     .success()
                     .stdout(predicate::str::contains("secret:   Hunter2-entra"))
                     .stdout(predicate::str::contains("secret:   Hunter2-mac"));
             }
             2 => {
-                env.run(&env.unseal_args(&s), "")
+                env.unseal(&picked, &[], "")
                     .code(3)
                     .stderr(predicate::str::contains("need 3 valid shares, got 2"))
                     .stdout(predicate::str::is_empty());
@@ -338,18 +322,21 @@ fn any_three_of_five_unseal_and_no_two_do() {
 #[test]
 fn unseal_with_passphrases_and_selected_entry_and_json() {
     let env = Env::new();
-    env.init(2, &NAMES[..3], false);
+    env.init(2, &FIVE[..3], false);
     env.run(
         &["seal", "v.bg", "--label", "a", "--username", "ba@contoso"],
         "pw-a",
     )
     .success();
     env.seal("b", "pw-b");
-    let s = shares(&env, &["carol", "alice"]);
-    let mut args = env.unseal_args(&s);
-    args.extend(["--entry", "a", "--json", "--reason", "IdP outage"]);
-    let out = env.run(&args, pass_lines(&["carol", "alice"])).success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let out = env
+        .unseal(
+            &["carol", "alice"],
+            &["--entry", "a", "--json", "--reason", "IdP outage"],
+            pass_lines(&["carol", "alice"]),
+        )
+        .success();
+    let v = json(&out);
     assert_eq!(v["entries"].as_array().unwrap().len(), 1);
     assert_eq!(v["entries"][0]["secret"], "pw-a");
     assert_eq!(v["entries"][0]["username"], "ba@contoso");
@@ -364,8 +351,7 @@ fn unseal_reveals_the_current_version() {
     env.init(2, &["alice", "bob"], true);
     env.seal("root", "old-password");
     env.seal("root", "new-password");
-    let s = shares(&env, &["alice", "bob"]);
-    env.run(&env.unseal_args(&s), "")
+    env.unseal(&["alice", "bob"], &[], "")
         .success()
         .stdout(
             predicate::str::contains("new-password")
@@ -377,24 +363,22 @@ fn unseal_reveals_the_current_version() {
 #[test]
 fn wrong_passphrase_is_named_and_unseal_goes_on_with_enough_good_shares() {
     let env = Env::new();
-    env.init(2, &NAMES[..3], false);
+    env.init(2, &FIVE[..3], false);
     env.seal("x", "the-secret");
-    let s = shares(&env, &["alice", "bob", "carol"]);
     let input = format!(
         "{}\nnot-bobs-passphrase\n{}\n",
         passphrase("alice"),
         passphrase("carol")
     );
-    env.run(&env.unseal_args(&s), &input)
+    env.unseal(&["alice", "bob", "carol"], &[], &input)
         .success()
         .stderr(predicate::str::contains(
             "share shares/bob.share: custodian bob: wrong passphrase",
         ))
         .stdout(predicate::str::contains("the-secret"));
     // With only two shares given, one wrong passphrase leaves one: exit 3.
-    let s = shares(&env, &["alice", "bob"]);
     let input = format!("{}\nwrong-wrong\n", passphrase("alice"));
-    env.run(&env.unseal_args(&s), &input)
+    env.unseal(&["alice", "bob"], &[], &input)
         .code(3)
         .stderr(predicate::str::contains(
             "need 2 valid shares, got 1 (valid: alice; rejected: shares/bob.share)",
@@ -404,7 +388,7 @@ fn wrong_passphrase_is_named_and_unseal_goes_on_with_enough_good_shares() {
 #[test]
 fn mistyped_share_is_named_by_line_and_custodian() {
     let env = Env::new();
-    env.init(2, &NAMES[..3], true);
+    env.init(2, &FIVE[..3], true);
     env.seal("x", "the-secret");
     let text = env.read("shares/bob.share");
     let line = text.lines().find(|l| l.starts_with("04: ")).unwrap();
@@ -419,7 +403,7 @@ fn mistyped_share_is_named_by_line_and_custodian() {
         "typo.share".to_owned(),
         env.share("carol"),
     ];
-    env.run(&env.unseal_args(&s), "")
+    env.run(&unseal_args("v.bg", &s), "")
         .success()
         .stderr(predicate::str::contains(
             "share typo.share: custodian bob (per its header): line 4: symbol 3 of group 1 is mistyped",
@@ -451,7 +435,7 @@ fn forgiving_share_text_still_unseals() {
         .collect();
     env.write("sloppy.share", sloppy);
     let s = vec!["sloppy.share".to_owned(), env.share("bob")];
-    env.run(&env.unseal_args(&s), "")
+    env.run(&unseal_args("v.bg", &s), "")
         .success()
         .stdout(predicate::str::contains("the-secret"));
 }
@@ -459,7 +443,7 @@ fn forgiving_share_text_still_unseals() {
 #[test]
 fn foreign_duplicate_and_junk_shares_are_named() {
     let env = Env::new();
-    env.init(2, &NAMES[..3], true);
+    env.init(2, &FIVE[..3], true);
     env.seal("x", "the-secret");
     let other = Env::new();
     other.init(2, &["alice", "bob"], true);
@@ -473,7 +457,7 @@ fn foreign_duplicate_and_junk_shares_are_named() {
         "missing.share".to_owned(),
         env.share("carol"),
     ];
-    env.run(&env.unseal_args(&s), "")
+    env.run(&unseal_args("v.bg", &s), "")
         .success()
         .stderr(predicate::str::contains(
             "share foreign.share: belongs to another vault",
@@ -493,18 +477,18 @@ fn foreign_duplicate_and_junk_shares_are_named() {
 #[test]
 fn share_of_the_wrong_custodian_slot_fails_its_commitment() {
     let env = Env::new();
-    env.init(2, &NAMES[..3], true);
+    env.init(2, &FIVE[..3], true);
     env.seal("x", "s");
     // A share from another init of a vault that happens to have the same id
     // cannot be made; instead: re-init over the same path, keep old shares.
     std::fs::create_dir(env.path("old")).unwrap();
     std::fs::copy(env.path("shares/alice.share"), env.path("old/alice.share")).unwrap();
-    let mut args = init_args("2", &NAMES[..3]);
+    let mut args = init_args("2", &FIVE[..3]);
     args.push("--force");
     env.run(&args, "").success();
     env.seal("x", "s");
     let s = vec!["old/alice.share".to_owned(), env.share("bob")];
-    env.run(&env.unseal_args(&s), "")
+    env.run(&unseal_args("v.bg", &s), "")
         .code(3)
         .stderr(predicate::str::contains(
             "share old/alice.share: belongs to another vault",
@@ -542,20 +526,18 @@ fn unknown_entry_is_refused_before_any_share_is_read() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], false);
     env.seal("x", "s");
-    let s = shares(&env, &["alice", "bob"]);
-    let mut args = env.unseal_args(&s);
-    args.extend(["--entry", "nope"]);
-    env.run(&args, "").code(2).stderr(predicate::str::contains(
-        "no entry 'nope' in vault 'Test vault'",
-    ));
+    env.unseal(&["alice", "bob"], &["--entry", "nope"], "")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no entry 'nope' in vault 'Test vault'",
+        ));
 }
 
 #[test]
 fn unseal_of_an_empty_vault_says_so() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
-    let s = shares(&env, &["alice", "bob"]);
-    env.run(&env.unseal_args(&s), "")
+    env.unseal(&["alice", "bob"], &[], "")
         .code(2)
         .stderr(predicate::str::contains("holds no entries"));
 }
@@ -565,8 +547,7 @@ fn running_out_of_passphrase_lines_is_bad_input() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], false);
     env.seal("x", "s");
-    let s = shares(&env, &["alice", "bob"]);
-    env.run(&env.unseal_args(&s), format!("{}\n", passphrase("alice")))
+    env.unseal(&["alice", "bob"], &[], pass_lines(&["alice"]))
         .code(2)
         .stderr(predicate::str::contains("found the end of input"));
 }
@@ -576,7 +557,7 @@ fn running_out_of_passphrase_lines_is_bad_input() {
 #[test]
 fn verify_share_checks_one_share_alone_and_is_audited() {
     let env = Env::new();
-    env.init(3, &NAMES, false);
+    env.init(3, &FIVE, false);
     env.seal("x", "the-secret");
     env.run(
         &["verify-share", "v.bg", "--share", "shares/dave.share"],
@@ -605,10 +586,8 @@ fn audit_records_deposits_and_unseals_with_reason() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
     env.seal("x", "s");
-    let s = shares(&env, &["bob", "alice"]);
-    let mut args = env.unseal_args(&s);
-    args.extend(["--reason", "MFA outage INC-7"]);
-    env.run(&args, "").success();
+    env.unseal(&["bob", "alice"], &["--reason", "MFA outage INC-7"], "")
+        .success();
     let out = env.run(&["audit", "v.bg", "--json"], "").success();
     let events: Vec<serde_json::Value> = stdout(&out)
         .lines()
@@ -705,8 +684,7 @@ fn damaged_key_material_is_exit_4() {
         prev = hash;
     }
     env.write("v.bg", &out);
-    let s = shares(&env, &["alice", "bob"]);
-    env.run(&env.unseal_args(&s), "")
+    env.unseal(&["alice", "bob"], &[], "")
         .code(4)
         .stderr(predicate::str::contains(
             "the vault is damaged or was altered",
@@ -717,37 +695,25 @@ fn damaged_key_material_is_exit_4() {
 
 #[test]
 fn concurrent_depositors_lose_nothing() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
     let children: Vec<_> = (0..12)
         .map(|i| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_breakglass"))
-                .current_dir(env.dir.path())
-                .args(["seal", "v.bg", "--label", &format!("entry-{i}")])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(format!("secret-{i}").as_bytes())
-                .unwrap();
-            child
+            env.spawn(
+                &["seal", "v.bg", "--label", &format!("entry-{i}")],
+                format!("secret-{i}").as_bytes(),
+            )
         })
         .collect();
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
     }
     let out = env.run(&["list", "v.bg", "--json"], "").success();
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = json(&out);
     assert_eq!(v["entries"].as_array().unwrap().len(), 12);
     env.run(&["audit", "v.bg", "--verify"], "").success();
-    let s = shares(&env, &["alice", "bob"]);
-    let out = env.run(&env.unseal_args(&s), "").success();
+    let out = env.unseal(&["alice", "bob"], &[], "").success();
     for i in 0..12 {
         assert!(
             stdout(&out).contains(&format!("secret:   secret-{i}\n")),
@@ -792,8 +758,7 @@ fn no_secret_or_passphrase_is_left_in_any_file() {
         "Very-Secret-Value-42",
     )
     .success();
-    let s = shares(&env, &["alice", "bob"]);
-    env.run(&env.unseal_args(&s), pass_lines(&["alice", "bob"]))
+    env.unseal(&["alice", "bob"], &[], pass_lines(&["alice", "bob"]))
         .success()
         .stdout(predicate::str::contains("Very-Secret-Value-42"));
     env.run(

@@ -1,14 +1,13 @@
 //! Full disks and read-only media, on real mounts: a small tmpfs filled to
 //! the brim, and a read-only bind mount. Mounting needs root; elsewhere
-//! these tests say so and pass, unless BREAKGLASS_REQUIRE_MOUNT_TESTS=1
-//! (as in .ci/run), when they fail instead.
-
-mod common;
+//! these tests are skipped through the harness (`util::skip`: named in
+//! scripts/test.sh's summary, not counted as passed), unless
+//! BREAKGLASS_REQUIRE_MOUNT_TESTS=1 (as in .ci/run), when they fail instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{stderr, stdout, Env};
+use crate::util::{skip, stderr, stdout, unseal_args, Env};
 use predicates::prelude::*;
 
 /// A mount that is undone on drop.
@@ -20,7 +19,8 @@ impl Drop for Mount {
     }
 }
 
-fn mount(args: &[&str], target: &Path) -> Option<Mount> {
+/// Mounts for `test`, or skips it (None) when mounting is not possible.
+fn mount(test: &str, args: &[&str], target: &Path) -> Option<Mount> {
     let ok = Command::new("mount")
         .args(args)
         .arg(target)
@@ -32,7 +32,7 @@ fn mount(args: &[&str], target: &Path) -> Option<Mount> {
             std::env::var_os("BREAKGLASS_REQUIRE_MOUNT_TESTS").is_none(),
             "mount {args:?} failed and BREAKGLASS_REQUIRE_MOUNT_TESTS is set"
         );
-        eprintln!("skipped: cannot mount (needs root)");
+        skip(test, "cannot mount (needs root)");
         return None;
     }
     Some(Mount(target.to_owned()))
@@ -53,6 +53,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     let env = Env::new();
     std::fs::create_dir(env.path("small")).unwrap();
     let Some(_m) = mount(
+        "media::a_full_disk_gives_a_clear_error_and_loses_nothing",
         &["-t", "tmpfs", "-o", "size=256k", "tmpfs"],
         &env.path("small"),
     ) else {
@@ -103,18 +104,7 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     );
 
     // Access does not fail because logging did.
-    let out = run(
-        &[
-            "unseal",
-            v,
-            "--share",
-            "small/s/a.share",
-            "--share",
-            "small/s/b.share",
-        ],
-        "",
-    )
-    .success();
+    let out = run(&unseal_args(v, &["small/s/a.share", "small/s/b.share"]), "").success();
     assert!(stdout(&out).contains("kept-secret"));
     assert!(stderr(&out).contains("could not record this in the vault"));
     assert!(stderr(&out).contains("unrecorded audit event"));
@@ -155,13 +145,15 @@ fn a_read_only_vault_still_unseals() {
     env.init(2, &["alice", "bob"], true);
     env.seal("root", "the-secret");
     std::fs::create_dir(env.path("ro")).unwrap();
+    let test = "media::a_read_only_vault_still_unseals";
     let Some(_bind) = mount(
+        test,
         &["--bind", env.dir.path().to_str().unwrap()],
         &env.path("ro"),
     ) else {
         return;
     };
-    let Some(_ro) = mount(&["-o", "remount,bind,ro"], &env.path("ro")) else {
+    let Some(_ro) = mount(test, &["-o", "remount,bind,ro"], &env.path("ro")) else {
         return;
     };
     let before = std::fs::read(env.path("v.bg")).unwrap();
@@ -169,14 +161,7 @@ fn a_read_only_vault_still_unseals() {
         .success()
         .stdout(predicate::str::contains("root"));
     env.run(
-        &[
-            "unseal",
-            "ro/v.bg",
-            "--share",
-            "ro/shares/alice.share",
-            "--share",
-            "ro/shares/bob.share",
-        ],
+        &unseal_args("ro/v.bg", &["ro/shares/alice.share", "ro/shares/bob.share"]),
         "",
     )
     .success()

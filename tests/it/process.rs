@@ -2,15 +2,11 @@
 //! allows), and no secret in its arguments or environment. Inspected from
 //! outside through /proc while the process waits for a passphrase.
 
-mod common;
-
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{passphrase, Env};
-
-const BIN: &str = env!("CARGO_BIN_EXE_breakglass");
+use crate::util::{passphrase, Env};
 
 fn proc_file(pid: u32, name: &str) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default()
@@ -30,9 +26,8 @@ fn field_kb(status: &str, key: &str) -> u64 {
 fn a_process_holding_a_share_cannot_dump_core_and_is_locked() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], false);
-    let mut child = Command::new(BIN)
-        .current_dir(env.dir.path())
-        .args(["verify-share", "v.bg", "--share", "shares/bob.share"])
+    let mut child = env
+        .command(&["verify-share", "v.bg", "--share", "shares/bob.share"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

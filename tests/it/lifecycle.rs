@@ -2,14 +2,8 @@
 //! rotation and history, exposure deadlines, drills, status and the
 //! verifiable audit trail.
 
-mod common;
-
-use common::{root, stderr, stdout, Env};
+use crate::util::{json, pass_lines, share_flags, stderr, stdout, Env, FIVE};
 use predicates::prelude::*;
-
-fn json(out: &assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_str(&stdout(out)).unwrap()
-}
 
 fn plain3() -> Env {
     let env = Env::new();
@@ -17,19 +11,12 @@ fn plain3() -> Env {
     env
 }
 
-const AB: [&str; 5] = [
-    "--share",
-    "shares/alice.share",
-    "--share",
-    "shares/bob.share",
-    "--json",
-];
-
+/// Unseals with alice's and bob's plain shares, as JSON.
 fn unseal_json(env: &Env, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["unseal", "v.bg"];
-    args.extend(AB);
-    args.extend(extra);
-    json(&env.run(&args, "").success())
+    json(
+        &env.unseal(&["alice", "bob"], &[extra, &["--json"]].concat(), "")
+            .success(),
+    )
 }
 
 // ---------------------------------------------------------------- generate
@@ -426,15 +413,9 @@ fn drill_proves_every_version_decrypts_and_reveals_nothing() {
 fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
     let env = Env::new();
     for f in ["alice.share", "carol.share"] {
-        env.write(
-            f,
-            std::fs::read(root().join("fixtures/v1").join(f)).unwrap(),
-        );
+        env.copy_fixture(&format!("v1/{f}"), f);
     }
-    env.write(
-        "v.bg",
-        std::fs::read(root().join("fixtures/bad/moved-label.bg")).unwrap(),
-    );
+    env.copy_fixture("bad/moved-label.bg", "v.bg");
     env.run(
         &[
             "drill",
@@ -468,19 +449,10 @@ fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
 fn audit_verify_with_shares_checks_quorum_macs() {
     let env = Env::new();
     for f in ["alice.share", "carol.share"] {
-        env.write(
-            f,
-            std::fs::read(root().join("fixtures/v1").join(f)).unwrap(),
-        );
+        env.copy_fixture(&format!("v1/{f}"), f);
     }
-    env.write(
-        "good.bg",
-        std::fs::read(root().join("fixtures/v1/golden.bg")).unwrap(),
-    );
-    env.write(
-        "forged.bg",
-        std::fs::read(root().join("fixtures/bad/forged-unseal-reason.bg")).unwrap(),
-    );
+    env.copy_fixture("v1/golden.bg", "good.bg");
+    env.copy_fixture("bad/forged-unseal-reason.bg", "forged.bg");
     let args = |v: &'static str| {
         [
             "audit",
@@ -507,7 +479,7 @@ fn audit_verify_with_shares_checks_quorum_macs() {
 #[test]
 fn quarterly_cycle_drill_unseal_rotate_status_clean() {
     let env = Env::new();
-    env.init(3, &["alice", "bob", "carol", "dave", "erin"], false);
+    env.init(3, &FIVE, false);
     env.run(
         &[
             "seal",
@@ -521,38 +493,23 @@ fn quarterly_cycle_drill_unseal_rotate_status_clean() {
         "",
     )
     .success();
-    for who in ["alice", "bob", "carol", "dave", "erin"] {
+    for who in FIVE {
         env.run(
             &["verify-share", "v.bg", "--share", &env.share(who)],
-            format!("{who}-passphrase\n"),
+            pass_lines(&[who]),
         )
         .success();
     }
-    let shares = [
-        "--share",
-        "shares/alice.share",
-        "--share",
-        "shares/dave.share",
-        "--share",
-        "shares/erin.share",
-    ];
-    let pass = "alice-passphrase\ndave-passphrase\nerin-passphrase\n";
-    env.run(&[&["drill", "v.bg"][..], &shares].concat(), pass)
+    let ade = ["alice", "dave", "erin"];
+    let files = env.shares(&ade);
+    let shares = &share_flags(&files)[..];
+    let pass = pass_lines(&ade);
+    env.run(&[&["drill", "v.bg"][..], shares].concat(), &pass)
         .success();
-    env.run(
-        &[
-            &[
-                "unseal",
-                "v.bg",
-                "--entry",
-                "entra-ba1",
-                "--reason",
-                "quarterly test",
-            ][..],
-            &shares,
-        ]
-        .concat(),
-        pass,
+    env.unseal(
+        &ade,
+        &["--entry", "entra-ba1", "--reason", "quarterly test"],
+        &pass,
     )
     .success();
     env.run(&["status", "v.bg"], "")
@@ -575,8 +532,8 @@ fn quarterly_cycle_drill_unseal_rotate_status_clean() {
     assert_eq!(s["exposed"], serde_json::json!([]));
     assert_eq!(s["warnings"], serde_json::json!([]), "{s}");
     env.run(
-        &[&["audit", "v.bg", "--verify"][..], &shares].concat(),
-        pass,
+        &[&["audit", "v.bg", "--verify"][..], shares].concat(),
+        &pass,
     )
     .success();
 }
@@ -643,10 +600,7 @@ fn entries_are_found_and_unsealed_by_device() {
     let u = unseal_json(&env, &["--device", "C02ZZZZZZZZZ"]);
     assert_eq!(u["entries"].as_array().unwrap().len(), 1);
     assert_eq!(u["entries"][0]["secret"], "ZZZZ-EFGH-IJKL-MNOP-QRST-UVWX");
-    let mut args = vec!["unseal", "v.bg"];
-    args.extend(&AB[..4]);
-    args.extend(["--device", "NOPE"]);
-    env.run(&args, "")
+    env.unseal(&["alice", "bob"], &["--device", "NOPE"], "")
         .code(2)
         .stderr(predicate::str::contains("no entry for device 'NOPE'"));
 }
