@@ -6,6 +6,7 @@ mod util;
 
 mod bad_corpus;
 mod cli;
+mod cmd;
 mod crash;
 mod golden;
 mod import;
