@@ -1,6 +1,6 @@
 //! Paper, end to end with ordinary tools: every envelope is rendered with
 //! pdftoppm, its QR code decoded with zbarimg, and the decoded text unseals
-//! the vault. Needs poppler-utils and zbar-tools (`.ci/run` installs them).
+//! the vault. Needs poppler-utils and zbar-tools (`scripts/test.sh` installs them).
 
 use std::process::Command;
 
@@ -10,7 +10,7 @@ use predicates::prelude::*;
 fn tool(name: &str) -> Command {
     assert!(
         Command::new("which").arg(name).output().is_ok_and(|o| o.status.success()),
-        "{name} is needed for the paper tests (Debian: poppler-utils, zbar-tools; .ci/run installs them)"
+        "{name} is needed for the paper tests (Debian: poppler-utils, zbar-tools; scripts/test.sh installs them)"
     );
     Command::new(name)
 }

@@ -1,6 +1,6 @@
 //! Prompts on a real terminal: the binary runs inside tmux, the test types
 //! at its prompts with send-keys and reads the screen with capture-pane.
-//! Needs tmux (`.ci/run` installs it).
+//! Needs tmux (`scripts/test.sh` installs it).
 
 use std::path::Path;
 use std::process::Command;
@@ -38,7 +38,7 @@ impl Term {
             .arg(dir)
             .args(["sh", "-c", &script])
             .status()
-            .expect("tmux must be installed to run the terminal tests (.ci/run installs it)");
+            .expect("tmux must be installed to run the terminal tests (scripts/test.sh installs it)");
         assert!(status.success(), "tmux new-session failed");
         Self { socket }
     }
