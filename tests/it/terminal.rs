@@ -38,7 +38,9 @@ impl Term {
             .arg(dir)
             .args(["sh", "-c", &script])
             .status()
-            .expect("tmux must be installed to run the terminal tests (scripts/test.sh installs it)");
+            .expect(
+                "tmux must be installed to run the terminal tests (scripts/test.sh installs it)",
+            );
         assert!(status.success(), "tmux new-session failed");
         Self { socket }
     }
