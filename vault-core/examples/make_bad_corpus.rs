@@ -6,7 +6,7 @@
 //!
 //! Each case is one malformed vault or share and one line of `cases.tsv`:
 //! the case file, the command to run on it, the expected exit code and a
-//! piece of the expected message. `tests/bad_corpus.rs` runs them all
+//! piece of the expected message. `tests/it/bad_corpus.rs` runs them all
 //! against the real binary. Share checks are re-implemented here from
 //! docs/FORMAT.md §6 rather than called from the library, so the corpus
 //! also checks that the code follows the spec. Everything is derived from

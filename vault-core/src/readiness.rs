@@ -147,3 +147,6 @@ fn warnings(vault: &Vault, custodians: &[CustodianCheck]) -> Vec<String> {
     }
     out
 }
+#[cfg(test)]
+#[path = "readiness_tests.rs"]
+mod tests;

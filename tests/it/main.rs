@@ -1,0 +1,19 @@
+//! The integration tests: one binary (ripgrep's layout), one module per
+//! area, all driving the real `breakglass` binary through the shared
+//! harness in `util.rs`. Run one area with `cargo test --test it AREA::`.
+
+mod util;
+
+mod bad_corpus;
+mod cli;
+mod cmd;
+mod crash;
+mod golden;
+mod import;
+mod lifecycle;
+mod media;
+mod paper;
+mod process;
+mod rekey;
+mod remote;
+mod terminal;

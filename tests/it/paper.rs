@@ -1,0 +1,390 @@
+//! Paper, end to end with ordinary tools: every envelope is rendered with
+//! pdftoppm, its QR code decoded with zbarimg, and the decoded text unseals
+//! the vault. Needs poppler-utils and zbar-tools (`scripts/test.sh` installs them).
+
+use std::process::Command;
+
+use crate::util::{json, pass_lines, unseal_args, Env};
+use predicates::prelude::*;
+
+fn tool(name: &str) -> Command {
+    assert!(
+        Command::new("which").arg(name).output().is_ok_and(|o| o.status.success()),
+        "{name} is needed for the paper tests (Debian: poppler-utils, zbar-tools; scripts/test.sh installs them)"
+    );
+    Command::new(name)
+}
+
+/// Renders page 1 of `pdf` at `dpi` and decodes its QR code with zbarimg.
+fn scan(env: &Env, pdf: &str, dpi: u32) -> String {
+    let stem = format!("{pdf}-{dpi}");
+    let ok = tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args(["-r", &dpi.to_string(), "-png", "-singlefile", pdf, &stem])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = tool("zbarimg")
+        .current_dir(env.dir.path())
+        .args(["--raw", "-q", &format!("{stem}.png")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zbarimg found no QR code in {pdf} at {dpi} dpi"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_envelope_scans_back_to_a_share_that_unseals() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob", "carol"], false);
+    env.seal("entra-ba1", "paper-secret");
+    let out = env
+        .run(
+            &[
+                "envelope",
+                "v.bg",
+                "--all",
+                "--share-dir",
+                "shares",
+                "--out-dir",
+                "pdf",
+                "--json",
+            ],
+            "",
+        )
+        .success();
+    let report = json(&out);
+    for e in report["envelopes"].as_array().unwrap() {
+        assert!(e["bytes"].as_u64().unwrap() < 200_000, "{e}");
+        assert!(["H", "Q", "M"].contains(&e["qr_level"].as_str().unwrap()));
+    }
+    for who in ["alice", "bob", "carol"] {
+        let decoded = scan(&env, &format!("pdf/{who}.pdf"), 150);
+        assert_eq!(
+            decoded.trim_end(),
+            env.read(&format!("shares/{who}.share")).trim_end(),
+            "{who}"
+        );
+        env.write(&format!("{who}.scanned"), decoded);
+    }
+    env.run(
+        &unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+        pass_lines(&["carol", "alice"]),
+    )
+    .success()
+    .stdout(predicate::str::contains("paper-secret"));
+}
+
+#[test]
+fn letter_and_a4_pages_and_plain_shares() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    for (paper, size) in [
+        ("a4", "595.28 x 841.89 pts (A4)"),
+        ("letter", "612 x 792 pts (letter)"),
+    ] {
+        let pdf = format!("bob-{paper}.pdf");
+        env.run(
+            &[
+                "envelope",
+                "v.bg",
+                "--share",
+                "shares/bob.share",
+                "--out",
+                &pdf,
+                "--paper",
+                paper,
+            ],
+            "",
+        )
+        .success();
+        let info = tool("pdfinfo")
+            .current_dir(env.dir.path())
+            .arg(&pdf)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&info.stdout).contains(size),
+            "{paper}"
+        );
+        let fonts = tool("pdffonts")
+            .current_dir(env.dir.path())
+            .arg(&pdf)
+            .output()
+            .unwrap();
+        let fonts = String::from_utf8_lossy(&fonts.stdout).into_owned();
+        assert!(
+            fonts.contains("DejaVuSansMono")
+                && fonts.lines().skip(2).all(|l| l.contains(" yes yes ")),
+            "fonts not embedded: {fonts}"
+        );
+        assert_eq!(
+            scan(&env, &pdf, 150).trim_end(),
+            env.read("shares/bob.share").trim_end()
+        );
+        let text = tool("pdftotext")
+            .current_dir(env.dir.path())
+            .args([&pdf, "-"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        assert!(text.contains("NOT protected by a passphrase"), "{text}");
+        assert!(text.contains("any 2 of 2 unseal"));
+    }
+    env.run(
+        &[
+            "envelope",
+            "v.bg",
+            "--share",
+            "shares/bob.share",
+            "--out",
+            "bob-a4.pdf",
+        ],
+        "",
+    )
+    .code(2)
+    .stderr(predicate::str::contains("already exists"));
+    let other = Env::new();
+    other.init(2, &["x", "y"], true);
+    std::fs::copy(other.path("shares/x.share"), env.path("x.share")).unwrap();
+    env.run(
+        &["envelope", "v.bg", "--share", "x.share", "--out", "x.pdf"],
+        "",
+    )
+    .code(2)
+    .stderr(predicate::str::contains("belongs to another vault"));
+}
+
+// ---------------------------------------------------------------- pictures
+
+use image::{GrayImage, Luma};
+
+/// Rotates by `degrees` about the centre (nearest neighbour, white fill).
+fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (c * dx + s * dy + cx, -s * dx + c * dy + cy);
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            *img.get_pixel(sx as u32, sy as u32)
+        } else {
+            Luma([255])
+        }
+    })
+}
+
+/// Flips `percent` % of pixels to random grey levels (reproducible).
+fn noise(img: &GrayImage, percent: u64) -> GrayImage {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if state % 100 < percent {
+            p.0[0] = (state >> 24) as u8;
+        }
+    }
+    out
+}
+
+fn degraded(env: &Env, name: &str, img: &image::DynamicImage) -> String {
+    let path = env.path(name);
+    img.save(&path).unwrap();
+    name.to_owned()
+}
+
+#[test]
+fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], false);
+    env.seal("x", "picture-secret");
+    env.run(
+        &[
+            "envelope",
+            "v.bg",
+            "--share",
+            "shares/alice.share",
+            "--out",
+            "alice.pdf",
+        ],
+        "",
+    )
+    .success();
+    assert!(tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args([
+            "-r",
+            "150",
+            "-gray",
+            "-png",
+            "-singlefile",
+            "alice.pdf",
+            "scan"
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let scan = image::open(env.path("scan.png")).unwrap().to_luma8();
+    let (w, h) = scan.dimensions();
+    let cases: Vec<(&str, image::DynamicImage)> = vec![
+        ("rotated-4.png", rotate(&scan, 4.0).into()),
+        ("rotated-minus-3.png", rotate(&scan, -3.0).into()),
+        (
+            "upscaled.png",
+            image::imageops::resize(
+                &scan,
+                w * 3 / 2,
+                h * 3 / 2,
+                image::imageops::FilterType::Triangle,
+            )
+            .into(),
+        ),
+        ("noisy.png", noise(&scan, 3).into()),
+        ("blurred.png", image::imageops::blur(&scan, 0.8).into()),
+        (
+            "photo.jpg",
+            image::DynamicImage::from(rotate(&noise(&scan, 2), 2.5))
+                .to_rgb8()
+                .into(),
+        ),
+    ];
+    for (name, img) in &cases {
+        let file = degraded(&env, name, img);
+        env.run(
+            &["verify-share", "v.bg", "--share", &file],
+            pass_lines(&["alice"]),
+        )
+        .success()
+        .stdout(predicate::str::contains("Share OK: alice"));
+    }
+    env.run(
+        &unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+        pass_lines(&["alice", "bob"]),
+    )
+    .success()
+    .stdout(predicate::str::contains("picture-secret"));
+    // A picture with no QR code says so.
+    let blank = GrayImage::from_pixel(300, 300, Luma([255]));
+    blank.save(env.path("blank.png")).unwrap();
+    env.run(&["verify-share", "v.bg", "--share", "blank.png"], "")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "share blank.png: no QR code could be read in this picture",
+        ));
+}
+
+// ---------------------------------------------------------------- the whole vault on paper
+
+#[test]
+fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    for i in 0..6 {
+        env.seal(&format!("entry-{i}"), &format!("backed-up-secret-{i}"));
+    }
+    env.run(&["backup", "v.bg", "--out", "backup.pdf"], "")
+        .success()
+        .stdout(predicate::str::contains("parts on"));
+    assert!(tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args(["-r", "150", "-png", "backup.pdf", "page"])
+        .status()
+        .unwrap()
+        .success());
+    let mut pages: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("page") && n.ends_with(".png"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 3, "{pages:?}");
+    pages.reverse(); // any order
+    let mut args = vec!["restore", "restored.bg"];
+    for p in &pages {
+        args.extend(["--from", p.as_str()]);
+    }
+    env.run(&args, "")
+        .success()
+        .stdout(predicate::str::contains("byte for byte"));
+    assert_eq!(
+        std::fs::read(env.path("restored.bg")).unwrap(),
+        std::fs::read(env.path("v.bg")).unwrap()
+    );
+    // The restored vault opens with the shares.
+    let mut args = unseal_args("restored.bg", &["shares/alice.share", "shares/bob.share"]);
+    args.extend(["--entry", "entry-5"]);
+    env.run(&args, "")
+        .success()
+        .stdout(predicate::str::contains("backed-up-secret-5"));
+    // The same pages decoded by zbarimg (an ordinary QR reader) restore too.
+    let mut args = vec!["restore".to_owned(), "from-zbar.bg".to_owned()];
+    for p in &pages {
+        let out = tool("zbarimg")
+            .current_dir(env.dir.path())
+            .args(["--raw", "-q", p])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "zbarimg could not read {p}");
+        let name = format!("{p}.txt");
+        env.write(&name, &out.stdout);
+        args.extend(["--from".to_owned(), name]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args, "").success();
+    assert_eq!(
+        std::fs::read(env.path("from-zbar.bg")).unwrap(),
+        std::fs::read(env.path("v.bg")).unwrap()
+    );
+    // A page missing: the missing parts are named, nothing is written.
+    let mut args = vec!["restore", "partial.bg"];
+    for p in &pages[1..] {
+        args.extend(["--from", p.as_str()]);
+    }
+    env.run(&args, "")
+        .code(2)
+        .stderr(predicate::str::contains("missing part 9 of 9"));
+    assert!(!env.path("partial.bg").exists());
+}
+
+#[test]
+fn typed_backup_parts_restore_and_typos_are_named() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("x", "typed-backup");
+    let bytes = std::fs::read(env.path("v.bg")).unwrap();
+    let vault = vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap();
+    let parts = vault_core::backup::split(&bytes, vault.id());
+    // Typed in lower case, one file per part, in reverse order.
+    for (i, p) in parts.iter().enumerate().rev() {
+        env.write(&format!("part{i}.txt"), p.to_lowercase());
+    }
+    let mut args = vec!["restore".to_owned(), "typed.bg".to_owned()];
+    for i in (0..parts.len()).rev() {
+        args.extend(["--from".to_owned(), format!("part{i}.txt")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args, "").success();
+    assert_eq!(std::fs::read(env.path("typed.bg")).unwrap(), bytes);
+    // A typo in part 2, line 3.
+    let line = parts[1].lines().find(|l| l.starts_with("03: ")).unwrap();
+    let mut typo = line.as_bytes().to_vec();
+    typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+    env.write(
+        "part1.txt",
+        parts[1].replace(line, std::str::from_utf8(&typo).unwrap()),
+    );
+    let mut args2: Vec<&str> = args.clone();
+    args2[1] = "typo.bg";
+    env.run(&args2, "")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "part1.txt: part 2: line 3: check code does not match",
+        ))
+        .stderr(predicate::str::contains("missing part 2"));
+}

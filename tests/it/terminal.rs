@@ -1,0 +1,286 @@
+//! Prompts on a real terminal: the binary runs inside tmux, the test types
+//! at its prompts with send-keys and reads the screen with capture-pane.
+//! Needs tmux (`scripts/test.sh` installs it).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::util::{Env, BIN, FLOOR};
+
+/// One tmux server (own socket) running one command in a temp directory.
+struct Term {
+    socket: String,
+}
+
+impl Term {
+    fn start(dir: &Path, command: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "bg-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let script = format!("{command}; echo \"EXIT=$?\"; sleep 600");
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                "-c",
+            ])
+            .arg(dir)
+            .args(["sh", "-c", &script])
+            .status()
+            .expect(
+                "tmux must be installed to run the terminal tests (scripts/test.sh installs it)",
+            );
+        assert!(status.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text` `count` times.
+    fn wait_for_n(&self, text: &str, count: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.matches(text.trim_end()).count() >= count {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_for_n(text, 1)
+    }
+
+    fn type_line(&self, text: &str) {
+        for keys in [["-l", text], ["Enter", ""]] {
+            let args: Vec<&str> = keys.iter().copied().filter(|k| !k.is_empty()).collect();
+            Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys"])
+                .args(&args)
+                .status()
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn floor() -> String {
+    FLOOR.join(" ")
+}
+
+#[test]
+fn init_seal_and_unseal_at_the_terminal_never_echo() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let init = format!(
+        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
+        floor()
+    );
+    let t = Term::start(dir, &init);
+    for who in ["alice", "bob"] {
+        t.wait_for(&format!("New passphrase for {who}'s share: "));
+        t.type_line(&format!("{who}-secret-words"));
+        t.wait_for(&format!("Repeat the passphrase for {who}'s share: "));
+        t.type_line(&format!("{who}-secret-words"));
+    }
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("any 2 of 2 custodians can unseal"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("secret-words"),
+        "a passphrase was echoed:\n{screen}"
+    );
+    drop(t);
+
+    let t = Term::start(dir, &format!("{BIN} seal v.bg --label root"));
+    t.wait_for("Secret for 'root': ");
+    t.type_line("Tty-Typed-Secret");
+    t.wait_for("Repeat the secret for 'root': ");
+    t.type_line("Tty-Typed-Secret");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=0") && screen.contains("Sealed 'root'"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Tty-Typed-Secret"),
+        "the secret was echoed:\n{screen}"
+    );
+    drop(t);
+
+    let t = Term::start(
+        dir,
+        &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
+    );
+    t.wait_for("Passphrase for alice's share (s/alice.share): ");
+    t.type_line("alice-secret-words");
+    t.wait_for("Passphrase for bob's share (s/bob.share): ");
+    t.type_line("bob-secret-words");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("secret:   Tty-Typed-Secret"), "{screen}");
+    assert!(
+        !screen.contains("secret-words"),
+        "a passphrase was echoed:\n{screen}"
+    );
+}
+
+#[test]
+fn mismatched_confirmation_writes_nothing() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let init = format!(
+        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
+        floor()
+    );
+    let t = Term::start(dir, &init);
+    t.wait_for("New passphrase for alice's share: ");
+    t.type_line("first-attempt-1");
+    t.wait_for("Repeat the passphrase for alice's share: ");
+    t.type_line("first-attempt-2");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(
+        screen.contains("the two entries of the passphrase for alice's share differ"),
+        "{screen}"
+    );
+    assert!(!dir.join("v.bg").exists());
+    assert!(!dir.join("s").exists());
+}
+
+#[test]
+fn wrong_passphrase_at_the_terminal_is_named() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let mut init = vec!["init", "v.bg", "--name", "T", "--threshold", "2"];
+    init.extend([
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--share-dir",
+        "s",
+    ]);
+    init.extend(FLOOR);
+    env.run(&init, "alice-pass-1\nbob-pass-22\n").success();
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
+    t.wait_for("Passphrase for bob's share (s/bob.share): ");
+    t.type_line("not-bobs");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(
+        screen.contains("custodian bob: wrong passphrase"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn unseal_from_paper_at_the_terminal() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let run = |args: &[&str], input: &str| {
+        env.run(args, input).success();
+    };
+    let mut init = vec!["init", "v.bg", "--name", "Paper", "--threshold", "2"];
+    init.extend([
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--custodian",
+        "carol",
+        "--share-dir",
+        "s",
+    ]);
+    init.extend(FLOOR);
+    run(&init, "alice-pass-1\nbob-pass-22\ncarol-pass-3\n");
+    run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
+    let alice = env.read("s/alice.share");
+    let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
+
+    let t = Term::start(dir, &format!("{BIN} unseal v.bg"));
+    t.wait_for("Share 1 of 2:");
+    // Line 1 with a typo first: named at once, then retyped.
+    let mut typo = lines[0].as_bytes().to_vec();
+    typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
+    t.type_line(std::str::from_utf8(&typo).unwrap());
+    t.wait_for("line 1: check code does not match");
+    // Line 2 with a typo for which exactly one fix exists: confirmed with y.
+    let (typo2, _) = (5..24)
+        .filter(|&p| lines[1].as_bytes()[p] != b' ')
+        .map(|p| {
+            let mut b = lines[1].as_bytes().to_vec();
+            b[p] = if b[p] == b'Z' { b'Y' } else { b'Z' };
+            String::from_utf8(b).unwrap()
+        })
+        .find_map(|t| vault_core::share_text::propose_line_fix(&t).map(|f| (t, f)))
+        .expect("some typo on line 2 has a single fix");
+    for (i, line) in lines.iter().enumerate() {
+        if i == 1 {
+            t.type_line(&typo2);
+            t.wait_for("Type y to use it");
+            t.type_line("y");
+            t.wait_for("line 2 ok (corrected as confirmed)");
+            continue;
+        }
+        // Typed in lower case, as a hurried custodian would.
+        t.type_line(&line.to_lowercase());
+        t.wait_for_n(" ok", i + 1);
+    }
+    t.type_line("");
+    t.wait_for("Passphrase for alice's share (typed share): ");
+    t.type_line("alice-pass-1");
+    t.wait_for("1 of 2 valid shares: alice");
+    // The second share from a file, with a wrong passphrase first.
+    t.wait_for("Share 2 of 2:");
+    t.type_line("s/carol.share");
+    t.wait_for("Passphrase for carol's share (s/carol.share): ");
+    t.type_line("not-carols");
+    t.wait_for("custodian carol: wrong passphrase");
+    t.type_line("s/carol.share");
+    t.wait_for_n("Passphrase for carol's share", 2);
+    t.type_line("carol-pass-3");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("2 of 2 valid shares: alice, carol"),
+        "{screen}"
+    );
+    assert!(screen.contains("secret:   typed-from-paper"), "{screen}");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("pass-1") && !screen.contains("pass-3"),
+        "a passphrase was echoed:\n{screen}"
+    );
+}

@@ -1,0 +1,211 @@
+//! The shared harness: runs the real `breakglass` binary in a fresh
+//! temporary directory. On failure, assert_cmd prints the command, its
+//! stdout and its stderr. Everything more than one area needs lives here
+//! (the binary, the custodian names, shares and passphrases, unseal
+//! arguments, fixtures, skipping), so a module only holds its own helpers.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::assert::Assert;
+use assert_cmd::Command;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_breakglass");
+
+/// Five custodians, for the k-of-5 vaults.
+pub const FIVE: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+/// Argon2 flags at OWASP's floor: the smallest any build accepts.
+pub const FLOOR: [&str; 6] = [
+    "--argon2-memory",
+    "19",
+    "--argon2-time",
+    "2",
+    "--argon2-parallelism",
+    "1",
+];
+
+/// A temporary working directory.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `breakglass ARGS` in the directory, with stdin `input`.
+    pub fn run(&self, args: &[&str], input: impl AsRef<[u8]>) -> Assert {
+        Command::new(BIN)
+            .current_dir(self.dir.path())
+            .args(args)
+            .write_stdin(input.as_ref().to_vec())
+            .assert()
+    }
+
+    /// `breakglass ARGS` in the directory as a plain process, for tests
+    /// that spawn, wait, kill or watch it (stdin, stdout, stderr are up to
+    /// the caller).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(BIN);
+        c.current_dir(self.dir.path()).args(args);
+        c
+    }
+
+    /// Spawns `breakglass ARGS` with `input` written to its stdin (then
+    /// closed) and stdout and stderr captured.
+    pub fn spawn(&self, args: &[&str], input: &[u8]) -> std::process::Child {
+        use std::process::Stdio;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child
+    }
+
+    /// Creates `v.bg` with the named custodians; shares in `shares/`.
+    /// Passphrases are `<name>-passphrase` unless `plain`.
+    pub fn init(&self, k: usize, names: &[&str], plain: bool) {
+        let k = k.to_string();
+        let mut args = vec!["init", "v.bg", "--name", "Test vault", "--threshold", &k];
+        for n in names {
+            args.extend(["--custodian", n]);
+        }
+        args.extend(["--share-dir", "shares"]);
+        args.extend(FLOOR);
+        if plain {
+            args.push("--no-passphrase");
+        }
+        let input = if plain {
+            String::new()
+        } else {
+            pass_lines(names)
+        };
+        self.run(&args, &input).success();
+    }
+
+    /// Seals `secret` under `label`.
+    pub fn seal(&self, label: &str, secret: &str) {
+        self.run(&["seal", "v.bg", "--label", label], secret)
+            .success();
+    }
+
+    /// The share file of custodian `name`, as `init` wrote it.
+    pub fn share(&self, name: &str) -> String {
+        format!("shares/{name}.share")
+    }
+
+    /// The share files of `names`, in that order.
+    pub fn shares(&self, names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| self.share(n)).collect()
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        std::fs::write(self.path(rel), contents).unwrap();
+    }
+
+    /// Copies `fixtures/<from>` into the directory as `to`.
+    pub fn copy_fixture(&self, from: &str, to: &str) {
+        self.write(to, fixture(from));
+    }
+
+    /// `breakglass unseal v.bg` with the shares of custodians `names` (from
+    /// `shares/`), then `extra`, with stdin `input`.
+    pub fn unseal(&self, names: &[&str], extra: &[&str], input: impl AsRef<[u8]>) -> Assert {
+        let shares = self.shares(names);
+        let mut args = unseal_args("v.bg", &shares);
+        args.extend(extra);
+        self.run(&args, input)
+    }
+}
+
+/// Arguments `--share S` for each of the share files `shares`.
+pub fn share_flags<S: AsRef<str>>(shares: &[S]) -> Vec<&str> {
+    shares
+        .iter()
+        .flat_map(|s| ["--share", s.as_ref()])
+        .collect()
+}
+
+/// Arguments `unseal VAULT --share S ...`.
+pub fn unseal_args<'a, S: AsRef<str>>(vault: &'a str, shares: &'a [S]) -> Vec<&'a str> {
+    let mut args = vec!["unseal", vault];
+    args.extend(share_flags(shares));
+    args
+}
+
+/// The test passphrase of custodian `name`.
+pub fn passphrase(name: &str) -> String {
+    format!("{name}-passphrase")
+}
+
+/// The passphrase lines of `names`, in that order (stdin for a prompt
+/// without a terminal).
+pub fn pass_lines(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{}\n", passphrase(n)))
+        .collect()
+}
+
+/// stdout as a string.
+pub fn stdout(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+/// stderr as a string.
+pub fn stderr(a: &Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).unwrap()
+}
+
+/// stdout parsed as one JSON value.
+pub fn json(a: &Assert) -> serde_json::Value {
+    serde_json::from_str(&stdout(a)).unwrap()
+}
+
+/// The workspace root (for fixtures).
+pub fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The bytes of `fixtures/<rel>`.
+pub fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(root().join("fixtures").join(rel)).unwrap()
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Records that test `name` could not run, and why: printed, and appended
+/// as a line `name: reason` to the file named by `BREAKGLASS_SKIP_LOG` (set
+/// by scripts/test.sh, which lists the skipped tests by name at the end
+/// instead of counting them as passed). The test then returns.
+pub fn skip(name: &str, reason: &str) {
+    eprintln!("skipped: {name}: {reason}");
+    if let Some(log) = std::env::var_os("BREAKGLASS_SKIP_LOG") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("BREAKGLASS_SKIP_LOG {log:?}: {e}"));
+        writeln!(f, "{name}: {reason}").unwrap();
+    }
+}
