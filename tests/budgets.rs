@@ -490,3 +490,82 @@ fn envelope_all_refuses_names_that_collide_once_sanitised() {
     );
     assert!(!dir.path().join("out").exists());
 }
+
+// ---------------------------------------------------------------- pictures
+
+/// A QR finder pattern (7 × 7 modules of `module` pixels) at (x, y).
+fn finder(img: &mut image::GrayImage, x: u32, y: u32, module: u32) {
+    for dy in 0..7 * module {
+        for dx in 0..7 * module {
+            let (mx, my) = (dx / module, dy / module);
+            let ring = mx.min(my).min(6 - mx).min(6 - my);
+            let v = if ring == 1 { 255 } else { 0 };
+            img.put_pixel(x + dx, y + dy, image::Luma([v]));
+        }
+    }
+}
+
+/// A `side` × `side` picture tiled with finder patterns.
+fn tiled(side: u32, module: u32) -> image::GrayImage {
+    let tile = 8 * module;
+    let mut img = image::GrayImage::from_pixel(side, side, image::Luma([255]));
+    for ty in 0..side / tile {
+        for tx in 0..side / tile {
+            finder(&mut img, tx * tile, ty * tile, module);
+        }
+    }
+    img
+}
+
+/// The pictures of the report, given as a share, a contribution's share
+/// and backup pages: each is refused or searched within 10 s and 256 MiB.
+/// Before: the white 12000 × 12000 PNG took 1.7 GB; the tiled 2000 × 2000
+/// one 72 s; a 6000 × 6000 tiled one more than 15 minutes at 1.7 GB.
+#[test]
+fn hostile_pictures_stay_within_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["alice", "bob"], true);
+    let save = |name: &str, img: image::DynamicImage| {
+        img.save(dir.path().join(name)).unwrap();
+        let kb = std::fs::metadata(dir.path().join(name)).unwrap().len() / 1000;
+        let (w, h) = (img.width(), img.height());
+        println!("budget: made {name}: {w} × {h}, {kb} KB");
+    };
+    save(
+        "white-12000.png",
+        image::GrayImage::from_pixel(12_000, 12_000, image::Luma([255])).into(),
+    );
+    // Just under the 40-megapixel cap, in 8-bit RGBA: the largest
+    // allocation a picture may make.
+    save(
+        "white-40mp-rgba.png",
+        image::RgbaImage::from_pixel(6_320, 6_320, image::Rgba([255; 4])).into(),
+    );
+    save(
+        "white-40mp.jpg",
+        image::RgbImage::from_pixel(6_320, 6_320, image::Rgb([255; 3])).into(),
+    );
+    save("finders-2000.png", tiled(2_000, 2).into());
+    save("finders-6000.png", tiled(6_000, 3).into());
+
+    let cases: [(&str, &str); 5] = [
+        ("white-12000.png", "at most 40 megapixels"),
+        ("white-40mp-rgba.png", "no QR code could be read"),
+        ("white-40mp.jpg", "no QR code could be read"),
+        ("finders-2000.png", "look like QR finder patterns"),
+        ("finders-6000.png", "QR"),
+    ];
+    for (file, says) in cases {
+        let r = run(dir.path(), &["verify-share", "v.bg", "--share", file], b"");
+        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
+        assert!(r.stderr().contains(says), "{file}: {}", r.stderr());
+        r.within(&format!("verify-share --share {file}"), 10.0, BUDGET_MIB);
+    }
+    // The same path serves restore (every QR code on a page) and
+    // contribute.
+    for file in ["finders-2000.png", "finders-6000.png"] {
+        let r = run(dir.path(), &["restore", "out.bg", "--from", file], b"");
+        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
+        r.within(&format!("restore --from {file}"), 10.0, BUDGET_MIB);
+    }
+}
