@@ -127,8 +127,8 @@ fn shrink(img: GrayImage, max_pixels: u64) -> GrayImage {
         }
         let line = &mut out[oy * nw..][..nw];
         for ox in 0..nw {
-            if counts[ox] > 0 {
-                line[ox] = (sums[ox] / counts[ox]) as u8;
+            if let Some(mean) = sums[ox].checked_div(counts[ox]) {
+                line[ox] = mean as u8;
             }
             sums[ox] = 0;
             counts[ox] = 0;
@@ -265,7 +265,7 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
                     )));
                     continue;
                 }
-                let mut hints = DecodeHints {
+                let hints = DecodeHints {
                     TryHarder: Some(true),
                     PossibleFormats: Some([BarcodeFormat::QR_CODE].into()),
                     ..Default::default()
@@ -277,7 +277,7 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
                         .unwrap_or_default()
                 } else {
                     MultiFormatReader::default()
-                        .decode_with_hints(&mut bitmap, &mut hints)
+                        .decode_with_hints(&mut bitmap, &hints)
                         .map(|r| vec![r.getText().to_owned()])
                         .unwrap_or_default()
                 };
@@ -345,11 +345,9 @@ pub fn decode_all(path: &Path) -> Result<Vec<String>, String> {
 /// Decodes the QR code in the picture at `path` to text.
 pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
     let (mut outcomes, timed_out) = search(open_luma(path)?, false);
-    for o in &mut outcomes {
-        if let Ok(texts) = o {
-            if let Some(text) = texts.pop() {
-                return Ok(Zeroizing::new(text));
-            }
+    for texts in outcomes.iter_mut().flatten() {
+        if let Some(text) = texts.pop() {
+            return Ok(Zeroizing::new(text));
         }
     }
     Err(nothing_read(&outcomes, timed_out))
