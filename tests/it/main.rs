@@ -5,6 +5,7 @@
 mod util;
 
 mod bad_corpus;
+mod budgets;
 mod cli;
 mod cmd;
 mod crash;

@@ -237,13 +237,13 @@ pub struct PolicyArgs {
 /// Argon2id costs for passphrase-protected shares.
 #[derive(Debug, Args)]
 pub struct KdfArgs {
-    /// Argon2id memory per share, in MiB (at least 19).
+    /// Argon2id memory per share, in MiB (19 to 192; memory × passes at most 768).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub argon2_memory: u32,
-    /// Argon2id passes (at least 2).
+    /// Argon2id passes (2 to 16).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub argon2_time: u32,
-    /// Argon2id lanes (at least 1).
+    /// Argon2id lanes (1 to 16).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub argon2_parallelism: u32,
 }

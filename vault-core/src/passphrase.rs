@@ -39,21 +39,40 @@ impl KdfParams {
         t: 2,
         p: 1,
     };
-    /// Largest memory accepted from a share: 4 GiB.
-    pub const MAX_M_KIB: u32 = 4 * 1024 * 1024;
-    /// Largest pass count accepted from a share.
-    pub const MAX_T: u32 = 64;
-    /// Largest lane count accepted from a share.
-    pub const MAX_P: u32 = 64;
+    /// Largest memory accepted, from a flag or a share: 192 MiB (three
+    /// times the default). A command's budget is 256 MiB of peak memory
+    /// (docs/HARDENING.md, "Budgets"); the KDF may take three quarters of
+    /// it, leaving 64 MiB for the binary, the replayed vault and the rest.
+    /// When breakglass runs as root its memory is locked, so this is also
+    /// the most a forged share can pin in RAM.
+    pub const MAX_M_KIB: u32 = 192 * 1024;
+    /// Largest work accepted: memory × passes ≤ 768 MiB (four times the
+    /// default's 64 MiB × 3), such as 192 MiB × 4 or 64 MiB × 12. Argon2's
+    /// time is proportional to this product, not to the lanes: the ceiling
+    /// takes 1.0–1.3 s on the project's machine (2 cores; see the test
+    /// `ceiling_costs_seconds_not_minutes`), so each share opens in seconds
+    /// even on a slow laptop.
+    pub const MAX_WORK_KIB: u64 = 768 * 1024;
+    /// Largest pass count accepted: the work ceiling at the memory floor
+    /// allows 40 passes; more than 16 buys nothing a larger memory does not.
+    pub const MAX_T: u32 = 16;
+    /// Largest lane count accepted: lanes split the work between cores;
+    /// custodians' machines have fewer than 16.
+    pub const MAX_P: u32 = 16;
 
     /// Checks the floor and the ceiling. The floor is on memory and passes
-    /// together: at least 19 MiB and 2 passes, each.
+    /// together: at least 19 MiB and 2 passes, each. The ceiling is on
+    /// memory, lanes, passes and memory × passes.
     pub fn validate(&self) -> Result<(), KdfParamsError> {
         let f = Self::FLOOR;
         if self.m_kib < f.m_kib || self.t < f.t || self.p < f.p {
             return Err(KdfParamsError::BelowFloor(*self));
         }
-        if self.m_kib > Self::MAX_M_KIB || self.t > Self::MAX_T || self.p > Self::MAX_P {
+        if self.m_kib > Self::MAX_M_KIB
+            || self.t > Self::MAX_T
+            || self.p > Self::MAX_P
+            || u64::from(self.m_kib) * u64::from(self.t) > Self::MAX_WORK_KIB
+        {
             return Err(KdfParamsError::AboveCeiling(*self));
         }
         // Argon2 needs at least 8 KiB per lane.
@@ -80,8 +99,12 @@ pub enum KdfParamsError {
     /// Weaker than OWASP's minimum (m=19 MiB, t=2, p=1).
     #[error("{0} is below the floor (at least m=19456 KiB, t=2, p=1)")]
     BelowFloor(KdfParams),
-    /// Costlier than breakglass accepts (m ≤ 4 GiB, t ≤ 64, p ≤ 64).
-    #[error("{0} is above the ceiling (at most m=4 GiB, t=64, p=64)")]
+    /// Costlier than breakglass accepts (m ≤ 192 MiB, t ≤ 16, p ≤ 16,
+    /// m × t ≤ 768 MiB).
+    #[error(
+        "{0} is above the ceiling: at most 192 MiB of memory (m=196608 KiB), 16 passes, \
+         16 lanes, and memory × passes at most 768 MiB (such as 192 MiB × 4 or 64 MiB × 12)"
+    )]
     AboveCeiling(KdfParams),
 }
 
@@ -219,6 +242,108 @@ mod tests {
             KdfParams { p: 65, ..f },
         ] {
             assert_eq!(bad.validate(), Err(KdfParamsError::AboveCeiling(bad)));
+        }
+    }
+
+    /// The ceilings `init` may reach deliberately, one step past each
+    /// refused, and the forged shares of the "hostile inputs" report
+    /// (m = 4 GiB; t = 64, p = 64) refused.
+    #[test]
+    fn ceiling_is_reachable_and_one_step_past_it_is_refused() {
+        let mib = 1024;
+        for ok in [
+            KdfParams {
+                m_kib: 192 * mib,
+                t: 4,
+                p: 16,
+            },
+            KdfParams {
+                m_kib: 64 * mib,
+                t: 12,
+                p: 4,
+            },
+            KdfParams {
+                m_kib: 48 * mib,
+                t: 16,
+                p: 1,
+            },
+        ] {
+            assert_eq!(ok.validate(), Ok(()), "{ok}");
+        }
+        for bad in [
+            KdfParams {
+                m_kib: 192 * mib + 1,
+                t: 2,
+                p: 4,
+            },
+            KdfParams {
+                m_kib: 192 * mib,
+                t: 5,
+                p: 4,
+            },
+            KdfParams {
+                m_kib: 64 * mib,
+                t: 13,
+                p: 4,
+            },
+            KdfParams {
+                m_kib: 19 * mib,
+                t: 17,
+                p: 1,
+            },
+            KdfParams {
+                m_kib: 64 * mib,
+                t: 3,
+                p: 17,
+            },
+            KdfParams {
+                m_kib: 4 * 1024 * mib,
+                t: 3,
+                p: 4,
+            },
+            KdfParams {
+                m_kib: 64 * mib,
+                t: 64,
+                p: 64,
+            },
+            KdfParams {
+                m_kib: u32::MAX,
+                t: u32::MAX,
+                p: 4,
+            },
+        ] {
+            let err = bad.validate().unwrap_err();
+            assert_eq!(err, KdfParamsError::AboveCeiling(bad));
+            assert!(
+                err.to_string().contains("at most 192 MiB of memory"),
+                "{err}"
+            );
+        }
+    }
+
+    /// The costliest parameters a share may declare, timed: one share's
+    /// KDF stays in seconds (budget: 5 s here; measured 1.0–1.3 s on the
+    /// project's 2-core machine, where m=4 GiB took 24 s and 4.2 GB).
+    #[test]
+    fn ceiling_costs_seconds_not_minutes() {
+        let id = VaultId([9; 16]);
+        for worst in [
+            KdfParams {
+                m_kib: KdfParams::MAX_M_KIB,
+                t: 4,
+                p: 1,
+            },
+            KdfParams {
+                m_kib: 48 * 1024,
+                t: KdfParams::MAX_T,
+                p: KdfParams::MAX_P,
+            },
+        ] {
+            let start = std::time::Instant::now();
+            WrappedShare::seal(&[1; 32], &pass("pw-pw-pw-pw"), worst, &id, 1).unwrap();
+            let took = start.elapsed();
+            println!("budget: one share's KDF at {worst}: {took:.2?}");
+            assert!(took.as_secs_f64() < 5.0, "{worst} took {took:?}");
         }
     }
 

@@ -8,6 +8,7 @@ use vault_core::store::{self, Scope};
 use vault_core::vault::Vault;
 
 use crate::cli::{EnvelopeArgs, PaperArg};
+use crate::commands::init::{file_stem, share_path};
 use crate::commands::shares::{share_problem, text_problem};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
@@ -68,6 +69,20 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
                 a.share_dir.as_ref().expect("clap"),
                 a.out_dir.as_ref().expect("clap"),
             );
+            // Custodian names come from the vault file: made into file
+            // names only through `file_stem`, so every share is read from
+            // inside DIR and every envelope written inside OUT_DIR.
+            let mut stems = std::collections::BTreeMap::new();
+            for c in vault.custodians() {
+                let stem = file_stem(&c.name);
+                if let Some(other) = stems.insert(stem.to_lowercase(), &c.name) {
+                    return Err(CliError::input(format!(
+                        "custodians '{other}' and '{}' would share the file name '{stem}': \
+                         print their envelopes one at a time with --share and --out",
+                        c.name
+                    )));
+                }
+            }
             std::fs::create_dir_all(out_dir)
                 .map_err(|e| CliError::input(format!("{}: {e}", out_dir.display())))?;
             vault
@@ -76,8 +91,8 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
                 .map(|c| {
                     prepare(
                         &vault,
-                        &dir.join(format!("{}.share", c.name)),
-                        out_dir.join(format!("{}.pdf", c.name)),
+                        &share_path(dir, &c.name),
+                        out_dir.join(format!("{}.pdf", file_stem(&c.name))),
                     )
                 })
                 .collect::<CliResult<_>>()?

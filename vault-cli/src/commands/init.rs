@@ -12,9 +12,41 @@ use crate::context;
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
-/// Share file name for a custodian.
+/// Share file name for a custodian: `DIR/<custodian>.share`.
 pub fn share_path(dir: &Path, custodian: &str) -> PathBuf {
-    dir.join(format!("{custodian}.share"))
+    dir.join(format!("{}.share", file_stem(custodian)))
+}
+
+/// A file name (without extension) made from a name read from the user or
+/// from a vault file, such as a custodian's. The one place names become
+/// file names: the result is always one plain path component, so
+/// `dir.join(stem + ".ext")` stays inside `dir`. Path separators, control
+/// characters (and on Windows the characters it forbids, such as the ':'
+/// of a drive) become '_', as does a leading '.' (so neither `..` nor a
+/// hidden file); an empty name becomes "_". Every name `init` accepts
+/// (no '/', '\', control character or leading '.') is kept as it is, so
+/// existing share files are still found.
+pub fn file_stem(name: &str) -> String {
+    const FORBIDDEN: &[char] = if cfg!(windows) {
+        &['/', '\\', '<', '>', ':', '"', '|', '?', '*']
+    } else {
+        &['/', '\\']
+    };
+    let mut stem: String = name
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.is_control() || FORBIDDEN.contains(&c) || (i == 0 && c == '.') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        stem.push('_');
+    }
+    stem
 }
 
 /// Argon2id costs from the flags.
@@ -155,4 +187,59 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         a.vault.display(),
         a.vault.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Component, Path};
+
+    use super::{file_stem, share_path};
+
+    #[test]
+    fn file_stems_stay_one_plain_component() {
+        for (name, stem) in [
+            ("alice", "alice"),
+            ("Zoë Müller-O'Neil", "Zoë Müller-O'Neil"),
+            ("alice.smith", "alice.smith"),
+            ("../evil", "_._evil"),
+            ("..", "_."),
+            (".", "_"),
+            (".hidden", "_hidden"),
+            ("/tmp/abs", "_tmp_abs"),
+            ("a/b", "a_b"),
+            ("a\\b", "a_b"),
+            ("bell\u{7}name", "bell_name"),
+            ("new\nline", "new_line"),
+            ("nul\0", "nul_"),
+            ("", "_"),
+        ] {
+            assert_eq!(file_stem(name), stem, "{name:?}");
+        }
+        let dir = Path::new("/safe/dir");
+        for hostile in [
+            "../evil",
+            "..",
+            "/tmp/abs",
+            "a/b",
+            "../../../../etc/passwd",
+            "C:\\evil",
+            "\\\\server\\share",
+            "x\u{1b}[2J",
+            "",
+        ] {
+            let p = share_path(dir, hostile);
+            assert_eq!(p.parent(), Some(dir), "{hostile:?} -> {}", p.display());
+            let file = Path::new(p.file_name().unwrap());
+            assert!(
+                matches!(
+                    file.components().collect::<Vec<_>>()[..],
+                    [Component::Normal(_)]
+                ),
+                "{hostile:?} -> {}",
+                p.display()
+            );
+            assert!(!file.to_string_lossy().starts_with('.'));
+            assert!(!file.to_string_lossy().chars().any(char::is_control));
+        }
+    }
 }

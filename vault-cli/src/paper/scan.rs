@@ -1,96 +1,475 @@
 //! Shares from pictures: the QR code in a scan or photo of an envelope
-//! (PNG or JPEG), decoded in pure Rust with rxing. Images are untrusted:
-//! their size and decoder allocations are capped.
+//! (PNG or JPEG), decoded in pure Rust with rxing. Pictures are untrusted,
+//! and one picture is held to a budget of 256 MiB of peak memory and 10 s
+//! (docs/HARDENING.md, "Budgets"):
+//!
+//! - its dimensions are read from its header and checked before any pixel
+//!   is decoded, and the decoder's allocations are capped;
+//! - it is turned into grey levels at once (the colour copy is dropped),
+//!   then scaled down to at most [`MAX_SEARCH_PIXELS`] before searching, so
+//!   the filtered copies tried after it are small;
+//! - each copy's QR finder-pattern candidates are counted in one pass
+//!   before rxing sees it: past [`MAX_FINDER_CANDIDATES`] the copy is not
+//!   searched (rxing keeps every candidate, and tries every plausible
+//!   triple of them: a picture tiled with finder patterns kept it busy for
+//!   minutes and gigabytes);
+//! - the search runs on a worker thread under a deadline checked between
+//!   attempts; past it the command stops waiting and says so (a search
+//!   already under way is abandoned to the end of the command).
+//!
+//! The same path serves every `--share`, `contribute` and `restore --from`.
 
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use image::{GrayImage, ImageReader, Limits, Luma};
-use rxing::BarcodeFormat;
+use image::{GrayImage, ImageReader, Limits};
+use rxing::common::{BitMatrix, HybridBinarizer};
+use rxing::multi::{GenericMultipleBarcodeReader, MultipleBarcodeReader};
+use rxing::{
+    BarcodeFormat, BinaryBitmap, DecodeHints, Luma8LuminanceSource, MultiFormatReader,
+    MultiUseMultiFormatReader, Reader,
+};
 use zeroize::Zeroizing;
+
+/// Largest side of a picture read at all.
+pub const MAX_SIDE: u32 = 12_000;
+/// Most pixels a picture may have: 40 megapixels (a 600 dpi scan of an A4
+/// or Letter page is 35). Checked from the header, before decoding.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Most bytes the decoder may allocate: 40 megapixels of 8-bit RGBA. With
+/// the grey copy (1 byte a pixel) the peak stays under 256 MiB.
+pub const MAX_DECODE_ALLOC: u64 = 160 * 1024 * 1024;
+/// Pictures are searched at no more than 6 megapixels (a 150 dpi page scan
+/// is 2.2, a 12-megapixel photo is halved in each direction): an envelope's
+/// QR code keeps several pixels a module.
+pub const MAX_SEARCH_PIXELS: u64 = 6_000_000;
+/// Most QR finder-pattern candidates a searched picture may hold: three
+/// per QR code, so room for 20 codes and stray look-alikes in text.
+pub const MAX_FINDER_CANDIDATES: usize = 60;
+/// The whole search of one picture (its decoding and scaling come before).
+pub const SEARCH_DEADLINE: Duration = Duration::from_secs(8);
 
 /// True for files that are pictures (by their first bytes, not their name).
 pub fn is_picture(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// Opens a picture under size and allocation limits, as grey levels.
-fn open_luma(path: &Path) -> Result<GrayImage, String> {
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(12_000);
-    limits.max_image_height = Some(12_000);
-    limits.max_alloc = Some(768 * 1024 * 1024);
-    let mut reader = ImageReader::open(path)
+fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>, String> {
+    ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| e.to_string())?;
-    reader.limits(limits);
-    let image = reader
-        .decode()
+        .map_err(|e| e.to_string())
+}
+
+/// Opens a picture under size and allocation limits, as grey levels scaled
+/// down to at most [`MAX_SEARCH_PIXELS`].
+fn open_luma(path: &Path) -> Result<GrayImage, String> {
+    let (w, h) = reader(path)?
+        .into_dimensions()
         .map_err(|e| format!("not a readable picture: {e}"))?;
-    Ok(image.to_luma8())
+    let pixels = u64::from(w) * u64::from(h);
+    if w > MAX_SIDE || h > MAX_SIDE || pixels > MAX_PIXELS {
+        return Err(format!(
+            "this picture is {w} × {h} pixels ({} megapixels): breakglass reads pictures \
+             of at most {} megapixels and {MAX_SIDE} pixels a side — scan at 300 dpi or less",
+            pixels / 1_000_000,
+            MAX_PIXELS / 1_000_000
+        ));
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    let mut reader = reader(path)?;
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => format!(
+            "this picture is too large to decode within {} MiB (16-bit colour?): \
+             save it as an 8-bit PNG or a JPEG",
+            MAX_DECODE_ALLOC >> 20
+        ),
+        e => format!("not a readable picture: {e}"),
+    })?;
+    // The colour copy is dropped as soon as the grey one exists.
+    Ok(shrink(image.into_luma8(), MAX_SEARCH_PIXELS))
+}
+
+/// Scales `img` down to at most `max_pixels` by averaging the pixels that
+/// fall into each output pixel: one pass over plain slices (fast even in
+/// an unoptimised build, where `image`'s generic resizers are not), no
+/// copy but the output.
+fn shrink(img: GrayImage, max_pixels: u64) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels <= max_pixels {
+        return img;
+    }
+    let scale = (max_pixels as f64 / pixels as f64).sqrt();
+    let nw = ((f64::from(w) * scale) as u32).clamp(1, w) as usize;
+    let nh = ((f64::from(h) * scale) as u32).clamp(1, h) as usize;
+    let (w, h) = (w as usize, h as usize);
+    let column: Vec<usize> = (0..w).map(|x| x * nw / w).collect();
+    let src = img.as_raw();
+    let mut out = vec![255u8; nw * nh];
+    let mut sums = vec![0u32; nw];
+    let mut counts = vec![0u32; nw];
+    let mut y = 0;
+    for oy in 0..nh {
+        // Input rows y with y * nh / h == oy.
+        while y < h && y * nh / h == oy {
+            let row = &src[y * w..][..w];
+            for x in 0..w {
+                let ox = column[x];
+                sums[ox] += u32::from(row[x]);
+                counts[ox] += 1;
+            }
+            y += 1;
+        }
+        let line = &mut out[oy * nw..][..nw];
+        for ox in 0..nw {
+            if let Some(mean) = sums[ox].checked_div(counts[ox]) {
+                line[ox] = mean as u8;
+            }
+            sums[ox] = 0;
+            counts[ox] = 0;
+        }
+    }
+    GrayImage::from_raw(nw as u32, nh as u32, out).expect("same size")
+}
+
+/// Counts QR finder-pattern candidates in a binarised picture, stopping
+/// once past `cap`: every other row is scanned for dark-light-dark-light-
+/// dark runs in the finder's 1:1:3:1:1 proportion (as rxing's finder does),
+/// the centre confirmed down its column, and hits within half a pattern of
+/// a counted candidate are the same candidate. O(pixels × cap).
+fn finder_candidates(m: &BitMatrix, cap: usize) -> usize {
+    let (w, h) = (m.getWidth(), m.getHeight());
+    // (x, y, size) of each candidate counted.
+    let mut found: Vec<(u32, u32, u32)> = Vec::new();
+    let mut runs: Vec<u32> = Vec::with_capacity(w as usize / 2 + 2);
+    for y in (0..h).step_by(2) {
+        // Run lengths along the row, starting with a light run (maybe 0).
+        runs.clear();
+        let mut dark = false;
+        let mut len = 0;
+        for x in 0..w {
+            if m.get(x, y) == dark {
+                len += 1;
+            } else {
+                runs.push(len);
+                dark = !dark;
+                len = 1;
+            }
+        }
+        runs.push(len);
+        // Dark runs are at odd indices; a pattern starts on a dark run.
+        let mut start = 0u32;
+        for i in 0..runs.len() {
+            if i % 2 == 1 && i + 5 <= runs.len() && is_finder(&runs[i..i + 5]) {
+                let size: u32 = runs[i..i + 5].iter().sum();
+                let cx = start + runs[i] + runs[i + 1] + runs[i + 2] / 2;
+                let same = found
+                    .iter()
+                    .any(|&(fx, fy, fs)| fx.abs_diff(cx) * 2 < fs && fy.abs_diff(y) * 2 < fs);
+                if !same && column_is_finder(m, cx, y) {
+                    found.push((cx, y, size));
+                    if found.len() > cap {
+                        return found.len();
+                    }
+                }
+            }
+            start += runs[i];
+        }
+    }
+    found.len()
+}
+
+/// Five runs (dark, light, dark, light, dark) in proportion 1:1:3:1:1,
+/// within half a module (zxing's tolerance).
+fn is_finder(r: &[u32]) -> bool {
+    let total: u32 = r.iter().sum();
+    if total < 7 {
+        return false;
+    }
+    let module = total as f32 / 7.0;
+    let slack = module / 2.0;
+    (r[0] as f32 - module).abs() < slack
+        && (r[1] as f32 - module).abs() < slack
+        && (r[2] as f32 - 3.0 * module).abs() < 3.0 * slack
+        && (r[3] as f32 - module).abs() < slack
+        && (r[4] as f32 - module).abs() < slack
+}
+
+/// The same proportions down the column through (x, y), a dark pixel.
+fn column_is_finder(m: &BitMatrix, x: u32, y: u32) -> bool {
+    if !m.get(x, y) {
+        return false;
+    }
+    let h = m.getHeight();
+    // From the centre: up through dark, light, dark; the same down.
+    let walk = |up: bool| {
+        let mut r = [0u32; 3];
+        let mut yy = y as i64;
+        for (k, want) in [true, false, true].into_iter().enumerate() {
+            while (0..h as i64).contains(&yy) && m.get(x, yy as u32) == want {
+                r[k] += 1;
+                yy += if up { -1 } else { 1 };
+            }
+        }
+        r
+    };
+    let (u, d) = (walk(true), walk(false));
+    is_finder(&[u[2], u[1], u[0] + d[0] - 1, d[1], d[2]])
+}
+
+/// The copies of the picture tried in turn: as taken; with speckle removed
+/// (a 3×3 median); softened. Real photos and scans need one or the other.
+const VARIANTS: usize = 3;
+
+fn variant(luma: &GrayImage, n: usize) -> GrayImage {
+    match n {
+        0 => luma.clone(),
+        1 => median3(luma),
+        _ => image::imageops::blur(luma, 1.0),
+    }
+}
+
+/// One attempt's outcome: the texts found, or why the copy was skipped.
+type Attempt = Result<Vec<String>, String>;
+
+/// Searches copies of `luma` on a worker thread, sending each attempt's
+/// outcome; returns the outcomes received before the deadline and whether
+/// it passed. `multiple`: every QR code in the picture, else the first.
+fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
+    let deadline = Instant::now() + SEARCH_DEADLINE;
+    let (tx, rx) = mpsc::channel::<Attempt>();
+    let worker = std::thread::Builder::new()
+        .name("picture search".into())
+        .stack_size(8 << 20)
+        .spawn(move || {
+            for n in 0..VARIANTS {
+                if Instant::now() >= deadline {
+                    return;
+                }
+                let copy = variant(&luma, n);
+                let (w, h) = copy.dimensions();
+                let Ok(source) = Luma8LuminanceSource::new(copy.into_raw(), w, h) else {
+                    return;
+                };
+                let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+                let candidates = finder_candidates(bitmap.get_black_matrix(), MAX_FINDER_CANDIDATES);
+                if candidates > MAX_FINDER_CANDIDATES {
+                    let _ = tx.send(Err(format!(
+                        "this picture holds more than {MAX_FINDER_CANDIDATES} shapes that look like \
+                         QR finder patterns: photograph or crop only the envelope's QR code"
+                    )));
+                    continue;
+                }
+                let hints = DecodeHints {
+                    TryHarder: Some(true),
+                    PossibleFormats: Some([BarcodeFormat::QR_CODE].into()),
+                    ..Default::default()
+                };
+                let texts = if multiple {
+                    GenericMultipleBarcodeReader::new(MultiUseMultiFormatReader::default())
+                        .decode_multiple_with_hints(&mut bitmap, &hints)
+                        .map(|found| found.iter().map(|r| r.getText().to_owned()).collect())
+                        .unwrap_or_default()
+                } else {
+                    MultiFormatReader::default()
+                        .decode_with_hints(&mut bitmap, &hints)
+                        .map(|r| vec![r.getText().to_owned()])
+                        .unwrap_or_default()
+                };
+                let done = !multiple && !texts.is_empty();
+                if tx.send(Ok(texts)).is_err() || done {
+                    return;
+                }
+            }
+        });
+    if worker.is_err() {
+        return (
+            vec![Err("could not start reading the picture".to_owned())],
+            false,
+        );
+    }
+    let mut outcomes = Vec::new();
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(found) => {
+                let done = !multiple && matches!(&found, Ok(t) if !t.is_empty());
+                outcomes.push(found);
+                if done {
+                    return (outcomes, false);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return (outcomes, false),
+            Err(mpsc::RecvTimeoutError::Timeout) => return (outcomes, true),
+        }
+    }
+}
+
+/// Why nothing was read: the deadline, too many look-alikes, or nothing.
+fn nothing_read(outcomes: &[Attempt], timed_out: bool) -> String {
+    if timed_out {
+        return format!(
+            "no QR code could be read in this picture within {} s: photograph or crop only \
+             the envelope's QR code, or type the share",
+            SEARCH_DEADLINE.as_secs()
+        );
+    }
+    outcomes
+        .iter()
+        .find_map(|o| o.as_ref().err().cloned())
+        .unwrap_or_else(|| {
+            "no QR code could be read in this picture: scan it again, flat and sharp, or type \
+             the share"
+                .to_owned()
+        })
 }
 
 /// Decodes every QR code in the picture at `path` (a page of backup parts).
 pub fn decode_all(path: &Path) -> Result<Vec<String>, String> {
-    let luma = open_luma(path)?;
-    let mut best: Vec<String> = Vec::new();
-    for candidate in [
-        luma.clone(),
-        median3(&luma),
-        image::imageops::blur(&luma, 1.0),
-    ] {
-        let (w, h) = candidate.dimensions();
-        if let Ok(found) = rxing::helpers::detect_multiple_in_luma(candidate.into_raw(), w, h) {
-            let texts: Vec<String> = found.iter().map(|r| r.getText().to_owned()).collect();
-            if texts.len() > best.len() {
-                best = texts;
-            }
-        }
+    let (outcomes, timed_out) = search(open_luma(path)?, true);
+    let best = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .max_by_key(|t| t.len())
+        .filter(|t| !t.is_empty());
+    match best {
+        Some(texts) => Ok(texts.clone()),
+        None => Err(nothing_read(&outcomes, timed_out)),
     }
-    if best.is_empty() {
-        return Err("no QR code could be read in this picture".to_owned());
-    }
-    Ok(best)
 }
 
 /// Decodes the QR code in the picture at `path` to text.
 pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
-    let luma = open_luma(path)?;
-    // As taken; then with speckle removed (a 3×3 median); then softened.
-    // Real photos and scans need one or the other.
-    let attempts = [
-        luma.clone(),
-        median3(&luma),
-        image::imageops::blur(&luma, 1.0),
-    ];
-    for candidate in attempts {
-        let (w, h) = candidate.dimensions();
-        let found = rxing::helpers::detect_in_luma(
-            candidate.into_raw(),
-            w,
-            h,
-            Some(BarcodeFormat::QR_CODE),
-        );
-        if let Ok(found) = found {
-            return Ok(Zeroizing::new(found.getText().to_owned()));
+    let (mut outcomes, timed_out) = search(open_luma(path)?, false);
+    for texts in outcomes.iter_mut().flatten() {
+        if let Some(text) = texts.pop() {
+            return Ok(Zeroizing::new(text));
         }
     }
-    Err("no QR code could be read in this picture: scan it again, flat and sharp, or type the share".to_owned())
+    Err(nothing_read(&outcomes, timed_out))
 }
 
 /// A 3×3 median filter: removes salt-and-pepper noise, keeps edges.
+/// Each column's three pixels are sorted once per row, and the median of
+/// the nine is the median of (largest minimum, median of medians, smallest
+/// maximum) of three sorted columns: a few comparisons a pixel, on plain
+/// slices, so it stays fast even in an unoptimised build.
 fn median3(img: &GrayImage) -> GrayImage {
-    let (w, h) = img.dimensions();
-    GrayImage::from_fn(w, h, |x, y| {
-        let mut v = [0u8; 9];
-        for (n, (dx, dy)) in (0..3u32)
-            .flat_map(|dy| (0..3u32).map(move |dx| (dx, dy)))
-            .enumerate()
-        {
-            let sx = (x + dx).saturating_sub(1).min(w - 1);
-            let sy = (y + dy).saturating_sub(1).min(h - 1);
-            v[n] = img.get_pixel(sx, sy).0[0];
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let src = img.as_raw();
+    let mut out = vec![0u8; w * h];
+    // Sorted (low, mid, high) of each column around the current row.
+    let mut lo = vec![0u8; w];
+    let mut mid = vec![0u8; w];
+    let mut hi = vec![0u8; w];
+    for y in 0..h {
+        let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        let (a, b, c) = (
+            &src[up * w..][..w],
+            &src[y * w..][..w],
+            &src[down * w..][..w],
+        );
+        for x in 0..w {
+            let (p, q, r) = (a[x], b[x], c[x]);
+            let (p, q) = (p.min(q), p.max(q));
+            let (q, r) = (q.min(r), q.max(r));
+            let (p, q) = (p.min(q), p.max(q));
+            lo[x] = p;
+            mid[x] = q;
+            hi[x] = r;
         }
-        v.sort_unstable();
-        Luma([v[4]])
-    })
+        let row = &mut out[y * w..][..w];
+        for x in 0..w {
+            let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let max_lo = lo[l].max(lo[x]).max(lo[r]);
+            let min_hi = hi[l].min(hi[x]).min(hi[r]);
+            let (m0, m1, m2) = (mid[l], mid[x], mid[r]);
+            let med_mid = m0.max(m1).min(m0.min(m1).max(m2));
+            row[x] = median_of(max_lo, med_mid, min_hi);
+        }
+    }
+    GrayImage::from_raw(w as u32, h as u32, out).expect("same size")
+}
+
+fn median_of(a: u8, b: u8, c: u8) -> u8 {
+    a.max(b).min(a.min(b).max(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    #[test]
+    fn median3_is_the_median_of_each_3x3_neighbourhood() {
+        let img = GrayImage::from_fn(23, 17, |x, y| Luma([((x * 37 + y * 91) % 251) as u8]));
+        let fast = median3(&img);
+        let (w, h) = img.dimensions();
+        for y in 0..h {
+            for x in 0..w {
+                let mut v = Vec::new();
+                for dy in 0..3u32 {
+                    for dx in 0..3u32 {
+                        let sx = (x + dx).saturating_sub(1).min(w - 1);
+                        let sy = (y + dy).saturating_sub(1).min(h - 1);
+                        v.push(img.get_pixel(sx, sy).0[0]);
+                    }
+                }
+                v.sort_unstable();
+                assert_eq!(fast.get_pixel(x, y).0[0], v[4], "({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn shrink_averages_to_at_most_the_budget() {
+        let img = GrayImage::from_fn(1000, 600, |x, _| Luma([if x < 500 { 0 } else { 255 }]));
+        let small = shrink(img.clone(), 60_000);
+        let (w, h) = small.dimensions();
+        assert!(u64::from(w) * u64::from(h) <= 60_000, "{w}×{h}");
+        assert!(w >= 300 && h >= 180, "{w}×{h}");
+        assert_eq!(small.get_pixel(0, 0).0[0], 0);
+        assert_eq!(small.get_pixel(w - 1, h - 1).0[0], 255);
+        assert_eq!(shrink(img.clone(), 600_000), img);
+    }
+
+    /// A finder pattern of `module` pixels at (x, y) into `img`.
+    fn finder(img: &mut GrayImage, x: u32, y: u32, module: u32) {
+        for dy in 0..7 * module {
+            for dx in 0..7 * module {
+                let (mx, my) = (dx / module, dy / module);
+                let ring = mx.min(my).min(6 - mx).min(6 - my);
+                let dark = ring != 1;
+                img.put_pixel(x + dx, y + dy, Luma([if dark { 0 } else { 255 }]));
+            }
+        }
+    }
+
+    fn count(img: GrayImage) -> usize {
+        let (w, h) = img.dimensions();
+        let source = Luma8LuminanceSource::new(img.into_raw(), w, h).unwrap();
+        let bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+        finder_candidates(bitmap.get_black_matrix(), MAX_FINDER_CANDIDATES)
+    }
+
+    #[test]
+    fn finder_candidates_are_counted_once_each_and_capped() {
+        let mut three = GrayImage::from_pixel(400, 400, Luma([255]));
+        for (x, y) in [(20, 20), (300, 20), (20, 300)] {
+            finder(&mut three, x, y, 8);
+        }
+        assert_eq!(count(three), 3);
+        assert_eq!(count(GrayImage::from_pixel(400, 400, Luma([255]))), 0);
+        let mut tiled = GrayImage::from_pixel(1000, 1000, Luma([255]));
+        for ty in 0..1000 / 40 {
+            for tx in 0..1000 / 40 {
+                finder(&mut tiled, tx * 40 + 2, ty * 40 + 2, 5);
+            }
+        }
+        assert_eq!(count(tiled), MAX_FINDER_CANDIDATES + 1);
+    }
 }

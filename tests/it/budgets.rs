@@ -1,0 +1,568 @@
+//! Input budgets ("Hostile inputs, round two"; docs/HARDENING.md,
+//! "Budgets"): each hostile input of the report, made here, run through
+//! the real binary, with its cost printed (`--nocapture` shows the
+//! figures) and held to its budget.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use vault_core::passphrase::KdfParams;
+use vault_core::share::Protection;
+use vault_core::share_text::{self, ShareHeader};
+
+/// Argon2 flags at OWASP's floor: the cheapest any build accepts.
+const FLOOR: [&str; 6] = [
+    "--argon2-memory",
+    "19",
+    "--argon2-time",
+    "2",
+    "--argon2-parallelism",
+    "1",
+];
+
+/// The per-command memory budget.
+const BUDGET_MIB: u64 = 256;
+
+/// One run of the binary, with what it cost.
+struct Run {
+    out: Output,
+    secs: f64,
+    /// Peak resident memory of the command, from `/usr/bin/time` when the
+    /// machine has it.
+    peak_mib: Option<f64>,
+}
+
+impl Run {
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+
+    /// Prints the figure and checks the budget.
+    fn within(&self, what: &str, max_secs: f64, max_mib: u64) -> &Self {
+        let peak = self
+            .peak_mib
+            .map_or_else(|| "? MiB".to_owned(), |m| format!("{m:.0} MiB"));
+        println!(
+            "budget: {what}: {:.2} s, peak {peak} (budget {max_secs} s, {max_mib} MiB); exit {:?}",
+            self.secs,
+            self.code()
+        );
+        assert!(
+            self.secs <= max_secs,
+            "{what}: {:.1} s is over {max_secs} s; stderr: {}",
+            self.secs,
+            self.stderr()
+        );
+        if let Some(m) = self.peak_mib {
+            assert!(
+                m <= max_mib as f64,
+                "{what}: peak {m:.0} MiB is over {max_mib} MiB"
+            );
+        }
+        self
+    }
+}
+
+/// `breakglass ARGS` in `dir` with `stdin`, timed and measured.
+fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    let bin = env!("CARGO_BIN_EXE_breakglass");
+    let time = Path::new("/usr/bin/time");
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = if time.exists() {
+        let mut c = Command::new(time);
+        c.arg("-o").arg(report.path()).args(["-f", "%M"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let start = Instant::now();
+    let mut child = cmd
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    feeder.join().unwrap();
+    let peak_mib = std::fs::read_to_string(report.path())
+        .ok()
+        .and_then(|s| s.lines().last()?.trim().parse::<f64>().ok())
+        .map(|kib| kib / 1024.0);
+    Run {
+        out,
+        secs,
+        peak_mib,
+    }
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn tree(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(p.clone());
+            }
+            out.insert(p.strip_prefix(dir).unwrap().to_owned());
+        }
+    }
+    out
+}
+
+/// A vault `v.bg` in `dir` with these custodians (2 of n), shares in
+/// `dir/shares`; passphrases `<name>-passphrase` unless `plain`.
+fn init(dir: &Path, names: &[&str], plain: bool) {
+    let mut args = vec!["init", "v.bg", "--name", "Budget vault", "--threshold", "2"];
+    for n in names {
+        args.extend(["--custodian", n]);
+    }
+    args.extend(["--share-dir", "shares"]);
+    args.extend(FLOOR);
+    if plain {
+        args.push("--no-passphrase");
+    }
+    let input: String = names.iter().map(|n| format!("{n}-passphrase\n")).collect();
+    let r = run(dir, &args, input.as_bytes());
+    assert_eq!(r.code(), Some(0), "init: {}", r.stderr());
+}
+
+fn load(path: &Path) -> vault_core::vault::Vault {
+    let bytes = std::fs::read(path).unwrap();
+    vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap()
+}
+
+// ---------------------------------------------------------------- Argon2
+
+/// `init` refuses costs above the ceiling, naming it, before anyone types
+/// a passphrase; it reaches the ceiling itself when asked.
+#[test]
+fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "init",
+        "v.bg",
+        "--name",
+        "V",
+        "--threshold",
+        "2",
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--share-dir",
+        "shares",
+    ];
+    for flags in [
+        &["--argon2-memory", "256"][..],
+        &["--argon2-memory", "4096"],
+        &["--argon2-time", "64", "--argon2-parallelism", "64"],
+        &["--argon2-memory", "192", "--argon2-time", "5"],
+        &["--argon2-parallelism", "17"],
+    ] {
+        let args: Vec<&str> = base.iter().chain(flags).copied().collect();
+        let r = run(dir.path(), &args, b"");
+        assert_eq!(r.code(), Some(2), "{flags:?}: {}", r.stderr());
+        assert!(
+            r.stderr()
+                .contains("is above the ceiling: at most 192 MiB of memory"),
+            "{flags:?}: {}",
+            r.stderr()
+        );
+        assert!(!dir.path().join("v.bg").exists());
+    }
+    // The ceiling itself, deliberately: two shares at 192 MiB × 4 passes.
+    let args: Vec<&str> = base
+        .iter()
+        .chain(&[
+            "--argon2-memory",
+            "192",
+            "--argon2-time",
+            "4",
+            "--argon2-parallelism",
+            "4",
+        ])
+        .copied()
+        .collect();
+    let r = run(dir.path(), &args, b"alice-passphrase\nbob-passphrase\n");
+    assert_eq!(r.code(), Some(0), "{}", r.stderr());
+    r.within("init at the Argon2 ceiling (2 shares)", 30.0, BUDGET_MIB);
+    let r = run(
+        dir.path(),
+        &["verify-share", "v.bg", "--share", "shares/alice.share"],
+        b"alice-passphrase\n",
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.stderr());
+    r.within("verify-share at the Argon2 ceiling", 15.0, BUDGET_MIB);
+}
+
+/// A share declaring Argon2 costs above the ceiling (the report's m = 4 GiB,
+/// and t = 64, p = 64) is refused before any Argon2 runs, naming the
+/// custodian: in milliseconds and a few MiB, not 24 s and 4.2 GB.
+#[test]
+fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["alice", "bob"], false);
+    let vault = load(&dir.path().join("v.bg"));
+    let text = std::fs::read_to_string(dir.path().join("shares/alice.share")).unwrap();
+    for (name, params) in [
+        (
+            "m=4GiB",
+            KdfParams {
+                m_kib: 4 * 1024 * 1024,
+                t: 3,
+                p: 4,
+            },
+        ),
+        (
+            "t=64,p=64",
+            KdfParams {
+                m_kib: 64 * 1024,
+                t: 64,
+                p: 64,
+            },
+        ),
+    ] {
+        let mut body = share_text::decode(&text).unwrap();
+        let Protection::Passphrase(w) = &mut body.protection else {
+            panic!("alice's share is protected")
+        };
+        w.params = params;
+        let forged = share_text::encode(
+            &body,
+            &ShareHeader {
+                vault_name: vault.name(),
+                fingerprint: &vault.id().fingerprint(),
+                custodian: "alice",
+            },
+        );
+        let file = format!("forged-{name}.share");
+        std::fs::write(dir.path().join(&file), forged.as_bytes()).unwrap();
+        let r = run(
+            dir.path(),
+            &["verify-share", "v.bg", "--share", &file],
+            b"alice-passphrase\n",
+        );
+        assert_eq!(r.code(), Some(2), "{}", r.stderr());
+        let err = r.stderr();
+        assert!(err.contains("custodian alice"), "{err}");
+        assert!(err.contains("is above the ceiling"), "{err}");
+        r.within(
+            &format!("verify-share of a share declaring {name}"),
+            5.0,
+            64,
+        );
+    }
+}
+
+// ---------------------------------------------------------------- restore
+
+/// `restore` is linear in its input: 16,384 parts (a 4,096-part backup
+/// given four times) are read in seconds; before, 16k parts took 29.5 s and
+/// the time quadrupled with each doubling. The blob is not a vault, so the
+/// restore ends with exit 4 after assembling it — what is timed is the
+/// reading. The structural check (bytes searched per part) is the unit test
+/// `backup::tests::reading_parts_searches_each_byte_a_bounded_number_of_times`.
+#[test]
+fn restore_of_16k_parts_is_linear() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = vault_core::VaultId([7; 16]);
+    let blob: Vec<u8> = (0..vault_core::backup::CHUNK * vault_core::backup::MAX_PARTS)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let parts = vault_core::backup::split(&blob, &id);
+    assert_eq!(parts.len(), 4096);
+    let mut figures = Vec::new();
+    for copies in [1usize, 4] {
+        let text: String = (0..copies)
+            .flat_map(|_| parts.iter().map(String::as_str))
+            .collect();
+        std::fs::write(dir.path().join("parts.txt"), &text).unwrap();
+        let r = run(
+            dir.path(),
+            &["restore", "out.bg", "--from", "parts.txt"],
+            b"",
+        );
+        assert_eq!(r.code(), Some(4), "{}", r.stderr());
+        assert!(
+            r.stderr()
+                .contains("the restored file is not a valid vault"),
+            "{}",
+            r.stderr()
+        );
+        r.within(
+            &format!(
+                "restore of {} parts ({} MB of text)",
+                4096 * copies,
+                text.len() / 1_000_000
+            ),
+            60.0,
+            BUDGET_MIB,
+        );
+        figures.push(r.secs);
+    }
+    // Four times the input: linear is about 4×, quadratic 16×. Generous,
+    // as the machine is shared.
+    println!(
+        "budget: restore 16k/4k parts time ratio {:.1}",
+        figures[1] / figures[0]
+    );
+    assert!(
+        figures[1] / figures[0] < 10.0,
+        "16k parts took {:.1} s, 4k {:.1} s",
+        figures[1],
+        figures[0]
+    );
+}
+
+// ---------------------------------------------------------------- names
+
+/// Rewrites the genesis record of `path` with these custodian names and
+/// re-chains the file (as a forger would).
+fn rename_custodians(path: &Path, names: &[&str]) {
+    let vault = load(path);
+    let mut genesis = vault.genesis().clone();
+    for (c, n) in genesis.custodians.iter_mut().zip(names) {
+        c.name = (*n).to_owned();
+    }
+    let mut out = vault_core::log::header().to_vec();
+    let mut prev = vault_core::log::genesis_prev();
+    let records: Vec<vault_core::record::Record> =
+        std::iter::once(vault_core::record::Record::Genesis(genesis))
+            .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
+            .collect();
+    for r in records {
+        let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
+        out.extend_from_slice(&frame);
+        prev = hash;
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// `envelope --all` makes file names from the custodian names in the
+/// vault file: hostile names (`../evil`, `/tmp/abs`, `a/b`, `..`) are
+/// sanitised, so every share is read from inside `--share-dir` and every
+/// envelope written inside `--out-dir`, even with `--force`; before, the
+/// share of `../evil` was read from beside the share directory and its
+/// envelope written beside the output directory.
+#[test]
+fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let honest = ["alice", "bob", "carol", "dave"];
+    init(&work, &honest, true);
+    let abs = format!("{}/abs", tmp.path().display());
+    let hostile = ["../evil", abs.as_str(), "a/b", ".."];
+    rename_custodians(&work.join("v.bg"), &hostile);
+    // The shares, under the sanitised names inside the share directory
+    // (where a custodian following the rules would put them).
+    let shares = work.join("shares");
+    let stems = ["_._evil", &abs.replace('/', "_"), "a_b", "_."];
+    for (h, s) in honest.iter().zip(stems) {
+        std::fs::rename(
+            shares.join(format!("{h}.share")),
+            shares.join(format!("{s}.share")),
+        )
+        .unwrap();
+    }
+    // Decoys where the unsanitised names lead, outside the directories.
+    let alice = std::fs::read(shares.join("_._evil.share")).unwrap();
+    std::fs::write(work.join("evil.share"), &alice).unwrap();
+    std::fs::write(format!("{abs}.share"), &alice).unwrap();
+    std::fs::write(work.join("evil.pdf"), b"must survive").unwrap();
+    std::fs::write(format!("{abs}.pdf"), b"must survive").unwrap();
+    // Opening the vault writes its lookup index beside it: let that happen
+    // before the snapshot.
+    assert_eq!(run(&work, &["list", "v.bg"], b"").code(), Some(0));
+    let before = tree(tmp.path());
+
+    let r = run(
+        &work,
+        &[
+            "envelope",
+            "v.bg",
+            "--all",
+            "--share-dir",
+            "shares",
+            "--out-dir",
+            "out",
+            "--force",
+        ],
+        b"",
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.stderr());
+    let after = tree(tmp.path());
+    let new: Vec<&PathBuf> = after.difference(&before).collect();
+    let expected: BTreeSet<PathBuf> = std::iter::once(PathBuf::from("work/out"))
+        .chain(
+            stems
+                .iter()
+                .map(|s| PathBuf::from(format!("work/out/{s}.pdf"))),
+        )
+        .collect();
+    assert_eq!(
+        new.into_iter().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every new file is an envelope inside --out-dir"
+    );
+    assert_eq!(
+        std::fs::read(work.join("evil.pdf")).unwrap(),
+        b"must survive"
+    );
+    assert_eq!(
+        std::fs::read(format!("{abs}.pdf")).unwrap(),
+        b"must survive"
+    );
+    let stdout = String::from_utf8_lossy(&r.out.stdout);
+    assert!(stdout.contains("envelope for ../evil"), "{stdout}");
+
+    // A name with a control character never gets that far: the vault file
+    // is refused as damaged, and nothing is written.
+    let work2 = tmp.path().join("work2");
+    std::fs::create_dir(&work2).unwrap();
+    init(&work2, &honest[..2], true);
+    rename_custodians(&work2.join("v.bg"), &["bell\u{7}name", "x"]);
+    let before = tree(tmp.path());
+    let r = run(
+        &work2,
+        &[
+            "envelope",
+            "v.bg",
+            "--all",
+            "--share-dir",
+            "shares",
+            "--out-dir",
+            "out",
+        ],
+        b"",
+    );
+    assert_eq!(r.code(), Some(4), "{}", r.stderr());
+    assert!(r.stderr().contains("control characters"), "{}", r.stderr());
+    assert_eq!(tree(tmp.path()), before);
+}
+
+/// Two hostile names that would make the same file are refused rather
+/// than one envelope overwriting the other.
+#[test]
+fn envelope_all_refuses_names_that_collide_once_sanitised() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["alice", "bob"], true);
+    rename_custodians(&dir.path().join("v.bg"), &["a/b", "a\\b"]);
+    let r = run(
+        dir.path(),
+        &[
+            "envelope",
+            "v.bg",
+            "--all",
+            "--share-dir",
+            "shares",
+            "--out-dir",
+            "out",
+        ],
+        b"",
+    );
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("would share the file name 'a_b'"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+// ---------------------------------------------------------------- pictures
+
+/// A QR finder pattern (7 × 7 modules of `module` pixels) at (x, y).
+fn finder(img: &mut image::GrayImage, x: u32, y: u32, module: u32) {
+    for dy in 0..7 * module {
+        for dx in 0..7 * module {
+            let (mx, my) = (dx / module, dy / module);
+            let ring = mx.min(my).min(6 - mx).min(6 - my);
+            let v = if ring == 1 { 255 } else { 0 };
+            img.put_pixel(x + dx, y + dy, image::Luma([v]));
+        }
+    }
+}
+
+/// A `side` × `side` picture tiled with finder patterns.
+fn tiled(side: u32, module: u32) -> image::GrayImage {
+    let tile = 8 * module;
+    let mut img = image::GrayImage::from_pixel(side, side, image::Luma([255]));
+    for ty in 0..side / tile {
+        for tx in 0..side / tile {
+            finder(&mut img, tx * tile, ty * tile, module);
+        }
+    }
+    img
+}
+
+/// The pictures of the report, given as a share, a contribution's share
+/// and backup pages: each is refused or searched within 10 s and 256 MiB.
+/// Before: the white 12000 × 12000 PNG took 1.7 GB; the tiled 2000 × 2000
+/// one 72 s; a 6000 × 6000 tiled one more than 15 minutes at 1.7 GB.
+#[test]
+fn hostile_pictures_stay_within_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["alice", "bob"], true);
+    let save = |name: &str, img: image::DynamicImage| {
+        img.save(dir.path().join(name)).unwrap();
+        let kb = std::fs::metadata(dir.path().join(name)).unwrap().len() / 1000;
+        let (w, h) = (img.width(), img.height());
+        println!("budget: made {name}: {w} × {h}, {kb} KB");
+    };
+    save(
+        "white-12000.png",
+        image::GrayImage::from_pixel(12_000, 12_000, image::Luma([255])).into(),
+    );
+    // Just under the 40-megapixel cap, in 8-bit RGBA: the largest
+    // allocation a picture may make.
+    save(
+        "white-40mp-rgba.png",
+        image::RgbaImage::from_pixel(6_320, 6_320, image::Rgba([255; 4])).into(),
+    );
+    save(
+        "white-40mp.jpg",
+        image::RgbImage::from_pixel(6_320, 6_320, image::Rgb([255; 3])).into(),
+    );
+    save("finders-2000.png", tiled(2_000, 2).into());
+    save("finders-6000.png", tiled(6_000, 3).into());
+
+    let cases: [(&str, &str); 5] = [
+        ("white-12000.png", "at most 40 megapixels"),
+        ("white-40mp-rgba.png", "no QR code could be read"),
+        ("white-40mp.jpg", "no QR code could be read"),
+        ("finders-2000.png", "look like QR finder patterns"),
+        ("finders-6000.png", "QR"),
+    ];
+    for (file, says) in cases {
+        let r = run(dir.path(), &["verify-share", "v.bg", "--share", file], b"");
+        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
+        assert!(r.stderr().contains(says), "{file}: {}", r.stderr());
+        r.within(&format!("verify-share --share {file}"), 10.0, BUDGET_MIB);
+    }
+    // The same path serves restore (every QR code on a page) and
+    // contribute.
+    for file in ["finders-2000.png", "finders-6000.png"] {
+        let r = run(dir.path(), &["restore", "out.bg", "--from", file], b"");
+        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
+        r.within(&format!("restore --from {file}"), 10.0, BUDGET_MIB);
+    }
+}
