@@ -15,14 +15,10 @@ use vault_core::VaultId;
 use zeroize::Zeroizing;
 
 fn spec() -> InitSpec {
-    InitSpec {
-        name: "bench".into(),
-        threshold: 2,
-        custodians: vec!["a".into(), "b".into()],
-        actor: "bench".into(),
-        time: 1_795_478_400,
-        kdf: KdfParams::FLOOR,
-    }
+    InitSpec::new("bench", 2, ["a", "b"])
+        .with_actor("bench")
+        .with_time(1_795_478_400)
+        .with_kdf(KdfParams::FLOOR)
 }
 
 fn key(i: usize) -> EntrySecret {

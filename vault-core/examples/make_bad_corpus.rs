@@ -768,14 +768,7 @@ fn main() {
 /// A plain share of a fresh vault.
 fn foreign_share() -> String {
     use vault_core::{passphrase::KdfParams, vault};
-    let spec = vault::InitSpec {
-        name: "some other vault".into(),
-        threshold: 2,
-        custodians: vec!["x".into(), "y".into()],
-        actor: String::new(),
-        time: 0,
-        kdf: KdfParams::FLOOR,
-    };
+    let spec = vault::InitSpec::new("some other vault", 2, ["x", "y"]).with_kdf(KdfParams::FLOOR);
     vault::create(&spec, &[None, None]).unwrap().shares[0]
         .text
         .to_string()

@@ -32,14 +32,10 @@ fn main() {
     if std::env::args().nth(2).as_deref() == Some("lifecycle") {
         return lifecycle(out);
     }
-    let spec = InitSpec {
-        name: "breakglass golden v1".into(),
-        threshold: 2,
-        custodians: vec!["alice".into(), "bob".into(), "carol".into()],
-        actor: "fixture@breakglass".into(),
-        time: T0,
-        kdf: KdfParams::FLOOR,
-    };
+    let spec = InitSpec::new("breakglass golden v1", 2, ["alice", "bob", "carol"])
+        .with_actor("fixture@breakglass")
+        .with_time(T0)
+        .with_kdf(KdfParams::FLOOR);
     let pass = |s: &str| Some(SecretString::from(s.to_owned()));
     let created = create(
         &spec,
@@ -159,14 +155,10 @@ fn push(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
 fn lifecycle(out: &Path) {
     use vault_core::record::DrillKind;
     use vault_core::rekey::RekeySpec;
-    let spec = InitSpec {
-        name: "breakglass lifecycle v1".into(),
-        threshold: 2,
-        custodians: vec!["alice".into(), "bob".into(), "carol".into()],
-        actor: "fixture@breakglass".into(),
-        time: T0,
-        kdf: KdfParams::FLOOR,
-    };
+    let spec = InitSpec::new("breakglass lifecycle v1", 2, ["alice", "bob", "carol"])
+        .with_actor("fixture@breakglass")
+        .with_time(T0)
+        .with_kdf(KdfParams::FLOOR);
     let created = create(&spec, &[None, None, None]).expect("valid spec");
     let mut bytes = created.bytes;
     let mut t = T0;

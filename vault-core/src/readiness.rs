@@ -49,7 +49,37 @@ pub struct Readiness {
     /// Share checks per custodian, in index order.
     pub custodians: Vec<CustodianCheck>,
     /// Things that are not overdue but put the vault at risk.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something that is not overdue but puts the vault at risk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// k = n: one lost envelope locks everyone out.
+    #[error("any {k} of {n}: one lost envelope or unavailable custodian locks everyone out")]
+    NoMargin {
+        /// Threshold.
+        k: usize,
+        /// Custodians.
+        n: usize,
+    },
+    /// k = n - 1: two lost envelopes lock everyone out.
+    #[error("any {k} of {n}: two lost envelopes lock everyone out")]
+    ThinMargin {
+        /// Threshold.
+        k: usize,
+        /// Custodians.
+        n: usize,
+    },
+    /// Custodians who never verified their share.
+    #[error("never checked their share: {}", custodians.join(", "))]
+    NeverChecked {
+        /// Their names, in index order.
+        custodians: Vec<String>,
+    },
+    /// No entries yet.
+    #[error("the vault holds no entries")]
+    Empty,
 }
 
 impl Readiness {
@@ -119,31 +149,26 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
     }
 }
 
-fn warnings(vault: &Vault, custodians: &[CustodianCheck]) -> Vec<String> {
+fn warnings(vault: &Vault, custodians: &[CustodianCheck]) -> Vec<Warning> {
     let (k, n) = (vault.threshold(), vault.custodians().len());
     let mut out = Vec::new();
     if n - k < 1 {
-        out.push(format!(
-            "any {k} of {n}: one lost envelope or unavailable custodian locks everyone out; rekey with more custodians"
-        ));
+        out.push(Warning::NoMargin { k, n });
     } else if n - k < 2 {
-        out.push(format!(
-            "any {k} of {n}: two lost envelopes lock everyone out"
-        ));
+        out.push(Warning::ThinMargin { k, n });
     }
-    let unchecked: Vec<&str> = custodians
+    let unchecked: Vec<String> = custodians
         .iter()
         .filter(|c| c.verifications == 0)
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.clone())
         .collect();
     if !unchecked.is_empty() {
-        out.push(format!(
-            "never checked their share (breakglass verify-share): {}",
-            unchecked.join(", ")
-        ));
+        out.push(Warning::NeverChecked {
+            custodians: unchecked,
+        });
     }
     if vault.entries().is_empty() {
-        out.push("the vault holds no entries".into());
+        out.push(Warning::Empty);
     }
     out
 }

@@ -28,14 +28,10 @@ struct Bench {
 impl Bench {
     /// A `k`-of-`names` vault with plain shares, created at `T0`.
     fn new(k: usize, names: &[&str]) -> Self {
-        let spec = InitSpec {
-            name: "Readiness".into(),
-            threshold: k,
-            custodians: names.iter().map(|n| n.to_string()).collect(),
-            actor: "tester".into(),
-            time: T0,
-            kdf: KdfParams::FLOOR,
-        };
+        let spec = InitSpec::new("Readiness", k, names.iter().copied())
+            .with_actor("tester")
+            .with_time(T0)
+            .with_kdf(KdfParams::FLOOR);
         let plain: Vec<_> = names.iter().map(|_| None).collect();
         let created = create(&spec, &plain).unwrap();
         let vault = Vault::replay(&log::parse(&created.bytes).unwrap()).unwrap();
@@ -323,9 +319,9 @@ fn share_checks_are_counted_per_custodian_in_index_order() {
             ("carol", 1, Some(T0 + 20)),
         ]
     );
-    assert!(r
-        .warnings
-        .contains(&"never checked their share (breakglass verify-share): alice".to_owned()));
+    assert!(r.warnings.contains(&Warning::NeverChecked {
+        custodians: vec!["alice".into()]
+    }));
     assert!(
         !r.needs_attention(),
         "unchecked shares warn, they are not overdue"
@@ -338,15 +334,18 @@ fn warnings_name_a_thin_margin_an_empty_vault_and_unchecked_shares() {
     assert_eq!(
         tight.warnings,
         [
-            "any 2 of 2: one lost envelope or unavailable custodian locks everyone out; rekey with more custodians",
-            "never checked their share (breakglass verify-share): a, b",
-            "the vault holds no entries",
+            Warning::NoMargin { k: 2, n: 2 },
+            Warning::NeverChecked {
+                custodians: vec!["a".into(), "b".into()]
+            },
+            Warning::Empty,
         ]
     );
     assert!(!tight.needs_attention());
     let thin = Bench::new(2, &["a", "b", "c"]).at(T0);
+    assert_eq!(thin.warnings[0], Warning::ThinMargin { k: 2, n: 3 });
     assert_eq!(
-        thin.warnings[0],
+        thin.warnings[0].to_string(),
         "any 2 of 3: two lost envelopes lock everyone out"
     );
 
@@ -355,7 +354,7 @@ fn warnings_name_a_thin_margin_an_empty_vault_and_unchecked_shares() {
     for i in 1..=4 {
         roomy.verified(i, T0 + 1);
     }
-    assert_eq!(roomy.at(T0 + 2).warnings, Vec::<String>::new());
+    assert_eq!(roomy.at(T0 + 2).warnings, Vec::<Warning>::new());
 }
 
 #[test]

@@ -71,14 +71,14 @@ impl Unsealed {
         mut progress: impl FnMut(),
     ) -> Result<Created, RekeyError> {
         assert!(vault.is_whole(), "a rekey carries over the whole vault");
-        let init = InitSpec {
-            name: vault.name().to_owned(),
-            threshold: spec.threshold,
-            custodians: spec.custodians.clone(),
-            actor: spec.actor.clone(),
-            time: spec.time,
-            kdf: spec.kdf,
-        };
+        let init = InitSpec::new(
+            vault.name().to_owned(),
+            spec.threshold,
+            spec.custodians.clone(),
+        )
+        .with_actor(spec.actor.clone())
+        .with_time(spec.time)
+        .with_kdf(spec.kdf);
         validate(&init)?;
         crate::vault::check_reason(&spec.reason)?;
         let id = *vault.id();
@@ -215,14 +215,9 @@ mod tests {
 
     #[test]
     fn rekey_carries_everything_and_locks_out_old_shares() {
-        let spec = InitSpec {
-            name: "R".into(),
-            threshold: 3,
-            custodians: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
-            actor: String::new(),
-            time: 10,
-            kdf: KdfParams::FLOOR,
-        };
+        let spec = InitSpec::new("R", 3, ["a", "b", "c", "d", "e"])
+            .with_time(10)
+            .with_kdf(KdfParams::FLOOR);
         let old = create(&spec, &[None, None, None, None, None]).unwrap();
         let mut bytes = old.bytes.clone();
         for (label, s) in [("x", "x1"), ("x", "x2"), ("y", "y1")] {

@@ -2,7 +2,7 @@
 //! overdue, for monitoring.
 
 use serde_json::json;
-use vault_core::readiness::{self, Due, Readiness};
+use vault_core::readiness::{self, Due, Readiness, Warning};
 
 use crate::cli::StatusArgs;
 use crate::context::{self, rfc3339};
@@ -50,7 +50,7 @@ pub fn run(a: StatusArgs) -> CliResult {
             "custodians": r.custodians.iter().map(|c| json!({
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
             })).collect::<Vec<_>>(),
-            "warnings": r.warnings,
+            "warnings": r.warnings.iter().map(warning_text).collect::<Vec<_>>(),
         }));
     } else {
         print_human(&vault, &r);
@@ -122,7 +122,7 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
         }
     }
     for w in &r.warnings {
-        println!("Warning:     {w}");
+        println!("Warning:     {}", warning_text(w));
     }
     println!(
         "Status:      {}",
@@ -132,4 +132,16 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
             "ready"
         }
     );
+}
+
+/// A readiness warning with what to do, in the command line's words.
+fn warning_text(w: &Warning) -> String {
+    match w {
+        Warning::NoMargin { .. } => format!("{w}; rekey with more custodians"),
+        Warning::NeverChecked { custodians } => format!(
+            "never checked their share (breakglass verify-share): {}",
+            custodians.join(", ")
+        ),
+        _ => w.to_string(),
+    }
 }

@@ -451,14 +451,7 @@ pub(crate) mod tests {
     use zeroize::Zeroizing;
 
     fn new_vault_bytes() -> Vec<u8> {
-        let spec = InitSpec {
-            name: "other".into(),
-            threshold: 2,
-            custodians: vec!["a".into(), "b".into()],
-            actor: String::new(),
-            time: 0,
-            kdf: KdfParams::FLOOR,
-        };
+        let spec = InitSpec::new("other", 2, ["a", "b"]).with_kdf(KdfParams::FLOOR);
         create(&spec, &[None, None]).unwrap().bytes
     }
 
@@ -468,14 +461,7 @@ pub(crate) mod tests {
 
     /// A new 2-of-2 vault `NAME.bg` in `dir`, named NAME, without deposits.
     pub(crate) fn vault_named(dir: &Path, name: &str) -> PathBuf {
-        let spec = InitSpec {
-            name: name.into(),
-            threshold: 2,
-            custodians: vec!["a".into(), "b".into()],
-            actor: String::new(),
-            time: 0,
-            kdf: KdfParams::FLOOR,
-        };
+        let spec = InitSpec::new(name, 2, ["a", "b"]).with_kdf(KdfParams::FLOOR);
         let bytes = create(&spec, &[None, None]).unwrap().bytes;
         let path = dir.join(format!("{name}.bg"));
         write_new_file(&path, &bytes, false).unwrap();

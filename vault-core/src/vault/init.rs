@@ -33,6 +33,44 @@ pub struct InitSpec {
     pub kdf: KdfParams,
 }
 
+impl InitSpec {
+    /// A spec for `name`, any `threshold` of `custodians`, with the default
+    /// Argon2id costs, no actor and time 0 (set them with the `with_`
+    /// methods).
+    pub fn new<S: Into<String>>(
+        name: impl Into<String>,
+        threshold: usize,
+        custodians: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            threshold,
+            custodians: custodians.into_iter().map(Into::into).collect(),
+            actor: String::new(),
+            time: 0,
+            kdf: KdfParams::DEFAULT,
+        }
+    }
+
+    /// The same spec with creation time `time` (Unix seconds).
+    pub fn with_time(mut self, time: u64) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// The same spec created by `actor`.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
+    }
+
+    /// The same spec with Argon2id costs `kdf`.
+    pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
+        self.kdf = kdf;
+        self
+    }
+}
+
 /// A share as issued at init: the custodian's name and the share's text.
 pub struct IssuedShare {
     /// Custodian name.

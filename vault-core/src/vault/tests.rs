@@ -11,14 +11,10 @@ use crate::share::ShareBody;
 use crate::share_text;
 
 pub(crate) fn spec(k: usize, names: &[&str]) -> InitSpec {
-    InitSpec {
-        name: "Test vault".into(),
-        threshold: k,
-        custodians: names.iter().map(|s| s.to_string()).collect(),
-        actor: "tester@host".into(),
-        time: 1_700_000_000,
-        kdf: KdfParams::FLOOR,
-    }
+    InitSpec::new("Test vault", k, names.iter().copied())
+        .with_actor("tester@host")
+        .with_time(1_700_000_000)
+        .with_kdf(KdfParams::FLOOR)
 }
 
 fn meta(time: u64) -> DepositMeta {
