@@ -4,6 +4,7 @@
 
 mod util;
 
+mod attacks;
 mod bad_corpus;
 mod budgets;
 mod cli;

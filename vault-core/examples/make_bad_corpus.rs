@@ -180,15 +180,16 @@ fn vault_cases(c: &mut Corpus, golden: &[u8]) {
         for (field, at) in tail_fields {
             let name = format!("flip-r{num}-{field}.bg");
             if last {
-                // The last record: what a crash can leave; opens with a warning,
-                // and audit --verify fails.
+                // The last record, complete but altered: damage, never an
+                // unfinished write — an unseal must not show the version
+                // before it as current (FORMAT.md §3.1).
                 c.case(
                     &name,
                     &flipped(golden, at),
-                    "audit-verify",
-                    "-",
+                    "unseal",
+                    "golden-alice-passphrase",
                     4,
-                    "are not a valid record",
+                    &format!("record #{num} at offset {off}: a complete record fails its check"),
                 );
             } else {
                 c.case(

@@ -211,6 +211,28 @@ pub fn frame_len(head: &[u8; FRAME_HEAD]) -> Option<usize> {
     (head[5..9] == frame_check(len_bytes, head[4]) && len <= MAX_BODY).then_some(len)
 }
 
+/// Sector size for telling a crash from damage (FORMAT.md §3.1).
+const SECTOR: u64 = 512;
+
+/// True when a record that ends the file holds what a crash leaves: cut at
+/// every file offset that is a multiple of 512, some piece is all zeros
+/// and is at least 32 bytes long or ends the file (sectors that were never
+/// written read back as zeros). One flipped byte in a complete record is
+/// not that: it is damage (FORMAT.md §3.1).
+fn has_unwritten_sector(record: &[u8], offset: u64) -> bool {
+    let end = offset + record.len() as u64;
+    let mut start = offset;
+    while start < end {
+        let stop = ((start / SECTOR + 1) * SECTOR).min(end);
+        let piece = &record[(start - offset) as usize..(stop - offset) as usize];
+        if piece.iter().all(|&b| b == 0) && (piece.len() >= 32 || stop == end) {
+            return true;
+        }
+        start = stop;
+    }
+    false
+}
+
 enum Next {
     Frame(Frame),
     Torn(&'static str),
@@ -242,11 +264,11 @@ fn next_frame(bytes: &[u8], pos: usize, base: u64, prev: &[u8; 32]) -> Next {
     let stored = &rest[FRAME_HEAD + len..len + FRAME_OVERHEAD];
     let hash = chain_hash(prev, kind, body);
     if hash != stored {
-        // Garbage in the last record's data blocks is what a crash on a
-        // file system without data journaling can leave; anywhere else it
-        // is damage.
-        return if rest.len() == len + FRAME_OVERHEAD {
-            Next::Torn("last record's chain hash does not match")
+        let record = &rest[..len + FRAME_OVERHEAD];
+        return if rest.len() == record.len() && has_unwritten_sector(record, base + pos as u64) {
+            Next::Torn("unwritten sectors in the last record")
+        } else if rest.len() == record.len() {
+            Next::Damaged("a complete record fails its check")
         } else {
             Next::Damaged("chain hash does not match")
         };
@@ -368,17 +390,50 @@ mod tests {
     }
 
     #[test]
-    fn a_flipped_byte_in_the_last_record_is_a_torn_tail() {
-        let bytes = file(&[b"one", b"two"]);
-        let mut bad = bytes.clone();
-        let n = bad.len();
-        bad[n - 1] ^= 1;
-        let log = parse(&bad).unwrap();
-        assert_eq!(log.frames.len(), 1);
-        assert_eq!(
-            log.torn.unwrap().why,
-            "last record's chain hash does not match"
-        );
+    fn a_flipped_byte_in_the_last_record_is_damage_not_a_torn_tail() {
+        // An acknowledged record with one flipped byte must never pass as
+        // an unfinished write: the reader would show the previous version
+        // as current (flipped_last_record).
+        let bytes = file(&[b"one", &[7u8; 700]]);
+        let last = 10 + (9 + 3 + 32);
+        for at in last + 9..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1;
+            match parse(&bad) {
+                Err(LogError::Damaged { record, why, .. }) => {
+                    assert_eq!(record, 2);
+                    assert_eq!(why, "a complete record fails its check");
+                }
+                other => panic!("flip at {at}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unwritten_sectors_in_the_last_record_are_a_torn_tail() {
+        // What a crash leaves on a file system without data journaling:
+        // the last record's length is on disk, its later sectors read back
+        // as zeros.
+        let bytes = file(&[b"one", &[7u8; 1500]]);
+        for from in [512usize, 1024, 1536] {
+            let mut torn = bytes.clone();
+            for b in &mut torn[from..] {
+                *b = 0;
+            }
+            let log = parse(&torn).unwrap();
+            assert_eq!(log.frames.len(), 1, "zeros from {from}");
+            assert_eq!(
+                log.torn.unwrap().why,
+                "unwritten sectors in the last record"
+            );
+        }
+        // Zeros that do not fill a sector piece of 32 bytes, inside the
+        // record: damage.
+        let mut short = bytes.clone();
+        for b in &mut short[600..620] {
+            *b = 0;
+        }
+        assert!(matches!(parse(&short), Err(LogError::Damaged { .. })));
     }
 
     proptest! {
