@@ -41,3 +41,86 @@ fn flipped_last_record() {
         assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), bad);
     }
 }
+
+/// The file with every record re-framed and re-chained after `edit` ran on
+/// its decoded records: what anyone who can write the file can do (the
+/// chain is unkeyed).
+fn rechained(bytes: &[u8], edit: impl FnOnce(&mut Vec<vault_core::record::Record>)) -> Vec<u8> {
+    use vault_core::{log, record::Record};
+    let parsed = log::parse(bytes).unwrap();
+    let mut records: Vec<Record> = parsed
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    edit(&mut records);
+    let mut out = log::header().to_vec();
+    let mut prev = log::genesis_prev();
+    for r in &records {
+        let (frame, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
+        out.extend_from_slice(&frame);
+        prev = hash;
+    }
+    out
+}
+
+fn fingerprint(env: &Env) -> String {
+    let out = env.run(&["list", "v.bg", "--json"], "").success();
+    crate::util::json(&out)["vault"]["fingerprint"]["short"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Someone who can write the vault file (every depositor can) and holds no
+/// share replaces the genesis record's escrow public key with their own and
+/// re-chains: every later deposit would be readable with their key. A
+/// depositor who pinned the fingerprint (`--expect`, as printed by `init`
+/// and on every envelope) is refused, exit 4, and nothing is written; the
+/// fingerprint `list` shows changes, so a person comparing sees it.
+/// (Caught without a pin by `audit --verify` only in format version 2,
+/// where genesis is signed: docs/design/format-v2.md.)
+#[test]
+fn escrow_key_swapped() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("root", "before-the-attack");
+    let pinned = fingerprint(&env);
+    let good = std::fs::read(env.path("v.bg")).unwrap();
+    let swapped = rechained(&good, |records| {
+        let vault_core::record::Record::Genesis(g) = &mut records[0] else {
+            unreachable!()
+        };
+        g.escrow_public = [9; 32]; // the attacker's key
+    });
+    env.write("v.bg", &swapped);
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    assert_ne!(
+        fingerprint(&env),
+        pinned,
+        "the swap must change the fingerprint"
+    );
+
+    for args in [
+        vec!["seal", "v.bg", "--label", "new", "--expect", &pinned],
+        vec!["rotate", "v.bg", "root", "--expect", &pinned],
+    ] {
+        let out = env.run(&args, "the-secret-to-protect");
+        let err = stderr(&out);
+        assert_eq!(out.get_output().status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains("its fingerprint is")
+                && err.contains("not the one expected")
+                && err.contains("nothing was sealed"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), swapped);
+    }
+    // The real vault still takes a pinned deposit, in any typed form.
+    env.write("v.bg", &good);
+    let typed = pinned.to_lowercase().replace('-', " ");
+    env.run(&["seal", "v.bg", "--label", "new", "--expect", &typed], "s")
+        .success();
+    env.run(&["seal", "v.bg", "--label", "bad", "--expect", "12AB"], "s")
+        .code(1);
+}

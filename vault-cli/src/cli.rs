@@ -145,6 +145,9 @@ pub struct RestoreArgs {
     /// Scans (PNG/JPEG, several parts a page) or text files of parts; any order.
     #[arg(long = "from", value_name = "FILE", required = true)]
     pub from: Vec<PathBuf>,
+    /// The vault it must be.
+    #[command(flatten)]
+    pub expect: ExpectArgs,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
@@ -195,6 +198,16 @@ pub struct ContributeArgs {
     /// Overwrite an existing contribution file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Pinning the vault a deposit goes to.
+#[derive(Debug, Args)]
+pub struct ExpectArgs {
+    /// Refuse unless the vault's fingerprint is this one (its short form,
+    /// as on the envelopes and in `list`, or its 64 hex digits): a vault
+    /// whose escrow key, custodians or settings were changed is refused.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub expect: Option<String>,
 }
 
 /// Generating the secret instead of typing it.
@@ -318,6 +331,9 @@ pub struct RotateArgs {
     /// Rotation policy (unset: unchanged).
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// The vault it must be.
+    #[command(flatten)]
+    pub expect: ExpectArgs,
     /// Print JSON (including a generated secret).
     #[arg(long)]
     pub json: bool,
@@ -414,6 +430,9 @@ pub struct SealArgs {
     /// Rotation policy.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// The vault it must be.
+    #[command(flatten)]
+    pub expect: ExpectArgs,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

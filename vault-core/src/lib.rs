@@ -32,6 +32,7 @@ pub mod codec;
 pub mod entry;
 pub mod error;
 pub mod escrow;
+pub mod fingerprint;
 #[cfg(feature = "fs")]
 pub mod fs;
 #[cfg(feature = "fs")]

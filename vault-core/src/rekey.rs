@@ -83,6 +83,10 @@ impl Unsealed {
         crate::vault::check_reason(&spec.reason)?;
         let id = *vault.id();
         let keys = new_keys(&init, id, passphrases)?;
+        let Record::Genesis(genesis) = &keys.genesis else {
+            unreachable!("new_keys makes a genesis record")
+        };
+        let fingerprint = crate::fingerprint::Fingerprint::of_v1(genesis);
         let mut records = vec![keys.genesis];
         for (i, placed) in vault.records().iter().enumerate() {
             progress();
@@ -116,6 +120,7 @@ impl Unsealed {
         bytes.extend_from_slice(&log::encode_frame(&prev, rekey.kind(), &rekey.encode_body()).0);
         Ok(Created {
             id,
+            fingerprint,
             bytes,
             shares: keys.shares,
         })

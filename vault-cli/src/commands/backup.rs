@@ -47,6 +47,7 @@ pub fn backup(a: BackupArgs) -> CliResult {
 
 /// Runs `restore`.
 pub fn restore(a: RestoreArgs) -> CliResult {
+    let expected = super::expected(&a.expect)?;
     let mut assembler = Assembler::new();
     let mut problems = 0;
     for path in &a.from {
@@ -98,6 +99,14 @@ pub fn restore(a: RestoreArgs) -> CliResult {
         .map_err(|e| CliError::damaged(format!("the restored file is not a valid vault: {e}")))?;
     let vault = Vault::replay(&parsed)
         .map_err(|e| CliError::damaged(format!("the restored file is not a valid vault: {e}")))?;
+    // A swapped paper backup is a vault with someone else's escrow key:
+    // compare before writing anything.
+    super::check_expected(
+        std::path::Path::new("the restored vault"),
+        &vault,
+        expected.as_ref(),
+        "nothing was written",
+    )?;
     store::write_new_file(&a.out, &file, a.force)?;
     println!(
         "Restored vault '{}' (id {}) to {}: {} bytes, {} records, {} entries, byte for byte as backed up.",
@@ -107,6 +116,10 @@ pub fn restore(a: RestoreArgs) -> CliResult {
         file.len(),
         vault.records().len(),
         vault.entries().len()
+    );
+    println!(
+        "Fingerprint: {} — compare it with the fingerprint on your envelopes",
+        vault.fingerprint()
     );
     Ok(())
 }

@@ -46,7 +46,7 @@ fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
         &body,
         &ShareHeader {
             vault_name: vault.name(),
-            fingerprint: &vault.id().fingerprint(),
+            fingerprint: &vault.fingerprint().short(),
             custodian: &custodian,
         },
     );
@@ -103,7 +103,7 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
         PaperArg::Letter => Paper::Letter,
     };
     let date = rfc3339(context::now())[..10].to_owned();
-    let fingerprint = vault.id().fingerprint();
+    let fingerprint = vault.fingerprint().short();
     let vault_file = a
         .vault
         .file_name()

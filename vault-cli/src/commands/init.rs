@@ -151,6 +151,7 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         super::print_json(&json!({
             "vault": a.vault.display().to_string(),
             "id": created.id.hex(),
+            "fingerprint": super::list::fingerprint_json(&created.fingerprint),
             "name": a.name,
             "threshold": a.set.threshold,
             "custodians": a.set.custodians.len(),
@@ -169,6 +170,11 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         a.vault.display(),
         a.set.threshold,
         a.set.custodians.len()
+    );
+    println!(
+        "Fingerprint: {} — it is printed on every envelope; depositors can pin it \
+         (seal --expect)",
+        created.fingerprint
     );
     for (c, p) in a.set.custodians.iter().zip(paths) {
         println!(

@@ -12,11 +12,18 @@ use crate::error::CliResult;
 pub fn vault_json(vault: &Vault) -> serde_json::Value {
     json!({
         "id": vault.id().hex(),
+        "fingerprint": fingerprint_json(&vault.fingerprint()),
         "name": vault.name(),
         "created": rfc3339(vault.genesis().time),
         "threshold": vault.threshold(),
         "custodians": vault.custodians().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
     })
+}
+
+/// A fingerprint in `--json` output: the short form people compare and the
+/// full form machines pin.
+pub fn fingerprint_json(f: &vault_core::fingerprint::Fingerprint) -> serde_json::Value {
+    json!({ "short": f.short(), "full": f.full() })
 }
 
 fn matches(entry: &Entry, a: &ListArgs) -> bool {
@@ -64,6 +71,7 @@ pub fn run(a: ListArgs) -> CliResult {
         names.len(),
         names.join(", ")
     );
+    println!("Fingerprint: {}", vault.fingerprint());
     if vault.entries().is_empty() && a.device.is_none() && a.search.is_none() {
         println!(
             "No entries yet. Deposit one with: breakglass seal {} --label LABEL",

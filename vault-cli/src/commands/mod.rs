@@ -18,10 +18,11 @@ pub mod verify_share;
 
 use std::path::Path;
 
+use vault_core::fingerprint::Expected;
 use vault_core::store::{self, Appended, Loaded, Scope};
 use vault_core::vault::Vault;
 
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 
 /// Prints a warning line on stderr.
 pub fn warn(message: impl std::fmt::Display) {
@@ -61,6 +62,41 @@ pub fn report_append(path: &Path, appended: &Appended) {
             aside.display()
         ));
     }
+}
+
+/// The fingerprint `--expect` asks for, if any.
+pub fn expected(a: &crate::cli::ExpectArgs) -> CliResult<Option<Expected>> {
+    a.expect
+        .as_deref()
+        .map(|text| {
+            text.parse()
+                .map_err(|e| CliError::usage(format!("--expect {text}: {e}")))
+        })
+        .transpose()
+}
+
+/// Refuses (exit 4) a vault whose fingerprint is not the one expected:
+/// its escrow key, custodians or settings were changed, or it is another
+/// vault. `refused` says what was not done.
+pub fn check_expected(
+    path: &Path,
+    vault: &Vault,
+    expected: Option<&Expected>,
+    refused: &str,
+) -> CliResult {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let fingerprint = vault.fingerprint();
+    if fingerprint.matches(expected) {
+        return Ok(());
+    }
+    Err(CliError::damaged(format!(
+        "{}: its fingerprint is {fingerprint}, not the one expected: the vault's escrow key, \
+         custodians or settings were changed, or this is another vault — {refused}; ask the \
+         vault's owner for its current fingerprint",
+        path.display()
+    )))
 }
 
 /// Lower-case hex.

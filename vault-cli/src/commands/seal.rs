@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
+use vault_core::fingerprint::Expected;
 use vault_core::generate::{self, Charset, Generated, Policy};
 use vault_core::store::{self, Scope};
 use vault_core::vault::DepositMeta;
@@ -100,6 +101,7 @@ struct Deposit<'a> {
     username: Option<String>,
     meta: DepositMeta,
     generate: &'a GenerateArgs,
+    expected: Option<Expected>,
     json: bool,
 }
 
@@ -108,6 +110,8 @@ struct Deposit<'a> {
 fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     let scope = Scope::Entries(vec![d.label.to_owned()]);
     let vault = super::load_scope(path, &scope)?;
+    let refused = "nothing was sealed";
+    super::check_expected(path, &vault, d.expected.as_ref(), refused)?;
     vault.next_version(d.label, d.kind)?;
     let (secret, generated) = obtain(d.kind, d.generate, d.label)?;
     let secret = EntrySecret {
@@ -116,8 +120,10 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     };
     let mut version = 0;
     let appended = store::append(path, &scope, |v| {
+        // Again under the lock: the file may have changed since.
+        super::check_expected(path, v, d.expected.as_ref(), refused)?;
         version = v.next_version(d.label, d.kind)?;
-        v.deposit(d.label, d.kind, &secret, &d.meta)
+        Ok::<_, CliError>(v.deposit(d.label, d.kind, &secret, &d.meta)?)
     })??;
     super::report_append(path, &appended);
     let verb = if d.meta.rotation { "Rotated" } else { "Sealed" };
@@ -165,6 +171,7 @@ pub fn run(a: SealArgs) -> CliResult {
             username: a.username,
             meta: meta(a.device, a.key_id, &a.policy, false),
             generate: &a.generate,
+            expected: super::expected(&a.expect)?,
             json: a.json,
         },
     )
@@ -193,6 +200,7 @@ pub fn rotate(a: RotateArgs) -> CliResult {
             username: a.username,
             meta: meta(device, None, &a.policy, true),
             generate: &a.generate,
+            expected: super::expected(&a.expect)?,
             json: a.json,
         },
     )

@@ -71,6 +71,7 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
         names.len(),
         names.join(", ")
     );
+    println!("Fingerprint: {}", vault.fingerprint());
     let mark = |bad: bool| if bad { "OVERDUE" } else { "ok" };
     match r.last_drill {
         Some(t) => println!(

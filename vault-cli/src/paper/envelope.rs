@@ -39,7 +39,7 @@ impl Paper {
 pub struct Envelope<'a> {
     /// Vault name.
     pub vault_name: &'a str,
-    /// Vault fingerprint (the id in groups).
+    /// Vault fingerprint, short form (docs/FORMAT.md §3.3).
     pub fingerprint: &'a str,
     /// The vault file's name, for the instructions.
     pub vault_file: &'a str,

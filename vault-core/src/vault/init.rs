@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 use super::rules::{check_actor, check_text};
 use crate::error::{Field, InputError};
 use crate::escrow;
+use crate::fingerprint::Fingerprint;
 use crate::keys::{random_bytes, MasterKey};
 use crate::log;
 use crate::passphrase::KdfParams;
@@ -94,6 +95,8 @@ impl std::fmt::Debug for IssuedShare {
 pub struct Created {
     /// The new vault's id.
     pub id: VaultId,
+    /// Its fingerprint (what people compare and depositors pin).
+    pub fingerprint: Fingerprint,
     /// The complete vault file.
     pub bytes: Vec<u8>,
     /// One share per custodian, in custodian order.
@@ -111,11 +114,16 @@ pub fn create(
     random_bytes(&mut id);
     let vault_id = VaultId(id);
     let keys = new_keys(spec, vault_id, passphrases)?;
+    let Record::Genesis(genesis) = &keys.genesis else {
+        unreachable!("new_keys makes a genesis record")
+    };
+    let fingerprint = Fingerprint::of_v1(genesis);
     let mut bytes = log::header().to_vec();
     let body = keys.genesis.encode_body();
     bytes.extend_from_slice(&log::encode_frame(&log::genesis_prev(), keys.genesis.kind(), &body).0);
     Ok(Created {
         id: vault_id,
+        fingerprint,
         bytes,
         shares: keys.shares,
     })
@@ -167,6 +175,10 @@ pub(crate) fn new_keys(
         mac: [0; 32],
     });
     genesis.sign(&mk.record_mac_key(&vault_id), &log::genesis_prev());
+    let Record::Genesis(g) = &genesis else {
+        unreachable!("built as a genesis record")
+    };
+    let fingerprint = Fingerprint::of_v1(g).short();
     let mut shares = Vec::with_capacity(n);
     for ((name, share), pass) in spec.custodians.iter().zip(&key_shares).zip(passphrases) {
         let body = ShareBody::seal(
@@ -178,7 +190,7 @@ pub(crate) fn new_keys(
         )?;
         let header = ShareHeader {
             vault_name: &spec.name,
-            fingerprint: &vault_id.fingerprint(),
+            fingerprint: &fingerprint,
             custodian: name,
         };
         shares.push(IssuedShare {

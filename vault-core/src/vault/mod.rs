@@ -170,6 +170,11 @@ impl Vault {
     pub fn id(&self) -> &VaultId {
         &self.genesis.vault_id
     }
+    /// The vault's fingerprint, computed from the genesis record (never
+    /// read from a cache): what people compare and depositors pin.
+    pub fn fingerprint(&self) -> crate::fingerprint::Fingerprint {
+        crate::fingerprint::Fingerprint::of_v1(&self.genesis)
+    }
     /// Vault name.
     pub fn name(&self) -> &str {
         &self.genesis.name
