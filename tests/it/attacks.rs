@@ -124,3 +124,63 @@ fn escrow_key_swapped() {
     env.run(&["seal", "v.bg", "--label", "bad", "--expect", "12AB"], "s")
         .code(1);
 }
+
+/// After a rekey, old shares used to look current: `verify-share` and
+/// `unseal` spoke of a "commitment", and nothing said the envelope was
+/// revoked. Now a share of an earlier generation is named as such, with
+/// the date of the rekey and what to do, by every command that checks
+/// shares — through the index (the vault read in part) and without it.
+#[test]
+fn revoked_share_refused() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob", "carol"], true);
+    env.seal("root", "s3cret");
+    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
+    rekey.extend(["--share", "shares/bob.share", "--threshold", "2"]);
+    rekey.extend([
+        "--share-dir",
+        "new",
+        "--no-passphrase",
+        "--reason",
+        "alice left",
+    ]);
+    for c in ["bob", "carol", "dave"] {
+        rekey.extend(["--custodian", c]);
+    }
+    env.run(&rekey, "").success();
+    let date = &crate::util::json(&env.run(&["list", "v.bg", "--json"], "").success())["vault"]
+        ["created"]
+        .as_str()
+        .unwrap()[..10]
+        .to_owned();
+    assert!(env.path("v.bg.index").exists(), "list leaves an index");
+    for read in ["through the index", "whole"] {
+        if read == "whole" {
+            std::fs::remove_file(env.path("v.bg.index")).unwrap();
+        }
+        let out = env.run(
+            &["verify-share", "v.bg", "--share", "shares/alice.share"],
+            "",
+        );
+        let err = stderr(&out);
+        assert_eq!(out.get_output().status.code(), Some(2), "{read}: {err}");
+        let expected = format!(
+            "is alice's share of generation 1 of vault 'Test vault': the vault was rekeyed on \
+             {date} and is at generation 2, and envelopes printed before {date} no longer open \
+             it — use your generation 2 envelope"
+        );
+        assert!(err.contains(&expected), "{read}: {err}");
+        assert!(!err.contains("commitment"), "{err}");
+    }
+    let mut unseal = vec!["unseal", "v.bg", "--share", "shares/bob.share"];
+    unseal.extend(["--share", "shares/carol.share", "--entry", "root"]);
+    let out = env.run(&unseal, "");
+    assert_eq!(out.get_output().status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is bob's share of generation 1")
+            && err.contains("is carol's share of generation 1"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("s3cret"));
+}

@@ -72,9 +72,9 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
         .collect();
     assert_eq!(secrets, ["password-v1", "password-v2", "note-secret"]);
 
-    // Old shares no longer open the new file.
+    // Old shares no longer open the new file, and say why.
     unseal().code(3).stderr(predicate::str::contains(
-        "does not match the commitment stored for custodian",
+        "is alice's share of generation 1 of vault 'Test vault'",
     ));
     // A deposit after the rekey is out of reach of old shares and old copies.
     env.seal("after", "post-rekey-secret");

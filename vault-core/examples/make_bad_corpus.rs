@@ -639,7 +639,7 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
         verify,
         "-",
         2,
-        "does not match the commitment stored for custodian bob",
+        "does not match custodian bob's share",
     );
     let mut b = body.clone();
     b[30] ^= 1;
@@ -649,7 +649,7 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
         verify,
         "-",
         2,
-        "does not match the commitment stored for custodian carol",
+        "does not match custodian carol's share",
     );
     let mut b = body.clone();
     b[18] = 0;

@@ -297,7 +297,10 @@ mod tests {
             ],
         )
         .unwrap_err();
-        assert!(err.contains("does not match the commitment"), "{err}");
+        assert!(
+            err.contains("is a's share of generation 1") && err.contains("at generation 2"),
+            "{err}"
+        );
         // The rekey record links to the old head.
         let Record::Rekey(k) = &nv.records().last().unwrap().record else {
             panic!("no rekey record")

@@ -147,7 +147,23 @@ pub fn text_problem(e: &ShareTextError) -> String {
 
 /// A share problem with what to do about it.
 pub fn share_problem(vault: &Vault, p: &ShareProblem) -> String {
+    if let ShareProblem::EarlierGeneration {
+        custodian,
+        generation,
+        revoked,
+        current,
+    } = p
+    {
+        let date = &crate::context::rfc3339(*revoked)[..10];
+        return format!(
+            "is {custodian}'s share of generation {generation} of vault '{}': the vault was \
+             rekeyed on {date} and is at generation {current}, and envelopes printed before \
+             {date} no longer open it — use your generation {current} envelope",
+            vault.name()
+        );
+    }
     let hint = match p {
+        ShareProblem::EarlierGeneration { .. } => unreachable!("handled above"),
         ShareProblem::ForeignVault(_) => format!(
             "bring the share for vault '{}' (id {})",
             vault.name(),

@@ -143,7 +143,9 @@ pub(crate) fn read(path: &Path, file: &File, scope: &Scope) -> Option<ScopedRead
         end: after.torn.as_ref().map_or(file_len, |t| t.offset),
         records: h.records as usize + after.frames.len(),
     };
-    let vault = Vault::partial(&genesis, &deposits, tip).ok()?;
+    let genesis_end = genesis.offset + (genesis.body.len() + log::FRAME_OVERHEAD) as u64;
+    let second = read_frame(file, genesis_end, h.covered).filter(|f| f.prev == genesis.hash);
+    let vault = Vault::partial(&genesis, second.as_ref(), &deposits, tip).ok()?;
     Some(ScopedRead {
         vault,
         torn: after.torn,

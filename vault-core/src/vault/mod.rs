@@ -137,6 +137,9 @@ pub struct Vault {
     end: u64,
     /// False when read through the index: only some entries are here.
     whole: bool,
+    /// The genesis records of earlier generations, kept in History by each
+    /// rekey, in file order: the newest (generation g − 1) first.
+    earlier: Vec<Genesis>,
 }
 
 /// Where a file's records end: for a vault read in part.
@@ -174,6 +177,22 @@ impl Vault {
     /// read from a cache): what people compare and depositors pin.
     pub fn fingerprint(&self) -> crate::fingerprint::Fingerprint {
         crate::fingerprint::Fingerprint::of_v1(&self.genesis)
+    }
+    /// The generation: 1 at init, one more at each rekey. (A vault read in
+    /// part through the index may not know its earlier generations: then 1.)
+    pub fn generation(&self) -> u32 {
+        self.earlier.len() as u32 + 1
+    }
+    /// Generation `generation`'s genesis record and when a rekey ended it
+    /// (Unix seconds), for an earlier generation this replay saw.
+    pub fn earlier_generation(&self, generation: u32) -> Option<(&Genesis, u64)> {
+        let back = self.generation().checked_sub(generation)? as usize;
+        let genesis = self.earlier.get(back.checked_sub(1)?)?;
+        let ended = match back {
+            1 => self.genesis.time,
+            _ => self.earlier[back - 2].time,
+        };
+        Some((genesis, ended))
     }
     /// Vault name.
     pub fn name(&self) -> &str {

@@ -21,13 +21,24 @@ pub enum ShareProblem {
     /// The index is not one of this vault's custodians.
     #[error("share index {0} is not a custodian of this vault")]
     UnknownIndex(u8),
-    /// The share does not match the commitment stored for its custodian:
-    /// mistyped in a way the line checks missed, altered, or from an
-    /// earlier key of this vault.
-    #[error("does not match the commitment stored for custodian {custodian} (altered, or from before a rekey)")]
+    /// The share does not match what the vault holds for its custodian:
+    /// mistyped in a way the line checks missed, or altered.
+    #[error("does not match custodian {custodian}'s share (altered, or mistyped in a way the line checks missed)")]
     CommitmentMismatch {
         /// The custodian it claims to be.
         custodian: String,
+    },
+    /// A share of an earlier generation: a rekey revoked it.
+    #[error("is {custodian}'s share of generation {generation}, revoked when the vault was rekeyed (Unix time {revoked}); the vault is at generation {current}")]
+    EarlierGeneration {
+        /// Its custodian in that generation.
+        custodian: String,
+        /// Its generation.
+        generation: u32,
+        /// When the rekey that revoked it was made (Unix seconds).
+        revoked: u64,
+        /// The vault's generation.
+        current: u32,
     },
     /// A second share for a custodian already counted.
     #[error("duplicate: custodian {custodian}'s share was already given")]
@@ -201,6 +212,32 @@ pub struct Opened {
 }
 
 impl Vault {
+    /// Why a share does not match its custodian's commitment: a share of an
+    /// earlier generation (it matches a commitment in a genesis a rekey
+    /// kept in History), or else altered or mistyped.
+    fn mismatch(&self, share: &KeyShare, custodian: &str) -> ShareProblem {
+        let current = self.generation();
+        for generation in (1..current).rev() {
+            let Some((genesis, revoked)) = self.earlier_generation(generation) else {
+                continue;
+            };
+            let old = genesis
+                .custodians
+                .get(usize::from(share.index()).wrapping_sub(1));
+            if let Some(old) = old.filter(|c| share.matches(self.id(), &c.commitment)) {
+                return ShareProblem::EarlierGeneration {
+                    custodian: old.name.clone(),
+                    generation,
+                    revoked,
+                    current,
+                };
+            }
+        }
+        ShareProblem::CommitmentMismatch {
+            custodian: custodian.to_owned(),
+        }
+    }
+
     /// Checks one share alone: right vault, known custodian, passphrase,
     /// commitment. Reveals nothing and needs no other share.
     pub fn check_share(
@@ -212,9 +249,7 @@ impl Vault {
         let share = body.unlock(passphrase)?;
         let custodian = &self.genesis.custodians[body.index as usize - 1];
         if !share.matches(self.id(), &custodian.commitment) {
-            return Err(ShareProblem::CommitmentMismatch {
-                custodian: custodian.name.clone(),
-            });
+            return Err(self.mismatch(&share, &custodian.name));
         }
         Ok(share)
     }
@@ -228,9 +263,7 @@ impl Vault {
             .get(share.index() as usize - 1)
             .ok_or(ShareProblem::UnknownIndex(share.index()))?;
         if !share.matches(self.id(), &custodian.commitment) {
-            return Err(ShareProblem::CommitmentMismatch {
-                custodian: custodian.name.clone(),
-            });
+            return Err(self.mismatch(share, &custodian.name));
         }
         Ok(())
     }

@@ -60,6 +60,7 @@ impl Vault {
             count: 1,
             end: frame_end(first),
             whole: true,
+            earlier: Vec::new(),
         };
         for (i, frame) in frames.enumerate() {
             let number = i + 2;
@@ -75,8 +76,13 @@ impl Vault {
     /// holds just the entries those deposits make, which must be every
     /// version of each (replay's version rules are checked). Nothing else
     /// is replayed: exposure, drills and share checks are not known here.
+    ///
+    /// `second` is record 2 when it is a History record holding the genesis
+    /// of the generation before (a rekeyed vault's record 2 always is): so
+    /// a share of that generation is named as such, not as altered.
     pub fn partial(
         genesis: &Frame,
+        second: Option<&Frame>,
         deposits: &[(Frame, usize)],
         tip: Tip,
     ) -> Result<Self, ReplayError> {
@@ -86,6 +92,12 @@ impl Vault {
             torn: None,
         };
         let mut vault = Self::replay(&log)?;
+        if let Some(frame) = second {
+            let record = decode(frame, 2)?;
+            if matches!(&record, Record::History(h) if h.kind == crate::record::kind::GENESIS) {
+                vault.apply(record, frame, 2)?;
+            }
+        }
         for (frame, number) in deposits {
             match decode(frame, *number)? {
                 record @ Record::Deposit(_) => vault.apply(record, frame, *number)?,
@@ -186,6 +198,7 @@ impl Vault {
     /// Custodian numbers in them are the old vault's.
     fn apply_history(&mut self, h: &crate::record::History) {
         match Record::decode(h.kind, &h.body) {
+            Ok(Record::Genesis(g)) => self.earlier.push(g),
             Ok(Record::Unseal(u)) => self.mark_exposed(&u),
             Ok(Record::Drill(d)) => self.drills.push(DrillEvent {
                 time: d.time,
