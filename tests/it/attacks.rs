@@ -184,3 +184,109 @@ fn revoked_share_refused() {
     );
     assert!(!stdout(&out).contains("s3cret"));
 }
+
+/// The receipt line an unseal printed on stderr.
+fn receipt_of(out: &assert_cmd::assert::Assert) -> String {
+    let err = stderr(out);
+    err.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("breakglass-receipt:"))
+        .unwrap_or_else(|| panic!("no receipt printed: {err}"))
+        .to_owned()
+}
+
+/// Removing the latest unseal record (the file is cut back to the record
+/// before it: still a valid, consistent vault) passed `audit --verify`
+/// even with k shares, and `status` then showed nothing exposed. The
+/// receipt the unseal printed, kept outside the vault, catches it: exit 4,
+/// naming the records missing. Without a receipt nothing in the file can
+/// tell (SECURITY.md says so), and `audit --verify` alone still passes.
+#[test]
+fn last_unseal_dropped() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("root", "s3cret");
+    let before = std::fs::read(env.path("v.bg")).unwrap();
+    let out = env
+        .unseal(
+            &["alice", "bob"],
+            &["--entry", "root", "--reason", "INC-1"],
+            "",
+        )
+        .success();
+    let receipt = receipt_of(&out);
+    env.run(&["audit", "v.bg", "--verify", "--receipt", &receipt], "")
+        .success();
+
+    env.write("v.bg", &before); // the unseal record dropped
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+    let out = env.run(&["audit", "v.bg", "--verify", "--receipt", &receipt], "");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("receipt 1 (record #3): the vault holds only 2 records, the receipt saw 3"),
+        "{err}"
+    );
+    // From a file of receipts too, and a damaged receipt is bad input.
+    env.write("kept.txt", format!("INC-1 unseal\n{receipt}\n"));
+    env.run(&["audit", "v.bg", "--verify", "--receipts", "kept.txt"], "")
+        .code(4);
+    let damaged = receipt.replacen(":3:", ":2:", 1);
+    let out = env.run(&["audit", "v.bg", "--verify", "--receipt", &damaged], "");
+    assert_eq!(out.get_output().status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the receipt is damaged"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The full deposit hijack: swap the escrow key, let a depositor seal
+/// (their secret goes to the attacker), then put the original key back,
+/// re-encrypt the stolen deposit to it and re-chain. Every check of the
+/// file alone passes again — but the receipt the depositor got during the
+/// swap names a fingerprint that is neither this vault's nor an earlier
+/// generation's: exit 4.
+#[test]
+fn restore_and_rechain() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("root", "before");
+    let good = std::fs::read(env.path("v.bg")).unwrap();
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    let swapped = rechained(&good, |records| {
+        let vault_core::record::Record::Genesis(g) = &mut records[0] else {
+            unreachable!()
+        };
+        g.escrow_public[0] ^= 1;
+    });
+    env.write("v.bg", &swapped);
+    let out = env
+        .run(&["seal", "v.bg", "--label", "stolen", "--json"], "victim")
+        .success();
+    let receipt = crate::util::json(&out)["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Put the original genesis back and re-chain what was appended.
+    let hijacked = std::fs::read(env.path("v.bg")).unwrap();
+    let restored = rechained(&hijacked, |records| {
+        let good_genesis = vault_core::record::Record::decode(
+            1,
+            &vault_core::log::parse(&good).unwrap().frames[0].body,
+        )
+        .unwrap();
+        records[0] = good_genesis;
+    });
+    env.write("v.bg", &restored);
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+    let out = env.run(&["audit", "v.bg", "--verify", "--receipt", &receipt], "");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("which is neither this vault") && err.contains("swapped"),
+        "{err}"
+    );
+}

@@ -563,6 +563,14 @@ pub struct AuditArgs {
     /// Shares of k custodians, to check the MACs of quorum records (with --verify).
     #[arg(long = "share", value_name = "FILE", requires = "verify")]
     pub shares: Vec<PathBuf>,
+    /// A receipt printed by an earlier unseal, drill or rekey (with --verify):
+    /// exit 4 if the file no longer extends what it saw (a dropped record, a
+    /// rollback, a swapped file). Repeatable.
+    #[arg(long = "receipt", value_name = "RECEIPT", requires = "verify")]
+    pub receipts: Vec<String>,
+    /// A file of receipts, one a line (other lines ignored), with --verify.
+    #[arg(long = "receipts", value_name = "FILE", requires = "verify")]
+    pub receipts_file: Option<PathBuf>,
     /// One JSON object per event (JSON lines).
     #[arg(long)]
     pub json: bool,

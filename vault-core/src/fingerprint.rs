@@ -45,6 +45,11 @@ impl Fingerprint {
         Self(sha256(&[LABEL_V1, &w.finish()]))
     }
 
+    /// A fingerprint from its 32 bytes (as a receipt carries it).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

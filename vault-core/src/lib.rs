@@ -44,6 +44,7 @@ pub mod keys;
 pub mod log;
 pub mod passphrase;
 pub mod readiness;
+pub mod receipt;
 pub mod record;
 pub mod recovery_key;
 pub mod rekey;

@@ -184,6 +184,7 @@ pub fn run(a: AuditArgs) -> CliResult {
         super::warn(msg);
     }
     if a.verify {
+        super::receipts::verify(&a, vault)?;
         if !a.shares.is_empty() {
             verify_macs(&a, vault)?;
         }

@@ -49,7 +49,8 @@ pub fn run(a: DrillArgs) -> CliResult {
             "entries": entries,
             "versions_ok": outcome.ok,
             "versions_failed": outcome.failed.iter().map(|e| json!({"label": e.label, "version": e.version, "record": e.record})).collect::<Vec<_>>(),
-            "record": record,
+            "record": record.map(|r| r.record),
+            "receipt": record.map(|r| r.to_line()),
         }));
     } else if outcome.failed.is_empty() {
         println!(
@@ -58,7 +59,7 @@ pub fn run(a: DrillArgs) -> CliResult {
             capitalised(kind.name()),
             used.join(", "),
             outcome.ok,
-            record.map_or(String::new(), |r| format!(" Recorded as audit record #{r}."))
+            record.map_or(String::new(), |r| format!(" Recorded as audit record #{}.", r.record))
         );
     }
     if outcome.failed.is_empty() {

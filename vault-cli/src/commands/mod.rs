@@ -8,6 +8,7 @@ pub mod import;
 pub mod init;
 pub mod interactive;
 pub mod list;
+pub mod receipts;
 pub mod rekey;
 pub mod remote;
 pub mod seal;
@@ -19,6 +20,7 @@ pub mod verify_share;
 use std::path::Path;
 
 use vault_core::fingerprint::Expected;
+use vault_core::receipt::Receipt;
 use vault_core::store::{self, Appended, Loaded, Scope};
 use vault_core::vault::Vault;
 
@@ -62,6 +64,16 @@ pub fn report_append(path: &Path, appended: &Appended) {
             aside.display()
         ));
     }
+}
+
+/// Prints a quorum operation's receipt on stderr, for people to keep
+/// outside the vault.
+pub fn print_receipt(receipt: &Receipt) {
+    eprintln!(
+        "Receipt (keep it outside the vault; 'breakglass audit VAULT --verify --receipt' then \
+         detects a dropped record or a rolled-back or swapped file):\n  {}",
+        receipt.to_line()
+    );
 }
 
 /// The fingerprint `--expect` asks for, if any.
@@ -115,16 +127,28 @@ pub fn print_json(value: &serde_json::Value) {
 /// Appends a quorum record. If the vault cannot be written (read-only
 /// media, full disk), the operation goes on: the event is printed on stderr
 /// with a warning, because access must not fail because logging did.
-/// Returns the new record's number, if it was written.
+/// Returns the receipt of the new record (also printed on stderr), if it
+/// was written.
 pub fn append_quorum_record(
     path: &Path,
     build: impl FnOnce(&Vault) -> Result<vault_core::record::Record, vault_core::vault::InputError>,
     event: impl FnOnce() -> serde_json::Value,
-) -> CliResult<Option<usize>> {
-    match store::append(path, &Scope::Keys, build) {
+) -> CliResult<Option<Receipt>> {
+    let mut fingerprint = None;
+    let appended = store::append(path, &Scope::Keys, |v| {
+        fingerprint = Some(*v.fingerprint().as_bytes());
+        build(v)
+    });
+    match appended {
         Ok(Ok(appended)) => {
             report_append(path, &appended);
-            Ok(Some(appended.record))
+            let receipt = Receipt {
+                fingerprint: fingerprint.expect("the record was built"),
+                record: appended.record as u32,
+                head: appended.head,
+            };
+            print_receipt(&receipt);
+            Ok(Some(receipt))
         }
         Ok(Err(input)) => Err(input.into()),
         Err(e) => {

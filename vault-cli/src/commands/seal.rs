@@ -5,6 +5,7 @@ use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
 use vault_core::fingerprint::Expected;
 use vault_core::generate::{self, Charset, Generated, Policy};
+use vault_core::receipt::Receipt;
 use vault_core::store::{self, Scope};
 use vault_core::vault::DepositMeta;
 use zeroize::Zeroizing;
@@ -119,9 +120,11 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
         secret,
     };
     let mut version = 0;
+    let mut fingerprint = *vault.fingerprint().as_bytes();
     let appended = store::append(path, &scope, |v| {
         // Again under the lock: the file may have changed since.
         super::check_expected(path, v, d.expected.as_ref(), refused)?;
+        fingerprint = *v.fingerprint().as_bytes();
         version = v.next_version(d.label, d.kind)?;
         Ok::<_, CliError>(v.deposit(d.label, d.kind, &secret, &d.meta)?)
     })??;
@@ -135,6 +138,12 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
             "rotation": d.meta.rotation,
             "record": appended.record,
             "head": super::hex(&appended.head),
+            "receipt": Receipt {
+                fingerprint,
+                record: appended.record as u32,
+                head: appended.head,
+            }
+            .to_line(),
         });
         if let Some(g) = &generated {
             out["secret"] = json!(g.secret.as_str());

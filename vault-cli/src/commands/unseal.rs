@@ -2,6 +2,7 @@
 //! recorded (and made durable) before anything is printed.
 
 use serde_json::json;
+use vault_core::receipt::Receipt;
 use vault_core::store::Scope;
 use vault_core::vault::{EntryDamaged, Revealed, SelectError, Unsealed, Vault};
 use zeroize::Zeroizing;
@@ -113,7 +114,7 @@ fn record_unseal(
     unsealed: &Unsealed,
     revealed: &[Revealed],
     reason: &str,
-) -> CliResult<Option<usize>> {
+) -> CliResult<Option<Receipt>> {
     let entries: Vec<(String, u32)> = revealed
         .iter()
         .map(|r| (r.label.clone(), r.version))
@@ -149,7 +150,7 @@ fn print(
     vault: &Vault,
     used: &[&str],
     revealed: &[Revealed],
-    record: Option<usize>,
+    receipt: Option<Receipt>,
 ) {
     if a.json {
         let entries: Vec<_> = revealed
@@ -169,7 +170,8 @@ fn print(
         super::print_json(&json!({
             "vault": { "id": vault.id().hex(), "name": vault.name() },
             "custodians": used,
-            "record": record,
+            "record": receipt.map(|r| r.record),
+            "receipt": receipt.map(|r| r.to_line()),
             "entries": entries,
         }));
         return;
@@ -178,8 +180,9 @@ fn print(
         "Unsealed with the shares of {} ({} needed){}.",
         used.join(", "),
         vault.threshold(),
-        record.map_or(String::new(), |r| format!(
-            "; recorded as audit record #{r}"
+        receipt.map_or(String::new(), |r| format!(
+            "; recorded as audit record #{}",
+            r.record
         ))
     );
     for r in revealed {

@@ -1,0 +1,340 @@
+//! Receipts (docs/FORMAT.md §3.4): a line a quorum operation prints —
+//! fingerprint, record number, head hash — to be kept outside the vault
+//! (a ticket, the SIEM, paper). A later file must still *extend* what the
+//! receipt saw; if not, records were dropped, the file was rolled back, or
+//! it was swapped. Without a receipt kept elsewhere, dropping the last
+//! records of a file cannot be detected: the file alone is consistent.
+
+use crate::fingerprint::Fingerprint;
+use crate::keys::sha256;
+use crate::record::Record;
+use crate::vault::Vault;
+
+/// The text every receipt line starts with.
+pub const PREFIX: &str = "breakglass-receipt:v1:";
+
+/// What a receipt saw: this vault (by fingerprint) had `record` records,
+/// the last with chain hash `head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The vault's fingerprint when the receipt was made.
+    pub fingerprint: [u8; 32],
+    /// How many records the file held (the last one's 1-based number).
+    pub record: u32,
+    /// The chain hash of that record.
+    pub head: [u8; 32],
+}
+
+/// Why a receipt line cannot be read. Never a tamper alarm: a receipt
+/// copied wrongly is the reader's problem, not the vault's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    /// Not `breakglass-receipt:v1:F:N:HEAD:CHECK`.
+    #[error("not a breakglass receipt (breakglass-receipt:v1:…)")]
+    Malformed,
+    /// Its check does not match: a character was lost or changed.
+    #[error("the receipt is damaged (its check does not match): copy it again")]
+    Damaged,
+}
+
+/// Whether a vault extends what a receipt saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It does: the receipt's record is in the file with the same hash.
+    Extends,
+    /// The receipt is of an earlier generation of this vault, and the
+    /// record it names was a deposit that the rekey re-encrypted: check it
+    /// against the file the rekey kept (`VAULT.before-rekey-*`).
+    Unverifiable {
+        /// The receipt's generation.
+        generation: u32,
+    },
+    /// It does not.
+    Fails(Failure),
+}
+
+/// How a vault fails to extend a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The file holds fewer records than the receipt saw.
+    #[error("the vault holds only {holds} records, the receipt saw {saw}: records were removed after it was issued (rolled back, or the last records dropped)")]
+    Shorter {
+        /// Records now.
+        holds: usize,
+        /// Records the receipt saw.
+        saw: u32,
+    },
+    /// Record N is not the one the receipt saw.
+    #[error("record #{record} is not the one the receipt saw (another head hash): the file was rewritten from that record on")]
+    Rewritten {
+        /// The record.
+        record: u32,
+    },
+    /// Records of an earlier generation written after the rekey's snapshot.
+    #[error("the receipt saw {saw} records of generation {generation}, but the rekey carried over only {carried}: records of that generation were lost")]
+    LostBeforeRekey {
+        /// The receipt's generation.
+        generation: u32,
+        /// Records the receipt saw.
+        saw: u32,
+        /// Records the rekey carried over.
+        carried: u32,
+    },
+    /// Neither this vault nor one of its earlier generations.
+    #[error("it was issued for vault {issued}, which is neither this vault ({current}) nor one of its earlier generations: the vault file was swapped, or rolled back past a rekey")]
+    OtherVault {
+        /// The receipt's fingerprint (short form).
+        issued: String,
+        /// This vault's fingerprint (short form).
+        current: String,
+    },
+}
+
+fn check(fingerprint: &[u8; 32], record: u32, head: &[u8; 32]) -> [u8; 4] {
+    let h = sha256(&[
+        b"breakglass/v1/receipt",
+        fingerprint,
+        &record.to_be_bytes(),
+        head,
+    ]);
+    [h[0], h[1], h[2], h[3]]
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+impl Receipt {
+    /// The receipt for `vault` as it is now (its last record).
+    pub fn of(vault: &Vault) -> Self {
+        Self {
+            fingerprint: *vault.fingerprint().as_bytes(),
+            record: vault.record_count() as u32,
+            head: *vault.head(),
+        }
+    }
+
+    /// The receipt line: `breakglass-receipt:v1:<fingerprint, 64 hex>:
+    /// <record>:<head, 64 hex>:<check, 8 hex>`.
+    pub fn to_line(&self) -> String {
+        format!(
+            "{PREFIX}{}:{}:{}:{}",
+            hex(&self.fingerprint),
+            self.record,
+            hex(&self.head),
+            hex(&check(&self.fingerprint, self.record, &self.head))
+        )
+    }
+
+    /// Reads a receipt line (surrounding white space ignored; hex in
+    /// either case).
+    pub fn parse(line: &str) -> Result<Self, ReceiptError> {
+        let line = line.trim().to_ascii_lowercase();
+        let rest = line.strip_prefix(PREFIX).ok_or(ReceiptError::Malformed)?;
+        let fields: Vec<&str> = rest.split(':').collect();
+        let [f, n, h, c] = fields[..] else {
+            return Err(ReceiptError::Malformed);
+        };
+        let fingerprint = unhex::<32>(f).ok_or(ReceiptError::Malformed)?;
+        let head = unhex::<32>(h).ok_or(ReceiptError::Malformed)?;
+        let given = unhex::<4>(c).ok_or(ReceiptError::Malformed)?;
+        let record: u32 = n
+            .parse()
+            .ok()
+            .filter(|r: &u32| *r >= 1 && r.to_string() == n)
+            .ok_or(ReceiptError::Malformed)?;
+        if given != check(&fingerprint, record, &head) {
+            return Err(ReceiptError::Damaged);
+        }
+        Ok(Self {
+            fingerprint,
+            record,
+            head,
+        })
+    }
+
+    /// Whether `vault` (read whole) extends what this receipt saw.
+    pub fn verdict(&self, vault: &Vault) -> Verdict {
+        assert!(
+            vault.is_whole(),
+            "a receipt is checked against the whole file"
+        );
+        let current = vault.fingerprint();
+        if self.fingerprint == *current.as_bytes() {
+            return self.same_generation(vault);
+        }
+        match self.earlier_generation(vault) {
+            Some(verdict) => verdict,
+            None => Verdict::Fails(Failure::OtherVault {
+                issued: Fingerprint::from_bytes(self.fingerprint).short(),
+                current: current.short(),
+            }),
+        }
+    }
+
+    fn same_generation(&self, vault: &Vault) -> Verdict {
+        let records = vault.records();
+        match records.get(self.record as usize - 1) {
+            None => Verdict::Fails(Failure::Shorter {
+                holds: records.len(),
+                saw: self.record,
+            }),
+            Some(p) if p.frame.hash != self.head => Verdict::Fails(Failure::Rewritten {
+                record: self.record,
+            }),
+            Some(_) => Verdict::Extends,
+        }
+    }
+
+    /// A receipt of generation h < g: the rekey that ended h carried over
+    /// `old_records` records up to `old_head`, and History keeps the chain
+    /// hash of every carried record but the deposits (re-encrypted).
+    fn earlier_generation(&self, vault: &Vault) -> Option<Verdict> {
+        let generation = (1..vault.generation()).find(|&h| {
+            vault
+                .earlier_generation(h)
+                .is_some_and(|(g, _)| Fingerprint::of_v1(g).as_bytes() == &self.fingerprint)
+        })?;
+        // The rekey records in file order: generation h was closed by the
+        // h-th one (earlier ones sit inside History).
+        let closing = rekeys(vault).nth(generation as usize - 1)?;
+        let (carried, old_head) = closing;
+        if self.record > carried {
+            return Some(Verdict::Fails(Failure::LostBeforeRekey {
+                generation,
+                saw: self.record,
+                carried,
+            }));
+        }
+        if (self.record, self.head) == (carried, old_head) {
+            return Some(Verdict::Extends);
+        }
+        let kept = vault.records().iter().any(|p| {
+            matches!(&p.record, Record::History(h) if h.record == self.record && h.hash == self.head)
+        });
+        Some(if kept {
+            Verdict::Extends
+        } else {
+            Verdict::Unverifiable { generation }
+        })
+    }
+}
+
+/// Every rekey record of the file, live or kept in History, in the order
+/// they were made: (records carried over, head of the file they replaced).
+/// A rekey carries the old records over in their order and appends its own
+/// record last, so file order is the order of the rekeys.
+fn rekeys(vault: &Vault) -> impl Iterator<Item = (u32, [u8; 32])> + '_ {
+    vault.records().iter().filter_map(|p| match &p.record {
+        Record::Rekey(k) => Some((k.old_records, k.old_head)),
+        Record::History(h) => match Record::decode(h.kind, &h.body) {
+            Ok(Record::Rekey(k)) => Some((k.old_records, k.old_head)),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntryKind, EntrySecret};
+    use crate::log;
+    use crate::passphrase::KdfParams;
+    use crate::vault::{create, DepositMeta, InitSpec};
+    use zeroize::Zeroizing;
+
+    fn vault_with(deposits: usize) -> (Vault, Vec<u8>) {
+        let spec = InitSpec::new("R", 2, ["a", "b"]).with_kdf(KdfParams::FLOOR);
+        let mut bytes = create(&spec, &[None, None]).unwrap().bytes;
+        let mut vault = Vault::replay(&log::parse(&bytes).unwrap()).unwrap();
+        for i in 0..deposits {
+            let secret = EntrySecret {
+                username: Zeroizing::new(String::new()),
+                secret: Zeroizing::new(b"pw".to_vec()),
+            };
+            let r = vault
+                .deposit(
+                    &format!("e{i}"),
+                    EntryKind::Password,
+                    &secret,
+                    &DepositMeta::default(),
+                )
+                .unwrap();
+            bytes.extend(vault.push(r).unwrap());
+        }
+        (Vault::replay(&log::parse(&bytes).unwrap()).unwrap(), bytes)
+    }
+
+    #[test]
+    fn lines_round_trip_and_a_changed_character_is_damage() {
+        let (vault, _) = vault_with(2);
+        let r = Receipt::of(&vault);
+        assert_eq!(r.record, 3);
+        let line = r.to_line();
+        assert!(line.starts_with(PREFIX), "{line}");
+        assert_eq!(
+            Receipt::parse(&format!("  {}\n", line.to_uppercase())),
+            Ok(r)
+        );
+        // Every single changed hex digit is caught by the check (or
+        // breaks the syntax); never a different valid receipt.
+        for i in PREFIX.len()..line.len() {
+            let mut bad = line.clone().into_bytes();
+            bad[i] = if bad[i] == b'0' { b'1' } else { b'0' };
+            let bad = String::from_utf8(bad).unwrap();
+            assert!(Receipt::parse(&bad).is_err(), "{bad}");
+        }
+        for junk in [
+            "",
+            "breakglass-receipt:v1:",
+            "breakglass-receipt:v1:00:1:00:00",
+        ] {
+            assert_eq!(Receipt::parse(junk), Err(ReceiptError::Malformed));
+        }
+    }
+
+    #[test]
+    fn a_longer_file_extends_a_shorter_one_and_a_cut_or_rewritten_one_does_not() {
+        let (vault, bytes) = vault_with(3);
+        let (at_two, _) = vault_with(1);
+        // Another vault altogether (a new random id and keys).
+        assert!(matches!(
+            Receipt::of(&at_two).verdict(&vault),
+            Verdict::Fails(Failure::OtherVault { .. })
+        ));
+        let mid = Receipt {
+            record: 3,
+            head: vault.records()[2].frame.hash,
+            ..Receipt::of(&vault)
+        };
+        assert_eq!(mid.verdict(&vault), Verdict::Extends);
+        let last = Receipt::of(&vault);
+        // The last record dropped: the file is valid, the receipt says no.
+        let cut = vault.records()[3].frame.offset as usize;
+        let shorter = Vault::replay(&log::parse(&bytes[..cut]).unwrap()).unwrap();
+        assert_eq!(
+            last.verdict(&shorter),
+            Verdict::Fails(Failure::Shorter { holds: 3, saw: 4 })
+        );
+        let forged = Receipt {
+            head: [7; 32],
+            ..mid
+        };
+        assert_eq!(
+            forged.verdict(&vault),
+            Verdict::Fails(Failure::Rewritten { record: 3 })
+        );
+    }
+}
