@@ -18,6 +18,7 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     if let Err(why) = harden::disable_core_dumps() {
         eprintln!("breakglass: warning: {why}");
     }
@@ -50,6 +51,31 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// A reader that goes away (`breakglass list --json | head -1`) is not a
+/// crash: Rust ignores SIGPIPE, so `print!`/`println!` panic with "failed
+/// printing to stdout: Broken pipe". This hook turns exactly that panic,
+/// from any command, into a quiet exit 0 (what ripgrep does); every other
+/// panic keeps the default report. Whatever the command had to write to the
+/// vault is written before its output.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let broken = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+        if message.starts_with("failed printing to stdout")
+            && (message.contains(&broken) || message.contains("os error 32"))
+        {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Commands that hold passphrases, shares, keys or secrets in memory.
