@@ -141,6 +141,10 @@ fn dry_run(a: &ImportArgs, p: &Parsed) {
         .chain(p.errors.iter().map(|e| (e.line, Err(e))))
         .collect();
     first.sort_by_key(|(line, _)| *line);
+    // Rows come oldest first: the last row of a label becomes current.
+    let current: std::collections::HashMap<&str, u64> =
+        p.rows.iter().map(|r| (r.label.as_str(), r.line)).collect();
+    let is_current = |r: &import::Row| current.get(r.label.as_str()) == Some(&r.line);
     first.truncate(DRY_RUN_ROWS);
     if a.json {
         super::print_json(&json!({
@@ -159,7 +163,7 @@ fn dry_run(a: &ImportArgs, p: &Parsed) {
             "importable": p.rows.len(),
             "bad": p.errors.iter().map(|e| json!({"line": e.line, "why": e.problem.to_string()})).collect::<Vec<_>>(),
             "first": first.iter().map(|(line, r)| match r {
-                Ok(r) => json!({"line": line, "label": r.label, "device": r.device, "history": r.history}),
+                Ok(r) => json!({"line": line, "label": r.label, "device": r.device, "current": is_current(r)}),
                 Err(e) => json!({"line": line, "why": e.problem.to_string()}),
             }).collect::<Vec<_>>(),
         }));
@@ -192,10 +196,10 @@ fn dry_run(a: &ImportArgs, p: &Parsed) {
         match r {
             Ok(r) => println!(
                 "  line {line}: {} '{}'{}",
-                if r.history {
-                    "older version of"
-                } else {
+                if is_current(r) {
                     "import as"
+                } else {
+                    "older version of"
                 },
                 r.label,
                 r.device

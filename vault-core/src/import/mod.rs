@@ -535,8 +535,10 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                 .collect::<String>()
                 .to_ascii_uppercase()
         };
-        // (the entry's identity, the device attribute)
-        let (ident, device) = match format {
+        // The entry's identity as (name part, fixed suffix), and the device
+        // attribute. Only the name part is ever shortened, so a BitLocker
+        // label always ends in its key ID.
+        let (host, suffix, device) = match format {
             Format::FileVault => {
                 // The first column present decides, so one Mac is always
                 // one label: an empty serial is a bad row, not a name.
@@ -547,29 +549,35 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                 } else {
                     name
                 };
-                (id.to_owned(), id.to_owned())
+                (id.to_owned(), String::new(), id.to_owned())
             }
             Format::BitLocker => {
                 let id = key_id.clone().unwrap_or_default();
                 let host = if name.is_empty() { device_id } else { name };
                 if host.is_empty() {
-                    (id.clone(), id)
+                    (id.clone(), String::new(), id)
                 } else {
-                    (format!("{host}-{id}"), host.to_owned())
+                    (host.to_owned(), format!("-{id}"), host.to_owned())
                 }
             }
             Format::Laps if !device_id.is_empty() => {
                 let host = if name.is_empty() { device_id } else { name };
-                (format!("{host}-{}", short_id(device_id)), host.to_owned())
+                (
+                    host.to_owned(),
+                    format!("-{}", short_id(device_id)),
+                    host.to_owned(),
+                )
             }
-            Format::Laps => (name.to_owned(), name.to_owned()),
-            Format::Generic(_) => (field(cols.label).to_owned(), name.to_owned()),
+            Format::Laps => (name.to_owned(), String::new(), name.to_owned()),
+            Format::Generic(_) => (field(cols.label).to_owned(), String::new(), name.to_owned()),
         };
-        if ident.is_empty() {
+        if host.is_empty() {
             refuse(&mut errors, RowProblem::NoIdentity);
             continue;
         }
-        let full_label = format!("{}{ident}", prefix(format));
+        let full_label = format!("{}{host}{suffix}", prefix(format));
+        let room = limits::LABEL.saturating_sub(prefix(format).len() + suffix.len());
+        let label = format!("{}{}{suffix}", prefix(format), fit(&host, room));
         let secret = EntrySecret {
             username: Zeroizing::new(field(cols.username).to_owned()),
             secret: Zeroizing::new(secret.as_bytes().to_vec()),
@@ -585,7 +593,7 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
             time: time_key(field(cols.time)),
             row: Row {
                 line,
-                label: fit(&full_label, limits::LABEL),
+                label,
                 kind,
                 secret,
                 device: (!device.is_empty()).then(|| fit(&device, limits::ATTRIBUTE)),
