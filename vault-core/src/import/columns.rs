@@ -4,8 +4,8 @@
 //! `-` and `.`. For each field the names are tried in the table's order and
 //! the first present wins; when other names of the same field are also
 //! present, the mapping says so (shown by `import --dry-run`). A name given
-//! by the caller overrides the table. `docs/IMPORT.md` and
-//! `fixtures/import/README.md` render this table for people.
+//! by the caller overrides the table. `fixtures/import/README.md` renders
+//! this table for people; a test there keeps the two in step.
 
 /// A field an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -285,6 +285,35 @@ mod tests {
             ("displayName", DEVICE_NAME),
         ] {
             assert!(names.contains(&norm(header).as_str()), "{header}");
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_the_table() {
+        let readme = include_str!("../../../fixtures/import/README.md");
+        for (field, names) in [
+            ("serial number", SERIAL),
+            ("device name", DEVICE_NAME),
+            ("device ID", DEVICE_ID),
+            ("BitLocker key ID", KEY_ID),
+            ("FileVault key", FILEVAULT_KEY),
+            ("BitLocker key", BITLOCKER_KEY),
+            ("LAPS password", LAPS_PASSWORD),
+            ("LAPS account", LAPS_ACCOUNT),
+            ("user (FileVault)", USER),
+            ("timestamp", TIME),
+            ("decryption status (LAPS)", STATUS),
+            ("source (LAPS)", SOURCE),
+        ] {
+            let row = format!(
+                "| {field} | {} |",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            assert!(readme.contains(&row), "README row out of step: {row}");
         }
     }
 }
