@@ -362,6 +362,44 @@ fn the_newest_key_is_current_and_history_never_is() {
     assert_eq!(s["bad"][0]["line"], 2, "{s}");
     assert!(s["bad"][0]["why"].as_str().unwrap().contains("history"));
     assert_eq!(unseal_one(&env, "WS-5000")["version"], 3);
+    // A later export: a new current password and a history row the vault
+    // never saw. The new password becomes current; the history row is left
+    // out (it would otherwise sit above the versions already held).
+    env.write(
+        "later.csv",
+        format!(
+            "{}\r\n{}\r\n{}\r\n",
+            lines[0],
+            lines[1].replace(
+                &sample_fields("laps-history.csv", 2)[3],
+                "newest-password-1"
+            ),
+            lines[2].replace(
+                &sample_fields("laps-history.csv", 3)[3],
+                "unseen-old-password"
+            )
+        ),
+    );
+    let path = env.path("later.csv").display().to_string();
+    let s = json(
+        &env.run(
+            &[
+                "import", "v.bg", "--from", &path, "--format", "laps", "--json",
+            ],
+            "",
+        )
+        .success(),
+    );
+    assert_eq!(
+        (s["updated"].as_u64(), s["history_skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let e = unseal_one(&env, "WS-5000");
+    assert_eq!(
+        (e["version"].as_u64(), e["secret"].as_str()),
+        (Some(4), Some("newest-password-1"))
+    );
 }
 
 #[test]

@@ -36,7 +36,7 @@
 pub mod columns;
 pub mod decode;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use zeroize::Zeroizing;
 
@@ -711,10 +711,11 @@ pub struct Outcome {
 
 /// Deposits `rows` onto `vault` (see [`Vault::push`]) and returns the frame
 /// bytes to append, what happened, and rows refused by the entry checks.
-/// Rows are checked in order and deposited in rounds: each round takes the
-/// next row of every label, seals them (HPKE, the costly part) in parallel —
-/// its labels are distinct, so their deposits are independent — and pushes
-/// them in order. `progress` is called once per row handled.
+/// Rows of one label must be adjacent, oldest first (as [`read`] returns
+/// them). They are checked in order and deposited in rounds: round n takes
+/// the n-th row of every label, seals them (HPKE, the costly part) in
+/// parallel — its labels are distinct, so their deposits are independent —
+/// and pushes them in order. `progress` is called once per row handled.
 pub fn deposit(
     vault: &mut Vault,
     rows: Vec<Row>,
@@ -725,29 +726,27 @@ pub fn deposit(
     use rayon::prelude::*;
     let mut outcome = Outcome::default();
     let mut errors = Vec::new();
-    let held_before: HashSet<String> = rows
-        .iter()
-        .filter(|r| vault.entries().contains_key(&r.label))
-        .map(|r| r.label.clone())
-        .collect();
-    let mut queues: Vec<std::collections::VecDeque<Row>> = Vec::new();
-    let mut queue_of: HashMap<String, usize> = HashMap::new();
+    // Rows of one label are adjacent (as `read` returns them): the n-th of
+    // a run goes in round n. A history row is left out when its entry was
+    // in the vault before this import. No per-label map: at a million rows
+    // that would cost more than the rows.
+    let mut rounds: Vec<Vec<(Row, bool)>> = Vec::new();
+    let mut run: Option<(String, usize, bool)> = None;
     for row in rows {
-        let next = queues.len();
-        let q = *queue_of.entry(row.label.clone()).or_insert(next);
-        if q == next {
-            queues.push(Default::default());
+        let (round, held_before) = match &run {
+            Some((label, n, held)) if *label == row.label => (n + 1, *held),
+            _ => (0, vault.entries().contains_key(&row.label)),
+        };
+        run = Some((row.label.clone(), round, held_before));
+        if rounds.len() <= round {
+            rounds.push(Vec::new());
         }
-        queues[q].push_back(row);
+        rounds[round].push((row, held_before));
     }
     let mut bytes = Vec::new();
-    loop {
-        let round: Vec<Row> = queues.iter_mut().filter_map(|q| q.pop_front()).collect();
-        if round.is_empty() {
-            break;
-        }
+    for round in rounds {
         let mut prepared = Vec::with_capacity(round.len());
-        for row in round {
+        for (row, held_before) in round {
             let digest = row.digest_ok.then(|| {
                 // Digest the canonical form, so "abcd-…" and "ABCD-…" are one key.
                 let canonical = crate::vault::validate_secret(row.kind, &row.secret)
@@ -766,7 +765,7 @@ pub fn deposit(
                     continue;
                 }
             }
-            if row.history && held_before.contains(&row.label) {
+            if row.history && held_before {
                 outcome.history_skipped += 1;
                 progress();
                 continue;
