@@ -104,13 +104,22 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Restore(a) => commands::backup::restore(a),
         Command::Request(a) => commands::remote::request(a),
         Command::Contribute(a) => commands::remote::contribute(a),
+        // Rendered into memory, then printed: print! is where a closed
+        // stdout is handled (see `quiet_on_closed_stdout`).
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(a.shell, &mut cmd, "breakglass", &mut std::io::stdout());
+            let mut out = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "breakglass", &mut out);
+            print!("{}", String::from_utf8_lossy(&out));
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-            .render(&mut std::io::stdout())
-            .map_err(|e| CliError::input(format!("writing the man page: {e}"))),
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| CliError::input(format!("writing the man page: {e}")))?;
+            print!("{}", String::from_utf8_lossy(&out));
+            Ok(())
+        }
     }
 }
