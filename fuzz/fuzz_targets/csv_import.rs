@@ -3,10 +3,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use vault_core::entry::EntryKind;
-use vault_core::import::{read, Format, GenericColumns};
+use vault_core::import::{read, Format, GenericColumns, Options};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
     let generic = Format::Generic(GenericColumns {
         label: "name".into(),
         secret: "secret".into(),
@@ -15,11 +14,14 @@ fuzz_target!(|data: &[u8]| {
         kind: EntryKind::RecoveryKey,
     });
     for format in [Format::FileVault, Format::BitLocker, Format::Laps, generic] {
-        if let Ok((rows, errors)) = read(text, &format) {
-            for e in &errors {
-                assert!(!e.why.is_empty());
+        if let Ok(parsed) = read(data, &format, &Options::default()) {
+            for e in &parsed.errors {
+                assert!(e.line >= 2, "a refused row is never the header");
+                assert!(!e.to_string().is_empty());
             }
-            let _ = rows.len();
+            for r in &parsed.rows {
+                assert!(r.line >= 2 && r.label.len() <= 128);
+            }
         }
     }
 });

@@ -182,3 +182,393 @@ fn a_file_without_the_needed_columns_is_refused() {
     )
     .code(1);
 }
+
+/// Each real-export sample of fixtures/import/ (see its README.md): what
+/// imports, and which lines are refused for what.
+#[test]
+fn real_export_samples_import_as_documented() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    #[allow(clippy::type_complexity)]
+    let cases: &[(&str, &str, u64, u64, &[(u64, &str)])] = &[
+        ("laps-ps51-utf16le.csv", "laps", 3, 0, &[]),
+        ("laps-ps51-typeline.csv", "laps", 2, 0, &[]),
+        ("filevault-excel-1252.csv", "filevault", 2, 0, &[]),
+        ("bitlocker-excel-semicolon.csv", "bitlocker", 3, 0, &[]),
+        ("laps-entra-tab.csv", "laps", 2, 0, &[]),
+        (
+            "filevault-crlf-duplicate.csv",
+            "filevault",
+            3,
+            0,
+            &[(
+                6,
+                "'filevault-C02CRLF00001' appears again (first on line 2)",
+            )],
+        ),
+        (
+            "laps-placeholders.csv",
+            "laps",
+            1,
+            0,
+            &[
+                (
+                    3,
+                    "System.Security.SecureString: exported without -AsPlainText",
+                ),
+                (4, "the placeholder 'NA'"),
+                (5, "the placeholder 'N/A'"),
+                (6, "the placeholder 'None found'"),
+                (7, "the secret column is empty"),
+                (8, "DecryptionStatus is 'Unauthorized'"),
+            ],
+        ),
+        ("laps-entra-same-name.csv", "laps", 2, 0, &[]),
+        ("filevault-reenrolled.csv", "filevault", 2, 1, &[]),
+        ("laps-history.csv", "laps", 2, 2, &[]),
+        ("bitlocker-long-name.csv", "bitlocker", 2, 0, &[]),
+        ("bitlocker-graph.csv", "bitlocker", 2, 0, &[]),
+        ("bitlocker-keyid-only.csv", "bitlocker", 2, 0, &[]),
+    ];
+    for &(file, format, added, updated, bad) in cases {
+        let out = import(&env, file, format, &[]);
+        let out = if bad.is_empty() {
+            out.success()
+        } else {
+            out.code(2)
+        };
+        let s = json(&out);
+        assert_eq!(
+            (s["added"].as_u64(), s["updated"].as_u64()),
+            (Some(added), Some(updated)),
+            "{file}: {s}"
+        );
+        let got: Vec<(u64, String)> = s["bad"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["line"].as_u64().unwrap(),
+                    b["why"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), bad.len(), "{file}: {got:?}");
+        for ((line, why), (want_line, want)) in got.iter().zip(bad) {
+            assert_eq!(line, want_line, "{file}: {why}");
+            assert!(why.contains(want), "{file} line {line}: {why}");
+        }
+        // A second import of the same file adds nothing.
+        let again = json(&import(&env, file, format, &[]));
+        assert_eq!(
+            (again["added"].as_u64(), again["updated"].as_u64()),
+            (Some(0), Some(0)),
+            "{file} again: {again}"
+        );
+    }
+    // Decoded, not mangled: the Windows-1252 user name.
+    let ab = ["alice", "bob"];
+    let v = json(
+        &env.unseal(&ab, &["--json", "--device", "C02E1252A001"], "")
+            .success(),
+    );
+    assert_eq!(v["entries"][0]["username"], "jos\u{e9}.garc\u{ed}a");
+    // The UTF-16LE file's passwords are the text, not bytes with NULs.
+    let v = json(
+        &env.unseal(&ab, &["--json", "--device", "WS-1001"], "")
+            .success(),
+    );
+    let secret = v["entries"][0]["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 20, "{secret}");
+}
+
+#[test]
+fn files_that_hold_no_secrets_are_refused_whole_and_say_why() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let before = std::fs::read(env.path("v.bg")).unwrap();
+    import(&env, "laps-securestring.csv", "laps", &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "none of the 3 rows holds a secret (line 2: the password is the text System.Security.SecureString: exported without -AsPlainText: the file holds no passwords)",
+        ));
+    import(&env, "laps-utf16-nobom.csv", "laps", &[])
+        .code(2)
+        .stderr(predicate::str::contains("save it as CSV UTF-8"));
+    assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), before);
+}
+
+fn unseal_one(env: &Env, device: &str) -> serde_json::Value {
+    let v = json(
+        &env.unseal(&["alice", "bob"], &["--json", "--device", device], "")
+            .success(),
+    );
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
+    v["entries"][0].clone()
+}
+
+/// The CSV fields of line `line` (1-based) of a sample: all quoted
+/// (PowerShell) or none (Excel, no commas in fields).
+fn sample_fields(file: &str, line: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(sample(file)).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let line = text.lines().nth(line - 1).unwrap();
+    match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        Some(quoted) => quoted.split("\",\"").map(str::to_owned).collect(),
+        None => line.split(',').map(str::to_owned).collect(),
+    }
+}
+
+#[test]
+fn the_newest_key_is_current_and_history_never_is() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    import(&env, "filevault-reenrolled.csv", "filevault", &[]).success();
+    // Line 2 (2026) is newer than line 3 (2025), though listed first.
+    let e = unseal_one(&env, "FVFXREENR001");
+    assert_eq!(e["version"], 2);
+    assert_eq!(e["secret"], sample_fields("filevault-reenrolled.csv", 2)[3]);
+    assert_eq!(e["username"], "dana@contoso.com", "UserPrincipalName kept");
+
+    import(&env, "laps-history.csv", "laps", &[]).success();
+    let e = unseal_one(&env, "WS-5000");
+    assert_eq!(e["version"], 3);
+    assert_eq!(e["secret"], sample_fields("laps-history.csv", 2)[3]);
+    // History rows of an entry already held are left out, never current.
+    let hist = std::fs::read_to_string(sample("laps-history.csv")).unwrap();
+    let lines: Vec<&str> = hist.split("\r\n").collect();
+    env.write(
+        "hist-only-new.csv",
+        format!(
+            "{}\r\n{}\r\n",
+            lines[0],
+            lines[2].replace(
+                &sample_fields("laps-history.csv", 3)[3],
+                "fresh-old-password-1"
+            )
+        ),
+    );
+    let path = env.path("hist-only-new.csv").display().to_string();
+    let s = json(
+        &env.run(
+            &[
+                "import", "v.bg", "--from", &path, "--format", "laps", "--json",
+            ],
+            "",
+        )
+        .code(2),
+    );
+    assert_eq!(s["bad"][0]["line"], 2, "{s}");
+    assert!(s["bad"][0]["why"].as_str().unwrap().contains("history"));
+    assert_eq!(unseal_one(&env, "WS-5000")["version"], 3);
+    // A later export: a new current password and a history row the vault
+    // never saw. The new password becomes current; the history row is left
+    // out (it would otherwise sit above the versions already held).
+    env.write(
+        "later.csv",
+        format!(
+            "{}\r\n{}\r\n{}\r\n",
+            lines[0],
+            lines[1].replace(
+                &sample_fields("laps-history.csv", 2)[3],
+                "newest-password-1"
+            ),
+            lines[2].replace(
+                &sample_fields("laps-history.csv", 3)[3],
+                "unseen-old-password"
+            )
+        ),
+    );
+    let path = env.path("later.csv").display().to_string();
+    let s = json(
+        &env.run(
+            &[
+                "import", "v.bg", "--from", &path, "--format", "laps", "--json",
+            ],
+            "",
+        )
+        .success(),
+    );
+    assert_eq!(
+        (s["updated"].as_u64(), s["history_skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let e = unseal_one(&env, "WS-5000");
+    assert_eq!(
+        (e["version"].as_u64(), e["secret"].as_str()),
+        (Some(4), Some("newest-password-1"))
+    );
+}
+
+#[test]
+fn identity_is_the_device_not_its_display_name() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    import(&env, "laps-entra-same-name.csv", "laps", &[]).success();
+    let list = json(
+        &env.run(
+            &["list", "v.bg", "--json", "--device", "desktop-shared"],
+            "",
+        )
+        .success(),
+    );
+    let labels: Vec<&str> = list["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 2, "{list}");
+    assert_ne!(labels[0], labels[1]);
+    // Keys without a device are found by their key ID.
+    import(&env, "bitlocker-keyid-only.csv", "bitlocker", &[]).success();
+    let id = sample_fields("bitlocker-keyid-only.csv", 2)[0].clone();
+    let short = &id.trim_start_matches('{')[..8];
+    let e = unseal_one(&env, short);
+    assert_eq!(e["label"], format!("bitlocker-{short}"));
+    // A 200-byte device name: the label fits, ends in its key ID.
+    import(&env, "bitlocker-long-name.csv", "bitlocker", &[]).success();
+    let fields = sample_fields("bitlocker-long-name.csv", 2);
+    assert_eq!(fields[0].len(), 200);
+    let list = json(&env.run(&["list", "v.bg", "--json"], "").success());
+    let long: Vec<&str> = list["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .filter(|l| l.starts_with("bitlocker-FIN-LONDON"))
+        .collect();
+    assert_eq!(long.len(), 1, "{list}");
+    assert!(long[0].len() <= 128, "{}", long[0]);
+    assert!(
+        long[0].ends_with(&format!("-{}", &fields[1][..8])),
+        "{}",
+        long[0]
+    );
+}
+
+#[test]
+fn dry_run_shows_the_reading_and_writes_nothing() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let before = std::fs::read(env.path("v.bg")).unwrap();
+    let out = import(&env, "laps-ps51-utf16le.csv", "laps", &["--dry-run"]).success();
+    let s = json(&out);
+    assert_eq!(s["encoding"], "UTF-16LE with BOM");
+    assert_eq!(s["delimiter"], ",");
+    assert_eq!(s["preamble_skipped"], "#TYPE");
+    assert_eq!(s["first"][0]["line"], 3, "the #TYPE line is line 1");
+    let mapping = s["mapping"].to_string();
+    assert!(mapping.contains("\"column\":\"Password\""), "{mapping}");
+    assert!(
+        mapping.contains("\"passed_over\":[\"ExpirationTimestamp\"]"),
+        "{mapping}"
+    );
+    let path = sample("filevault-crlf-duplicate.csv");
+    let text = env
+        .run(
+            &[
+                "import",
+                "v.bg",
+                "--from",
+                &path,
+                "--format",
+                "filevault",
+                "--dry-run",
+            ],
+            "",
+        )
+        .success();
+    let text = crate::util::stdout(&text);
+    assert!(text.contains("Dry run"), "{text}");
+    assert!(
+        text.contains("line 6: refused: 'filevault-C02CRLF00001' appears again (first on line 2)"),
+        "{text}"
+    );
+    assert!(text.contains("Serial Number"), "{text}");
+    assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), before);
+}
+
+#[test]
+fn explicit_columns_and_delimiter_override_the_guesses() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    // A wrong delimiter: the header is one column, the hint names the flag.
+    import(
+        &env,
+        "bitlocker-excel-semicolon.csv",
+        "bitlocker",
+        &["--delimiter", ","],
+    )
+    .code(2)
+    .stderr(predicate::str::contains("no key ID column"))
+    .stderr(predicate::str::contains("--delimiter"));
+    import(&env, "laps-entra-tab.csv", "laps", &["--delimiter", "tab"]).success();
+    // --device-column picks another column as the device.
+    let s = json(
+        &import(
+            &env,
+            "laps-ps51-typeline.csv",
+            "laps",
+            &["--device-column", "DistinguishedName", "--dry-run"],
+        )
+        .success(),
+    );
+    assert_eq!(
+        s["first"][0]["label"],
+        "laps-CN=WS-2000,OU=Workstations,DC=contoso,DC=com"
+    );
+    import(&env, "laps.csv", "laps", &["--secret-column", "nope"])
+        .code(2)
+        .stderr(predicate::str::contains("no column 'nope' in the header"));
+}
+
+/// Issue 14 item 8: a reader that goes away is not a crash.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let mut csv = String::from("name,secret\n");
+    for i in 0..800 {
+        csv.push_str(&format!("entry-{i:04},password-{i:04}-xxxxxxxxxxxx\n"));
+    }
+    env.write("many.csv", csv);
+    env.run(
+        &[
+            "import",
+            "v.bg",
+            "--from",
+            "many.csv",
+            "--format",
+            "generic",
+            "--label-column",
+            "name",
+            "--secret-column",
+            "secret",
+        ],
+        "",
+    )
+    .success();
+    let mut child = env
+        .command(&["list", "v.bg", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // like `| head -c 16`
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -451,6 +451,17 @@ pub enum ImportFormatArg {
     Generic,
 }
 
+/// `--delimiter`: one ASCII character, or `tab`.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        _ => match s.as_bytes() {
+            [b] if (b.is_ascii_punctuation() && *b != b'"') || *b == b' ' => Ok(*b),
+            _ => Err("a delimiter is one character such as `,` or `;`, or `tab`".into()),
+        },
+    }
+}
+
 /// `breakglass import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -468,15 +479,32 @@ pub struct ImportArgs {
     /// Generic: the column holding the label.
     #[arg(long, value_name = "COLUMN", required_if_eq("format", "generic"))]
     pub label_column: Option<String>,
-    /// Generic: the column holding the secret.
+    /// The column holding the secret (required for generic; overrides the
+    /// synonym table otherwise).
     #[arg(long, value_name = "COLUMN", required_if_eq("format", "generic"))]
     pub secret_column: Option<String>,
-    /// Generic: the column holding the device identifier.
+    /// The column identifying the device (FileVault: the serial number;
+    /// otherwise the device name).
     #[arg(long, value_name = "COLUMN")]
     pub device_column: Option<String>,
-    /// Generic: the column holding the username.
+    /// The column holding the username (or LAPS account).
     #[arg(long, value_name = "COLUMN")]
     pub username_column: Option<String>,
+    /// BitLocker: the column holding the recovery key ID.
+    #[arg(long, value_name = "COLUMN")]
+    pub key_id_column: Option<String>,
+    /// The column whose timestamps order several rows of one device into
+    /// versions (the newest current).
+    #[arg(long, value_name = "COLUMN")]
+    pub time_column: Option<String>,
+    /// The field delimiter: `,`, `;` or `tab` (sniffed from the header when
+    /// not given).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Print the encoding, delimiter, column mapping and the first rows'
+    /// outcome, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Generic: the kind of every row.
     #[arg(long, value_enum, default_value = "password")]
     pub kind: KindArg,

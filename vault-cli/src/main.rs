@@ -18,6 +18,7 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     if let Err(why) = harden::disable_core_dumps() {
         eprintln!("breakglass: warning: {why}");
     }
@@ -52,6 +53,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// A reader that goes away (`breakglass list --json | head -1`) is not a
+/// crash: Rust ignores SIGPIPE, so `print!`/`println!` panic with "failed
+/// printing to stdout: Broken pipe". This hook turns exactly that panic,
+/// from any command, into a quiet exit 0 (what ripgrep does); every other
+/// panic keeps the default report. Whatever the command had to write to the
+/// vault is written before its output.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let broken = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+        if message.starts_with("failed printing to stdout")
+            && (message.contains(&broken) || message.contains("os error 32"))
+        {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// Commands that hold passphrases, shares, keys or secrets in memory.
 fn handles_secrets(command: &Command) -> bool {
     !matches!(
@@ -78,13 +104,22 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Restore(a) => commands::backup::restore(a),
         Command::Request(a) => commands::remote::request(a),
         Command::Contribute(a) => commands::remote::contribute(a),
+        // Rendered into memory, then printed: print! is where a closed
+        // stdout is handled (see `quiet_on_closed_stdout`).
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(a.shell, &mut cmd, "breakglass", &mut std::io::stdout());
+            let mut out = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "breakglass", &mut out);
+            print!("{}", String::from_utf8_lossy(&out));
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-            .render(&mut std::io::stdout())
-            .map_err(|e| CliError::input(format!("writing the man page: {e}"))),
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| CliError::input(format!("writing the man page: {e}")))?;
+            print!("{}", String::from_utf8_lossy(&out));
+            Ok(())
+        }
     }
 }

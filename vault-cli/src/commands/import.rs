@@ -1,9 +1,14 @@
 //! `breakglass import`: deposit every row of a CSV export in one locked,
 //! synced append. No shares needed. Bad rows are named by line; --strict
-//! writes nothing if any row is bad.
+//! writes nothing if any row is bad; --dry-run shows how the file is read
+//! and writes nothing.
 
 use serde_json::json;
-use vault_core::import::{self, Format, GenericColumns, Outcome, RowError};
+use vault_core::import::columns::How;
+use vault_core::import::{
+    self, Format, GenericColumns, ImportError, Options, Outcome, Overrides, Parsed, Preamble,
+    RowError,
+};
 use vault_core::store;
 use zeroize::Zeroizing;
 
@@ -11,6 +16,9 @@ use crate::cli::{ImportArgs, ImportFormatArg};
 use crate::commands::seal::kind;
 use crate::context;
 use crate::error::{CliError, CliResult};
+
+/// Rows shown by --dry-run.
+const DRY_RUN_ROWS: usize = 10;
 
 fn format(a: &ImportArgs) -> Format {
     match a.format {
@@ -27,16 +35,62 @@ fn format(a: &ImportArgs) -> Format {
     }
 }
 
+fn options(a: &ImportArgs) -> Options {
+    Options {
+        delimiter: a.delimiter,
+        columns: Overrides {
+            secret: a.secret_column.clone(),
+            device: a.device_column.clone(),
+            username: a.username_column.clone(),
+            key_id: a.key_id_column.clone(),
+            time: a.time_column.clone(),
+        },
+    }
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        d => format!("'{}'", char::from(d)),
+    }
+}
+
+/// The core's file-level error, with the flag that fixes it.
+fn file_error(a: &ImportArgs, e: &ImportError) -> CliError {
+    let hint = match e {
+        ImportError::MissingColumn { what, .. } => {
+            let flag = match *what {
+                "key ID" => "--key-id-column",
+                "recovery key" | "password" => "--secret-column",
+                _ => "--device-column",
+            };
+            format!(
+                "; name the column with {flag} (or, if the header was split wrongly, give --delimiter)"
+            )
+        }
+        ImportError::Header { .. } => "; check the file is CSV, or give --delimiter".into(),
+        _ => String::new(),
+    };
+    CliError::input(format!("{}: {e}{hint}", a.from.display()))
+}
+
 /// Runs `import`.
 pub fn run(a: ImportArgs) -> CliResult {
-    super::load(&a.vault)?;
-    let text = Zeroizing::new(
-        std::fs::read_to_string(&a.from)
+    if !a.dry_run {
+        super::load(&a.vault)?;
+    }
+    let bytes = Zeroizing::new(
+        std::fs::read(&a.from)
             .map_err(|e| CliError::input(format!("{}: {e}", a.from.display())))?,
     );
-    let fmt = format(&a);
-    let (rows, mut errors) = import::read(&text, &fmt)
-        .map_err(|e| CliError::input(format!("{}: {e}", a.from.display())))?;
+    let parsed = import::read(&bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
+    if a.dry_run {
+        dry_run(&a, &parsed);
+        return Ok(());
+    }
+    let Parsed {
+        rows, mut errors, ..
+    } = parsed;
     let total = rows.len() + errors.len();
     if a.strict && !errors.is_empty() {
         return Err(refused(&a, &errors));
@@ -73,6 +127,90 @@ pub fn run(a: ImportArgs) -> CliResult {
     }
 }
 
+fn dry_run(a: &ImportArgs, p: &Parsed) {
+    let preamble = match p.preamble {
+        Some(Preamble::PowerShellType) => Some("#TYPE"),
+        Some(Preamble::ExcelSep) => Some("sep="),
+        None => None,
+    };
+    // The first rows by line: (line, Ok(label, device, history) | Err(why)).
+    let mut first: Vec<(u64, Result<&import::Row, &RowError>)> = p
+        .rows
+        .iter()
+        .map(|r| (r.line, Ok(r)))
+        .chain(p.errors.iter().map(|e| (e.line, Err(e))))
+        .collect();
+    first.sort_by_key(|(line, _)| *line);
+    // Rows come oldest first: the last row of a label becomes current.
+    let current: std::collections::HashMap<&str, u64> =
+        p.rows.iter().map(|r| (r.label.as_str(), r.line)).collect();
+    let is_current = |r: &import::Row| current.get(r.label.as_str()) == Some(&r.line);
+    first.truncate(DRY_RUN_ROWS);
+    if a.json {
+        super::print_json(&json!({
+            "dry_run": true,
+            "encoding": p.encoding.name(),
+            "delimiter": char::from(p.delimiter).to_string(),
+            "delimiter_sniffed": p.sniffed,
+            "preamble_skipped": preamble,
+            "mapping": p.mapping.iter().map(|c| json!({
+                "field": c.field.name(),
+                "column": c.header,
+                "given": c.how == How::Given,
+                "passed_over": c.passed_over,
+            })).collect::<Vec<_>>(),
+            "rows": p.rows.len() + p.errors.len(),
+            "importable": p.rows.len(),
+            "bad": p.errors.iter().map(|e| json!({"line": e.line, "why": e.problem.to_string()})).collect::<Vec<_>>(),
+            "first": first.iter().map(|(line, r)| match r {
+                Ok(r) => json!({"line": line, "label": r.label, "device": r.device, "current": is_current(r)}),
+                Err(e) => json!({"line": line, "why": e.problem.to_string()}),
+            }).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    println!("Dry run of {}: nothing is written.", a.from.display());
+    println!(
+        "Read as {}, delimiter {}{}{}.",
+        p.encoding.name(),
+        delimiter_name(p.delimiter),
+        if p.sniffed { " (sniffed)" } else { "" },
+        preamble.map_or(String::new(), |l| format!(", first line ({l} …) skipped")),
+    );
+    println!("Columns:");
+    for c in &p.mapping {
+        let how = match c.how {
+            How::Given => " (given)".to_owned(),
+            How::Table if c.passed_over.is_empty() => String::new(),
+            How::Table => format!(" (over {})", c.passed_over.join(", ")),
+        };
+        println!("  {:<18} {}{how}", c.field.name(), c.header);
+    }
+    println!(
+        "Rows: {} to import, {} refused. The first {}:",
+        p.rows.len(),
+        p.errors.len(),
+        first.len()
+    );
+    for (line, r) in &first {
+        match r {
+            Ok(r) => println!(
+                "  line {line}: {} '{}'{}",
+                if is_current(r) {
+                    "import as"
+                } else {
+                    "older version of"
+                },
+                r.label,
+                r.device
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(" (device {d})")),
+            ),
+            Err(e) => println!("  line {line}: refused: {}", e.problem),
+        }
+    }
+}
+
 fn refused(a: &ImportArgs, errors: &[RowError]) -> CliError {
     for e in errors {
         eprintln!("breakglass: {}: {e}", a.from.display());
@@ -89,7 +227,8 @@ fn report(a: &ImportArgs, total: usize, o: &Outcome, errors: &[RowError]) {
     if a.json {
         super::print_json(&json!({
             "rows": total, "added": o.added, "updated": o.updated, "unchanged": o.unchanged,
-            "bad": errors.iter().map(|e| json!({"line": e.line, "why": e.why})).collect::<Vec<_>>(),
+            "history_skipped": o.history_skipped,
+            "bad": errors.iter().map(|e| json!({"line": e.line, "why": e.problem.to_string()})).collect::<Vec<_>>(),
         }));
     } else {
         println!(
@@ -101,5 +240,11 @@ fn report(a: &ImportArgs, total: usize, o: &Outcome, errors: &[RowError]) {
             o.unchanged,
             errors.len()
         );
+        if o.history_skipped > 0 {
+            println!(
+                "{} history rows of entries already in the vault were left out (they would have become current).",
+                o.history_skipped
+            );
+        }
     }
 }

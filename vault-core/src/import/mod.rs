@@ -1,0 +1,947 @@
+//! Importing real exports (CSV) as deposits: FileVault keys (Jamf Pro and
+//! Intune reports), BitLocker recovery passwords (Entra ID / Intune / Graph
+//! exports, AD `msFVE-RecoveryInformation` reports), Windows LAPS passwords
+//! (`Get-LapsADPassword` / `Get-LapsAADPassword | Export-Csv`), or any CSV
+//! with the columns named by the caller.
+//!
+//! Reading is bytes in, rows out ([`read`]): [`decode`] settles the encoding,
+//! preamble, delimiter and physical line numbers; [`columns`] maps headers
+//! through a synonym table (names given by the caller win); then each row is
+//! checked. Every row becomes an entry version or a named error (line number
+//! and a typed reason, never the secret):
+//!
+//! - Placeholders are refused by name, never sealed: the literal
+//!   `System.Security.SecureString` (an export made without `-AsPlainText`),
+//!   `NA`, `N/A`, `None found` and the like, an empty secret, and a
+//!   `DecryptionStatus` other than success. A file in which every row is such
+//!   a placeholder fails as a whole.
+//! - Identity: the device ID (Entra `DeviceId`) or serial number where
+//!   present, the name otherwise; a BitLocker key is its key ID (with its
+//!   device's name when there is one). Two devices with one display name are
+//!   two entries.
+//! - Versions: rows of one identity with distinct timestamps become versions
+//!   in time order (the newest current); LAPS history rows (`Source` ending
+//!   in `History`) become older versions, never current. Rows of one identity
+//!   that cannot be ordered are refused as repeats, naming the first line.
+//! - Labels never exceed [`crate::record::limits::LABEL`]: a longer one is
+//!   cut and ends in `~` and a hash of the whole; the device attribute (what
+//!   `--device` finds) keeps the name, likewise cut only beyond
+//!   [`crate::record::limits::ATTRIBUTE`].
+//!
+//! Re-importing a file adds nothing: a row whose entry already holds a
+//! version with the same import digest is unchanged. The digest is public,
+//! so it is only kept for high-entropy secrets (recovery keys, LAPS
+//! passwords), where it cannot be guessed back.
+
+pub mod columns;
+pub mod decode;
+
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
+
+use crate::entry::{EntryKind, EntrySecret};
+use crate::keys::sha256;
+use crate::record::limits;
+use crate::vault::{DepositMeta, Vault};
+pub use columns::norm;
+use columns::{pick, Chosen, Field};
+pub use decode::{DecodeError, Preamble, TextEncoding};
+
+/// An export format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// FileVault personal recovery keys: serial number (or device ID or
+    /// name), key, optionally user and time.
+    FileVault,
+    /// BitLocker recovery passwords: key ID, key, optionally device.
+    BitLocker,
+    /// Windows LAPS: computer (or device ID), account, password, times,
+    /// decryption status, source.
+    Laps,
+    /// Columns named by the caller.
+    Generic(GenericColumns),
+}
+
+/// Column names for the generic format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericColumns {
+    /// The column holding the entry label.
+    pub label: String,
+    /// The column holding the secret.
+    pub secret: String,
+    /// Optional device column.
+    pub device: Option<String>,
+    /// Optional username column.
+    pub username: Option<String>,
+    /// The kind of every row.
+    pub kind: EntryKind,
+}
+
+/// Columns named by the caller, overriding the synonym table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// The secret.
+    pub secret: Option<String>,
+    /// The device identity: the serial number for FileVault, the device
+    /// name otherwise.
+    pub device: Option<String>,
+    /// The username.
+    pub username: Option<String>,
+    /// The BitLocker key ID.
+    pub key_id: Option<String>,
+    /// The timestamp ordering versions.
+    pub time: Option<String>,
+}
+
+/// How to read a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The delimiter; sniffed when unset.
+    pub delimiter: Option<u8>,
+    /// Columns named by the caller.
+    pub columns: Overrides,
+}
+
+/// One row ready to deposit.
+pub struct Row {
+    /// Physical line number (1-based, counted from the file's first line).
+    pub line: u64,
+    /// Entry label.
+    pub label: String,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Username and secret.
+    pub secret: EntrySecret,
+    /// Device identifier.
+    pub device: Option<String>,
+    /// BitLocker key ID.
+    pub key_id: Option<String>,
+    /// Whether a public import digest may be kept (high-entropy secrets).
+    pub digest_ok: bool,
+    /// A LAPS history row: an older version, never made current.
+    pub history: bool,
+}
+
+/// Why a row is not imported. Messages never quote the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    /// The CSV reader could not read the row.
+    #[error("not a valid CSV row")]
+    Csv,
+    /// The key ID column does not hold a BitLocker key ID.
+    #[error("the key ID is not a BitLocker key ID (8 hex digits or a GUID)")]
+    KeyId,
+    /// No device name, serial, device ID or label.
+    #[error("the device (or label) column is empty")]
+    NoIdentity,
+    /// The secret column is empty.
+    #[error("the secret column is empty")]
+    Empty,
+    /// The literal text PowerShell writes for a SecureString.
+    #[error("the password is the text System.Security.SecureString: exported without -AsPlainText: the file holds no passwords")]
+    SecureString,
+    /// A placeholder such as `N/A` in the secret column.
+    #[error("the secret column holds the placeholder '{0}', not a secret")]
+    Placeholder(&'static str),
+    /// `DecryptionStatus` says the password was not decrypted.
+    #[error(
+        "DecryptionStatus is '{0}', not a decrypted password: export as an authorized decryptor"
+    )]
+    NotDecrypted(String),
+    /// Another row names the same entry and the two cannot be ordered.
+    #[error("'{label}' appears again (first on line {first})")]
+    Repeat {
+        /// The entry label.
+        label: String,
+        /// The first line naming it.
+        first: u64,
+    },
+    /// A history row of a device with no current row in the file.
+    #[error("an older (history) password and no current one for this device in the file: not imported, so it cannot become current")]
+    HistoryOnly,
+    /// Refused by the entry checks (kind rules, text rules).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl RowProblem {
+    /// Whether the row holds no secret at all (placeholders, empty, not
+    /// decrypted), as opposed to a bad row.
+    pub fn is_placeholder(&self) -> bool {
+        matches!(
+            self,
+            Self::Empty | Self::SecureString | Self::Placeholder(_) | Self::NotDecrypted(_)
+        )
+    }
+}
+
+/// A row that cannot be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct RowError {
+    /// Physical line number.
+    pub line: u64,
+    /// What is wrong (never the secret).
+    pub problem: RowProblem,
+}
+
+/// The file as a whole is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The bytes are not text we can decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The format needs a column the header does not have.
+    #[error("no {what} column (accepted headers: {})", accepted.join(", "))]
+    MissingColumn {
+        /// What the column holds.
+        what: &'static str,
+        /// The header names accepted for it.
+        accepted: Vec<&'static str>,
+    },
+    /// A column named by the caller is not in the header.
+    #[error("no column '{name}' in the header")]
+    NoSuchColumn {
+        /// The name given.
+        name: String,
+    },
+    /// The header line is not valid CSV.
+    #[error("the header line cannot be read: {why}")]
+    Header {
+        /// The CSV reader's complaint.
+        why: String,
+    },
+    /// Every row is a placeholder: the export holds no secrets.
+    #[error("none of the {rows} rows holds a secret ({first}): the file was refused whole")]
+    NoSecrets {
+        /// Rows read.
+        rows: usize,
+        /// The first row's problem.
+        first: RowError,
+    },
+}
+
+/// What [`read`] found.
+pub struct Parsed {
+    /// Rows to deposit, in deposit order (versions of one entry oldest first).
+    pub rows: Vec<Row>,
+    /// Refused rows, by line.
+    pub errors: Vec<RowError>,
+    /// Which column holds what.
+    pub mapping: Vec<Chosen>,
+    /// How the bytes were decoded.
+    pub encoding: TextEncoding,
+    /// The delimiter.
+    pub delimiter: u8,
+    /// Whether the delimiter was sniffed.
+    pub sniffed: bool,
+    /// A skipped first line.
+    pub preamble: Option<Preamble>,
+}
+
+/// Where each field is in the header.
+#[derive(Default)]
+struct Cols {
+    label: Option<usize>,
+    secret: usize,
+    serial: Option<usize>,
+    name: Option<usize>,
+    device_id: Option<usize>,
+    key_id: Option<usize>,
+    username: Option<usize>,
+    time: Option<usize>,
+    status: Option<usize>,
+    source: Option<usize>,
+}
+
+fn columns(
+    format: &Format,
+    raw: &[String],
+    o: &Overrides,
+) -> Result<(Cols, Vec<Chosen>), ImportError> {
+    let mut chosen: Vec<Chosen> = Vec::new();
+    let mut get = |field: Field, given: Option<&str>, names: &[&str]| {
+        let taken: Vec<usize> = chosen.iter().map(|c| c.index).collect();
+        let c = pick(raw, field, given, names, &taken)
+            .map_err(|name| ImportError::NoSuchColumn { name })?;
+        let index = c.as_ref().map(|c| c.index);
+        chosen.extend(c);
+        Ok::<_, ImportError>(index)
+    };
+    let missing = |what, accepted: &[&'static str]| ImportError::MissingColumn {
+        what,
+        accepted: accepted.to_vec(),
+    };
+    let mut c = Cols::default();
+    match format {
+        Format::FileVault => {
+            c.secret = get(Field::Secret, o.secret.as_deref(), columns::FILEVAULT_KEY)?
+                .ok_or_else(|| missing("recovery key", columns::FILEVAULT_KEY))?;
+            c.serial = get(Field::Serial, o.device.as_deref(), columns::SERIAL)?;
+            c.device_id = get(Field::DeviceId, None, columns::DEVICE_ID)?;
+            c.name = get(Field::DeviceName, None, columns::DEVICE_NAME)?;
+            if c.serial.is_none() && c.device_id.is_none() && c.name.is_none() {
+                return Err(missing("serial number", columns::SERIAL));
+            }
+            c.username = get(Field::Username, o.username.as_deref(), columns::USER)?;
+        }
+        Format::BitLocker => {
+            c.key_id = get(Field::KeyId, o.key_id.as_deref(), columns::KEY_ID)?;
+            c.key_id.ok_or_else(|| missing("key ID", columns::KEY_ID))?;
+            c.secret = get(Field::Secret, o.secret.as_deref(), columns::BITLOCKER_KEY)?
+                .ok_or_else(|| missing("recovery key", columns::BITLOCKER_KEY))?;
+            c.name = get(Field::DeviceName, o.device.as_deref(), columns::DEVICE_NAME)?;
+            c.device_id = get(Field::DeviceId, None, columns::DEVICE_ID)?;
+        }
+        Format::Laps => {
+            c.secret = get(Field::Secret, o.secret.as_deref(), columns::LAPS_PASSWORD)?
+                .ok_or_else(|| missing("password", columns::LAPS_PASSWORD))?;
+            c.name = get(Field::DeviceName, o.device.as_deref(), columns::DEVICE_NAME)?;
+            c.device_id = get(Field::DeviceId, None, columns::DEVICE_ID)?;
+            if c.name.is_none() && c.device_id.is_none() {
+                return Err(missing("computer", columns::DEVICE_NAME));
+            }
+            c.username = get(
+                Field::Username,
+                o.username.as_deref(),
+                columns::LAPS_ACCOUNT,
+            )?;
+            c.status = get(Field::Status, None, columns::STATUS)?;
+            c.source = get(Field::Source, None, columns::SOURCE)?;
+        }
+        Format::Generic(g) => {
+            c.label = get(Field::Label, Some(&g.label), &[])?;
+            c.secret = get(
+                Field::Secret,
+                Some(o.secret.as_deref().unwrap_or(&g.secret)),
+                &[],
+            )?
+            .unwrap_or_default();
+            let device = o.device.as_deref().or(g.device.as_deref());
+            if device.is_some() {
+                c.name = get(Field::DeviceName, device, &[])?;
+            }
+            let user = o.username.as_deref().or(g.username.as_deref());
+            if user.is_some() {
+                c.username = get(Field::Username, user, &[])?;
+            }
+        }
+    }
+    if o.time.is_some() || !matches!(format, Format::Generic(_)) {
+        c.time = get(Field::Time, o.time.as_deref(), columns::TIME)?;
+    }
+    Ok((c, chosen))
+}
+
+fn prefix(format: &Format) -> &'static str {
+    match format {
+        Format::FileVault => "filevault-",
+        Format::BitLocker => "bitlocker-",
+        Format::Laps => "laps-",
+        Format::Generic(_) => "",
+    }
+}
+
+/// Placeholders that exports and spreadsheets put where a secret is missing
+/// (compared without case).
+const PLACEHOLDERS: &[&str] = &[
+    "NA",
+    "N/A",
+    "#N/A",
+    "N.A.",
+    "None",
+    "None found",
+    "Not found",
+    "No key found",
+    "No recovery key",
+    "null",
+    "(null)",
+    "-",
+    "--",
+];
+
+/// `DecryptionStatus` values meaning the password column holds a password.
+const DECRYPTED: &[&str] = &["", "notapplicable", "success", "succeeded", "decrypted"];
+
+fn secret_problem(secret: &str) -> Option<RowProblem> {
+    if secret.is_empty() {
+        Some(RowProblem::Empty)
+    } else if secret.eq_ignore_ascii_case("System.Security.SecureString") {
+        Some(RowProblem::SecureString)
+    } else {
+        PLACEHOLDERS
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(secret))
+            .map(|p| RowProblem::Placeholder(p))
+    }
+}
+
+/// `s` if it fits in `max` bytes, else its longest prefix (on a character
+/// boundary) that fits with `~` and 10 hex digits of its SHA-256.
+pub fn fit(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let tag = crate::hex_upper(&sha256(&[b"breakglass/v1/import-label", s.as_bytes()])[..5]);
+    let mut cut = max.saturating_sub(tag.len() + 1);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{tag}", s[..cut].trim_end())
+}
+
+/// A sortable key for the timestamps exports write: ISO 8601
+/// (`2026-11-20T09:14:02Z`, `2026-11-20 09:14:02`), US (`11/20/2026 9:14:02
+/// AM`, what en-US PowerShell writes) and dotted European (`20.11.2026
+/// 09:14:02`). Offsets are ignored; `None` if unreadable.
+pub fn time_key(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let mut nums: Vec<u64> = Vec::new();
+    let mut cur: Option<u64> = None;
+    let mut seps = String::new();
+    for ch in s.chars() {
+        if let Some(d) = ch.to_digit(10) {
+            cur = Some(
+                cur.unwrap_or(0)
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(d)),
+            );
+        } else {
+            if let Some(n) = cur.take() {
+                nums.push(n);
+                seps.push(ch);
+            }
+            if ch == '+' || (ch == 'Z' && nums.len() >= 5) {
+                break; // an offset: ignored
+            }
+        }
+    }
+    nums.extend(cur);
+    if nums.len() < 3 {
+        return None;
+    }
+    let year_first = seps.starts_with("--") || (seps.starts_with("//") && nums[0] > 31);
+    let (y, m, d) = if year_first {
+        (nums[0], nums[1], nums[2])
+    } else if seps.starts_with("//") {
+        (nums[2], nums[0], nums[1])
+    } else if seps.starts_with("..") {
+        (nums[2], nums[1], nums[0])
+    } else {
+        return None;
+    };
+    let mut h = nums.get(3).copied().unwrap_or(0);
+    let (mi, sec) = (
+        nums.get(4).copied().unwrap_or(0),
+        nums.get(5).copied().unwrap_or(0),
+    );
+    let upper = s.to_ascii_uppercase();
+    if upper.ends_with("PM") && h < 12 {
+        h += 12;
+    } else if upper.ends_with("AM") && h == 12 {
+        h = 0;
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 || y > 9999
+    {
+        return None;
+    }
+    Some(((((y * 13 + m) * 32 + d) * 24 + h) * 60 + mi) * 61 + sec)
+}
+
+/// A row before versions are settled.
+struct Candidate {
+    row: Row,
+    time: Option<u64>,
+}
+
+/// Reads an export. A file-level problem (encoding, no such column, every
+/// row a placeholder) stops everything; row errors are returned beside the
+/// good rows.
+pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, ImportError> {
+    let decoded = decode::decode(bytes, options.delimiter)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(decoded.delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(decoded.text.as_bytes());
+    let raw: Vec<String> = reader
+        .headers()
+        .map_err(|e| ImportError::Header { why: e.to_string() })?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let (cols, mapping) = columns(format, &raw, &options.columns)?;
+    let (kind, digest_ok) = match format {
+        Format::FileVault | Format::BitLocker => (EntryKind::RecoveryKey, true),
+        Format::Laps => (EntryKind::Password, true),
+        Format::Generic(g) => (g.kind, g.kind == EntryKind::RecoveryKey),
+    };
+    let mut errors = Vec::new();
+    let mut groups: Vec<Vec<Candidate>> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let offset = reader.position().byte();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let at = e.position().map_or(offset, csv::Position::byte);
+                errors.push(RowError {
+                    line: decoded.line_of(at),
+                    problem: RowProblem::Csv,
+                });
+                continue;
+            }
+        }
+        if record.iter().all(str::is_empty) {
+            continue; // separator-only rows (",,,") that Excel leaves
+        }
+        let line = decoded.line_of(record.position().map_or(offset, csv::Position::byte));
+        let field = |i: Option<usize>| i.map(|i| record.get(i).unwrap_or("").trim()).unwrap_or("");
+        let refuse = |errors: &mut Vec<RowError>, problem| errors.push(RowError { line, problem });
+        let status = field(cols.status);
+        if !DECRYPTED.contains(&norm(status).as_str()) {
+            let shown: String = status
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(32)
+                .collect();
+            refuse(&mut errors, RowProblem::NotDecrypted(shown));
+            continue;
+        }
+        let secret = Zeroizing::new(field(Some(cols.secret)).to_owned());
+        if let Some(p) = secret_problem(&secret) {
+            refuse(&mut errors, p);
+            continue;
+        }
+        let key_id = match cols.key_id {
+            Some(_) => match crate::recovery_key::check_key_id(field(cols.key_id)) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    refuse(&mut errors, RowProblem::KeyId);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let (name, serial, device_id) =
+            (field(cols.name), field(cols.serial), field(cols.device_id));
+        let short_id = |id: &str| {
+            id.trim_matches(['{', '}'])
+                .chars()
+                .take(8)
+                .collect::<String>()
+                .to_ascii_uppercase()
+        };
+        // The entry's identity as (name part, fixed suffix), and the device
+        // attribute. Only the name part is ever shortened, so a BitLocker
+        // label always ends in its key ID.
+        let (host, suffix, device) = match format {
+            Format::FileVault => {
+                // The first column present decides, so one Mac is always
+                // one label: an empty serial is a bad row, not a name.
+                let id = if cols.serial.is_some() {
+                    serial
+                } else if cols.device_id.is_some() {
+                    device_id
+                } else {
+                    name
+                };
+                (id.to_owned(), String::new(), id.to_owned())
+            }
+            Format::BitLocker => {
+                let id = key_id.clone().unwrap_or_default();
+                let host = if name.is_empty() { device_id } else { name };
+                if host.is_empty() {
+                    (id.clone(), String::new(), id)
+                } else {
+                    (host.to_owned(), format!("-{id}"), host.to_owned())
+                }
+            }
+            Format::Laps if !device_id.is_empty() => {
+                let host = if name.is_empty() { device_id } else { name };
+                (
+                    host.to_owned(),
+                    format!("-{}", short_id(device_id)),
+                    host.to_owned(),
+                )
+            }
+            Format::Laps => (name.to_owned(), String::new(), name.to_owned()),
+            Format::Generic(_) => (field(cols.label).to_owned(), String::new(), name.to_owned()),
+        };
+        if host.is_empty() {
+            refuse(&mut errors, RowProblem::NoIdentity);
+            continue;
+        }
+        let full_label = format!("{}{host}{suffix}", prefix(format));
+        let room = limits::LABEL.saturating_sub(prefix(format).len() + suffix.len());
+        let label = format!("{}{}{suffix}", prefix(format), fit(&host, room));
+        let secret = EntrySecret {
+            username: Zeroizing::new(field(cols.username).to_owned()),
+            secret: Zeroizing::new(secret.as_bytes().to_vec()),
+        };
+        // Check the secret against its kind now, so --strict names every
+        // bad row before anything is written.
+        if let Err(e) = crate::vault::validate_secret(kind, &secret) {
+            refuse(&mut errors, RowProblem::Refused(e.to_string()));
+            continue;
+        }
+        let history = field(cols.source).to_ascii_lowercase().ends_with("history");
+        let candidate = Candidate {
+            time: time_key(field(cols.time)),
+            row: Row {
+                line,
+                label,
+                kind,
+                secret,
+                device: (!device.is_empty()).then(|| fit(&device, limits::ATTRIBUTE)),
+                key_id,
+                digest_ok,
+                history,
+            },
+        };
+        let next = groups.len();
+        let g = *group_of.entry(full_label).or_insert(next);
+        if g == next {
+            groups.push(Vec::new());
+        }
+        groups[g].push(candidate);
+    }
+    let mut rows = Vec::new();
+    for group in groups {
+        settle(group, &mut rows, &mut errors);
+    }
+    errors.sort_by_key(|e| e.line);
+    if rows.is_empty() && !errors.is_empty() && errors.iter().all(|e| e.problem.is_placeholder()) {
+        return Err(ImportError::NoSecrets {
+            rows: errors.len(),
+            first: errors[0].clone(),
+        });
+    }
+    Ok(Parsed {
+        rows,
+        errors,
+        mapping,
+        encoding: decoded.encoding,
+        delimiter: decoded.delimiter,
+        sniffed: decoded.sniffed,
+        preamble: decoded.preamble,
+    })
+}
+
+/// Orders the rows of one identity into versions (history first, then by
+/// time, the newest last, so current) or refuses the ones that cannot be
+/// ordered.
+fn settle(group: Vec<Candidate>, rows: &mut Vec<Row>, errors: &mut Vec<RowError>) {
+    let (mut history, mut current): (Vec<_>, Vec<_>) =
+        group.into_iter().partition(|c| c.row.history);
+    if current.is_empty() {
+        errors.extend(history.into_iter().map(|c| RowError {
+            line: c.row.line,
+            problem: RowProblem::HistoryOnly,
+        }));
+        return;
+    }
+    history.sort_by_key(|c| c.time);
+    let first = current[0].row.line;
+    let repeat = |c: Candidate| RowError {
+        line: c.row.line,
+        problem: RowProblem::Repeat {
+            label: c.row.label,
+            first,
+        },
+    };
+    if current.iter().all(|c| c.time.is_some()) {
+        current.sort_by_key(|c| c.time);
+        let mut kept: Vec<Candidate> = Vec::new();
+        for c in current {
+            match kept.last() {
+                Some(prev) if prev.time == c.time => {
+                    let first = prev.row.line.min(c.row.line);
+                    errors.push(RowError {
+                        line: prev.row.line.max(c.row.line),
+                        problem: RowProblem::Repeat {
+                            label: c.row.label.clone(),
+                            first,
+                        },
+                    });
+                    if c.row.line < prev.row.line {
+                        kept.pop();
+                        kept.push(c);
+                    }
+                }
+                _ => kept.push(c),
+            }
+        }
+        current = kept;
+    } else {
+        let rest = current.split_off(1);
+        errors.extend(rest.into_iter().map(repeat));
+    }
+    rows.extend(history.into_iter().chain(current).map(|c| c.row));
+}
+
+/// The public import digest of a row (32 hex digits).
+pub fn digest(vault: &Vault, label: &str, secret: &[u8]) -> String {
+    let h = sha256(&[
+        b"breakglass/v1/import-digest",
+        vault.id().as_bytes(),
+        label.as_bytes(),
+        &[0],
+        secret,
+    ]);
+    crate::hex_upper(&h[..16]).to_lowercase()
+}
+
+/// What an import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// New entries.
+    pub added: usize,
+    /// New versions of existing entries.
+    pub updated: usize,
+    /// Rows whose entry already holds the same secret (in any version).
+    pub unchanged: usize,
+    /// History rows of entries the vault already held, left out so they
+    /// cannot become current.
+    pub history_skipped: usize,
+}
+
+/// Deposits `rows` onto `vault` (see [`Vault::push`]) and returns the frame
+/// bytes to append, what happened, and rows refused by the entry checks.
+/// Rows of one label must be adjacent, oldest first (as [`read`] returns
+/// them). They are checked in order and deposited in rounds: round n takes
+/// the n-th row of every label, seals them (HPKE, the costly part) in
+/// parallel — its labels are distinct, so their deposits are independent —
+/// and pushes them in order. `progress` is called once per row handled.
+pub fn deposit(
+    vault: &mut Vault,
+    rows: Vec<Row>,
+    actor: &str,
+    time: u64,
+    progress: impl Fn() + Sync,
+) -> (Vec<u8>, Outcome, Vec<RowError>) {
+    use rayon::prelude::*;
+    let mut outcome = Outcome::default();
+    let mut errors = Vec::new();
+    // Rows of one label are adjacent (as `read` returns them): the n-th of
+    // a run goes in round n. A history row is left out when its entry was
+    // in the vault before this import. No per-label map: at a million rows
+    // that would cost more than the rows.
+    let mut rounds: Vec<Vec<(Row, bool)>> = Vec::new();
+    let mut run: Option<(String, usize, bool)> = None;
+    for row in rows {
+        let (round, held_before) = match &run {
+            Some((label, n, held)) if *label == row.label => (n + 1, *held),
+            _ => (0, vault.entries().contains_key(&row.label)),
+        };
+        run = Some((row.label.clone(), round, held_before));
+        if rounds.len() <= round {
+            rounds.push(Vec::new());
+        }
+        rounds[round].push((row, held_before));
+    }
+    let mut bytes = Vec::new();
+    for round in rounds {
+        let mut prepared = Vec::with_capacity(round.len());
+        for (row, held_before) in round {
+            let digest = row.digest_ok.then(|| {
+                // Digest the canonical form, so "abcd-…" and "ABCD-…" are one key.
+                let canonical = crate::vault::validate_secret(row.kind, &row.secret)
+                    .map(|s| s.secret.to_vec())
+                    .unwrap_or_else(|_| row.secret.secret.to_vec());
+                digest(vault, &row.label, &canonical)
+            });
+            let existing = vault.entries().get(&row.label);
+            if let (Some(e), Some(d)) = (existing, &digest) {
+                if e.versions
+                    .iter()
+                    .any(|v| v.digest.as_deref() == Some(d.as_str()))
+                {
+                    outcome.unchanged += 1;
+                    progress();
+                    continue;
+                }
+            }
+            if row.history && held_before {
+                outcome.history_skipped += 1;
+                progress();
+                continue;
+            }
+            let meta = DepositMeta {
+                actor: actor.to_owned(),
+                time,
+                device: row.device.clone(),
+                key_id: row.key_id.clone(),
+                digest,
+                ..DepositMeta::default()
+            };
+            match vault.prepare_deposit(&row.label, row.kind, &row.secret, &meta) {
+                Ok(p) => prepared.push((row.line, existing.is_none(), p)),
+                Err(e) => errors.push(RowError {
+                    line: row.line,
+                    problem: RowProblem::Refused(e.to_string()),
+                }),
+            }
+        }
+        let sealed: Vec<_> = prepared
+            .into_par_iter()
+            .map(|(line, is_new, p)| {
+                let record = p.seal();
+                progress();
+                (line, is_new, record)
+            })
+            .collect();
+        for (line, is_new, record) in sealed {
+            let pushed = record
+                .map_err(|e| e.to_string())
+                .and_then(|r| vault.push(r).map_err(|e| e.to_string()));
+            match pushed {
+                Ok(frame) => bytes.extend_from_slice(&frame),
+                Err(why) => {
+                    errors.push(RowError {
+                        line,
+                        problem: RowProblem::Refused(why),
+                    });
+                    continue;
+                }
+            }
+            if is_new {
+                outcome.added += 1;
+            } else {
+                outcome.updated += 1;
+            }
+        }
+    }
+    (bytes, outcome, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read_str(text: &str, format: &Format) -> Result<(Vec<Row>, Vec<RowError>), ImportError> {
+        read(text.as_bytes(), format, &Options::default()).map(|p| (p.rows, p.errors))
+    }
+
+    #[test]
+    fn headers_are_matched_loosely() {
+        let text = "\u{feff}Serial Number,Computer Name,Personal Recovery Key\nC02X,mac-1,ABCD-EFGH-IJKL-MNOP-QRST-UVWX\n";
+        let (rows, errors) = read_str(text, &Format::FileVault).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(rows[0].label, "filevault-C02X");
+        assert_eq!(rows[0].device.as_deref(), Some("C02X"));
+    }
+
+    #[test]
+    fn missing_columns_name_the_accepted_headers() {
+        let err = read_str("Device,Key ID\nPC1,1A2B3C4D\n", &Format::BitLocker)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no recovery key column"), "{err}");
+    }
+
+    #[test]
+    fn bad_rows_are_named_by_line() {
+        let text = "ComputerName,Account,Password\nPC1,Administrator,pw-1\n,Administrator,pw-2\nPC3,Administrator,\nPC1,Administrator,pw-4\n";
+        let (rows, errors) = read_str(text, &Format::Laps).unwrap();
+        assert_eq!(rows.len(), 1);
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(errors[2].to_string().contains("first on line 2"));
+        assert!(!errors.iter().any(|e| e.to_string().contains("pw-")));
+    }
+
+    #[test]
+    fn crlf_lines_are_physical_and_separator_rows_ignored() {
+        let text = "ComputerName,Note,Password\r\nPC1,\"multi\r\nline\",a\r\nPC2,,b\r\n,,\r\nPC1,,c\r\n,,\r\n";
+        let (rows, errors) = read_str(text, &Format::Laps).unwrap();
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
+        assert_eq!(
+            errors,
+            [RowError {
+                line: 6,
+                problem: RowProblem::Repeat {
+                    label: "laps-PC1".into(),
+                    first: 2
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn placeholders_are_refused_by_name() {
+        let text = "ComputerName,Password,DecryptionStatus\nA,System.Security.SecureString,\nB,n/a,\nC,None found,\nD,,\nE,secret-1,Unauthorized\nF,secret-2,NotApplicable\n";
+        let (rows, errors) = read_str(text, &Format::Laps).unwrap();
+        assert_eq!(rows.len(), 1);
+        let problems: Vec<RowProblem> = errors.into_iter().map(|e| e.problem).collect();
+        assert_eq!(
+            problems,
+            [
+                RowProblem::SecureString,
+                RowProblem::Placeholder("N/A"),
+                RowProblem::Placeholder("None found"),
+                RowProblem::Empty,
+                RowProblem::NotDecrypted("Unauthorized".into()),
+            ]
+        );
+        let all = "ComputerName,Password\nA,System.Security.SecureString\nB,System.Security.SecureString\n";
+        let e = read_str(all, &Format::Laps).err().unwrap();
+        assert!(matches!(e, ImportError::NoSecrets { rows: 2, .. }), "{e}");
+        assert!(e.to_string().contains("without -AsPlainText"), "{e}");
+    }
+
+    #[test]
+    fn versions_follow_time_and_history_is_never_current() {
+        let text = "Serial Number,Recovery Key,Created\nC1,AAAA-AAAA-AAAA-AAAA-AAAA-AAAA,2026-11-20 10:00:00\nC1,BBBB-BBBB-BBBB-BBBB-BBBB-BBBB,2025-01-02 10:00:00\n";
+        let (rows, errors) = read_str(text, &Format::FileVault).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [3, 2]);
+        let laps = "ComputerName,Password,PasswordUpdateTime,Source\nPC,new-pw,11/20/2026 9:14:02 AM,EncryptedPassword\nPC,old-pw,11/2/2026 9:14:02 PM,EncryptedPasswordHistory\nPC,older,10/2/2026 9:14:02 PM,EncryptedPasswordHistory\nQ,q-old,10/2/2026 9:14:02 PM,EncryptedPasswordHistory\n";
+        let (rows, errors) = read_str(laps, &Format::Laps).unwrap();
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [4, 3, 2]);
+        assert_eq!(errors[0].problem, RowProblem::HistoryOnly);
+    }
+
+    #[test]
+    fn times_are_read_in_the_usual_forms() {
+        let iso = time_key("2026-11-20T09:14:02Z").unwrap();
+        assert_eq!(time_key("2026-11-20 09:14:02"), Some(iso));
+        assert_eq!(time_key("11/20/2026 9:14:02 AM"), Some(iso));
+        assert_eq!(time_key("20.11.2026 09:14:02"), Some(iso));
+        assert!(time_key("11/20/2026 9:14:02 PM").unwrap() > iso);
+        assert!(time_key("12/20/2025 11:00:00 PM").unwrap() < iso);
+        assert_eq!(time_key("never"), None);
+        assert_eq!(time_key(""), None);
+    }
+
+    #[test]
+    fn long_names_fit_and_stay_distinct() {
+        let a = "x".repeat(200);
+        let b = format!("{}y", "x".repeat(199));
+        let (fa, fb) = (fit(&a, 128), fit(&b, 128));
+        assert!(fa.len() <= 128 && fb.len() <= 128);
+        assert_ne!(fa, fb);
+        assert_eq!(fit("short", 128), "short");
+        let wide = "\u{e9}".repeat(100);
+        assert!(fit(&wide, 128).len() <= 128);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_csv_never_panics(s in "\\PC{0,300}") {
+            for f in [Format::FileVault, Format::BitLocker, Format::Laps] {
+                let _ = read_str(&s, &f);
+                let _ = read_str(&format!("serial,key\n{s}"), &f);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = read(&b, &Format::Laps, &Options::default());
+        }
+    }
+}
