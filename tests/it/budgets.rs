@@ -5,22 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Instant;
 
 use vault_core::passphrase::KdfParams;
 use vault_core::share::Protection;
 use vault_core::share_text::{self, ShareHeader};
 
-/// Argon2 flags at OWASP's floor: the cheapest any build accepts.
-const FLOOR: [&str; 6] = [
-    "--argon2-memory",
-    "19",
-    "--argon2-time",
-    "2",
-    "--argon2-parallelism",
-    "1",
-];
+use crate::util::{
+    envelope_all_args, init_args, load, pass_lines, spawn_piped, with_genesis, BIN, FLOOR,
+};
 
 /// The per-command memory budget.
 const BUDGET_MIB: u64 = 256;
@@ -72,25 +66,17 @@ impl Run {
 /// `breakglass ARGS` in `dir` with `stdin`, timed and measured.
 fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     use std::io::Write;
-    let bin = env!("CARGO_BIN_EXE_breakglass");
     let time = Path::new("/usr/bin/time");
     let report = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = if time.exists() {
         let mut c = Command::new(time);
-        c.arg("-o").arg(report.path()).args(["-f", "%M"]).arg(bin);
+        c.arg("-o").arg(report.path()).args(["-f", "%M"]).arg(BIN);
         c
     } else {
-        Command::new(bin)
+        Command::new(BIN)
     };
     let start = Instant::now();
-    let mut child = cmd
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(cmd.current_dir(dir).args(args));
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -130,23 +116,13 @@ fn tree(dir: &Path) -> BTreeSet<PathBuf> {
 /// A vault `v.bg` in `dir` with these custodians (2 of n), shares in
 /// `dir/shares`; passphrases `<name>-passphrase` unless `plain`.
 fn init(dir: &Path, names: &[&str], plain: bool) {
-    let mut args = vec!["init", "v.bg", "--name", "Budget vault", "--threshold", "2"];
-    for n in names {
-        args.extend(["--custodian", n]);
-    }
-    args.extend(["--share-dir", "shares"]);
+    let mut args = init_args("v.bg", "Budget vault", "2", names, "shares");
     args.extend(FLOOR);
     if plain {
         args.push("--no-passphrase");
     }
-    let input: String = names.iter().map(|n| format!("{n}-passphrase\n")).collect();
-    let r = run(dir, &args, input.as_bytes());
+    let r = run(dir, &args, pass_lines(names).as_bytes());
     assert_eq!(r.code(), Some(0), "init: {}", r.stderr());
-}
-
-fn load(path: &Path) -> vault_core::vault::Vault {
-    let bytes = std::fs::read(path).unwrap();
-    vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------- Argon2
@@ -220,7 +196,7 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
 fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path(), &["alice", "bob"], false);
-    let vault = load(&dir.path().join("v.bg"));
+    let vault = load(&std::fs::read(dir.path().join("v.bg")).unwrap());
     let text = std::fs::read_to_string(dir.path().join("shares/alice.share")).unwrap();
     for (name, params) in [
         (
@@ -337,22 +313,11 @@ fn restore_of_16k_parts_is_linear() {
 /// Rewrites the genesis record of `path` with these custodian names and
 /// re-chains the file (as a forger would).
 fn rename_custodians(path: &Path, names: &[&str]) {
-    let vault = load(path);
-    let mut genesis = vault.genesis().clone();
-    for (c, n) in genesis.custodians.iter_mut().zip(names) {
-        c.name = (*n).to_owned();
-    }
-    let mut out = vault_core::log::header().to_vec();
-    let mut prev = vault_core::log::genesis_prev();
-    let records: Vec<vault_core::record::Record> =
-        std::iter::once(vault_core::record::Record::Genesis(genesis))
-            .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
-            .collect();
-    for r in records {
-        let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
-        out.extend_from_slice(&frame);
-        prev = hash;
-    }
+    let out = with_genesis(&std::fs::read(path).unwrap(), |genesis| {
+        for (c, n) in genesis.custodians.iter_mut().zip(names) {
+            c.name = (*n).to_owned();
+        }
+    });
     std::fs::write(path, out).unwrap();
 }
 
@@ -394,20 +359,9 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     assert_eq!(run(&work, &["list", "v.bg"], b"").code(), Some(0));
     let before = tree(tmp.path());
 
-    let r = run(
-        &work,
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-            "--force",
-        ],
-        b"",
-    );
+    let mut args = envelope_all_args("out");
+    args.push("--force");
+    let r = run(&work, &args, b"");
     assert_eq!(r.code(), Some(0), "{}", r.stderr());
     let after = tree(tmp.path());
     let new: Vec<&PathBuf> = after.difference(&before).collect();
@@ -441,19 +395,7 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     init(&work2, &honest[..2], true);
     rename_custodians(&work2.join("v.bg"), &["bell\u{7}name", "x"]);
     let before = tree(tmp.path());
-    let r = run(
-        &work2,
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-        ],
-        b"",
-    );
+    let r = run(&work2, &envelope_all_args("out"), b"");
     assert_eq!(r.code(), Some(4), "{}", r.stderr());
     assert!(r.stderr().contains("control characters"), "{}", r.stderr());
     assert_eq!(tree(tmp.path()), before);
@@ -466,19 +408,7 @@ fn envelope_all_refuses_names_that_collide_once_sanitised() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path(), &["alice", "bob"], true);
     rename_custodians(&dir.path().join("v.bg"), &["a/b", "a\\b"]);
-    let r = run(
-        dir.path(),
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-        ],
-        b"",
-    );
+    let r = run(dir.path(), &envelope_all_args("out"), b"");
     assert_eq!(r.code(), Some(2), "{}", r.stderr());
     assert!(
         r.stderr().contains("would share the file name 'a_b'"),
