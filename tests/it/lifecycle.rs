@@ -2,7 +2,7 @@
 //! rotation and history, exposure deadlines, drills, status and the
 //! verifiable audit trail.
 
-use crate::util::{json, pass_lines, share_flags, stderr, stdout, Env, FIVE};
+use crate::util::{json, pass_lines, share_flags, stderr, stdout, strs, Env, FIVE};
 use predicates::prelude::*;
 
 fn plain3() -> Env {
@@ -284,12 +284,7 @@ fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
         "rotation clears the exposure"
     );
     let h = unseal_json(&env, &["--entry", "ba", "--history"]);
-    let secrets: Vec<&str> = h["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["secret"].as_str().unwrap())
-        .collect();
+    let secrets = strs(h["entries"].as_array().unwrap(), "secret");
     assert_eq!(secrets, ["old-password", new.as_str()]);
     assert_eq!(h["entries"][0]["username"], "ba@contoso");
     let audit = stdout(&env.run(&["audit", "v.bg", "--json"], "").success());

@@ -114,12 +114,12 @@ impl Env {
         self.write(to, fixture(from));
     }
 
-    /// Copies a share of another vault (custodian `x` of a fresh plain
-    /// 2-of-2 vault) into the directory as `to`.
-    pub fn foreign_share(&self, to: &str) {
+    /// Copies a share of another vault into the directory as `to`: that of
+    /// custodian `names[0]` of a fresh plain 2-of-2 vault of `names`.
+    pub fn foreign_share(&self, names: [&str; 2], to: &str) {
         let other = Env::new();
-        other.init(2, &["x", "y"], true);
-        std::fs::copy(other.path("shares/x.share"), self.path(to)).unwrap();
+        other.init(2, &names, true);
+        std::fs::copy(other.path(&other.share(names[0])), self.path(to)).unwrap();
     }
 
     /// The events of `breakglass audit v.bg --json`, one a line.
