@@ -242,57 +242,29 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
     let env = setup();
     request(&env, "op/req.txt", "2h");
     std::fs::copy(env.path("op/req.txt"), env.path("bob/request.txt")).unwrap();
-    let run = |args: &[&str], input: &str| {
+    // `contribute REQUEST --share SHARE --out c.txt [--yes]` in bob's
+    // directory.
+    let contribute = |request: &str, share: &str, yes: bool, input: &str| {
+        let mut args = vec!["contribute", request, "--share", share, "--out", "c.txt"];
+        if yes {
+            args.push("--yes");
+        }
         assert_cmd::Command::new(BIN)
             .current_dir(env.path("bob"))
             .args(args)
             .write_stdin(input.to_owned())
             .assert()
     };
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-        ],
-        "bob-passphrase\n",
-    )
-    .code(1)
-    .stderr(predicate::str::contains("confirm with --yes"));
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "wrong-passphrase\n",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("wrong passphrase"));
-    let other = Env::new();
-    other.init(2, &["x", "y"], true);
-    std::fs::copy(other.path("shares/x.share"), env.path("bob/x.share")).unwrap();
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "x.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("but the request is for vault"));
+    contribute("request.txt", "bob.share", false, "bob-passphrase\n")
+        .code(1)
+        .stderr(predicate::str::contains("confirm with --yes"));
+    contribute("request.txt", "bob.share", true, "wrong-passphrase\n")
+        .code(2)
+        .stderr(predicate::str::contains("wrong passphrase"));
+    env.foreign_share(["x", "y"], "bob/x.share");
+    contribute("request.txt", "x.share", true, "")
+        .code(2)
+        .stderr(predicate::str::contains("but the request is for vault"));
     assert!(!env.path("bob/c.txt").exists());
     // The token itself may be given instead of a file.
     let token = env
@@ -301,19 +273,7 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
         .find(|l| l.starts_with("breakglass-request:"))
         .unwrap()
         .to_owned();
-    run(
-        &[
-            "contribute",
-            &token,
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "bob-passphrase\n",
-    )
-    .success();
+    contribute(&token, "bob.share", true, "bob-passphrase\n").success();
 }
 
 #[test]
