@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::{Env, BIN, FLOOR};
+use crate::util::{init_args, Env, BIN, FLOOR};
 
 /// One tmux server (own socket) running one command in a temp directory.
 struct Term {
@@ -93,19 +93,25 @@ impl Drop for Term {
     }
 }
 
-fn floor() -> String {
-    FLOOR.join(" ")
+/// Arguments `init v.bg --name NAME --threshold 2` with custodians
+/// `names`, shares in `s/`, at the Argon2 floor.
+fn init_at_floor<'a>(name: &'a str, names: &[&'a str]) -> Vec<&'a str> {
+    let mut args = init_args("v.bg", name, "2", names, "s");
+    args.extend(FLOOR);
+    args
+}
+
+/// `breakglass init` of vault T (alice and bob) at a terminal in `dir`.
+fn start_init(dir: &Path) -> Term {
+    let init = init_at_floor("T", &["alice", "bob"]).join(" ");
+    Term::start(dir, &format!("{BIN} {init}"))
 }
 
 #[test]
 fn init_seal_and_unseal_at_the_terminal_never_echo() {
     let env = Env::new();
     let dir = env.dir.path();
-    let init = format!(
-        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
-        floor()
-    );
-    let t = Term::start(dir, &init);
+    let t = start_init(dir);
     for who in ["alice", "bob"] {
         t.wait_for(&format!("New passphrase for {who}'s share: "));
         t.type_line(&format!("{who}-secret-words"));
@@ -161,11 +167,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
 fn mismatched_confirmation_writes_nothing() {
     let env = Env::new();
     let dir = env.dir.path();
-    let init = format!(
-        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
-        floor()
-    );
-    let t = Term::start(dir, &init);
+    let t = start_init(dir);
     t.wait_for("New passphrase for alice's share: ");
     t.type_line("first-attempt-1");
     t.wait_for("Repeat the passphrase for alice's share: ");
@@ -184,17 +186,11 @@ fn mismatched_confirmation_writes_nothing() {
 fn wrong_passphrase_at_the_terminal_is_named() {
     let env = Env::new();
     let dir = env.dir.path();
-    let mut init = vec!["init", "v.bg", "--name", "T", "--threshold", "2"];
-    init.extend([
-        "--custodian",
-        "alice",
-        "--custodian",
-        "bob",
-        "--share-dir",
-        "s",
-    ]);
-    init.extend(FLOOR);
-    env.run(&init, "alice-pass-1\nbob-pass-22\n").success();
+    env.run(
+        &init_at_floor("T", &["alice", "bob"]),
+        "alice-pass-1\nbob-pass-22\n",
+    )
+    .success();
     let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
     t.wait_for("Passphrase for bob's share (s/bob.share): ");
     t.type_line("not-bobs");
@@ -213,19 +209,10 @@ fn unseal_from_paper_at_the_terminal() {
     let run = |args: &[&str], input: &str| {
         env.run(args, input).success();
     };
-    let mut init = vec!["init", "v.bg", "--name", "Paper", "--threshold", "2"];
-    init.extend([
-        "--custodian",
-        "alice",
-        "--custodian",
-        "bob",
-        "--custodian",
-        "carol",
-        "--share-dir",
-        "s",
-    ]);
-    init.extend(FLOOR);
-    run(&init, "alice-pass-1\nbob-pass-22\ncarol-pass-3\n");
+    run(
+        &init_at_floor("Paper", &["alice", "bob", "carol"]),
+        "alice-pass-1\nbob-pass-22\ncarol-pass-3\n",
+    );
     run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
     let alice = env.read("s/alice.share");
     let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
