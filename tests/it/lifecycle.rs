@@ -19,6 +19,19 @@ fn unseal_json(env: &Env, extra: &[&str]) -> serde_json::Value {
     )
 }
 
+/// `plain3` with entry `ba` sealed (`secret`, with `flags`) and unsealed
+/// once, so exposed.
+fn exposed_ba(flags: &[&str], secret: &str) -> Env {
+    let env = plain3();
+    env.run(
+        &[&["seal", "v.bg", "--label", "ba"][..], flags].concat(),
+        secret,
+    )
+    .success();
+    unseal_json(&env, &["--entry", "ba"]);
+    env
+}
+
 // ---------------------------------------------------------------- generate
 
 #[test]
@@ -249,13 +262,7 @@ fn file_entries_hold_binary_data() {
 
 #[test]
 fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
-    let env = plain3();
-    env.run(
-        &["seal", "v.bg", "--label", "ba", "--username", "ba@contoso"],
-        "old-password",
-    )
-    .success();
-    unseal_json(&env, &["--entry", "ba"]);
+    let env = exposed_ba(&["--username", "ba@contoso"], "old-password");
     let s = json(&env.run(&["status", "v.bg", "--json"], "").success());
     assert_eq!(s["exposed"][0]["label"], "ba");
     assert_eq!(s["exposed"][0]["overdue"], false);
@@ -301,13 +308,7 @@ fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
 
 #[test]
 fn status_reports_exposure_deadlines_and_overdue_drills() {
-    let env = plain3();
-    env.run(
-        &["seal", "v.bg", "--label", "ba", "--rotate-after-use", "2"],
-        "pw",
-    )
-    .success();
-    unseal_json(&env, &["--entry", "ba"]);
+    let env = exposed_ba(&["--rotate-after-use", "2"], "pw");
     // Fresh: nothing overdue yet.
     env.run(&["status", "v.bg"], "")
         .success()

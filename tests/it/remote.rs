@@ -67,6 +67,9 @@ fn contribute_from(env: &Env, who: &str, req: &str, input: String) -> assert_cmd
         .assert()
 }
 
+/// The contributions of alice and bob (in their directories).
+const ALICE_AND_BOB: [&str; 2] = ["alice/contribution.txt", "bob/contribution.txt"];
+
 fn unseal_request(env: &Env, req: &str, contributions: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec!["unseal", "v.bg", "--request", req, "--json"];
     for c in contributions {
@@ -130,34 +133,21 @@ fn replayed_contributions_are_useless() {
     request(&env, "op/req.txt", "2h");
     contribute(&env, "alice", "op/req.txt").success();
     contribute(&env, "bob", "op/req.txt").success();
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
     // The same request again: its key was destroyed.
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "the request's key is needed (it is destroyed once a request is finished)",
-    ));
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the request's key is needed (it is destroyed once a request is finished)",
+        ));
     // The old contributions offered to a new request: made for another request.
     request(&env, "op/req2.txt", "2h");
-    unseal_request(
-        &env,
-        "op/req2.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .code(3)
-    .stderr(predicate::str::contains(
-        "contribution alice/contribution.txt: was made for another request",
-    ))
-    .stderr(predicate::str::contains("need 2 valid shares, got 0"));
+    unseal_request(&env, "op/req2.txt", &ALICE_AND_BOB)
+        .code(3)
+        .stderr(predicate::str::contains(
+            "contribution alice/contribution.txt: was made for another request",
+        ))
+        .stderr(predicate::str::contains("need 2 valid shares, got 0"));
 }
 
 #[test]
@@ -229,12 +219,7 @@ fn tampered_duplicated_and_foreign_contributions_are_named() {
         "contribution carol/contribution.txt: does not open with this request's key",
     ));
     // Then the genuine ones succeed.
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
 }
 
 #[test]
@@ -298,10 +283,5 @@ fn a_request_shown_as_a_qr_code_is_contributed_to_from_its_picture() {
         .success()
         .stderr(predicate::str::contains("reason:  on screen"));
     contribute(&env, "bob", "op/req.txt").success();
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
 }

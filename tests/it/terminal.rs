@@ -69,6 +69,14 @@ impl Term {
         }
     }
 
+    /// Waits for the command to end, checks that it exited with `code`,
+    /// and returns the screen.
+    fn exits(&self, code: i32) -> String {
+        let screen = self.wait_for("EXIT=");
+        assert!(screen.contains(&format!("EXIT={code}")), "{screen}");
+        screen
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait_for_n(text, 1)
     }
@@ -118,8 +126,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
         t.wait_for(&format!("Repeat the passphrase for {who}'s share: "));
         t.type_line(&format!("{who}-secret-words"));
     }
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    let screen = t.exits(0);
     assert!(
         screen.contains("any 2 of 2 custodians can unseal"),
         "{screen}"
@@ -135,11 +142,8 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     t.type_line("Tty-Typed-Secret");
     t.wait_for("Repeat the secret for 'root': ");
     t.type_line("Tty-Typed-Secret");
-    let screen = t.wait_for("EXIT=");
-    assert!(
-        screen.contains("EXIT=0") && screen.contains("Sealed 'root'"),
-        "{screen}"
-    );
+    let screen = t.exits(0);
+    assert!(screen.contains("Sealed 'root'"), "{screen}");
     assert!(
         !screen.contains("Tty-Typed-Secret"),
         "the secret was echoed:\n{screen}"
@@ -154,8 +158,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     t.type_line("alice-secret-words");
     t.wait_for("Passphrase for bob's share (s/bob.share): ");
     t.type_line("bob-secret-words");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    let screen = t.exits(0);
     assert!(screen.contains("secret:   Tty-Typed-Secret"), "{screen}");
     assert!(
         !screen.contains("secret-words"),
@@ -172,8 +175,7 @@ fn mismatched_confirmation_writes_nothing() {
     t.type_line("first-attempt-1");
     t.wait_for("Repeat the passphrase for alice's share: ");
     t.type_line("first-attempt-2");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=2"), "{screen}");
+    let screen = t.exits(2);
     assert!(
         screen.contains("the two entries of the passphrase for alice's share differ"),
         "{screen}"
@@ -194,8 +196,7 @@ fn wrong_passphrase_at_the_terminal_is_named() {
     let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
     t.wait_for("Passphrase for bob's share (s/bob.share): ");
     t.type_line("not-bobs");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=2"), "{screen}");
+    let screen = t.exits(2);
     assert!(
         screen.contains("custodian bob: wrong passphrase"),
         "{screen}"
@@ -259,13 +260,12 @@ fn unseal_from_paper_at_the_terminal() {
     t.type_line("s/carol.share");
     t.wait_for_n("Passphrase for carol's share", 2);
     t.type_line("carol-pass-3");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.exits(0);
     assert!(
         screen.contains("2 of 2 valid shares: alice, carol"),
         "{screen}"
     );
     assert!(screen.contains("secret:   typed-from-paper"), "{screen}");
-    assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         !screen.contains("pass-1") && !screen.contains("pass-3"),
         "a passphrase was echoed:\n{screen}"
