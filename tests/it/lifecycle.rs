@@ -74,24 +74,12 @@ fn generated_password_is_shown_once_and_sealed() {
 #[test]
 fn generation_policies_and_their_limits() {
     let env = plain3();
-    let v = json(
-        &env.run(
-            &[
-                "seal",
-                "v.bg",
-                "--label",
-                "pin",
-                "--generate",
-                "--charset",
-                "digits",
-                "--length",
-                "16",
-                "--json",
-            ],
-            "",
-        )
-        .success(),
-    );
+    // `seal v.bg --label LABEL --generate FLAGS`.
+    let generate = |label: &str, flags: &[&str]| {
+        let args = [&["seal", "v.bg", "--label", label, "--generate"][..], flags].concat();
+        env.run(&args, "")
+    };
+    let v = json(&generate("pin", &["--charset", "digits", "--length", "16", "--json"]).success());
     assert!(v["secret"]
         .as_str()
         .unwrap()
@@ -117,42 +105,17 @@ fn generation_policies_and_their_limits() {
     );
     assert!(v["secret"].as_str().unwrap().split('-').count() >= 8);
     assert!((v["entropy_bits"].as_f64().unwrap() - 103.4).abs() < 0.1);
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "x",
-            "--generate",
-            "--length",
-            "12",
-        ],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "--length 12 is refused: 16 to 128",
-    ));
-    env.run(
-        &["seal", "v.bg", "--label", "x", "--generate", "--words", "5"],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("6 to 10 words"));
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "x",
-            "--generate",
-            "--charset",
-            "emoji",
-        ],
-        "",
-    )
-    .code(1)
-    .stderr(predicate::str::contains("--charset emoji"));
+    generate("x", &["--length", "12"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--length 12 is refused: 16 to 128",
+        ));
+    generate("x", &["--words", "5"])
+        .code(2)
+        .stderr(predicate::str::contains("6 to 10 words"));
+    generate("x", &["--charset", "emoji"])
+        .code(1)
+        .stderr(predicate::str::contains("--charset emoji"));
     env.run(&["seal", "v.bg", "--label", "x", "--length", "20"], "")
         .code(1);
 }

@@ -24,6 +24,16 @@ fn setup() -> Env {
     env
 }
 
+/// `setup`, then request `op/req.txt` (2 hours), to which alice and bob
+/// have contributed.
+fn contributed_by_alice_and_bob() -> Env {
+    let env = setup();
+    request(&env, "op/req.txt", "2h");
+    contribute(&env, "alice", "op/req.txt").success();
+    contribute(&env, "bob", "op/req.txt").success();
+    env
+}
+
 fn request(env: &Env, out: &str, expires: &str) {
     env.run(
         &[
@@ -129,10 +139,7 @@ fn three_custodians_in_three_places_contribute_to_one_request() {
 
 #[test]
 fn replayed_contributions_are_useless() {
-    let env = setup();
-    request(&env, "op/req.txt", "2h");
-    contribute(&env, "alice", "op/req.txt").success();
-    contribute(&env, "bob", "op/req.txt").success();
+    let env = contributed_by_alice_and_bob();
     unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
     // The same request again: its key was destroyed.
     unseal_request(&env, "op/req.txt", &ALICE_AND_BOB)
@@ -170,10 +177,7 @@ fn expired_requests_are_refused_and_their_key_destroyed() {
 
 #[test]
 fn tampered_duplicated_and_foreign_contributions_are_named() {
-    let env = setup();
-    request(&env, "op/req.txt", "2h");
-    contribute(&env, "alice", "op/req.txt").success();
-    contribute(&env, "bob", "op/req.txt").success();
+    let env = contributed_by_alice_and_bob();
     // One symbol changed in transit.
     let c = env.read("bob/contribution.txt");
     let i = c.len() - 12;

@@ -77,6 +77,12 @@ impl Term {
         screen
     }
 
+    /// Waits for the prompt `prompt`, then types `line` at it.
+    fn answer(&self, prompt: &str, line: &str) {
+        self.wait_for(prompt);
+        self.type_line(line);
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait_for_n(text, 1)
     }
@@ -121,10 +127,14 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     let dir = env.dir.path();
     let t = start_init(dir);
     for who in ["alice", "bob"] {
-        t.wait_for(&format!("New passphrase for {who}'s share: "));
-        t.type_line(&format!("{who}-secret-words"));
-        t.wait_for(&format!("Repeat the passphrase for {who}'s share: "));
-        t.type_line(&format!("{who}-secret-words"));
+        t.answer(
+            &format!("New passphrase for {who}'s share: "),
+            &format!("{who}-secret-words"),
+        );
+        t.answer(
+            &format!("Repeat the passphrase for {who}'s share: "),
+            &format!("{who}-secret-words"),
+        );
     }
     let screen = t.exits(0);
     assert!(
@@ -138,10 +148,8 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     drop(t);
 
     let t = Term::start(dir, &format!("{BIN} seal v.bg --label root"));
-    t.wait_for("Secret for 'root': ");
-    t.type_line("Tty-Typed-Secret");
-    t.wait_for("Repeat the secret for 'root': ");
-    t.type_line("Tty-Typed-Secret");
+    t.answer("Secret for 'root': ", "Tty-Typed-Secret");
+    t.answer("Repeat the secret for 'root': ", "Tty-Typed-Secret");
     let screen = t.exits(0);
     assert!(screen.contains("Sealed 'root'"), "{screen}");
     assert!(
@@ -154,10 +162,14 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
         dir,
         &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
     );
-    t.wait_for("Passphrase for alice's share (s/alice.share): ");
-    t.type_line("alice-secret-words");
-    t.wait_for("Passphrase for bob's share (s/bob.share): ");
-    t.type_line("bob-secret-words");
+    t.answer(
+        "Passphrase for alice's share (s/alice.share): ",
+        "alice-secret-words",
+    );
+    t.answer(
+        "Passphrase for bob's share (s/bob.share): ",
+        "bob-secret-words",
+    );
     let screen = t.exits(0);
     assert!(screen.contains("secret:   Tty-Typed-Secret"), "{screen}");
     assert!(
@@ -171,10 +183,11 @@ fn mismatched_confirmation_writes_nothing() {
     let env = Env::new();
     let dir = env.dir.path();
     let t = start_init(dir);
-    t.wait_for("New passphrase for alice's share: ");
-    t.type_line("first-attempt-1");
-    t.wait_for("Repeat the passphrase for alice's share: ");
-    t.type_line("first-attempt-2");
+    t.answer("New passphrase for alice's share: ", "first-attempt-1");
+    t.answer(
+        "Repeat the passphrase for alice's share: ",
+        "first-attempt-2",
+    );
     let screen = t.exits(2);
     assert!(
         screen.contains("the two entries of the passphrase for alice's share differ"),
@@ -194,8 +207,7 @@ fn wrong_passphrase_at_the_terminal_is_named() {
     )
     .success();
     let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
-    t.wait_for("Passphrase for bob's share (s/bob.share): ");
-    t.type_line("not-bobs");
+    t.answer("Passphrase for bob's share (s/bob.share): ", "not-bobs");
     let screen = t.exits(2);
     assert!(
         screen.contains("custodian bob: wrong passphrase"),
@@ -238,8 +250,7 @@ fn unseal_from_paper_at_the_terminal() {
     for (i, line) in lines.iter().enumerate() {
         if i == 1 {
             t.type_line(&typo2);
-            t.wait_for("Type y to use it");
-            t.type_line("y");
+            t.answer("Type y to use it", "y");
             t.wait_for("line 2 ok (corrected as confirmed)");
             continue;
         }
@@ -248,16 +259,18 @@ fn unseal_from_paper_at_the_terminal() {
         t.wait_for_n(" ok", i + 1);
     }
     t.type_line("");
-    t.wait_for("Passphrase for alice's share (typed share): ");
-    t.type_line("alice-pass-1");
+    t.answer(
+        "Passphrase for alice's share (typed share): ",
+        "alice-pass-1",
+    );
     t.wait_for("1 of 2 valid shares: alice");
     // The second share from a file, with a wrong passphrase first.
-    t.wait_for("Share 2 of 2:");
-    t.type_line("s/carol.share");
-    t.wait_for("Passphrase for carol's share (s/carol.share): ");
-    t.type_line("not-carols");
-    t.wait_for("custodian carol: wrong passphrase");
-    t.type_line("s/carol.share");
+    t.answer("Share 2 of 2:", "s/carol.share");
+    t.answer(
+        "Passphrase for carol's share (s/carol.share): ",
+        "not-carols",
+    );
+    t.answer("custodian carol: wrong passphrase", "s/carol.share");
     t.wait_for_n("Passphrase for carol's share", 2);
     t.type_line("carol-pass-3");
     let screen = t.exits(0);
