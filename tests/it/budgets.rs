@@ -37,6 +37,17 @@ impl Run {
         self.out.status.code()
     }
 
+    /// Checks the exit code and that stderr says each of `says`; `what`
+    /// names the case in a failure.
+    fn exited(&self, code: i32, says: &[&str], what: &str) -> &Self {
+        let err = self.stderr();
+        assert_eq!(self.code(), Some(code), "{what} stderr: {err}");
+        for s in says {
+            assert!(err.contains(s), "{what} stderr: {err}");
+        }
+        self
+    }
+
     /// Prints the figure and checks the budget.
     fn within(&self, what: &str, max_secs: f64, max_mib: u64) -> &Self {
         let peak = self
@@ -122,7 +133,7 @@ fn init(dir: &Path, names: &[&str], plain: bool) {
         args.push("--no-passphrase");
     }
     let r = run(dir, &args, pass_lines(names).as_bytes());
-    assert_eq!(r.code(), Some(0), "init: {}", r.stderr());
+    r.exited(0, &[], "init:");
 }
 
 // ---------------------------------------------------------------- Argon2
@@ -155,13 +166,8 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
     ] {
         let args: Vec<&str> = base.iter().chain(flags).copied().collect();
         let r = run(dir.path(), &args, b"");
-        assert_eq!(r.code(), Some(2), "{flags:?}: {}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("is above the ceiling: at most 192 MiB of memory"),
-            "{flags:?}: {}",
-            r.stderr()
-        );
+        let ceiling = "is above the ceiling: at most 192 MiB of memory";
+        r.exited(2, &[ceiling], &format!("{flags:?}:"));
         assert!(!dir.path().join("v.bg").exists());
     }
     // The ceiling itself, deliberately: two shares at 192 MiB × 4 passes.
@@ -178,15 +184,15 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
         .copied()
         .collect();
     let r = run(dir.path(), &args, b"alice-passphrase\nbob-passphrase\n");
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
-    r.within("init at the Argon2 ceiling (2 shares)", 30.0, BUDGET_MIB);
+    r.exited(0, &[], "")
+        .within("init at the Argon2 ceiling (2 shares)", 30.0, BUDGET_MIB);
     let r = run(
         dir.path(),
         &["verify-share", "v.bg", "--share", "shares/alice.share"],
         b"alice-passphrase\n",
     );
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
-    r.within("verify-share at the Argon2 ceiling", 15.0, BUDGET_MIB);
+    r.exited(0, &[], "")
+        .within("verify-share at the Argon2 ceiling", 15.0, BUDGET_MIB);
 }
 
 /// A share declaring Argon2 costs above the ceiling (the report's m = 4 GiB,
@@ -236,15 +242,12 @@ fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
             &["verify-share", "v.bg", "--share", &file],
             b"alice-passphrase\n",
         );
-        assert_eq!(r.code(), Some(2), "{}", r.stderr());
-        let err = r.stderr();
-        assert!(err.contains("custodian alice"), "{err}");
-        assert!(err.contains("is above the ceiling"), "{err}");
-        r.within(
-            &format!("verify-share of a share declaring {name}"),
-            5.0,
-            64,
-        );
+        r.exited(2, &["custodian alice", "is above the ceiling"], "")
+            .within(
+                &format!("verify-share of a share declaring {name}"),
+                5.0,
+                64,
+            );
     }
 }
 
@@ -276,22 +279,16 @@ fn restore_of_16k_parts_is_linear() {
             &["restore", "out.bg", "--from", "parts.txt"],
             b"",
         );
-        assert_eq!(r.code(), Some(4), "{}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("the restored file is not a valid vault"),
-            "{}",
-            r.stderr()
-        );
-        r.within(
-            &format!(
-                "restore of {} parts ({} MB of text)",
-                4096 * copies,
-                text.len() / 1_000_000
-            ),
-            60.0,
-            BUDGET_MIB,
-        );
+        r.exited(4, &["the restored file is not a valid vault"], "")
+            .within(
+                &format!(
+                    "restore of {} parts ({} MB of text)",
+                    4096 * copies,
+                    text.len() / 1_000_000
+                ),
+                60.0,
+                BUDGET_MIB,
+            );
         figures.push(r.secs);
     }
     // Four times the input: linear is about 4×, quadratic 16×. Generous,
@@ -362,7 +359,7 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     let mut args = envelope_all_args("out");
     args.push("--force");
     let r = run(&work, &args, b"");
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
+    r.exited(0, &[], "");
     let after = tree(tmp.path());
     let new: Vec<&PathBuf> = after.difference(&before).collect();
     let expected: BTreeSet<PathBuf> = std::iter::once(PathBuf::from("work/out"))
@@ -396,8 +393,7 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     rename_custodians(&work2.join("v.bg"), &["bell\u{7}name", "x"]);
     let before = tree(tmp.path());
     let r = run(&work2, &envelope_all_args("out"), b"");
-    assert_eq!(r.code(), Some(4), "{}", r.stderr());
-    assert!(r.stderr().contains("control characters"), "{}", r.stderr());
+    r.exited(4, &["control characters"], "");
     assert_eq!(tree(tmp.path()), before);
 }
 
@@ -409,12 +405,7 @@ fn envelope_all_refuses_names_that_collide_once_sanitised() {
     init(dir.path(), &["alice", "bob"], true);
     rename_custodians(&dir.path().join("v.bg"), &["a/b", "a\\b"]);
     let r = run(dir.path(), &envelope_all_args("out"), b"");
-    assert_eq!(r.code(), Some(2), "{}", r.stderr());
-    assert!(
-        r.stderr().contains("would share the file name 'a_b'"),
-        "{}",
-        r.stderr()
-    );
+    r.exited(2, &["would share the file name 'a_b'"], "");
     assert!(!dir.path().join("out").exists());
 }
 
@@ -484,15 +475,20 @@ fn hostile_pictures_stay_within_budget() {
     ];
     for (file, says) in cases {
         let r = run(dir.path(), &["verify-share", "v.bg", "--share", file], b"");
-        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
-        assert!(r.stderr().contains(says), "{file}: {}", r.stderr());
-        r.within(&format!("verify-share --share {file}"), 10.0, BUDGET_MIB);
+        r.exited(2, &[says], &format!("{file}:")).within(
+            &format!("verify-share --share {file}"),
+            10.0,
+            BUDGET_MIB,
+        );
     }
     // The same path serves restore (every QR code on a page) and
     // contribute.
     for file in ["finders-2000.png", "finders-6000.png"] {
         let r = run(dir.path(), &["restore", "out.bg", "--from", file], b"");
-        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
-        r.within(&format!("restore --from {file}"), 10.0, BUDGET_MIB);
+        r.exited(2, &[], &format!("{file}:")).within(
+            &format!("restore --from {file}"),
+            10.0,
+            BUDGET_MIB,
+        );
     }
 }

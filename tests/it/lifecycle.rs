@@ -125,24 +125,20 @@ fn generation_policies_and_their_limits() {
 #[test]
 fn recovery_keys_are_validated_by_group() {
     let env = plain3();
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "bl",
-            "--kind",
-            "recovery-key",
-            "--key-id",
-            "1a2b3c4d",
-            "--device",
-            "PC-1",
-        ],
+    // `seal v.bg --label LABEL --kind recovery-key FLAGS` with stdin `key`.
+    let seal_key = |label: &str, flags: &[&str], key: &str| {
+        let kind = ["seal", "v.bg", "--label", label, "--kind", "recovery-key"];
+        env.run(&[&kind[..], flags].concat(), key)
+    };
+    seal_key(
+        "bl",
+        &["--key-id", "1a2b3c4d", "--device", "PC-1"],
         "123453-654467-111111-000000-720885-055000-222222-333333\n",
     )
     .success();
-    env.run(
-        &["seal", "v.bg", "--label", "bl2", "--kind", "recovery-key"],
+    seal_key(
+        "bl2",
+        &[],
         "123453-654467-111111-000000-720885-055000-222223-333333\n",
     )
     .code(2)
@@ -150,30 +146,15 @@ fn recovery_keys_are_validated_by_group() {
         "BitLocker recovery password group 7 of 8 is wrong",
     ))
     .stderr(predicate::str::contains("222223").not());
-    env.run(
-        &["seal", "v.bg", "--label", "fv", "--kind", "recovery-key"],
-        "abcd-efgh-ijkl-mnop-qrst-uvw",
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "FileVault recovery key group 6 of 6 is wrong",
-    ));
-    env.run(
-        &["seal", "v.bg", "--label", "fv", "--kind", "recovery-key"],
-        "abcd-efgh-ijkl-mnop-qrst-uvwx\n",
-    )
-    .success();
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "k",
-            "--kind",
-            "recovery-key",
-            "--key-id",
-            "1A2B3C4D",
-        ],
+    seal_key("fv", &[], "abcd-efgh-ijkl-mnop-qrst-uvw")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "FileVault recovery key group 6 of 6 is wrong",
+        ));
+    seal_key("fv", &[], "abcd-efgh-ijkl-mnop-qrst-uvwx\n").success();
+    seal_key(
+        "k",
+        &["--key-id", "1A2B3C4D"],
         "ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
     )
     .code(2)
