@@ -102,31 +102,22 @@ fn init_refuses_more_than_255_custodians() {
 #[test]
 fn init_refuses_argon2_below_the_floor() {
     let env = Env::new();
-    let mut args = plain_init_args("2", &["a", "b"]);
-    args.truncate(args.len() - FLOOR.len());
-    args.extend([
-        "--argon2-memory",
-        "8",
-        "--argon2-time",
-        "2",
-        "--argon2-parallelism",
-        "1",
-    ]);
-    env.run(&args, "")
-        .code(2)
-        .stderr(predicate::str::contains("below the floor"));
-    args.truncate(args.len() - 6);
-    args.extend([
-        "--argon2-memory",
-        "19",
-        "--argon2-time",
-        "1",
-        "--argon2-parallelism",
-        "1",
-    ]);
-    env.run(&args, "")
-        .code(2)
-        .stderr(predicate::str::contains("below the floor"));
+    let mut base = plain_init_args("2", &["a", "b"]);
+    base.truncate(base.len() - FLOOR.len());
+    // Memory below the floor, then time below it.
+    for (memory, time) in [("8", "2"), ("19", "1")] {
+        let argon2 = [
+            "--argon2-memory",
+            memory,
+            "--argon2-time",
+            time,
+            "--argon2-parallelism",
+            "1",
+        ];
+        env.run(&[&base[..], &argon2].concat(), "")
+            .code(2)
+            .stderr(predicate::str::contains("below the floor"));
+    }
 }
 
 #[test]

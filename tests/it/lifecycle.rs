@@ -32,6 +32,15 @@ fn exposed_ba(flags: &[&str], secret: &str) -> Env {
     env
 }
 
+/// A directory with alice's and carol's shares of the v1 golden vault.
+fn golden_shares() -> Env {
+    let env = Env::new();
+    for f in ["alice.share", "carol.share"] {
+        env.copy_fixture(&format!("v1/{f}"), f);
+    }
+    env
+}
+
 // ---------------------------------------------------------------- generate
 
 #[test]
@@ -351,10 +360,7 @@ fn drill_proves_every_version_decrypts_and_reveals_nothing() {
 
 #[test]
 fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
-    let env = Env::new();
-    for f in ["alice.share", "carol.share"] {
-        env.copy_fixture(&format!("v1/{f}"), f);
-    }
+    let env = golden_shares();
     env.copy_fixture("bad/moved-label.bg", "v.bg");
     env.run(
         &[
@@ -387,10 +393,7 @@ fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
 
 #[test]
 fn audit_verify_with_shares_checks_quorum_macs() {
-    let env = Env::new();
-    for f in ["alice.share", "carol.share"] {
-        env.copy_fixture(&format!("v1/{f}"), f);
-    }
+    let env = golden_shares();
     env.copy_fixture("v1/golden.bg", "good.bg");
     env.copy_fixture("bad/forged-unseal-reason.bg", "forged.bg");
     let args = |v: &'static str| {
