@@ -5,22 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Instant;
 
 use vault_core::passphrase::KdfParams;
 use vault_core::share::Protection;
 use vault_core::share_text::{self, ShareHeader};
 
-/// Argon2 flags at OWASP's floor: the cheapest any build accepts.
-const FLOOR: [&str; 6] = [
-    "--argon2-memory",
-    "19",
-    "--argon2-time",
-    "2",
-    "--argon2-parallelism",
-    "1",
-];
+use crate::util::{
+    envelope_all_args, init_args, load, pass_lines, spawn_piped, with_genesis, BIN, FLOOR,
+};
 
 /// The per-command memory budget.
 const BUDGET_MIB: u64 = 256;
@@ -45,6 +39,17 @@ impl Run {
 
     fn code(&self) -> Option<i32> {
         self.out.status.code()
+    }
+
+    /// Checks the exit code and that stderr says each of `says`; `what`
+    /// names the case in a failure.
+    fn exited(&self, code: i32, says: &[&str], what: &str) -> &Self {
+        let err = self.stderr();
+        assert_eq!(self.code(), Some(code), "{what} stderr: {err}");
+        for s in says {
+            assert!(err.contains(s), "{what} stderr: {err}");
+        }
+        self
     }
 
     /// Prints the figure and checks the budget.
@@ -81,7 +86,6 @@ impl Run {
 /// `breakglass ARGS` in `dir` with `stdin`, timed and measured.
 fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     use std::io::Write;
-    let bin = env!("CARGO_BIN_EXE_breakglass");
     let time = Path::new("/usr/bin/time");
     let report = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = if time.exists() {
@@ -89,20 +93,13 @@ fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
         c.arg("-o")
             .arg(report.path())
             .args(["-f", "%M %U %S"])
-            .arg(bin);
+            .arg(BIN);
         c
     } else {
-        Command::new(bin)
+        Command::new(BIN)
     };
     let start = Instant::now();
-    let mut child = cmd
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(cmd.current_dir(dir).args(args));
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -153,23 +150,13 @@ fn tree(dir: &Path) -> BTreeSet<PathBuf> {
 /// A vault `v.bg` in `dir` with these custodians (2 of n), shares in
 /// `dir/shares`; passphrases `<name>-passphrase` unless `plain`.
 fn init(dir: &Path, names: &[&str], plain: bool) {
-    let mut args = vec!["init", "v.bg", "--name", "Budget vault", "--threshold", "2"];
-    for n in names {
-        args.extend(["--custodian", n]);
-    }
-    args.extend(["--share-dir", "shares"]);
+    let mut args = init_args("v.bg", "Budget vault", "2", names, "shares");
     args.extend(FLOOR);
     if plain {
         args.push("--no-passphrase");
     }
-    let input: String = names.iter().map(|n| format!("{n}-passphrase\n")).collect();
-    let r = run(dir, &args, input.as_bytes());
-    assert_eq!(r.code(), Some(0), "init: {}", r.stderr());
-}
-
-fn load(path: &Path) -> vault_core::vault::Vault {
-    let bytes = std::fs::read(path).unwrap();
-    vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap()
+    let r = run(dir, &args, pass_lines(names).as_bytes());
+    r.exited(0, &[], "init:");
 }
 
 // ---------------------------------------------------------------- Argon2
@@ -202,13 +189,8 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
     ] {
         let args: Vec<&str> = base.iter().chain(flags).copied().collect();
         let r = run(dir.path(), &args, b"");
-        assert_eq!(r.code(), Some(2), "{flags:?}: {}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("is above the ceiling: at most 192 MiB of memory"),
-            "{flags:?}: {}",
-            r.stderr()
-        );
+        let ceiling = "is above the ceiling: at most 192 MiB of memory";
+        r.exited(2, &[ceiling], &format!("{flags:?}:"));
         assert!(!dir.path().join("v.bg").exists());
     }
     // The ceiling itself, deliberately: two shares at 192 MiB × 4 passes.
@@ -225,15 +207,15 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
         .copied()
         .collect();
     let r = run(dir.path(), &args, b"alice-passphrase\nbob-passphrase\n");
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
-    r.within("init at the Argon2 ceiling (2 shares)", 30.0, BUDGET_MIB);
+    r.exited(0, &[], "")
+        .within("init at the Argon2 ceiling (2 shares)", 30.0, BUDGET_MIB);
     let r = run(
         dir.path(),
         &["verify-share", "v.bg", "--share", "shares/alice.share"],
         b"alice-passphrase\n",
     );
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
-    r.within("verify-share at the Argon2 ceiling", 15.0, BUDGET_MIB);
+    r.exited(0, &[], "")
+        .within("verify-share at the Argon2 ceiling", 15.0, BUDGET_MIB);
 }
 
 /// A share declaring Argon2 costs above the ceiling (the report's m = 4 GiB,
@@ -243,7 +225,7 @@ fn init_refuses_argon2_above_the_ceiling_and_reaches_it() {
 fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path(), &["alice", "bob"], false);
-    let vault = load(&dir.path().join("v.bg"));
+    let vault = load(&std::fs::read(dir.path().join("v.bg")).unwrap());
     let text = std::fs::read_to_string(dir.path().join("shares/alice.share")).unwrap();
     for (name, params) in [
         (
@@ -283,15 +265,12 @@ fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
             &["verify-share", "v.bg", "--share", &file],
             b"alice-passphrase\n",
         );
-        assert_eq!(r.code(), Some(2), "{}", r.stderr());
-        let err = r.stderr();
-        assert!(err.contains("custodian alice"), "{err}");
-        assert!(err.contains("is above the ceiling"), "{err}");
-        r.within(
-            &format!("verify-share of a share declaring {name}"),
-            5.0,
-            64,
-        );
+        r.exited(2, &["custodian alice", "is above the ceiling"], "")
+            .within(
+                &format!("verify-share of a share declaring {name}"),
+                5.0,
+                64,
+            );
     }
 }
 
@@ -323,22 +302,16 @@ fn restore_of_16k_parts_is_linear() {
             &["restore", "out.bg", "--from", "parts.txt"],
             b"",
         );
-        assert_eq!(r.code(), Some(4), "{}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("the restored file is not a valid vault"),
-            "{}",
-            r.stderr()
-        );
-        r.within(
-            &format!(
-                "restore of {} parts ({} MB of text)",
-                4096 * copies,
-                text.len() / 1_000_000
-            ),
-            60.0,
-            BUDGET_MIB,
-        );
+        r.exited(4, &["the restored file is not a valid vault"], "")
+            .within(
+                &format!(
+                    "restore of {} parts ({} MB of text)",
+                    4096 * copies,
+                    text.len() / 1_000_000
+                ),
+                60.0,
+                BUDGET_MIB,
+            );
         figures.push(r.secs);
     }
     // Four times the input: linear is about 4×, quadratic 16×. Generous,
@@ -360,22 +333,11 @@ fn restore_of_16k_parts_is_linear() {
 /// Rewrites the genesis record of `path` with these custodian names and
 /// re-chains the file (as a forger would).
 fn rename_custodians(path: &Path, names: &[&str]) {
-    let vault = load(path);
-    let mut genesis = vault.genesis().clone();
-    for (c, n) in genesis.custodians.iter_mut().zip(names) {
-        c.name = (*n).to_owned();
-    }
-    let mut out = vault_core::log::header().to_vec();
-    let mut prev = vault_core::log::genesis_prev();
-    let records: Vec<vault_core::record::Record> =
-        std::iter::once(vault_core::record::Record::Genesis(genesis))
-            .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
-            .collect();
-    for r in records {
-        let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
-        out.extend_from_slice(&frame);
-        prev = hash;
-    }
+    let out = with_genesis(&std::fs::read(path).unwrap(), |genesis| {
+        for (c, n) in genesis.custodians.iter_mut().zip(names) {
+            c.name = (*n).to_owned();
+        }
+    });
     std::fs::write(path, out).unwrap();
 }
 
@@ -417,21 +379,10 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     assert_eq!(run(&work, &["list", "v.bg"], b"").code(), Some(0));
     let before = tree(tmp.path());
 
-    let r = run(
-        &work,
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-            "--force",
-        ],
-        b"",
-    );
-    assert_eq!(r.code(), Some(0), "{}", r.stderr());
+    let mut args = envelope_all_args("out");
+    args.push("--force");
+    let r = run(&work, &args, b"");
+    r.exited(0, &[], "");
     let after = tree(tmp.path());
     let new: Vec<&PathBuf> = after.difference(&before).collect();
     let expected: BTreeSet<PathBuf> = std::iter::once(PathBuf::from("work/out"))
@@ -464,21 +415,8 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     init(&work2, &honest[..2], true);
     rename_custodians(&work2.join("v.bg"), &["bell\u{7}name", "x"]);
     let before = tree(tmp.path());
-    let r = run(
-        &work2,
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-        ],
-        b"",
-    );
-    assert_eq!(r.code(), Some(4), "{}", r.stderr());
-    assert!(r.stderr().contains("control characters"), "{}", r.stderr());
+    let r = run(&work2, &envelope_all_args("out"), b"");
+    r.exited(4, &["control characters"], "");
     assert_eq!(tree(tmp.path()), before);
 }
 
@@ -489,25 +427,8 @@ fn envelope_all_refuses_names_that_collide_once_sanitised() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path(), &["alice", "bob"], true);
     rename_custodians(&dir.path().join("v.bg"), &["a/b", "a\\b"]);
-    let r = run(
-        dir.path(),
-        &[
-            "envelope",
-            "v.bg",
-            "--all",
-            "--share-dir",
-            "shares",
-            "--out-dir",
-            "out",
-        ],
-        b"",
-    );
-    assert_eq!(r.code(), Some(2), "{}", r.stderr());
-    assert!(
-        r.stderr().contains("would share the file name 'a_b'"),
-        "{}",
-        r.stderr()
-    );
+    let r = run(dir.path(), &envelope_all_args("out"), b"");
+    r.exited(2, &["would share the file name 'a_b'"], "");
     assert!(!dir.path().join("out").exists());
 }
 
@@ -577,15 +498,20 @@ fn hostile_pictures_stay_within_budget() {
     ];
     for (file, says) in cases {
         let r = run(dir.path(), &["verify-share", "v.bg", "--share", file], b"");
-        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
-        assert!(r.stderr().contains(says), "{file}: {}", r.stderr());
-        r.within(&format!("verify-share --share {file}"), 10.0, BUDGET_MIB);
+        r.exited(2, &[says], &format!("{file}:")).within(
+            &format!("verify-share --share {file}"),
+            10.0,
+            BUDGET_MIB,
+        );
     }
     // The same path serves restore (every QR code on a page) and
     // contribute.
     for file in ["finders-2000.png", "finders-6000.png"] {
         let r = run(dir.path(), &["restore", "out.bg", "--from", file], b"");
-        assert_eq!(r.code(), Some(2), "{file}: {}", r.stderr());
-        r.within(&format!("restore --from {file}"), 10.0, BUDGET_MIB);
+        r.exited(2, &[], &format!("{file}:")).within(
+            &format!("restore --from {file}"),
+            10.0,
+            BUDGET_MIB,
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! The command-line contract, tested on the real binary: every command's
 //! success path and each bad input with its message and exit code.
 
-use crate::util::{json, pass_lines, passphrase, stderr, stdout, unseal_args, Env, FIVE, FLOOR};
+use crate::util::{
+    init_args, json, pass_lines, passphrase, stderr, stdout, strs, unseal_args, with_genesis, Env,
+    FIVE, FLOOR,
+};
 use predicates::prelude::*;
 
 // ---------------------------------------------------------------- init
@@ -43,19 +46,8 @@ fn init_no_passphrase_writes_plain_shares() {
 #[test]
 fn init_json_reports_shares() {
     let env = Env::new();
-    let mut args = vec![
-        "init",
-        "v.bg",
-        "--name",
-        "J",
-        "--threshold",
-        "2",
-        "--custodian",
-        "a",
-        "--custodian",
-        "b",
-    ];
-    args.extend(["--share-dir", "s", "--no-passphrase", "--json"]);
+    let mut args = init_args("v.bg", "J", "2", &["a", "b"], "s");
+    args.extend(["--no-passphrase", "--json"]);
     args.extend(FLOOR);
     let out = env.run(&args, "").success();
     let v = json(&out);
@@ -65,12 +57,10 @@ fn init_json_reports_shares() {
     assert_eq!(v["id"].as_str().unwrap().len(), 32);
 }
 
-fn init_args<'a>(k: &'a str, names: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["init", "v.bg", "--name", "X", "--threshold", k];
-    for n in names {
-        args.extend(["--custodian", *n]);
-    }
-    args.extend(["--share-dir", "shares", "--no-passphrase"]);
+/// `init` of a plain vault `v.bg` named X, shares in `shares/`, at FLOOR.
+fn plain_init_args<'a>(k: &'a str, names: &[&'a str]) -> Vec<&'a str> {
+    let mut args = init_args("v.bg", "X", k, names, "shares");
+    args.push("--no-passphrase");
     args.extend(FLOOR);
     args
 }
@@ -89,7 +79,7 @@ fn init_refuses_bad_thresholds_and_names() {
         ("2", vec!["a", "B", "b"], "custodian 'b' is named twice"),
         ("2", vec!["a", "x/y"], "cannot be a file name"),
     ] {
-        env.run(&init_args(k, &names), "")
+        env.run(&plain_init_args(k, &names), "")
             .code(2)
             .stderr(predicate::str::contains(msg));
     }
@@ -102,7 +92,7 @@ fn init_refuses_more_than_255_custodians() {
     let env = Env::new();
     let names: Vec<String> = (0..256).map(|i| format!("c{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    env.run(&init_args("2", &refs), "")
+    env.run(&plain_init_args("2", &refs), "")
         .code(2)
         .stderr(predicate::str::contains(
             "256 custodians is too many: at most 255",
@@ -112,31 +102,22 @@ fn init_refuses_more_than_255_custodians() {
 #[test]
 fn init_refuses_argon2_below_the_floor() {
     let env = Env::new();
-    let mut args = init_args("2", &["a", "b"]);
-    args.truncate(args.len() - FLOOR.len());
-    args.extend([
-        "--argon2-memory",
-        "8",
-        "--argon2-time",
-        "2",
-        "--argon2-parallelism",
-        "1",
-    ]);
-    env.run(&args, "")
-        .code(2)
-        .stderr(predicate::str::contains("below the floor"));
-    args.truncate(args.len() - 6);
-    args.extend([
-        "--argon2-memory",
-        "19",
-        "--argon2-time",
-        "1",
-        "--argon2-parallelism",
-        "1",
-    ]);
-    env.run(&args, "")
-        .code(2)
-        .stderr(predicate::str::contains("below the floor"));
+    let mut base = plain_init_args("2", &["a", "b"]);
+    base.truncate(base.len() - FLOOR.len());
+    // Memory below the floor, then time below it.
+    for (memory, time) in [("8", "2"), ("19", "1")] {
+        let argon2 = [
+            "--argon2-memory",
+            memory,
+            "--argon2-time",
+            time,
+            "--argon2-parallelism",
+            "1",
+        ];
+        env.run(&[&base[..], &argon2].concat(), "")
+            .code(2)
+            .stderr(predicate::str::contains("below the floor"));
+    }
 }
 
 #[test]
@@ -144,13 +125,13 @@ fn init_refuses_an_existing_vault_without_force() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
     let before = std::fs::read(env.path("v.bg")).unwrap();
-    env.run(&init_args("2", &["a", "b"]), "")
+    env.run(&plain_init_args("2", &["a", "b"]), "")
         .code(2)
         .stderr(predicate::str::contains(
             "v.bg: already exists (use --force",
         ));
     assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), before);
-    let mut args = init_args("2", &["alice", "bob"]);
+    let mut args = plain_init_args("2", &["alice", "bob"]);
     args.push("--force");
     env.run(&args, "").success();
     assert_ne!(std::fs::read(env.path("v.bg")).unwrap(), before);
@@ -159,7 +140,7 @@ fn init_refuses_an_existing_vault_without_force() {
 #[test]
 fn init_refuses_short_passphrase_and_missing_lines() {
     let env = Env::new();
-    let mut args = init_args("2", &["alice", "bob"]);
+    let mut args = plain_init_args("2", &["alice", "bob"]);
     args.retain(|a| *a != "--no-passphrase");
     env.run(&args, "short\n")
         .code(2)
@@ -445,9 +426,7 @@ fn foreign_duplicate_and_junk_shares_are_named() {
     let env = Env::new();
     env.init(2, &FIVE[..3], true);
     env.seal("x", "the-secret");
-    let other = Env::new();
-    other.init(2, &["alice", "bob"], true);
-    std::fs::copy(other.path("shares/alice.share"), env.path("foreign.share")).unwrap();
+    env.foreign_share(["alice", "bob"], "foreign.share");
     env.write("junk.share", "hello\n");
     let s = vec![
         "foreign.share".to_owned(),
@@ -483,7 +462,7 @@ fn share_of_the_wrong_custodian_slot_fails_its_commitment() {
     // cannot be made; instead: re-init over the same path, keep old shares.
     std::fs::create_dir(env.path("old")).unwrap();
     std::fs::copy(env.path("shares/alice.share"), env.path("old/alice.share")).unwrap();
-    let mut args = init_args("2", &FIVE[..3]);
+    let mut args = plain_init_args("2", &FIVE[..3]);
     args.push("--force");
     env.run(&args, "").success();
     env.seal("x", "s");
@@ -588,15 +567,8 @@ fn audit_records_deposits_and_unseals_with_reason() {
     env.seal("x", "s");
     env.unseal(&["bob", "alice"], &["--reason", "MFA outage INC-7"], "")
         .success();
-    let out = env.run(&["audit", "v.bg", "--json"], "").success();
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let events = env.audit_events();
+    let kinds = strs(&events, "event");
     assert_eq!(kinds, ["init", "deposit", "unseal"]);
     let u = &events[2];
     assert_eq!(u["reason"], "MFA outage INC-7");
@@ -668,21 +640,7 @@ fn damaged_key_material_is_exit_4() {
     // chain so only the key check is wrong: shares pass their commitments
     // but combine to a key the vault does not know.
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
-    let log = vault_core::log::parse(&bytes).unwrap();
-    let vault = vault_core::vault::Vault::replay(&log).unwrap();
-    let mut genesis = vault.genesis().clone();
-    genesis.key_check[0] ^= 1;
-    let mut out = vault_core::log::header().to_vec();
-    let mut prev = vault_core::log::genesis_prev();
-    let records: Vec<vault_core::record::Record> =
-        std::iter::once(vault_core::record::Record::Genesis(genesis))
-            .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
-            .collect();
-    for r in records {
-        let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
-        out.extend_from_slice(&frame);
-        prev = hash;
-    }
+    let out = with_genesis(&bytes, |genesis| genesis.key_check[0] ^= 1);
     env.write("v.bg", &out);
     env.unseal(&["alice", "bob"], &[], "")
         .code(4)

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{json, unseal_args, Env};
+use crate::util::{json, knob, strs, unseal_args, Env};
 
 /// xorshift64*: reproducible delays from a printed seed (not for secrets).
 struct Rng(u64);
@@ -54,10 +54,7 @@ fn unseal_child(env: &Env) -> std::process::Child {
 
 #[test]
 fn killed_writers_never_lose_acknowledged_deposits() {
-    let trials: usize = std::env::var("BREAKGLASS_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(150);
+    let trials: usize = knob("BREAKGLASS_CRASH_TRIALS", 150);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -148,12 +145,7 @@ fn killed_writers_never_lose_acknowledged_deposits() {
         pending = torn;
         torn_seen += usize::from(simulated);
         let v: serde_json::Value = serde_json::from_slice(&list_out.stdout).unwrap();
-        let labels: Vec<&str> = v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["label"].as_str().unwrap())
-            .collect();
+        let labels = strs(v["entries"].as_array().unwrap(), "label");
         for l in acked.keys() {
             assert!(
                 labels.contains(&l.as_str()),

@@ -2,7 +2,7 @@
 //! rotation and history, exposure deadlines, drills, status and the
 //! verifiable audit trail.
 
-use crate::util::{json, pass_lines, share_flags, stderr, stdout, Env, FIVE};
+use crate::util::{json, pass_lines, share_flags, stderr, stdout, strs, Env, FIVE};
 use predicates::prelude::*;
 
 fn plain3() -> Env {
@@ -17,6 +17,28 @@ fn unseal_json(env: &Env, extra: &[&str]) -> serde_json::Value {
         &env.unseal(&["alice", "bob"], &[extra, &["--json"]].concat(), "")
             .success(),
     )
+}
+
+/// `plain3` with entry `ba` sealed (`secret`, with `flags`) and unsealed
+/// once, so exposed.
+fn exposed_ba(flags: &[&str], secret: &str) -> Env {
+    let env = plain3();
+    env.run(
+        &[&["seal", "v.bg", "--label", "ba"][..], flags].concat(),
+        secret,
+    )
+    .success();
+    unseal_json(&env, &["--entry", "ba"]);
+    env
+}
+
+/// A directory with alice's and carol's shares of the v1 golden vault.
+fn golden_shares() -> Env {
+    let env = Env::new();
+    for f in ["alice.share", "carol.share"] {
+        env.copy_fixture(&format!("v1/{f}"), f);
+    }
+    env
 }
 
 // ---------------------------------------------------------------- generate
@@ -61,24 +83,12 @@ fn generated_password_is_shown_once_and_sealed() {
 #[test]
 fn generation_policies_and_their_limits() {
     let env = plain3();
-    let v = json(
-        &env.run(
-            &[
-                "seal",
-                "v.bg",
-                "--label",
-                "pin",
-                "--generate",
-                "--charset",
-                "digits",
-                "--length",
-                "16",
-                "--json",
-            ],
-            "",
-        )
-        .success(),
-    );
+    // `seal v.bg --label LABEL --generate FLAGS`.
+    let generate = |label: &str, flags: &[&str]| {
+        let args = [&["seal", "v.bg", "--label", label, "--generate"][..], flags].concat();
+        env.run(&args, "")
+    };
+    let v = json(&generate("pin", &["--charset", "digits", "--length", "16", "--json"]).success());
     assert!(v["secret"]
         .as_str()
         .unwrap()
@@ -104,42 +114,17 @@ fn generation_policies_and_their_limits() {
     );
     assert!(v["secret"].as_str().unwrap().split('-').count() >= 8);
     assert!((v["entropy_bits"].as_f64().unwrap() - 103.4).abs() < 0.1);
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "x",
-            "--generate",
-            "--length",
-            "12",
-        ],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "--length 12 is refused: 16 to 128",
-    ));
-    env.run(
-        &["seal", "v.bg", "--label", "x", "--generate", "--words", "5"],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("6 to 10 words"));
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "x",
-            "--generate",
-            "--charset",
-            "emoji",
-        ],
-        "",
-    )
-    .code(1)
-    .stderr(predicate::str::contains("--charset emoji"));
+    generate("x", &["--length", "12"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--length 12 is refused: 16 to 128",
+        ));
+    generate("x", &["--words", "5"])
+        .code(2)
+        .stderr(predicate::str::contains("6 to 10 words"));
+    generate("x", &["--charset", "emoji"])
+        .code(1)
+        .stderr(predicate::str::contains("--charset emoji"));
     env.run(&["seal", "v.bg", "--label", "x", "--length", "20"], "")
         .code(1);
 }
@@ -149,24 +134,20 @@ fn generation_policies_and_their_limits() {
 #[test]
 fn recovery_keys_are_validated_by_group() {
     let env = plain3();
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "bl",
-            "--kind",
-            "recovery-key",
-            "--key-id",
-            "1a2b3c4d",
-            "--device",
-            "PC-1",
-        ],
+    // `seal v.bg --label LABEL --kind recovery-key FLAGS` with stdin `key`.
+    let seal_key = |label: &str, flags: &[&str], key: &str| {
+        let kind = ["seal", "v.bg", "--label", label, "--kind", "recovery-key"];
+        env.run(&[&kind[..], flags].concat(), key)
+    };
+    seal_key(
+        "bl",
+        &["--key-id", "1a2b3c4d", "--device", "PC-1"],
         "123453-654467-111111-000000-720885-055000-222222-333333\n",
     )
     .success();
-    env.run(
-        &["seal", "v.bg", "--label", "bl2", "--kind", "recovery-key"],
+    seal_key(
+        "bl2",
+        &[],
         "123453-654467-111111-000000-720885-055000-222223-333333\n",
     )
     .code(2)
@@ -174,30 +155,15 @@ fn recovery_keys_are_validated_by_group() {
         "BitLocker recovery password group 7 of 8 is wrong",
     ))
     .stderr(predicate::str::contains("222223").not());
-    env.run(
-        &["seal", "v.bg", "--label", "fv", "--kind", "recovery-key"],
-        "abcd-efgh-ijkl-mnop-qrst-uvw",
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "FileVault recovery key group 6 of 6 is wrong",
-    ));
-    env.run(
-        &["seal", "v.bg", "--label", "fv", "--kind", "recovery-key"],
-        "abcd-efgh-ijkl-mnop-qrst-uvwx\n",
-    )
-    .success();
-    env.run(
-        &[
-            "seal",
-            "v.bg",
-            "--label",
-            "k",
-            "--kind",
-            "recovery-key",
-            "--key-id",
-            "1A2B3C4D",
-        ],
+    seal_key("fv", &[], "abcd-efgh-ijkl-mnop-qrst-uvw")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "FileVault recovery key group 6 of 6 is wrong",
+        ));
+    seal_key("fv", &[], "abcd-efgh-ijkl-mnop-qrst-uvwx\n").success();
+    seal_key(
+        "k",
+        &["--key-id", "1A2B3C4D"],
         "ABCD-EFGH-IJKL-MNOP-QRST-UVWX",
     )
     .code(2)
@@ -249,13 +215,7 @@ fn file_entries_hold_binary_data() {
 
 #[test]
 fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
-    let env = plain3();
-    env.run(
-        &["seal", "v.bg", "--label", "ba", "--username", "ba@contoso"],
-        "old-password",
-    )
-    .success();
-    unseal_json(&env, &["--entry", "ba"]);
+    let env = exposed_ba(&["--username", "ba@contoso"], "old-password");
     let s = json(&env.run(&["status", "v.bg", "--json"], "").success());
     assert_eq!(s["exposed"][0]["label"], "ba");
     assert_eq!(s["exposed"][0]["overdue"], false);
@@ -284,12 +244,7 @@ fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
         "rotation clears the exposure"
     );
     let h = unseal_json(&env, &["--entry", "ba", "--history"]);
-    let secrets: Vec<&str> = h["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["secret"].as_str().unwrap())
-        .collect();
+    let secrets = strs(h["entries"].as_array().unwrap(), "secret");
     assert_eq!(secrets, ["old-password", new.as_str()]);
     assert_eq!(h["entries"][0]["username"], "ba@contoso");
     let audit = stdout(&env.run(&["audit", "v.bg", "--json"], "").success());
@@ -306,13 +261,7 @@ fn rotate_adds_a_version_keeps_history_and_clears_exposure() {
 
 #[test]
 fn status_reports_exposure_deadlines_and_overdue_drills() {
-    let env = plain3();
-    env.run(
-        &["seal", "v.bg", "--label", "ba", "--rotate-after-use", "2"],
-        "pw",
-    )
-    .success();
-    unseal_json(&env, &["--entry", "ba"]);
+    let env = exposed_ba(&["--rotate-after-use", "2"], "pw");
     // Fresh: nothing overdue yet.
     env.run(&["status", "v.bg"], "")
         .success()
@@ -411,10 +360,7 @@ fn drill_proves_every_version_decrypts_and_reveals_nothing() {
 
 #[test]
 fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
-    let env = Env::new();
-    for f in ["alice.share", "carol.share"] {
-        env.copy_fixture(&format!("v1/{f}"), f);
-    }
+    let env = golden_shares();
     env.copy_fixture("bad/moved-label.bg", "v.bg");
     env.run(
         &[
@@ -447,10 +393,7 @@ fn drill_of_a_damaged_vault_names_the_entry_and_exits_4() {
 
 #[test]
 fn audit_verify_with_shares_checks_quorum_macs() {
-    let env = Env::new();
-    for f in ["alice.share", "carol.share"] {
-        env.copy_fixture(&format!("v1/{f}"), f);
-    }
+    let env = golden_shares();
     env.copy_fixture("v1/golden.bg", "good.bg");
     env.copy_fixture("bad/forged-unseal-reason.bg", "forged.bg");
     let args = |v: &'static str| {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{skip, stderr, stdout, unseal_args, Env};
+use crate::util::{init_args, skip, stderr, stdout, unseal_args, Env};
 use predicates::prelude::*;
 
 /// A mount that is undone on drop.
@@ -61,19 +61,8 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     };
     let run = |args: &[&str], input: &str| env.run(args, input);
     let v = "small/v.bg";
-    let mut init = vec![
-        "init",
-        v,
-        "--name",
-        "F",
-        "--threshold",
-        "2",
-        "--custodian",
-        "a",
-        "--custodian",
-        "b",
-    ];
-    init.extend(["--share-dir", "small/s", "--no-passphrase"]);
+    let mut init = init_args(v, "F", "2", &["a", "b"], "small/s");
+    init.push("--no-passphrase");
     run(&init, "").success();
     run(&["seal", v, "--label", "before"], "kept-secret").success();
     fill(&env.path("small"));

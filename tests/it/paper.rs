@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::util::{json, pass_lines, unseal_args, Env};
+use crate::util::{envelope_all_args, json, pass_lines, unseal_args, Env};
 use predicates::prelude::*;
 
 fn tool(name: &str) -> Command {
@@ -13,6 +13,11 @@ fn tool(name: &str) -> Command {
         "{name} is needed for the paper tests (Debian: poppler-utils, zbar-tools; scripts/test.sh installs them)"
     );
     Command::new(name)
+}
+
+/// Arguments `envelope v.bg --share SHARE --out PDF`.
+fn envelope_args<'a>(share: &'a str, pdf: &'a str) -> Vec<&'a str> {
+    vec!["envelope", "v.bg", "--share", share, "--out", pdf]
 }
 
 /// Renders page 1 of `pdf` at `dpi` and decodes its QR code with zbarimg.
@@ -41,21 +46,9 @@ fn every_envelope_scans_back_to_a_share_that_unseals() {
     let env = Env::new();
     env.init(2, &["alice", "bob", "carol"], false);
     env.seal("entra-ba1", "paper-secret");
-    let out = env
-        .run(
-            &[
-                "envelope",
-                "v.bg",
-                "--all",
-                "--share-dir",
-                "shares",
-                "--out-dir",
-                "pdf",
-                "--json",
-            ],
-            "",
-        )
-        .success();
+    let mut args = envelope_all_args("pdf");
+    args.push("--json");
+    let out = env.run(&args, "").success();
     let report = json(&out);
     for e in report["envelopes"].as_array().unwrap() {
         assert!(e["bytes"].as_u64().unwrap() < 200_000, "{e}");
@@ -87,20 +80,9 @@ fn letter_and_a4_pages_and_plain_shares() {
         ("letter", "612 x 792 pts (letter)"),
     ] {
         let pdf = format!("bob-{paper}.pdf");
-        env.run(
-            &[
-                "envelope",
-                "v.bg",
-                "--share",
-                "shares/bob.share",
-                "--out",
-                &pdf,
-                "--paper",
-                paper,
-            ],
-            "",
-        )
-        .success();
+        let mut args = envelope_args("shares/bob.share", &pdf);
+        args.extend(["--paper", paper]);
+        env.run(&args, "").success();
         let info = tool("pdfinfo")
             .current_dir(env.dir.path())
             .arg(&pdf)
@@ -134,28 +116,13 @@ fn letter_and_a4_pages_and_plain_shares() {
         assert!(text.contains("NOT protected by a passphrase"), "{text}");
         assert!(text.contains("any 2 of 2 unseal"));
     }
-    env.run(
-        &[
-            "envelope",
-            "v.bg",
-            "--share",
-            "shares/bob.share",
-            "--out",
-            "bob-a4.pdf",
-        ],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("already exists"));
-    let other = Env::new();
-    other.init(2, &["x", "y"], true);
-    std::fs::copy(other.path("shares/x.share"), env.path("x.share")).unwrap();
-    env.run(
-        &["envelope", "v.bg", "--share", "x.share", "--out", "x.pdf"],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("belongs to another vault"));
+    env.run(&envelope_args("shares/bob.share", "bob-a4.pdf"), "")
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    env.foreign_share(["x", "y"], "x.share");
+    env.run(&envelope_args("x.share", "x.pdf"), "")
+        .code(2)
+        .stderr(predicate::str::contains("belongs to another vault"));
 }
 
 // ---------------------------------------------------------------- pictures
@@ -204,18 +171,8 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], false);
     env.seal("x", "picture-secret");
-    env.run(
-        &[
-            "envelope",
-            "v.bg",
-            "--share",
-            "shares/alice.share",
-            "--out",
-            "alice.pdf",
-        ],
-        "",
-    )
-    .success();
+    env.run(&envelope_args("shares/alice.share", "alice.pdf"), "")
+        .success();
     assert!(tool("pdftoppm")
         .current_dir(env.dir.path())
         .args([

@@ -4,7 +4,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{json, pass_lines, share_flags, stdout, unseal_args, Env, FIVE, FLOOR};
+use crate::util::{
+    json, knob, pass_lines, share_flags, stdout, strs, unseal_args, Env, FIVE, FLOOR,
+};
 use predicates::prelude::*;
 
 fn rekey_args<'a>(old: &'a [String], new: &[&'a str], k: &'a str, dir: &'a str) -> Vec<&'a str> {
@@ -64,12 +66,8 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
     let out = env
         .run(&args, "frank-new-passphrase\ncarol-new-passphrase\n")
         .success();
-    let secrets: Vec<String> = json(&out)["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["secret"].as_str().unwrap().to_owned())
-        .collect();
+    let v = json(&out);
+    let secrets = strs(v["entries"].as_array().unwrap(), "secret");
     assert_eq!(secrets, ["password-v1", "password-v2", "note-secret"]);
 
     // Old shares no longer open the new file, and say why.
@@ -85,15 +83,8 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
     );
 
     // The audit trail is kept: history, then the rekey, verifiable with new shares.
-    let audit = stdout(&env.run(&["audit", "v.bg", "--json"], "").success());
-    let events: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let events = env.audit_events();
+    let kinds = strs(&events, "event");
     assert_eq!(
         kinds,
         ["init", "init", "deposit", "deposit", "deposit", "unseal", "rekey", "unseal", "deposit"]
@@ -164,10 +155,7 @@ fn rekey_refusals_change_nothing() {
 /// with either the old shares (and is byte-identical) or the new ones.
 #[test]
 fn an_interrupted_rekey_leaves_the_old_or_the_new_vault() {
-    let trials: u64 = std::env::var("BREAKGLASS_REKEY_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+    let trials: u64 = knob("BREAKGLASS_REKEY_TRIALS", 40);
     let env = Env::new();
     env.init(2, &["alice", "bob", "carol"], true);
     for i in 0..20 {

@@ -24,6 +24,16 @@ fn setup() -> Env {
     env
 }
 
+/// `setup`, then request `op/req.txt` (2 hours), to which alice and bob
+/// have contributed.
+fn contributed_by_alice_and_bob() -> Env {
+    let env = setup();
+    request(&env, "op/req.txt", "2h");
+    contribute(&env, "alice", "op/req.txt").success();
+    contribute(&env, "bob", "op/req.txt").success();
+    env
+}
+
 fn request(env: &Env, out: &str, expires: &str) {
     env.run(
         &[
@@ -66,6 +76,9 @@ fn contribute_from(env: &Env, who: &str, req: &str, input: String) -> assert_cmd
         .write_stdin(input)
         .assert()
 }
+
+/// The contributions of alice and bob (in their directories).
+const ALICE_AND_BOB: [&str; 2] = ["alice/contribution.txt", "bob/contribution.txt"];
 
 fn unseal_request(env: &Env, req: &str, contributions: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec!["unseal", "v.bg", "--request", req, "--json"];
@@ -126,38 +139,22 @@ fn three_custodians_in_three_places_contribute_to_one_request() {
 
 #[test]
 fn replayed_contributions_are_useless() {
-    let env = setup();
-    request(&env, "op/req.txt", "2h");
-    contribute(&env, "alice", "op/req.txt").success();
-    contribute(&env, "bob", "op/req.txt").success();
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    let env = contributed_by_alice_and_bob();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
     // The same request again: its key was destroyed.
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .code(2)
-    .stderr(predicate::str::contains(
-        "the request's key is needed (it is destroyed once a request is finished)",
-    ));
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the request's key is needed (it is destroyed once a request is finished)",
+        ));
     // The old contributions offered to a new request: made for another request.
     request(&env, "op/req2.txt", "2h");
-    unseal_request(
-        &env,
-        "op/req2.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .code(3)
-    .stderr(predicate::str::contains(
-        "contribution alice/contribution.txt: was made for another request",
-    ))
-    .stderr(predicate::str::contains("need 2 valid shares, got 0"));
+    unseal_request(&env, "op/req2.txt", &ALICE_AND_BOB)
+        .code(3)
+        .stderr(predicate::str::contains(
+            "contribution alice/contribution.txt: was made for another request",
+        ))
+        .stderr(predicate::str::contains("need 2 valid shares, got 0"));
 }
 
 #[test]
@@ -180,10 +177,7 @@ fn expired_requests_are_refused_and_their_key_destroyed() {
 
 #[test]
 fn tampered_duplicated_and_foreign_contributions_are_named() {
-    let env = setup();
-    request(&env, "op/req.txt", "2h");
-    contribute(&env, "alice", "op/req.txt").success();
-    contribute(&env, "bob", "op/req.txt").success();
+    let env = contributed_by_alice_and_bob();
     // One symbol changed in transit.
     let c = env.read("bob/contribution.txt");
     let i = c.len() - 12;
@@ -229,12 +223,7 @@ fn tampered_duplicated_and_foreign_contributions_are_named() {
         "contribution carol/contribution.txt: does not open with this request's key",
     ));
     // Then the genuine ones succeed.
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
 }
 
 #[test]
@@ -242,57 +231,29 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
     let env = setup();
     request(&env, "op/req.txt", "2h");
     std::fs::copy(env.path("op/req.txt"), env.path("bob/request.txt")).unwrap();
-    let run = |args: &[&str], input: &str| {
+    // `contribute REQUEST --share SHARE --out c.txt [--yes]` in bob's
+    // directory.
+    let contribute = |request: &str, share: &str, yes: bool, input: &str| {
+        let mut args = vec!["contribute", request, "--share", share, "--out", "c.txt"];
+        if yes {
+            args.push("--yes");
+        }
         assert_cmd::Command::new(BIN)
             .current_dir(env.path("bob"))
             .args(args)
             .write_stdin(input.to_owned())
             .assert()
     };
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-        ],
-        "bob-passphrase\n",
-    )
-    .code(1)
-    .stderr(predicate::str::contains("confirm with --yes"));
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "wrong-passphrase\n",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("wrong passphrase"));
-    let other = Env::new();
-    other.init(2, &["x", "y"], true);
-    std::fs::copy(other.path("shares/x.share"), env.path("bob/x.share")).unwrap();
-    run(
-        &[
-            "contribute",
-            "request.txt",
-            "--share",
-            "x.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "",
-    )
-    .code(2)
-    .stderr(predicate::str::contains("but the request is for vault"));
+    contribute("request.txt", "bob.share", false, "bob-passphrase\n")
+        .code(1)
+        .stderr(predicate::str::contains("confirm with --yes"));
+    contribute("request.txt", "bob.share", true, "wrong-passphrase\n")
+        .code(2)
+        .stderr(predicate::str::contains("wrong passphrase"));
+    env.foreign_share(["x", "y"], "bob/x.share");
+    contribute("request.txt", "x.share", true, "")
+        .code(2)
+        .stderr(predicate::str::contains("but the request is for vault"));
     assert!(!env.path("bob/c.txt").exists());
     // The token itself may be given instead of a file.
     let token = env
@@ -301,19 +262,7 @@ fn contribute_checks_the_share_and_asks_for_confirmation() {
         .find(|l| l.starts_with("breakglass-request:"))
         .unwrap()
         .to_owned();
-    run(
-        &[
-            "contribute",
-            &token,
-            "--share",
-            "bob.share",
-            "--out",
-            "c.txt",
-            "--yes",
-        ],
-        "bob-passphrase\n",
-    )
-    .success();
+    contribute(&token, "bob.share", true, "bob-passphrase\n").success();
 }
 
 #[test]
@@ -338,10 +287,5 @@ fn a_request_shown_as_a_qr_code_is_contributed_to_from_its_picture() {
         .success()
         .stderr(predicate::str::contains("reason:  on screen"));
     contribute(&env, "bob", "op/req.txt").success();
-    unseal_request(
-        &env,
-        "op/req.txt",
-        &["alice/contribution.txt", "bob/contribution.txt"],
-    )
-    .success();
+    unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
 }

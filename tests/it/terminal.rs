@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::{Env, BIN, FLOOR};
+use crate::util::{init_args, Env, BIN, FLOOR};
 
 /// One tmux server (own socket) running one command in a temp directory.
 struct Term {
@@ -69,6 +69,20 @@ impl Term {
         }
     }
 
+    /// Waits for the command to end, checks that it exited with `code`,
+    /// and returns the screen.
+    fn exits(&self, code: i32) -> String {
+        let screen = self.wait_for("EXIT=");
+        assert!(screen.contains(&format!("EXIT={code}")), "{screen}");
+        screen
+    }
+
+    /// Waits for the prompt `prompt`, then types `line` at it.
+    fn answer(&self, prompt: &str, line: &str) {
+        self.wait_for(prompt);
+        self.type_line(line);
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait_for_n(text, 1)
     }
@@ -93,27 +107,36 @@ impl Drop for Term {
     }
 }
 
-fn floor() -> String {
-    FLOOR.join(" ")
+/// Arguments `init v.bg --name NAME --threshold 2` with custodians
+/// `names`, shares in `s/`, at the Argon2 floor.
+fn init_at_floor<'a>(name: &'a str, names: &[&'a str]) -> Vec<&'a str> {
+    let mut args = init_args("v.bg", name, "2", names, "s");
+    args.extend(FLOOR);
+    args
+}
+
+/// `breakglass init` of vault T (alice and bob) at a terminal in `dir`.
+fn start_init(dir: &Path) -> Term {
+    let init = init_at_floor("T", &["alice", "bob"]).join(" ");
+    Term::start(dir, &format!("{BIN} {init}"))
 }
 
 #[test]
 fn init_seal_and_unseal_at_the_terminal_never_echo() {
     let env = Env::new();
     let dir = env.dir.path();
-    let init = format!(
-        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
-        floor()
-    );
-    let t = Term::start(dir, &init);
+    let t = start_init(dir);
     for who in ["alice", "bob"] {
-        t.wait_for(&format!("New passphrase for {who}'s share: "));
-        t.type_line(&format!("{who}-secret-words"));
-        t.wait_for(&format!("Repeat the passphrase for {who}'s share: "));
-        t.type_line(&format!("{who}-secret-words"));
+        t.answer(
+            &format!("New passphrase for {who}'s share: "),
+            &format!("{who}-secret-words"),
+        );
+        t.answer(
+            &format!("Repeat the passphrase for {who}'s share: "),
+            &format!("{who}-secret-words"),
+        );
     }
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    let screen = t.exits(0);
     assert!(
         screen.contains("any 2 of 2 custodians can unseal"),
         "{screen}"
@@ -125,15 +148,10 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
     drop(t);
 
     let t = Term::start(dir, &format!("{BIN} seal v.bg --label root"));
-    t.wait_for("Secret for 'root': ");
-    t.type_line("Tty-Typed-Secret");
-    t.wait_for("Repeat the secret for 'root': ");
-    t.type_line("Tty-Typed-Secret");
-    let screen = t.wait_for("EXIT=");
-    assert!(
-        screen.contains("EXIT=0") && screen.contains("Sealed 'root'"),
-        "{screen}"
-    );
+    t.answer("Secret for 'root': ", "Tty-Typed-Secret");
+    t.answer("Repeat the secret for 'root': ", "Tty-Typed-Secret");
+    let screen = t.exits(0);
+    assert!(screen.contains("Sealed 'root'"), "{screen}");
     assert!(
         !screen.contains("Tty-Typed-Secret"),
         "the secret was echoed:\n{screen}"
@@ -144,12 +162,15 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
         dir,
         &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
     );
-    t.wait_for("Passphrase for alice's share (s/alice.share): ");
-    t.type_line("alice-secret-words");
-    t.wait_for("Passphrase for bob's share (s/bob.share): ");
-    t.type_line("bob-secret-words");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    t.answer(
+        "Passphrase for alice's share (s/alice.share): ",
+        "alice-secret-words",
+    );
+    t.answer(
+        "Passphrase for bob's share (s/bob.share): ",
+        "bob-secret-words",
+    );
+    let screen = t.exits(0);
     assert!(screen.contains("secret:   Tty-Typed-Secret"), "{screen}");
     assert!(
         !screen.contains("secret-words"),
@@ -161,17 +182,13 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
 fn mismatched_confirmation_writes_nothing() {
     let env = Env::new();
     let dir = env.dir.path();
-    let init = format!(
-        "{BIN} init v.bg --name T --threshold 2 --custodian alice --custodian bob --share-dir s {}",
-        floor()
+    let t = start_init(dir);
+    t.answer("New passphrase for alice's share: ", "first-attempt-1");
+    t.answer(
+        "Repeat the passphrase for alice's share: ",
+        "first-attempt-2",
     );
-    let t = Term::start(dir, &init);
-    t.wait_for("New passphrase for alice's share: ");
-    t.type_line("first-attempt-1");
-    t.wait_for("Repeat the passphrase for alice's share: ");
-    t.type_line("first-attempt-2");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=2"), "{screen}");
+    let screen = t.exits(2);
     assert!(
         screen.contains("the two entries of the passphrase for alice's share differ"),
         "{screen}"
@@ -184,22 +201,14 @@ fn mismatched_confirmation_writes_nothing() {
 fn wrong_passphrase_at_the_terminal_is_named() {
     let env = Env::new();
     let dir = env.dir.path();
-    let mut init = vec!["init", "v.bg", "--name", "T", "--threshold", "2"];
-    init.extend([
-        "--custodian",
-        "alice",
-        "--custodian",
-        "bob",
-        "--share-dir",
-        "s",
-    ]);
-    init.extend(FLOOR);
-    env.run(&init, "alice-pass-1\nbob-pass-22\n").success();
+    env.run(
+        &init_at_floor("T", &["alice", "bob"]),
+        "alice-pass-1\nbob-pass-22\n",
+    )
+    .success();
     let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
-    t.wait_for("Passphrase for bob's share (s/bob.share): ");
-    t.type_line("not-bobs");
-    let screen = t.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=2"), "{screen}");
+    t.answer("Passphrase for bob's share (s/bob.share): ", "not-bobs");
+    let screen = t.exits(2);
     assert!(
         screen.contains("custodian bob: wrong passphrase"),
         "{screen}"
@@ -213,19 +222,10 @@ fn unseal_from_paper_at_the_terminal() {
     let run = |args: &[&str], input: &str| {
         env.run(args, input).success();
     };
-    let mut init = vec!["init", "v.bg", "--name", "Paper", "--threshold", "2"];
-    init.extend([
-        "--custodian",
-        "alice",
-        "--custodian",
-        "bob",
-        "--custodian",
-        "carol",
-        "--share-dir",
-        "s",
-    ]);
-    init.extend(FLOOR);
-    run(&init, "alice-pass-1\nbob-pass-22\ncarol-pass-3\n");
+    run(
+        &init_at_floor("Paper", &["alice", "bob", "carol"]),
+        "alice-pass-1\nbob-pass-22\ncarol-pass-3\n",
+    );
     run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
     let alice = env.read("s/alice.share");
     let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
@@ -250,8 +250,7 @@ fn unseal_from_paper_at_the_terminal() {
     for (i, line) in lines.iter().enumerate() {
         if i == 1 {
             t.type_line(&typo2);
-            t.wait_for("Type y to use it");
-            t.type_line("y");
+            t.answer("Type y to use it", "y");
             t.wait_for("line 2 ok (corrected as confirmed)");
             continue;
         }
@@ -260,25 +259,26 @@ fn unseal_from_paper_at_the_terminal() {
         t.wait_for_n(" ok", i + 1);
     }
     t.type_line("");
-    t.wait_for("Passphrase for alice's share (typed share): ");
-    t.type_line("alice-pass-1");
+    t.answer(
+        "Passphrase for alice's share (typed share): ",
+        "alice-pass-1",
+    );
     t.wait_for("1 of 2 valid shares: alice");
     // The second share from a file, with a wrong passphrase first.
-    t.wait_for("Share 2 of 2:");
-    t.type_line("s/carol.share");
-    t.wait_for("Passphrase for carol's share (s/carol.share): ");
-    t.type_line("not-carols");
-    t.wait_for("custodian carol: wrong passphrase");
-    t.type_line("s/carol.share");
+    t.answer("Share 2 of 2:", "s/carol.share");
+    t.answer(
+        "Passphrase for carol's share (s/carol.share): ",
+        "not-carols",
+    );
+    t.answer("custodian carol: wrong passphrase", "s/carol.share");
     t.wait_for_n("Passphrase for carol's share", 2);
     t.type_line("carol-pass-3");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.exits(0);
     assert!(
         screen.contains("2 of 2 valid shares: alice, carol"),
         "{screen}"
     );
     assert!(screen.contains("secret:   typed-from-paper"), "{screen}");
-    assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         !screen.contains("pass-1") && !screen.contains("pass-3"),
         "a passphrase was echoed:\n{screen}"

@@ -63,14 +63,7 @@ impl Env {
     /// Spawns `breakglass ARGS` with `input` written to its stdin (then
     /// closed) and stdout and stderr captured.
     pub fn spawn(&self, args: &[&str], input: &[u8]) -> std::process::Child {
-        use std::process::Stdio;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&mut self.command(args));
         child.stdin.take().unwrap().write_all(input).unwrap();
         child
     }
@@ -79,11 +72,7 @@ impl Env {
     /// Passphrases are `<name>-passphrase` unless `plain`.
     pub fn init(&self, k: usize, names: &[&str], plain: bool) {
         let k = k.to_string();
-        let mut args = vec!["init", "v.bg", "--name", "Test vault", "--threshold", &k];
-        for n in names {
-            args.extend(["--custodian", n]);
-        }
-        args.extend(["--share-dir", "shares"]);
+        let mut args = init_args("v.bg", "Test vault", &k, names, "shares");
         args.extend(FLOOR);
         if plain {
             args.push("--no-passphrase");
@@ -125,6 +114,22 @@ impl Env {
         self.write(to, fixture(from));
     }
 
+    /// Copies a share of another vault into the directory as `to`: that of
+    /// custodian `names[0]` of a fresh plain 2-of-2 vault of `names`.
+    pub fn foreign_share(&self, names: [&str; 2], to: &str) {
+        let other = Env::new();
+        other.init(2, &names, true);
+        std::fs::copy(other.path(&other.share(names[0])), self.path(to)).unwrap();
+    }
+
+    /// The events of `breakglass audit v.bg --json`, one a line.
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        stdout(&self.run(&["audit", "v.bg", "--json"], "").success())
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// `breakglass unseal v.bg` with the shares of custodians `names` (from
     /// `shares/`), then `extra`, with stdin `input`.
     pub fn unseal(&self, names: &[&str], extra: &[&str], input: impl AsRef<[u8]>) -> Assert {
@@ -133,6 +138,46 @@ impl Env {
         args.extend(extra);
         self.run(&args, input)
     }
+}
+
+/// Spawns `cmd` with stdin, stdout and stderr piped.
+pub fn spawn_piped(cmd: &mut std::process::Command) -> std::process::Child {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Arguments `init VAULT --name NAME --threshold K --custodian N ...
+/// --share-dir DIR` (the caller adds Argon2 flags, `--no-passphrase` ...).
+pub fn init_args<'a>(
+    vault: &'a str,
+    name: &'a str,
+    k: &'a str,
+    names: &[&'a str],
+    share_dir: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["init", vault, "--name", name, "--threshold", k];
+    for n in names {
+        args.extend(["--custodian", *n]);
+    }
+    args.extend(["--share-dir", share_dir]);
+    args
+}
+
+/// Arguments `envelope v.bg --all --share-dir shares --out-dir OUT`.
+pub fn envelope_all_args(out_dir: &str) -> Vec<&str> {
+    vec![
+        "envelope",
+        "v.bg",
+        "--all",
+        "--share-dir",
+        "shares",
+        "--out-dir",
+        out_dir,
+    ]
 }
 
 /// Arguments `--share S` for each of the share files `shares`.
@@ -177,6 +222,57 @@ pub fn stderr(a: &Assert) -> String {
 /// stdout parsed as one JSON value.
 pub fn json(a: &Assert) -> serde_json::Value {
     serde_json::from_str(&stdout(a)).unwrap()
+}
+
+/// Field `field` (a string) of each of the JSON objects `items`.
+pub fn strs<'a>(
+    items: impl IntoIterator<Item = &'a serde_json::Value>,
+    field: &str,
+) -> Vec<&'a str> {
+    items
+        .into_iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// Frames `records` into a vault file: the header, then each record chained
+/// to the one before (as the binary writes them, or a forger would).
+pub fn encode_log(records: &[vault_core::record::Record]) -> Vec<u8> {
+    let mut out = vault_core::log::header().to_vec();
+    let mut prev = vault_core::log::genesis_prev();
+    for r in records {
+        let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
+        out.extend_from_slice(&frame);
+        prev = hash;
+    }
+    out
+}
+
+/// The vault file `bytes` with its genesis record changed by `edit` and the
+/// chain fixed up after it, so only what `edit` changed is different.
+pub fn with_genesis(bytes: &[u8], edit: impl FnOnce(&mut vault_core::record::Genesis)) -> Vec<u8> {
+    let vault = load(bytes);
+    let mut genesis = vault.genesis().clone();
+    edit(&mut genesis);
+    let records: Vec<vault_core::record::Record> =
+        std::iter::once(vault_core::record::Record::Genesis(genesis))
+            .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
+            .collect();
+    encode_log(&records)
+}
+
+/// The vault in the file bytes `bytes`.
+pub fn load(bytes: &[u8]) -> vault_core::vault::Vault {
+    vault_core::vault::Vault::replay(&vault_core::log::parse(bytes).unwrap()).unwrap()
+}
+
+/// The number in environment variable `var` (a knob such as a trial
+/// count), or `default` when it is unset or not a number.
+pub fn knob<T: std::str::FromStr>(var: &str, default: T) -> T {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The workspace root (for fixtures).
