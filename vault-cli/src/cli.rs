@@ -508,6 +508,9 @@ pub struct ImportArgs {
     /// Generic: the kind of every row.
     #[arg(long, value_enum, default_value = "password")]
     pub kind: KindArg,
+    /// The vault it must be.
+    #[command(flatten)]
+    pub expect: ExpectArgs,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

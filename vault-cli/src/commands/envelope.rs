@@ -103,7 +103,10 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
         PaperArg::Letter => Paper::Letter,
     };
     let date = rfc3339(context::now())[..10].to_owned();
-    let fingerprint = vault.fingerprint().short();
+    let fingerprint = match vault.generation() {
+        1 => vault.fingerprint().short(),
+        g => format!("{} (generation {g})", vault.fingerprint()),
+    };
     let vault_file = a
         .vault
         .file_name()

@@ -76,8 +76,11 @@ fn file_error(a: &ImportArgs, e: &ImportError) -> CliError {
 
 /// Runs `import`.
 pub fn run(a: ImportArgs) -> CliResult {
+    let expected = super::expected(&a.expect)?;
+    let refused_pin = "nothing was imported";
     if !a.dry_run {
-        super::load(&a.vault)?;
+        let loaded = super::load(&a.vault)?;
+        super::check_expected(&a.vault, &loaded, expected.as_ref(), refused_pin)?;
     }
     let bytes = Zeroizing::new(
         std::fs::read(&a.from)
@@ -99,18 +102,22 @@ pub fn run(a: ImportArgs) -> CliResult {
     let bar = super::progress(rows.len(), "sealing");
     let mut outcome = Outcome::default();
     let written = store::append_many(&a.vault, |vault| {
+        // Again under the lock: the file may have changed since.
+        super::check_expected(&a.vault, vault, expected.as_ref(), refused_pin).map_err(Some)?;
         let (bytes, o, row_errors) = import::deposit(vault, rows, &actor, time, || bar.inc(1));
         outcome = o;
         errors.extend(row_errors);
         if a.strict && !errors.is_empty() {
-            return Err(());
+            return Err(None);
         }
         Ok(bytes)
     })?;
     bar.finish_and_clear();
     errors.sort_by_key(|e| e.line);
-    if written.is_err() {
-        return Err(refused(&a, &errors));
+    match written {
+        Err(Some(pin)) => return Err(pin),
+        Err(None) => return Err(refused(&a, &errors)),
+        Ok(_) => {}
     }
     for e in &errors {
         eprintln!("breakglass: {}: {e}", a.from.display());

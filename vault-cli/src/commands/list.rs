@@ -13,6 +13,7 @@ pub fn vault_json(vault: &Vault) -> serde_json::Value {
     json!({
         "id": vault.id().hex(),
         "fingerprint": fingerprint_json(&vault.fingerprint()),
+        "generation": vault.generation(),
         "name": vault.name(),
         "created": rfc3339(vault.genesis().time),
         "threshold": vault.threshold(),
@@ -24,6 +25,22 @@ pub fn vault_json(vault: &Vault) -> serde_json::Value {
 /// full form machines pin.
 pub fn fingerprint_json(f: &vault_core::fingerprint::Fingerprint) -> serde_json::Value {
     json!({ "short": f.short(), "full": f.full() })
+}
+
+/// The fingerprint and generation, as people read them: "ZV8B-… (generation
+/// 2, since 2026-11-30: envelopes printed before then no longer open it)".
+pub fn fingerprint_line(vault: &Vault) -> String {
+    match vault.generation() {
+        1 => format!("{} (generation 1)", vault.fingerprint()),
+        g => {
+            let since = rfc3339(vault.genesis().time);
+            let day = since.get(..10).unwrap_or(&since);
+            format!(
+                "{} (generation {g}, since {day}: envelopes printed before then no longer open it)",
+                vault.fingerprint()
+            )
+        }
+    }
 }
 
 fn matches(entry: &Entry, a: &ListArgs) -> bool {
@@ -71,7 +88,7 @@ pub fn run(a: ListArgs) -> CliResult {
         names.len(),
         names.join(", ")
     );
-    println!("Fingerprint: {}", vault.fingerprint());
+    println!("Fingerprint: {}", fingerprint_line(&vault));
     if vault.entries().is_empty() && a.device.is_none() && a.search.is_none() {
         println!(
             "No entries yet. Deposit one with: breakglass seal {} --label LABEL",

@@ -71,7 +71,7 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
         names.len(),
         names.join(", ")
     );
-    println!("Fingerprint: {}", vault.fingerprint());
+    println!("Fingerprint: {}", super::list::fingerprint_line(vault));
     let mark = |bad: bool| if bad { "OVERDUE" } else { "ok" };
     match r.last_drill {
         Some(t) => println!(
