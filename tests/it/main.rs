@@ -16,6 +16,7 @@ mod lifecycle;
 mod media;
 mod paper;
 mod process;
+mod readme;
 mod rekey;
 mod remote;
 mod terminal;
