@@ -312,3 +312,65 @@ fn restore_and_rechain() {
         "{err}"
     );
 }
+
+/// Rolling the file back to before a rekey gives the old shares back their
+/// power over everything deposited since. Receipts issued before the rekey
+/// still verify against the rekeyed file (through its History and rekey
+/// record); the rekey's own receipt fails against the rolled-back file.
+#[test]
+fn rollback_past_a_rekey() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob", "carol"], true);
+    env.seal("root", "s3cret");
+    let out = env
+        .unseal(&["alice", "bob"], &["--entry", "root"], "")
+        .success();
+    let before_rekey = receipt_of(&out);
+    env.seal("later", "l8r");
+    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
+    rekey.extend(["--share", "shares/bob.share", "--threshold", "2"]);
+    rekey.extend(["--share-dir", "new", "--no-passphrase"]);
+    for c in ["bob", "carol", "dave"] {
+        rekey.extend(["--custodian", c]);
+    }
+    let out = env.run(&rekey, "").success();
+    let after_rekey = receipt_of(&out);
+    assert!(
+        stdout(&out).contains("New fingerprint: "),
+        "{}",
+        stdout(&out)
+    );
+    env.run(
+        &[
+            "audit",
+            "v.bg",
+            "--verify",
+            "--receipt",
+            &before_rekey,
+            "--receipt",
+            &after_rekey,
+        ],
+        "",
+    )
+    .success();
+
+    let backup = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("v.bg.before-rekey-"))
+        .unwrap();
+    std::fs::copy(&backup, env.path("v.bg")).unwrap();
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    env.run(
+        &["audit", "v.bg", "--verify", "--receipt", &before_rekey],
+        "",
+    )
+    .success();
+    let out = env.run(
+        &["audit", "v.bg", "--verify", "--receipt", &after_rekey],
+        "",
+    );
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(err.contains("rolled back past a rekey"), "{err}");
+}

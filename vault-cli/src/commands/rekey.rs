@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use serde_json::json;
+use vault_core::fingerprint::Fingerprint;
+use vault_core::receipt::Receipt;
 use vault_core::rekey::{RekeyError, RekeySpec};
 use vault_core::store;
 use vault_core::vault::{self, InitSpec};
@@ -56,6 +58,7 @@ pub fn run(a: RekeyArgs) -> CliResult {
     // written before the new file replaces the old one.
     let mut written = Vec::new();
     let mut versions = 0;
+    let mut receipt = None;
     let suffix = format!("before-rekey-{}", spec.time);
     let result = store::rewrite(&a.vault, &suffix, |current| {
         let bar = super::progress(current.records().len(), "re-encrypting");
@@ -74,6 +77,10 @@ pub fn run(a: RekeyArgs) -> CliResult {
             .map(|e| e.versions.len())
             .sum::<usize>();
         written = write_shares(&a.set.share_dir, &paths, &created.shares, a.set.force)?;
+        let new = vault_core::log::parse(&created.bytes)
+            .ok()
+            .and_then(|log| vault_core::vault::Vault::replay(&log).ok());
+        receipt = new.map(|v| (v.fingerprint(), Receipt::of(&v)));
         Ok::<_, CliError>(created.bytes)
     });
     let backup = match result {
@@ -87,7 +94,10 @@ pub fn run(a: RekeyArgs) -> CliResult {
             return Err(CliError::from(e));
         }
     };
-    report(&a, &used, versions, &paths, &backup);
+    if let Some((_, r)) = &receipt {
+        super::print_receipt(r);
+    }
+    report(&a, &used, versions, &paths, &backup, receipt.as_ref());
     Ok(())
 }
 
@@ -97,6 +107,7 @@ fn report(
     versions: usize,
     paths: &[PathBuf],
     backup: &std::path::Path,
+    new: Option<&(Fingerprint, Receipt)>,
 ) {
     if a.json {
         super::print_json(&json!({
@@ -109,6 +120,8 @@ fn report(
                 "custodian": c, "path": p.display().to_string(), "passphrase": !a.set.no_passphrase,
             })).collect::<Vec<_>>(),
             "backup": backup.display().to_string(),
+            "fingerprint": new.map(|(f, _)| super::list::fingerprint_json(f)),
+            "receipt": new.map(|(_, r)| r.to_line()),
         }));
         return;
     }
@@ -121,6 +134,13 @@ fn report(
     );
     for (c, p) in a.set.custodians.iter().zip(paths) {
         println!("  {c}: {}", p.display());
+    }
+    if let Some((f, _)) = new {
+        println!(
+            "New fingerprint: {f} — print new envelopes (breakglass envelope --all): the old \
+             ones no longer open the vault; depositors who pinned the old fingerprint must pin \
+             this one"
+        );
     }
     println!(
         "The old shares no longer open {}. The previous file was kept as {}: it still opens with \
