@@ -6,15 +6,15 @@ use predicates::prelude::*;
 
 use crate::util::{json, pass_lines, stderr, strs, Env};
 
-const AB: [&str; 2] = ["alice", "bob"];
+pub const AB: [&str; 2] = ["alice", "bob"];
 /// Two valid BitLocker recovery passwords (every group a multiple of 11).
-const KEY_OS: &str = "123453-654467-111111-000000-720885-055000-222222-333333";
-const KEY_DATA: &str = "123453-654467-111111-000000-720885-055000-222222-444444";
+pub const KEY_OS: &str = "123453-654467-111111-000000-720885-055000-222222-333333";
+pub const KEY_DATA: &str = "123453-654467-111111-000000-720885-055000-222222-444444";
 
 /// A 2-of-2 vault (`plain`: without passphrases) holding two BitLocker keys
 /// of PC-7 (`pc7-os`, key ID 1A2B3C4D; `pc7-data`, 5E6F7A8B) and a
 /// FileVault key of Mac C02XG0FDH7JY.
-fn two_keys_of_one_pc(plain: bool) -> Env {
+pub fn two_keys_of_one_pc(plain: bool) -> Env {
     let env = Env::new();
     env.init(2, &AB, plain);
     for (label, device, key_id, key) in [
