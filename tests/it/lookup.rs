@@ -184,10 +184,12 @@ fn all_matches_reveals_both_and_entry_picks_one() {
 }
 
 #[test]
-fn key_id_and_device_together_are_a_usage_error() {
+fn key_id_with_device_or_all_matches_alone_are_usage_errors() {
     let env = two_keys_of_one_pc(true);
     env.unseal(&AB, &["--device", "PC-7", "--key-id", "1A2B3C4D"], "")
         .code(1);
+    env.unseal(&AB, &["--all-matches"], "").code(1);
+    assert_eq!(unseal_count(&env), 0);
 }
 
 #[test]

@@ -532,6 +532,7 @@ pub struct ListArgs {
 
 /// `breakglass unseal`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("lookup").args(["device", "key_id"])))]
 pub struct UnsealArgs {
     /// The vault file.
     pub vault: PathBuf,
@@ -557,10 +558,10 @@ pub struct UnsealArgs {
     pub device: Option<String>,
     /// Reveal the BitLocker key with this key ID: the 8 hex digits on the recovery
     /// screen or the whole key ID GUID (any case, braces optional).
-    #[arg(long, value_name = "ID", conflicts_with = "device")]
+    #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
     /// With --device or --key-id: reveal every entry found, not only one.
-    #[arg(long)]
+    #[arg(long, requires = "lookup")]
     pub all_matches: bool,
     /// Reveal only this entry; repeat for more (default: all entries).
     #[arg(long = "entry", value_name = "LABEL")]
