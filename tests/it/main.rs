@@ -13,6 +13,7 @@ mod crash;
 mod golden;
 mod import;
 mod lifecycle;
+mod lookup;
 mod media;
 mod paper;
 mod process;

@@ -46,6 +46,10 @@ const STEPS: &[(&str, &str)] = &[
         "bob-new-words\ncarol-new-words\n",
     ),
     (
+        "breakglass unseal acme.bg --key-id",
+        "bob-new-words\ncarol-new-words\n",
+    ),
+    (
         "breakglass audit acme.bg --verify --share",
         "bob-new-words\ncarol-new-words\n",
     ),

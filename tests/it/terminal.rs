@@ -284,3 +284,36 @@ fn unseal_from_paper_at_the_terminal() {
         "a passphrase was echoed:\n{screen}"
     );
 }
+
+#[test]
+fn a_device_with_two_keys_asks_which_one_at_the_terminal() {
+    use crate::lookup::{two_keys_of_one_pc, KEY_DATA, KEY_OS};
+    let env = two_keys_of_one_pc(true);
+    let t = Term::start(
+        env.dir.path(),
+        &format!(
+            "{BIN} unseal v.bg --share shares/alice.share --share shares/bob.share --device pc-7"
+        ),
+    );
+    let prompt = "Which one to reveal? (1-2, empty to cancel): ";
+    let screen = t.wait_for(prompt);
+    // Each key with what tells them apart: kind, device, key ID, last deposit.
+    for (n, label, id) in [(1, "pc7-data", "5E6F7A8B"), (2, "pc7-os", "1A2B3C4D")] {
+        let row = screen
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{n}  {label} ")))
+            .unwrap_or_else(|| panic!("no row {n}:\n{screen}"));
+        for part in ["recovery-key", "PC-7", id, "deposited 20"] {
+            assert!(row.contains(part), "{row}");
+        }
+    }
+    t.type_line("3");
+    t.answer("Give a number from 1 to 2.", "2");
+    let screen = t.exits(0);
+    assert!(screen.contains(KEY_OS), "{screen}");
+    assert!(!screen.contains(KEY_DATA), "{screen}");
+    let events = env.audit_events();
+    let last = events.last().unwrap();
+    assert_eq!(last["entries"].as_array().unwrap().len(), 1, "{last}");
+    assert_eq!(last["entries"][0]["label"], "pc7-os");
+}

@@ -524,7 +524,8 @@ pub struct ListArgs {
     /// Only entries for this device (serial number, host name; any case).
     #[arg(long, value_name = "ID")]
     pub device: Option<String>,
-    /// Only entries whose label or device contains TEXT (any case).
+    /// Only entries whose label, device or BitLocker key ID contains TEXT (any case;
+    /// a whole key ID GUID finds its key).
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// Print JSON.
@@ -534,6 +535,7 @@ pub struct ListArgs {
 
 /// `breakglass unseal`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("lookup").args(["device", "key_id"])))]
 pub struct UnsealArgs {
     /// The vault file.
     pub vault: PathBuf,
@@ -552,9 +554,18 @@ pub struct UnsealArgs {
     /// A contribution file; repeat for each custodian (with --request).
     #[arg(long = "contribution", value_name = "FILE", requires = "request")]
     pub contributions: Vec<PathBuf>,
-    /// Reveal the entries for this device (serial number, host name; any case).
+    /// Reveal the entry for this device (serial number, host name; any case). When
+    /// several entries are for it: asks which at a terminal, else add --entry or
+    /// --all-matches.
     #[arg(long, value_name = "ID")]
     pub device: Option<String>,
+    /// Reveal the BitLocker key with this key ID: the 8 hex digits on the recovery
+    /// screen or the whole key ID GUID (any case, braces optional).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// With --device or --key-id: reveal every entry found, not only one.
+    #[arg(long, requires = "lookup")]
+    pub all_matches: bool,
     /// Reveal only this entry; repeat for more (default: all entries).
     #[arg(long = "entry", value_name = "LABEL")]
     pub entries: Vec<String>,

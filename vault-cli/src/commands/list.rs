@@ -71,6 +71,7 @@ pub fn run(a: ListArgs) -> CliResult {
                     "kind": e.kind.name(),
                     "versions": e.versions.len(),
                     "device": e.current().device,
+                    "key_id": e.current().key_id,
                     "created": rfc3339(e.versions[0].time),
                     "updated": rfc3339(e.current().time),
                 })
@@ -107,16 +108,17 @@ pub fn run(a: ListArgs) -> CliResult {
         .unwrap_or(5)
         .max(5);
     println!(
-        "{:<width$}  {:<12}  {:>8}  {:<20}  DEVICE",
-        "LABEL", "KIND", "VERSIONS", "UPDATED"
+        "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  DEVICE",
+        "LABEL", "KIND", "VERSIONS", "UPDATED", "KEY ID"
     );
     for e in &shown {
         println!(
-            "{:<width$}  {:<12}  {:>8}  {:<20}  {}",
+            "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}",
             e.label,
             e.kind.name(),
             e.versions.len(),
             rfc3339(e.current().time),
+            e.current().key_id.as_deref().unwrap_or(""),
             e.current().device.as_deref().unwrap_or("")
         );
     }

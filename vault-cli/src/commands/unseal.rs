@@ -4,7 +4,9 @@
 use serde_json::json;
 use vault_core::receipt::Receipt;
 use vault_core::store::Scope;
-use vault_core::vault::{EntryDamaged, Revealed, SelectError, Unsealed, Vault};
+use vault_core::vault::{
+    EntryDamaged, KeyIdQuery, Lookup, Revealed, SelectError, Several, Unsealed, Vault,
+};
 use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
@@ -17,13 +19,15 @@ use crate::input::Input;
 
 /// Runs `unseal`.
 pub fn run(a: UnsealArgs) -> CliResult {
+    // A lookup that cannot be a key ID is refused before anything is read.
+    let lookup = lookup(&a)?;
     if a.shares.is_empty() && a.request.is_none() && !Input::new().is_terminal() {
         return Err(CliError::usage(
             "give the shares with --share FILE (one per custodian), or run unseal at a terminal to type them",
         ));
     }
     let vault = super::load_scope(&a.vault, &scope(&a))?;
-    let labels = select_labels(&vault, &a)?;
+    let labels = select_labels(&vault, &a, lookup.as_ref())?;
     let mut reason = a.reason.trim().to_owned();
     let (unsealed, used, request) = open(&vault, &a, &mut reason)?;
     let (revealed, damaged) = reveal(&vault, &unsealed, &labels, a.history);
@@ -45,8 +49,19 @@ pub fn run(a: UnsealArgs) -> CliResult {
     }
 }
 
+/// The lookup asked for: `--device`, or `--key-id` checked to be a key ID.
+fn lookup(a: &UnsealArgs) -> CliResult<Option<Lookup>> {
+    if let Some(id) = &a.key_id {
+        let id = KeyIdQuery::parse(id).map_err(|e| CliError::input(e.to_string()))?;
+        return Ok(Some(Lookup::KeyId(id)));
+    }
+    Ok(a.device.clone().map(Lookup::Device))
+}
+
 /// What must be read: the entries named, or the device's, or everything.
-/// Naming them lets a vault of any size be read through its index.
+/// Naming them lets a vault of any size be read through its index. The
+/// index has no key-ID table (docs/FORMAT.md §12), so `--key-id` alone
+/// reads the whole vault.
 fn scope(a: &UnsealArgs) -> Scope {
     match (&a.device, a.entries.is_empty()) {
         (_, false) => Scope::Entries(a.entries.clone()),
@@ -55,17 +70,77 @@ fn scope(a: &UnsealArgs) -> Scope {
     }
 }
 
-/// The labels asked for (`--entry`, `--device`, or all), each checked.
-fn select_labels(vault: &Vault, a: &UnsealArgs) -> CliResult<Vec<String>> {
-    vault
-        .select(&a.entries, a.device.as_deref())
-        .map_err(|e| match e {
-            SelectError::Empty => CliError::input(e.to_string()),
-            SelectError::NoEntry { .. } => CliError::input(format!("{e} (see: breakglass list)")),
-            SelectError::NoDeviceEntry { .. } => {
-                CliError::input(format!("{e} (see: breakglass list --search)"))
+/// The labels asked for (`--entry`, `--device`, `--key-id`, or all), each
+/// checked. A lookup that finds several entries is settled here, before any
+/// share is asked for: a person at a terminal picks one; otherwise it is
+/// refused unless `--all-matches`.
+fn select_labels(vault: &Vault, a: &UnsealArgs, lookup: Option<&Lookup>) -> CliResult<Vec<String>> {
+    let several = if a.all_matches {
+        Several::All
+    } else {
+        Several::Refuse
+    };
+    match vault.select(&a.entries, lookup, several) {
+        Ok(labels) => Ok(labels),
+        Err(SelectError::SeveralMatches { lookup, labels }) => {
+            let mut input = Input::new();
+            if input.is_terminal() {
+                return choose(vault, &lookup, &labels, &mut input).map(|l| vec![l]);
             }
-        })
+            Err(CliError::input(format!(
+                "{} — reveal one with --entry LABEL (or all of them deliberately with \
+                 --all-matches)",
+                SelectError::SeveralMatches { lookup, labels }
+            )))
+        }
+        Err(e @ SelectError::Empty) => Err(CliError::input(e.to_string())),
+        Err(e @ SelectError::NoEntry { .. }) => {
+            Err(CliError::input(format!("{e} (see: breakglass list)")))
+        }
+        Err(e @ SelectError::NoMatch { .. }) => Err(CliError::input(format!(
+            "{e} (see: breakglass list --search)"
+        ))),
+    }
+}
+
+/// Asks the person at the terminal which of `labels` to reveal, showing
+/// what tells them apart: kind, device, key ID, last deposit.
+fn choose(
+    vault: &Vault,
+    lookup: &Lookup,
+    labels: &[String],
+    input: &mut Input,
+) -> CliResult<String> {
+    eprintln!("{lookup} matches {} entries:", labels.len());
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(5);
+    for (n, label) in labels.iter().enumerate() {
+        let e = &vault.entries()[label];
+        let v = e.current();
+        eprintln!(
+            "  {:>2}  {label:<width$}  {:<12}  {:<20}  {:<8}  deposited {}",
+            n + 1,
+            e.kind.name(),
+            v.device.as_deref().unwrap_or("-"),
+            v.key_id.as_deref().unwrap_or("-"),
+            rfc3339(v.time),
+        );
+    }
+    loop {
+        let answer = input.visible_line(&format!(
+            "Which one to reveal? (1-{}, empty to cancel): ",
+            labels.len()
+        ))?;
+        let answer = answer.trim();
+        if answer.is_empty() || answer.eq_ignore_ascii_case("q") {
+            return Err(CliError::input(
+                "nothing chosen: nothing revealed (name one with --entry LABEL)",
+            ));
+        }
+        match answer.parse::<usize>() {
+            Ok(n) if (1..=labels.len()).contains(&n) => return Ok(labels[n - 1].clone()),
+            _ => eprintln!("Give a number from 1 to {}.", labels.len()),
+        }
+    }
 }
 
 /// Opens the vault with shares given as files, typed at the terminal, or

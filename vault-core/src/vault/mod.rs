@@ -34,7 +34,9 @@ pub use init::{create, validate, Created, InitSpec, IssuedShare};
 pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
 pub use replay::ReplayError;
 pub use rules::{check_reason, check_text};
-pub use select::{device_lookup_form, device_matches, SelectError};
+pub use select::{
+    device_lookup_form, device_matches, KeyIdQuery, KeyIdQueryError, Lookup, SelectError, Several,
+};
 pub use unsealed::{DrillOutcome, EntryDamaged, Revealed, Unsealed};
 
 /// One version of an entry (public view).
