@@ -11,6 +11,7 @@ mod cmd;
 mod crash;
 mod golden;
 mod import;
+mod index_forgery;
 mod lifecycle;
 mod media;
 mod paper;

@@ -21,7 +21,7 @@ use fd_lock::RwLock;
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
 pub use crate::scope::Scope;
-use crate::scope::{self, Tail};
+use crate::scope::{self, Purpose, Tail};
 use crate::vault::{ReplayError, Vault};
 
 /// What can go wrong with the vault file.
@@ -87,16 +87,22 @@ struct ReadVault {
     tail: Option<Tail>,
 }
 
-/// Reads `scope` of the vault: through the index when it can answer, else
-/// by replaying the whole file (and then bringing the index up to date).
-fn read_vault(path: &Path, file: &File, scope: &Scope) -> Result<ReadVault, StoreError> {
+/// Reads `scope` of the vault: through the index when it can answer (and,
+/// for a write, prove where the records end), else by replaying the whole
+/// file (and then bringing the index up to date).
+fn read_vault(
+    path: &Path,
+    file: &File,
+    scope: &Scope,
+    purpose: Purpose,
+) -> Result<ReadVault, StoreError> {
     if *scope != Scope::Whole {
-        if let Some(read) = scope::read(path, file, scope) {
+        if let Some(read) = scope::read(path, file, scope, purpose) {
             return Ok(ReadVault {
                 good_len: read.vault.end(),
                 loaded: Loaded {
                     vault: read.vault,
-                    torn: read.torn,
+                    torn: None,
                 },
                 tail: Some(read.tail),
             });
@@ -163,7 +169,7 @@ pub fn load_scope(path: &Path, scope: &Scope) -> Result<Loaded, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
-    Ok(read_vault(path, &guard, scope)?.loaded)
+    Ok(read_vault(path, &guard, scope, Purpose::Read)?.loaded)
 }
 
 /// The result of an append.
@@ -190,7 +196,7 @@ pub fn append<E>(
             loaded,
             good_len,
             tail,
-        } = read_vault(path, file, scope)?;
+        } = read_vault(path, file, scope, Purpose::Write)?;
         let set_aside = match &loaded.torn {
             Some(torn) => Some((torn.clone(), set_aside_tail(path, file, torn)?)),
             None => None,
@@ -201,17 +207,14 @@ pub fn append<E>(
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        let rows = scope::rows_of(&record, good_len, vault.record_count() + 1);
+        let as_read = scope::header_for(&vault);
         let frame = vault.push(record).map_err(|source| StoreError::Vault {
             path: path.to_owned(),
             source,
         })?;
         write_at_end(path, file, good_len, &frame)?;
-        if let Some(mut tail) = tail {
-            tail.add(rows);
-            if let Some(bytes) = tail.merged(&vault) {
-                write_index(path, &bytes);
-            }
+        if let Some(bytes) = tail.and_then(|t| t.merged(&as_read)) {
+            write_index(path, &bytes);
         }
         Ok(Ok(Appended {
             record: vault.record_count(),
