@@ -19,3 +19,4 @@ mod process;
 mod rekey;
 mod remote;
 mod terminal;
+mod text_rules;

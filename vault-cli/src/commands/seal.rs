@@ -108,7 +108,9 @@ struct Deposit<'a> {
 fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     let scope = Scope::Entries(vec![d.label.to_owned()]);
     let vault = super::load_scope(path, &scope)?;
-    vault.next_version(d.label, d.kind)?;
+    if vault.next_version(d.label, d.kind)? == 1 {
+        warn_look_alikes(path, d.label)?;
+    }
     let (secret, generated) = obtain(d.kind, d.generate, d.label)?;
     let secret = EntrySecret {
         username: Zeroizing::new(d.username.unwrap_or_default()),
@@ -150,6 +152,22 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
             g.entropy_bits
         );
         println!("  {}", g.secret.as_str());
+    }
+    Ok(())
+}
+
+/// A new label that differs from an existing one only by case or by
+/// look-alike characters is sealed as asked (both may be meant), after a
+/// warning naming the existing entry. Finding them needs every label, so
+/// a new entry costs one whole read of the vault.
+fn warn_look_alikes(path: &std::path::Path, label: &str) -> CliResult {
+    let whole = super::load(path)?;
+    let labels = whole.entries().keys().map(String::as_str);
+    for existing in vault_core::text_rules::look_alikes(label, labels) {
+        super::warn(format_args!(
+            "label '{label}' looks like the existing entry '{}' (it differs only by case or by look-alike characters); sealing it as a separate entry",
+            existing.escape_debug()
+        ));
     }
     Ok(())
 }
