@@ -4,6 +4,7 @@
 
 mod util;
 
+mod audit_amplification;
 mod bad_corpus;
 mod budgets;
 mod cli;
