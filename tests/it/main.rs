@@ -15,6 +15,7 @@ mod import;
 mod index_forgery;
 mod lifecycle;
 mod media;
+mod memory;
 mod paper;
 mod process;
 mod rekey;
