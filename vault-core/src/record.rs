@@ -860,7 +860,7 @@ mod tests {
         assert_eq!(problem("abcdef", 5, false).as_deref(), Some("is too long"));
         assert_eq!(
             problem("a\nb", 5, false).as_deref(),
-            Some("contains a control character (U+000A at character 2)")
+            Some("contains control characters (U+000A at character 2)")
         );
         assert_eq!(
             problem(" a", 5, false).as_deref(),

@@ -98,7 +98,7 @@ pub fn input_problem(value: &str, max: usize, may_be_empty: bool) -> Option<Text
     }
     for (i, c) in value.chars().enumerate() {
         let what = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-            "contains a control character"
+            "contains control characters"
         } else if is_bidi_control(c) {
             "contains a bidirectional control character"
         } else if is_invisible(c) {
@@ -205,11 +205,11 @@ mod tests {
         }
         assert_eq!(
             problem("a\u{7}b").as_deref(),
-            Some("contains a control character (U+0007 at character 2)")
+            Some("contains control characters (U+0007 at character 2)")
         );
         assert_eq!(
             problem("a\u{2028}b").as_deref(),
-            Some("contains a control character (U+2028 at character 2)")
+            Some("contains control characters (U+2028 at character 2)")
         );
     }
 
