@@ -442,6 +442,31 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_needs_a_record_after_the_index_and_no_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        deposit(&path, "a", None);
+        load(&path).unwrap(); // the index now covers the whole file
+        let scope = Scope::Entries(vec!["a".into()]);
+        let open = || File::open(&path).unwrap();
+        assert!(read(&path, &open(), &scope, Purpose::Read).is_some());
+        assert!(
+            read(&path, &open(), &scope, Purpose::Write).is_none(),
+            "nothing after the index proves where the records end"
+        );
+        deposit(&path, "b", None);
+        assert!(read(&path, &open(), &scope, Purpose::Write).is_some());
+        // A torn tail after the records: only a whole replay sets it aside.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[0, 0, 0, 9, 2]);
+        fs::write(&path, &bytes).unwrap();
+        for purpose in [Purpose::Read, Purpose::Write] {
+            assert!(read(&path, &open(), &scope, purpose).is_none());
+        }
+        assert!(load_scope(&path, &scope).unwrap().torn.is_some());
+    }
+
+    #[test]
     fn an_index_row_that_leads_to_the_wrong_record_is_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
         let path = new_vault(dir.path(), "v");
