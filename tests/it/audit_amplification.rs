@@ -4,7 +4,9 @@
 //! 27 MB file of them made `audit --json` use 3.2 GB for 25–40 s, because
 //! every event was built before the first was printed. `audit` now reads
 //! and prints record by record; the figures are printed here and collected
-//! in docs/HARDENING.md ("Budgets").
+//! in docs/HARDENING.md ("Budgets"). The suite builds an 8 MB vault (the
+//! old code took about 1 GB for it); `BREAKGLASS_AMPLIFY_MB=27` builds the
+//! issue's.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -87,7 +89,11 @@ fn audit_streams_a_vault_of_huge_unseal_records() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
     let path = env.path("v.bg");
-    let added = amplify(&path, 27_000_000);
+    let mb: usize = std::env::var("BREAKGLASS_AMPLIFY_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let added = amplify(&path, mb * 1_000_000);
     let size = std::fs::metadata(&path).unwrap().len();
     println!(
         "hostile vault: {added} unseal records of 65,535 entries, {:.1} MB",
@@ -105,11 +111,7 @@ fn audit_streams_a_vault_of_huge_unseal_records() {
 
     // Not yet within the budget: these replay the whole vault in memory
     // (docs/HARDENING.md, "Budgets"); printed so a change shows.
-    for args in [
-        &["audit", "v.bg", "--verify"][..],
-        &["list", "v.bg"],
-        &["status", "v.bg"],
-    ] {
+    for args in [&["list", "v.bg"][..], &["status", "v.bg"]] {
         show(&args.join(" "), measured(&env, args));
     }
 }

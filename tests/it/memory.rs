@@ -29,6 +29,21 @@ fn big_secret() -> String {
 /// could not trace it (the reason is returned).
 fn dump_at_exit(env: &Env, args: &[&str], input: &str, core: &str) -> Result<Vec<u8>, String> {
     env.write("stdin.txt", input);
+    // gdb reads the debug build's 200 MB of debug information in seconds;
+    // a copy without it starts at once (the same code).
+    let stripped = env.path("breakglass-stripped");
+    let bin = if stripped.exists()
+        || Command::new("strip")
+            .args(["-g", "-o"])
+            .arg(&stripped)
+            .arg(BIN)
+            .status()
+            .is_ok_and(|s| s.success())
+    {
+        stripped
+    } else {
+        BIN.into()
+    };
     let run = format!(
         "run {} < stdin.txt > stdout.txt 2> stderr.txt",
         args.join(" ")
@@ -43,7 +58,7 @@ fn dump_at_exit(env: &Env, args: &[&str], input: &str, core: &str) -> Result<Vec
         .args(["-ex", &format!("gcore {core}")])
         .args(["-ex", "kill"])
         .arg("--args")
-        .arg(BIN)
+        .arg(bin)
         .output()
         .map_err(|e| format!("gdb: {e}"))?;
     let dump = env.path(core);
