@@ -5,6 +5,7 @@
 mod util;
 
 mod attacks;
+mod audit_amplification;
 mod bad_corpus;
 mod budgets;
 mod cli;
@@ -12,12 +13,15 @@ mod cmd;
 mod crash;
 mod golden;
 mod import;
+mod index_forgery;
 mod lifecycle;
 mod lookup;
 mod media;
+mod memory;
 mod paper;
 mod process;
 mod readme;
 mod rekey;
 mod remote;
 mod terminal;
+mod text_rules;

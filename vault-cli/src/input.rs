@@ -1,8 +1,16 @@
 //! Where secrets come from: the terminal (no echo) when stdin is a
 //! terminal, otherwise stdin, one line per passphrase, in order. Secrets
 //! are never command-line arguments.
+//!
+//! stdin is read straight from file descriptor 0 into buffers of our own
+//! that are zeroized when dropped and never reallocated in place (a buffer
+//! that must grow is copied into a larger one and the old one wiped):
+//! std's `Stdin` keeps an 8 KiB buffer for the life of the process that is
+//! never wiped, and `read_to_end` leaves the bytes of every outgrown
+//! buffer in freed memory (issue 15, found with gdb at `exit_group`;
+//! `tests/it/memory.rs`).
 
-use std::io::{self, BufRead, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -17,7 +25,7 @@ pub const MIN_PASSPHRASE: usize = 8;
 /// Reads passphrases, secrets and shares from the terminal or stdin.
 pub struct Input {
     tty: bool,
-    stdin: io::StdinLock<'static>,
+    stdin: RawStdin,
     /// How many lines were taken from stdin (for messages).
     lines_read: usize,
 }
@@ -25,10 +33,9 @@ pub struct Input {
 impl Input {
     /// Input bound to this process's stdin.
     pub fn new() -> Self {
-        let stdin = io::stdin();
         Self {
-            tty: stdin.is_terminal(),
-            stdin: stdin.lock(),
+            tty: io::stdin().is_terminal(),
+            stdin: RawStdin::new(),
             lines_read: 0,
         }
     }
@@ -41,7 +48,7 @@ impl Input {
     /// One raw line from stdin (with its ending), `None` at the end of input.
     fn raw_line(&mut self, what: &str) -> CliResult<Option<Zeroizing<String>>> {
         // Sized up front: a reallocation would leave a copy behind.
-        let mut line = Zeroizing::new(String::with_capacity(1024));
+        let mut line = Zeroizing::new(Vec::with_capacity(1024));
         let n = self
             .stdin
             .read_line(&mut line)
@@ -50,7 +57,16 @@ impl Input {
             return Ok(None);
         }
         self.lines_read += 1;
-        Ok(Some(line))
+        match String::from_utf8(std::mem::take(&mut *line)) {
+            Ok(text) => Ok(Some(Zeroizing::new(text))),
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                Err(CliError::input(format!(
+                    "reading {what} from stdin: line {} is not UTF-8 text",
+                    self.lines_read
+                )))
+            }
+        }
     }
 
     /// One line from stdin without its line ending; `what` names it in errors.
@@ -136,7 +152,8 @@ impl Input {
             }
             return Ok(Zeroizing::new(first.as_bytes().to_vec()));
         }
-        let mut buf = Zeroizing::new(Vec::new());
+        // Room for the largest secret and a line ending: never grown.
+        let mut buf = Zeroizing::new(Vec::with_capacity(vault_core::entry::MAX_SECRET + 3));
         self.stdin
             .read_to_end(&mut buf)
             .map_err(|e| CliError::input(format!("reading the secret from stdin: {e}")))?;
@@ -187,5 +204,116 @@ impl Input {
             }
         }
         Ok(text)
+    }
+}
+
+/// stdin read from file descriptor 0 without std's buffer: what was read
+/// ahead of a line stays in `buf`, which is zeroized on drop.
+struct RawStdin {
+    buf: Zeroizing<Vec<u8>>,
+    /// The unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+impl RawStdin {
+    const CHUNK: usize = 8192;
+
+    fn new() -> Self {
+        Self {
+            buf: Zeroizing::new(vec![0; Self::CHUNK]),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Refills the buffer when it is empty; false at the end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.start == self.end {
+            self.buf.fill(0);
+            self.start = 0;
+            self.end = read_stdin(&mut self.buf)?;
+        }
+        Ok(self.start < self.end)
+    }
+
+    /// Appends one line, with its `\n`, to `out`; the bytes appended (0 at
+    /// the end of input).
+    fn read_line(&mut self, out: &mut Zeroizing<Vec<u8>>) -> io::Result<usize> {
+        let mut n = 0;
+        while self.fill()? {
+            let unread = &self.buf[self.start..self.end];
+            let take = unread
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(unread.len(), |i| i + 1);
+            push_wiping(out, &unread[..take]);
+            self.start += take;
+            n += take;
+            if out.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Appends everything left on stdin to `out`.
+    fn read_to_end(&mut self, out: &mut Zeroizing<Vec<u8>>) -> io::Result<usize> {
+        let mut n = 0;
+        while self.fill()? {
+            push_wiping(out, &self.buf[self.start..self.end]);
+            n += self.end - self.start;
+            self.start = self.end;
+        }
+        Ok(n)
+    }
+}
+
+/// Appends `bytes` to `out` without leaving a copy behind: when `out` is
+/// full it is copied into a buffer twice as large and the old one wiped
+/// (a `Vec`'s own growth would free the old bytes as they are).
+fn push_wiping(out: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
+    if out.capacity() - out.len() < bytes.len() {
+        let need = out.len() + bytes.len();
+        let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(2 * out.capacity())));
+        bigger.extend_from_slice(out);
+        *out = bigger; // the old buffer is zeroized as it drops
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// One `read(2)` from file descriptor 0 (retried on EINTR).
+#[cfg(unix)]
+fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    loop {
+        match rustix::io::read(stdin.as_fd(), &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Elsewhere: through std (its buffer is not wiped; see HARDENING.md §4).
+#[cfg(not(unix))]
+fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    use std::io::Read;
+    io::stdin().lock().read(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growing_a_buffer_keeps_its_bytes_and_order() {
+        let mut out = Zeroizing::new(Vec::with_capacity(4));
+        for chunk in [&b"ab"[..], b"cdef", b"", b"ghijklmnopq"] {
+            push_wiping(&mut out, chunk);
+        }
+        assert_eq!(&out[..], b"abcdefghijklmnopq");
+        assert!(out.capacity() >= 17);
     }
 }

@@ -44,7 +44,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    match run(cli.command) {
+    let result = run(cli.command);
+    // Dead stack frames of the command may hold secrets (harden.rs).
+    harden::wipe_stack();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("breakglass: error: {e}");

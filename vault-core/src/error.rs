@@ -51,8 +51,9 @@ pub enum InputError {
     Text {
         /// Which value.
         field: Field,
-        /// What is wrong ("is empty", "contains control characters", …).
-        problem: &'static str,
+        /// What is wrong, and at which character ("is empty", "contains a
+        /// zero-width (invisible) character (U+200B at character 2)", …).
+        problem: crate::text_rules::TextProblem,
         /// The longest accepted, in bytes.
         max: usize,
     },

@@ -36,20 +36,28 @@ pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 }
 
 /// The 32-byte master key. Never written, never printed; zeroized on drop.
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+/// Boxed, so moving a `MasterKey` copies a pointer, not the key (a moved
+/// array leaves its old stack slot as it was).
+pub struct MasterKey(Box<Zeroizing<[u8; 32]>>);
 
 impl MasterKey {
     /// A fresh key from the OS CSPRNG.
     pub fn generate() -> Self {
-        let mut key = Zeroizing::new([0u8; 32]);
-        random_bytes(key.as_mut());
+        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        random_bytes(&mut key[..]);
         Self(key)
     }
 
     /// Wraps recovered key bytes; `None` unless exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
-        let arr: [u8; 32] = bytes.try_into().ok()?;
-        Some(Self(Zeroizing::new(arr)))
+        // Copied straight into its heap slot: a `[u8; 32]` made on the
+        // stack and moved in would leave a copy of the key behind (issue 15).
+        if bytes.len() != 32 {
+            return None;
+        }
+        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        key.copy_from_slice(bytes);
+        Some(Self(key))
     }
 
     /// The raw key, for splitting into shares.
@@ -58,7 +66,7 @@ impl MasterKey {
     }
 
     fn derive(&self, vault_id: &VaultId, label: &[u8]) -> Zeroizing<[u8; 32]> {
-        let hk = Hkdf::<Sha256>::new(Some(vault_id.as_bytes()), self.0.as_ref());
+        let hk = Hkdf::<Sha256>::new(Some(vault_id.as_bytes()), &self.0[..]);
         let mut out = Zeroizing::new([0u8; 32]);
         hk.expand(label, out.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");

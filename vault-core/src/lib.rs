@@ -14,6 +14,8 @@
 //! - [`share`], [`share_text`]: a share's bytes and its printable text
 //! - [`backup`]: the whole vault as numbered paper parts, and back
 //! - [`codec`], [`record`], [`log`]: canonical bytes, record bodies, framing
+//! - [`text_rules`]: text people compare (no invisible or reordering
+//!   characters, NFC), and look-alike names
 //! - [`entry`]: entry kinds and the sealed username/secret
 //! - [`recovery_key`], [`generate`]: recovery-key formats, generated secrets
 //! - [`readiness`]: the status report (drills, rotations, exposure)
@@ -52,6 +54,7 @@ pub mod remote;
 pub mod shamir;
 pub mod share;
 pub mod text;
+pub mod text_rules;
 pub use text::{backup, share_text};
 pub mod vault;
 

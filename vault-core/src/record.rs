@@ -7,6 +7,7 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::entry::EntryKind;
 use crate::escrow::SealedEscrowKey;
 use crate::keys::RecordMacKey;
+use crate::text_rules::TextProblem;
 use crate::VaultId;
 
 /// Record type bytes.
@@ -45,19 +46,12 @@ pub mod limits {
     pub const CIPHERTEXT: usize = crate::entry::MAX_SECRET + crate::entry::MAX_USERNAME + 64;
 }
 
-/// Why a text field is refused. Shared by input validation and decoding.
-pub fn text_problem(value: &str, max: usize, may_be_empty: bool) -> Option<&'static str> {
-    if value.is_empty() && !may_be_empty {
-        Some("is empty")
-    } else if value.len() > max {
-        Some("is too long")
-    } else if value.chars().any(char::is_control) {
-        Some("contains control characters")
-    } else if value.trim() != value {
-        Some("has leading or trailing spaces")
-    } else {
-        None
-    }
+/// Why a text field is refused as new input (labels, names, devices,
+/// reasons): see [`crate::text_rules`]. Records already in a file are
+/// decoded with the older rule, [`crate::text_rules::replay_problem`], so
+/// every vault written before the stricter rule still opens.
+pub fn text_problem(value: &str, max: usize, may_be_empty: bool) -> Option<TextProblem> {
+    crate::text_rules::input_problem(value, max, may_be_empty)
 }
 
 fn read_text<'a>(
@@ -68,7 +62,7 @@ fn read_text<'a>(
 ) -> Result<&'a str, DecodeError> {
     let at = r.pos();
     let s = r.str(field)?;
-    match text_problem(s, max, may_be_empty) {
+    match crate::text_rules::replay_problem(s, max, may_be_empty) {
         Some(why) => Err(r.invalid(field, at, why)),
         None => Ok(s),
     }
@@ -860,17 +854,18 @@ mod tests {
 
     #[test]
     fn text_rules() {
-        assert_eq!(text_problem("", 5, false), Some("is empty"));
-        assert_eq!(text_problem("", 5, true), None);
-        assert_eq!(text_problem("abcdef", 5, false), Some("is too long"));
+        let problem = |s, max, empty| text_problem(s, max, empty).map(|p| p.to_string());
+        assert_eq!(problem("", 5, false).as_deref(), Some("is empty"));
+        assert_eq!(problem("", 5, true), None);
+        assert_eq!(problem("abcdef", 5, false).as_deref(), Some("is too long"));
         assert_eq!(
-            text_problem("a\nb", 5, false),
-            Some("contains control characters")
+            problem("a\nb", 5, false).as_deref(),
+            Some("contains control characters (U+000A at character 2)")
         );
         assert_eq!(
-            text_problem(" a", 5, false),
+            problem(" a", 5, false).as_deref(),
             Some("has leading or trailing spaces")
         );
-        assert_eq!(text_problem("a b", 5, false), None);
+        assert_eq!(problem("a b", 5, false), None);
     }
 }

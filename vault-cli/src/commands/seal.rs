@@ -113,7 +113,9 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     let vault = super::load_scope(path, &scope)?;
     let refused = "nothing was sealed";
     super::check_expected(path, &vault, d.expected.as_ref(), refused)?;
-    vault.next_version(d.label, d.kind)?;
+    if vault.next_version(d.label, d.kind)? == 1 {
+        warn_look_alikes(path, d.label)?;
+    }
     let (secret, generated) = obtain(d.kind, d.generate, d.label)?;
     let secret = EntrySecret {
         username: Zeroizing::new(d.username.unwrap_or_default()),
@@ -165,6 +167,29 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
             g.entropy_bits
         );
         println!("  {}", g.secret.as_str());
+    }
+    Ok(())
+}
+
+/// A new label that differs from an existing one only by case or by
+/// look-alike characters is sealed as asked (both may be meant), after a
+/// warning naming the existing entry. Finding them needs every label, so
+/// a new entry costs one whole read of the vault.
+fn warn_look_alikes(path: &std::path::Path, label: &str) -> CliResult {
+    // The check reads every label. A deposit into a fleet-sized vault must
+    // stay O(1) (docs/PERFORMANCE.md), so above this size it is not made:
+    // SECURITY.md, "Known limits".
+    const LOOK_ALIKE_CHECK_MAX_BYTES: u64 = 4 << 20;
+    if std::fs::metadata(path).map_or(true, |m| m.len() > LOOK_ALIKE_CHECK_MAX_BYTES) {
+        return Ok(());
+    }
+    let whole = super::load(path)?;
+    let labels = whole.entries().keys().map(String::as_str);
+    for existing in vault_core::text_rules::look_alikes(label, labels) {
+        super::warn(format_args!(
+            "label '{label}' looks like the existing entry '{}' (it differs only by case or by look-alike characters); sealing it as a separate entry",
+            existing.escape_debug()
+        ));
     }
     Ok(())
 }

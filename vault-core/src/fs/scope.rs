@@ -8,6 +8,21 @@
 //! rule) makes [`read`] answer `None`, and the caller replays the whole file
 //! instead: the whole replay is the reference, this is a shortcut to the
 //! same answer.
+//!
+//! The index is not trusted for where the records end either (issue 15: a
+//! forged header whose covered length fell a few bytes inside the last
+//! record made the bytes after it look like a torn tail, which the next
+//! append cut off before writing on a false chain). An index is used only
+//! when the records after what it covers parse and chain from its head to
+//! the exact end of the file, with no torn tail. When at least one record
+//! follows, that proves the claimed length is a real record boundary and
+//! the claimed head the real chain hash there: the last record's stored
+//! chain hash (the file's last 32 bytes, written by an honest writer) can
+//! only be recomputed from its real start and its real predecessor's hash,
+//! and so on back to the covered length, short of a SHA-256 collision. When
+//! nothing follows, a reader may use the index, but a writer (see
+//! [`Purpose::Write`]) replays the whole file, because the end of the file
+//! could then be a torn tail the index hides.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,7 +30,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::index::{self, Header, Index, Row, Table};
-use crate::log::{self, Frame, TornTail, FRAME_HEAD, HEADER_LEN};
+use crate::log::{self, Frame, FRAME_HEAD, HEADER_LEN};
 use crate::record::{attr, Record};
 use crate::vault::{Tip, Vault};
 
@@ -32,13 +47,22 @@ pub enum Scope {
     Device(String),
 }
 
+/// What a read through the index is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Only to read: the index may cover the whole file.
+    Read,
+    /// To append after the read: the index must be proven by at least one
+    /// record after it (see the module documentation).
+    Write,
+}
+
 /// Rebuild the index once this many records sit after it.
 pub const REINDEX_AFTER: usize = 1024;
 
 /// A vault read through its index, with what is needed to extend the index.
 pub(crate) struct ScopedRead {
     pub vault: Vault,
-    pub torn: Option<TornTail>,
     pub tail: Tail,
 }
 
@@ -86,7 +110,8 @@ pub fn index_bytes(vault: &Vault) -> Vec<u8> {
     index::encode(&header_for(vault), &mut labels, &mut devices)
 }
 
-fn header_for(vault: &Vault) -> Header {
+/// The header of an index covering all of `vault`.
+pub(crate) fn header_for(vault: &Vault) -> Header {
     Header {
         genesis: vault.records()[0].frame.hash,
         covered: vault.end(),
@@ -99,7 +124,12 @@ fn header_for(vault: &Vault) -> Header {
 
 /// Reads `scope` of the vault through its index, or `None` when the index
 /// cannot answer (then replay the whole file).
-pub(crate) fn read(path: &Path, file: &File, scope: &Scope) -> Option<ScopedRead> {
+pub(crate) fn read(
+    path: &Path,
+    file: &File,
+    scope: &Scope,
+    purpose: Purpose,
+) -> Option<ScopedRead> {
     let index = Index::open(File::open(index_path(path)).ok()?).ok()?;
     let h = *index.header();
     let file_len = file.metadata().ok()?.len();
@@ -115,6 +145,12 @@ pub(crate) fn read(path: &Path, file: &File, scope: &Scope) -> Option<ScopedRead
     }
     let bytes = read_at(file, h.covered, usize::try_from(file_len - h.covered).ok()?)?;
     let after = log::parse_tail(&bytes, h.covered, h.head, h.records as usize + 1).ok()?;
+    // The records after the index must end exactly at the end of the file
+    // (a torn tail is set aside only after a whole replay), and a writer
+    // needs at least one of them to prove the boundary (module docs).
+    if after.torn.is_some() || (purpose == Purpose::Write && after.frames.is_empty()) {
+        return None;
+    }
     let mut tail = Tail {
         index,
         labels: Vec::new(),
@@ -140,17 +176,13 @@ pub(crate) fn read(path: &Path, file: &File, scope: &Scope) -> Option<ScopedRead
     let deposits = reader.deposits(&mut tail, scope)?;
     let tip = Tip {
         head: after.head,
-        end: after.torn.as_ref().map_or(file_len, |t| t.offset),
+        end: file_len,
         records: h.records as usize + after.frames.len(),
     };
     let genesis_end = genesis.offset + (genesis.body.len() + log::FRAME_OVERHEAD) as u64;
     let second = read_frame(file, genesis_end, h.covered).filter(|f| f.prev == genesis.hash);
     let vault = Vault::partial(&genesis, second.as_ref(), &deposits, tip).ok()?;
-    Some(ScopedRead {
-        vault,
-        torn: after.torn,
-        tail,
-    })
+    Some(ScopedRead { vault, tail })
 }
 
 /// Finds deposits through the index and the records after it.
@@ -248,16 +280,11 @@ fn read_at(mut file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
 }
 
 impl Tail {
-    /// Adds the rows of a record appended after the read.
-    pub(crate) fn add(&mut self, (label, device): (Option<Row>, Option<Row>)) {
-        self.labels.extend(label);
-        self.devices.extend(device);
-        self.records += 1;
-    }
-
     /// When enough records sit after the index: the bytes of a new index
-    /// covering up to `vault`'s tip (old rows merged with the new ones).
-    pub(crate) fn merged(mut self, vault: &Vault) -> Option<Vec<u8>> {
+    /// covering up to `covered`, the vault as it was read (old rows merged
+    /// with the ones after them). The record an append then adds stays
+    /// after the new index, so the next append can prove its boundary.
+    pub(crate) fn merged(mut self, covered: &Header) -> Option<Vec<u8>> {
         if self.records < REINDEX_AFTER {
             return None;
         }
@@ -265,7 +292,7 @@ impl Tail {
         let mut devices = self.index.rows(Table::Devices).ok()?;
         labels.append(&mut self.labels);
         devices.append(&mut self.devices);
-        Some(index::encode(&header_for(vault), &mut labels, &mut devices))
+        Some(index::encode(covered, &mut labels, &mut devices))
     }
 }
 
@@ -315,7 +342,9 @@ mod tests {
 
     fn through_index(path: &Path, scope: &Scope) -> Vault {
         let file = File::open(path).unwrap();
-        read(path, &file, scope).expect("the index answers").vault
+        read(path, &file, scope, Purpose::Read)
+            .expect("the index answers")
+            .vault
     }
 
     const LABELS: [&str; 4] = ["mac-1", "mac-2", "win-1", "admin"];
@@ -390,7 +419,7 @@ mod tests {
         load(&other).unwrap();
         let good = fs::read(index_path(&path)).unwrap();
         let scope = Scope::Entries(vec!["b".into()]);
-        assert!(read(&path, &File::open(&path).unwrap(), &scope).is_some());
+        assert!(read(&path, &File::open(&path).unwrap(), &scope, Purpose::Read).is_some());
 
         let mut flipped = good.clone();
         flipped[index::PAGE + 3] ^= 1;
@@ -399,7 +428,7 @@ mod tests {
         for bad in [flipped, foreign, good[..100].to_vec(), Vec::new()] {
             fs::write(index_path(&path), &bad).unwrap();
             let file = File::open(&path).unwrap();
-            assert!(read(&path, &file, &scope).is_none());
+            assert!(read(&path, &file, &scope, Purpose::Read).is_none());
             // The store replays instead, and leaves a good index behind.
             let v = load_scope(&path, &scope).unwrap().vault;
             assert_eq!(v.entries()["b"].versions.len(), 1);
@@ -411,7 +440,32 @@ mod tests {
         }
         // The vault cut back before what the index covers.
         fs::write(&path, &vault[..vault.len() - 1]).unwrap();
-        assert!(read(&path, &File::open(&path).unwrap(), &scope).is_none());
+        assert!(read(&path, &File::open(&path).unwrap(), &scope, Purpose::Read).is_none());
+    }
+
+    #[test]
+    fn a_writer_needs_a_record_after_the_index_and_no_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        deposit(&path, "a", None);
+        load(&path).unwrap(); // the index now covers the whole file
+        let scope = Scope::Entries(vec!["a".into()]);
+        let open = || File::open(&path).unwrap();
+        assert!(read(&path, &open(), &scope, Purpose::Read).is_some());
+        assert!(
+            read(&path, &open(), &scope, Purpose::Write).is_none(),
+            "nothing after the index proves where the records end"
+        );
+        deposit(&path, "b", None);
+        assert!(read(&path, &open(), &scope, Purpose::Write).is_some());
+        // A torn tail after the records: only a whole replay sets it aside.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[0, 0, 0, 9, 2]);
+        fs::write(&path, &bytes).unwrap();
+        for purpose in [Purpose::Read, Purpose::Write] {
+            assert!(read(&path, &open(), &scope, purpose).is_none());
+        }
+        assert!(load_scope(&path, &scope).unwrap().torn.is_some());
     }
 
     #[test]
@@ -433,7 +487,12 @@ mod tests {
             let bytes = index::encode(&header, &mut [row], &mut []);
             fs::write(index_path(&path), bytes).unwrap();
             let file = File::open(&path).unwrap();
-            let read = read(&path, &file, &Scope::Entries(vec!["a".into()]));
+            let read = read(
+                &path,
+                &file,
+                &Scope::Entries(vec!["a".into()]),
+                Purpose::Read,
+            );
             assert!(
                 read.is_none_or(|r| r.vault.entries().is_empty()),
                 "offset {offset}"
@@ -453,26 +512,27 @@ mod tests {
                 .covered
         };
         let first = covered();
-        for i in 0..REINDEX_AFTER - 1 {
+        // The first append after a whole read proves nothing (no record
+        // after the index yet) and replays; it leaves the index as it was.
+        for i in 0..REINDEX_AFTER {
             deposit(&path, &format!("e{}", i % 10), None);
         }
         assert_eq!(covered(), first, "appends alone leave the index as it was");
         deposit(&path, "e0", Some("d"));
-        let whole = load(&path).unwrap().vault;
+        let bytes = fs::read(&path).unwrap();
+        let last = log::parse(&bytes).unwrap().frames.last().unwrap().offset;
         assert_eq!(
             covered(),
-            whole.end(),
-            "merged after {REINDEX_AFTER} records"
+            last,
+            "merged after {REINDEX_AFTER} records, up to the record just added"
         );
+        let before = Vault::replay(&log::parse(&bytes[..last as usize]).unwrap()).unwrap();
         assert!(
-            fs::read(index_path(&path)).unwrap() == index_bytes(&whole),
+            fs::read(index_path(&path)).unwrap() == index_bytes(&before),
             "a merged index is the same bytes as a rebuilt one"
         );
         let v = through_index(&path, &Scope::Device("D".into()));
-        assert_eq!(
-            v.entries()["e0"].versions.len(),
-            (REINDEX_AFTER - 1).div_ceil(10) + 1
-        );
+        assert_eq!(v.entries()["e0"].versions.len(), REINDEX_AFTER / 10 + 2);
         assert_eq!(v.entries().len(), 1);
     }
 }

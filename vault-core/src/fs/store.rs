@@ -21,7 +21,7 @@ use fd_lock::RwLock;
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
 pub use crate::scope::Scope;
-use crate::scope::{self, Tail};
+use crate::scope::{self, Purpose, Tail};
 use crate::vault::{ReplayError, Vault};
 
 /// What can go wrong with the vault file.
@@ -87,16 +87,22 @@ struct ReadVault {
     tail: Option<Tail>,
 }
 
-/// Reads `scope` of the vault: through the index when it can answer, else
-/// by replaying the whole file (and then bringing the index up to date).
-fn read_vault(path: &Path, file: &File, scope: &Scope) -> Result<ReadVault, StoreError> {
+/// Reads `scope` of the vault: through the index when it can answer (and,
+/// for a write, prove where the records end), else by replaying the whole
+/// file (and then bringing the index up to date).
+fn read_vault(
+    path: &Path,
+    file: &File,
+    scope: &Scope,
+    purpose: Purpose,
+) -> Result<ReadVault, StoreError> {
     if *scope != Scope::Whole {
-        if let Some(read) = scope::read(path, file, scope) {
+        if let Some(read) = scope::read(path, file, scope, purpose) {
             return Ok(ReadVault {
                 good_len: read.vault.end(),
                 loaded: Loaded {
                     vault: read.vault,
-                    torn: read.torn,
+                    torn: None,
                 },
                 tail: Some(read.tail),
             });
@@ -163,7 +169,117 @@ pub fn load_scope(path: &Path, scope: &Scope) -> Result<Loaded, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
-    Ok(read_vault(path, &guard, scope)?.loaded)
+    Ok(read_vault(path, &guard, scope, Purpose::Read)?.loaded)
+}
+
+/// Reads the vault record by record under a shared lock and hands each to
+/// `each` (1-based number, frame, decoded record), then drops it: memory
+/// stays at one record whatever the file holds (`audit` streams its
+/// output through this). Frames, frame checks and the hash chain are
+/// checked as [`log::parse`] does, and a record that does not decode is
+/// refused as [`Vault::replay`] refuses it; the vault's other rules (version
+/// order, quorum MACs) need the whole replay ([`load`]). Returns the torn
+/// tail, if the file ends in one.
+pub fn for_each_record<E: From<StoreError>>(
+    path: &Path,
+    mut each: impl FnMut(usize, &log::Frame, Record) -> Result<(), E>,
+) -> Result<Option<TornTail>, E> {
+    use std::io::BufRead;
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let lock = RwLock::new(file);
+    let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
+    let damaged = |source: ReplayError| StoreError::Vault {
+        path: path.to_owned(),
+        source,
+    };
+    let mut r = io::BufReader::with_capacity(1 << 16, &*guard);
+    let mut header = Vec::with_capacity(log::HEADER_LEN);
+    (&mut r)
+        .take(log::HEADER_LEN as u64)
+        .read_to_end(&mut header)
+        .map_err(|e| StoreError::io(path, e))?;
+    // An empty file, the wrong magic or a newer version: as parse says.
+    if header.len() < log::HEADER_LEN || header[..] != log::header() {
+        return Err(damaged(
+            log::parse(&header)
+                .err()
+                .unwrap_or(LogError::NotAVault)
+                .into(),
+        )
+        .into());
+    }
+    let (mut offset, mut prev, mut number) = (log::HEADER_LEN as u64, log::genesis_prev(), 1);
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        let mut head = [0u8; log::FRAME_HEAD];
+        let got = read_up_to(&mut r, &mut head).map_err(|e| StoreError::io(path, e))?;
+        bytes.extend_from_slice(&head[..got]);
+        if got == 0 {
+            return Ok(None);
+        }
+        let whole = got == head.len()
+            && log::frame_len(&head).is_some_and(|len| {
+                let n = (len + log::FRAME_OVERHEAD - log::FRAME_HEAD) as u64;
+                (&mut r).take(n).read_to_end(&mut bytes).is_ok()
+                    && bytes.len() == len + log::FRAME_OVERHEAD
+            });
+        let at_end = r
+            .fill_buf()
+            .map_err(|e| StoreError::io(path, e))?
+            .is_empty();
+        if !whole || at_end {
+            // Not a good frame, or the last one: classify as the whole-file
+            // parser does (a torn tail only at the very end of the file).
+            r.read_to_end(&mut bytes)
+                .map_err(|e| StoreError::io(path, e))?;
+            let l = log::parse_tail(&bytes, offset, prev, number).map_err(|e| damaged(e.into()))?;
+            for frame in l.frames {
+                let record = decode(path, &frame, number)?;
+                each(number, &frame, record)?;
+                number += 1;
+            }
+            return Ok(l.torn);
+        }
+        // A whole frame with more after it: its chain hash must hold.
+        let frame = log::frame_at(&bytes, offset, &prev).ok_or_else(|| {
+            damaged(
+                LogError::Damaged {
+                    record: number,
+                    offset,
+                    why: "chain hash does not match",
+                }
+                .into(),
+            )
+        })?;
+        let record = decode(path, &frame, number)?;
+        offset += bytes.len() as u64;
+        prev = frame.hash;
+        each(number, &frame, record)?;
+        number += 1;
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+fn decode(path: &Path, frame: &log::Frame, number: usize) -> Result<Record, StoreError> {
+    Record::decode(frame.kind, &frame.body).map_err(|e| StoreError::Vault {
+        path: path.to_owned(),
+        source: ReplayError::Invalid {
+            record: number,
+            offset: frame.offset,
+            why: e.to_string(),
+        },
+    })
 }
 
 /// The result of an append.
@@ -190,7 +306,7 @@ pub fn append<E>(
             loaded,
             good_len,
             tail,
-        } = read_vault(path, file, scope)?;
+        } = read_vault(path, file, scope, Purpose::Write)?;
         let set_aside = match &loaded.torn {
             Some(torn) => Some((torn.clone(), set_aside_tail(path, file, torn)?)),
             None => None,
@@ -201,17 +317,14 @@ pub fn append<E>(
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        let rows = scope::rows_of(&record, good_len, vault.record_count() + 1);
+        let as_read = scope::header_for(&vault);
         let frame = vault.push(record).map_err(|source| StoreError::Vault {
             path: path.to_owned(),
             source,
         })?;
         write_at_end(path, file, good_len, &frame)?;
-        if let Some(mut tail) = tail {
-            tail.add(rows);
-            if let Some(bytes) = tail.merged(&vault) {
-                write_index(path, &bytes);
-            }
+        if let Some(bytes) = tail.and_then(|t| t.merged(&as_read)) {
+            write_index(path, &bytes);
         }
         Ok(Ok(Appended {
             record: vault.record_count(),
@@ -601,6 +714,65 @@ pub(crate) mod tests {
         let r: Result<Result<Appended, &str>, _> = append(&path, &Scope::Keys, |_| Err("no"));
         assert_eq!(r.unwrap().unwrap_err(), "no");
         assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    /// (number, offset, kind) of each record, and the torn tail.
+    type Seen = (Vec<(usize, u64, u8)>, Option<TornTail>);
+
+    /// What `for_each_record` saw.
+    fn streamed(path: &Path) -> Result<Seen, StoreError> {
+        let mut seen = Vec::new();
+        let torn = for_each_record(path, |n, frame, record| {
+            assert_eq!(record.kind(), frame.kind);
+            seen.push((n, frame.offset, frame.kind));
+            Ok::<_, StoreError>(())
+        })?;
+        Ok((seen, torn))
+    }
+
+    #[test]
+    fn records_streamed_one_by_one_agree_with_the_whole_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        for label in ["one", "two", "three"] {
+            deposit(&path, label);
+        }
+        let good = fs::read(&path).unwrap();
+        let whole = |bytes: &[u8]| {
+            let log = log::parse(bytes)?;
+            let seen: Vec<_> = log
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i + 1, f.offset, f.kind))
+                .collect();
+            Ok::<_, LogError>((seen, log.torn))
+        };
+        let (seen, torn) = streamed(&path).unwrap();
+        assert_eq!((seen.clone(), torn), whole(&good).unwrap());
+        assert_eq!(seen.len(), 4);
+        // Every cut is a torn tail at the same place as the whole parse
+        // says; every flipped byte is the same verdict too.
+        for cut in log::HEADER_LEN..good.len() {
+            fs::write(&path, &good[..cut]).unwrap();
+            assert_eq!(
+                streamed(&path).unwrap(),
+                whole(&good[..cut]).unwrap(),
+                "cut {cut}"
+            );
+        }
+        for at in (0..good.len()).step_by(7) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            fs::write(&path, &bad).unwrap();
+            match (streamed(&path), whole(&bad)) {
+                (Ok(s), Ok(w)) => assert_eq!(s, w, "flip at {at}"),
+                (Err(StoreError::Vault { source, .. }), Err(e)) => {
+                    assert_eq!(source.to_string(), e.to_string(), "flip at {at}")
+                }
+                (s, w) => panic!("flip at {at}: streamed {s:?}, whole {w:?}"),
+            }
+        }
     }
 
     #[test]
