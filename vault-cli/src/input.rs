@@ -102,7 +102,7 @@ impl Input {
     /// The passphrase of an existing share.
     pub fn passphrase(&mut self, prompt: &str) -> CliResult<SecretString> {
         if self.tty {
-            let p = rpassword::prompt_password(format!("{prompt}: "))
+            let p = prompt_hidden(&format!("{prompt}: "))
                 .map_err(|e| CliError::input(format!("reading the passphrase: {e}")))?;
             return Ok(SecretString::from(p));
         }
@@ -139,10 +139,10 @@ impl Input {
     /// (one trailing line ending removed).
     pub fn secret(&mut self, label: &str) -> CliResult<Zeroizing<Vec<u8>>> {
         if self.tty {
-            let first = rpassword::prompt_password(format!("Secret for '{label}': "))
+            let first = prompt_hidden(&format!("Secret for '{label}': "))
                 .map(Zeroizing::new)
                 .map_err(|e| CliError::input(format!("reading the secret: {e}")))?;
-            let again = rpassword::prompt_password(format!("Repeat the secret for '{label}': "))
+            let again = prompt_hidden(&format!("Repeat the secret for '{label}': "))
                 .map(Zeroizing::new)
                 .map_err(|e| CliError::input(format!("reading the secret: {e}")))?;
             if !bool::from(first.as_bytes().ct_eq(again.as_bytes())) {
@@ -316,4 +316,36 @@ mod tests {
         assert_eq!(&out[..], b"abcdefghijklmnopq");
         assert!(out.capacity() >= 17);
     }
+}
+
+/// Prompts on the terminal with echo already off. rpassword prints its
+/// prompt and only then turns echo off, so keys typed the moment the prompt
+/// appears were echoed (a test typing at once saw its secret on screen).
+#[cfg(unix)]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+    use std::io::Write;
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let original = tcgetattr(&tty)?;
+    let mut quiet = original.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    quiet.local_modes.insert(LocalModes::ECHONL);
+    tcsetattr(&tty, OptionalActions::Now, &quiet)?;
+    let typed = tty
+        .write_all(prompt.as_bytes())
+        .and_then(|()| tty.flush())
+        .and_then(|()| rpassword::read_password());
+    let restored = tcsetattr(&tty, OptionalActions::Now, &original);
+    let typed = typed?;
+    restored?;
+    Ok(typed)
+}
+
+/// Prompts on the terminal without echo (rpassword's own order).
+#[cfg(not(unix))]
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(prompt)
 }
