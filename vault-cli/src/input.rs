@@ -303,21 +303,6 @@ fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
     io::stdin().lock().read(buf)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn growing_a_buffer_keeps_its_bytes_and_order() {
-        let mut out = Zeroizing::new(Vec::with_capacity(4));
-        for chunk in [&b"ab"[..], b"cdef", b"", b"ghijklmnopq"] {
-            push_wiping(&mut out, chunk);
-        }
-        assert_eq!(&out[..], b"abcdefghijklmnopq");
-        assert!(out.capacity() >= 17);
-    }
-}
-
 /// Prompts on the terminal with echo already off. rpassword prints its
 /// prompt and only then turns echo off, so keys typed the moment the prompt
 /// appears were echoed (a test typing at once saw its secret on screen).
@@ -348,4 +333,19 @@ fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
 #[cfg(not(unix))]
 fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
     rpassword::prompt_password(prompt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growing_a_buffer_keeps_its_bytes_and_order() {
+        let mut out = Zeroizing::new(Vec::with_capacity(4));
+        for chunk in [&b"ab"[..], b"cdef", b"", b"ghijklmnopq"] {
+            push_wiping(&mut out, chunk);
+        }
+        assert_eq!(&out[..], b"abcdefghijklmnopq");
+        assert!(out.capacity() >= 17);
+    }
 }
