@@ -717,19 +717,20 @@ pub fn estimated_entropy_bits(password: &str) -> f64 {
     if words.len() >= 2 && words.iter().all(|w| w.chars().all(char::is_alphabetic)) {
         return words.len() as f64 * 7776f64.log2();
     }
-    let mut pool = 0u32;
-    let classes: [(fn(char) -> bool, u32); 5] = [
+    /// A character class and how many characters it has.
+    type Class = (fn(char) -> bool, u32);
+    const CLASSES: [Class; 5] = [
         (|c| c.is_ascii_lowercase(), 26),
         (|c| c.is_ascii_uppercase(), 26),
         (|c| c.is_ascii_digit(), 10),
         (|c| c.is_ascii_graphic() && !c.is_ascii_alphanumeric(), 33),
         (|c| !c.is_ascii(), 128),
     ];
-    for (member, size) in classes {
-        if password.chars().any(member) {
-            pool += size;
-        }
-    }
+    let pool: u32 = CLASSES
+        .iter()
+        .filter(|(member, _)| password.chars().any(member))
+        .map(|(_, size)| size)
+        .sum();
     password.chars().count() as f64 * f64::from(pool.max(1)).log2()
 }
 
