@@ -239,6 +239,10 @@ fn last_unseal_dropped() {
     let receipt = receipt_of(&out);
     env.run(&["audit", "v.bg", "--verify", "--receipt", &receipt], "")
         .success();
+    // The SIEM gets the same receipt in the unseal's audit event.
+    let events = stdout(&env.run(&["audit", "v.bg", "--json"], "").success());
+    let unseal = events.lines().find(|l| l.contains("\"unseal\"")).unwrap();
+    assert!(unseal.contains(&receipt), "{unseal}");
 
     env.write("v.bg", &before); // the unseal record dropped
     let _ = std::fs::remove_file(env.path("v.bg.index"));

@@ -6,6 +6,8 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
+use vault_core::fingerprint::Fingerprint;
+use vault_core::receipt::Receipt;
 use vault_core::record::{attr, Record};
 use vault_core::store;
 use vault_core::vault::Vault;
@@ -104,6 +106,7 @@ fn event_of(record: &Record, names: &Names) -> Value {
 #[derive(Default)]
 struct Events {
     vault_id: String,
+    fingerprint: [u8; 32],
     current: Names,
     old: Names,
 }
@@ -113,6 +116,7 @@ impl Events {
         if let (1, Record::Genesis(g)) = (number, record) {
             self.current = Names::of(&g.custodians);
             self.vault_id = g.vault_id.hex();
+            self.fingerprint = *Fingerprint::of_v1(g).as_bytes();
         }
         let mut e = match record {
             Record::History(h) => {
@@ -130,6 +134,14 @@ impl Events {
         e["record"] = json!(number);
         e["vault_id"] = json!(self.vault_id);
         e["hash"] = json!(super::hex(hash));
+        // What a SIEM keeps to detect, later, a dropped record or a
+        // rolled-back file (docs/FORMAT.md §3.4).
+        e["receipt"] = json!(Receipt {
+            fingerprint: self.fingerprint,
+            record: number as u32,
+            head: *hash,
+        }
+        .to_line());
         e
     }
 }
