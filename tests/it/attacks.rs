@@ -47,21 +47,14 @@ fn flipped_last_record() {
 /// chain is unkeyed).
 fn rechained(bytes: &[u8], edit: impl FnOnce(&mut Vec<vault_core::record::Record>)) -> Vec<u8> {
     use vault_core::{log, record::Record};
-    let parsed = log::parse(bytes).unwrap();
-    let mut records: Vec<Record> = parsed
+    let mut records: Vec<Record> = log::parse(bytes)
+        .unwrap()
         .frames
         .iter()
         .map(|f| Record::decode(f.kind, &f.body).unwrap())
         .collect();
     edit(&mut records);
-    let mut out = log::header().to_vec();
-    let mut prev = log::genesis_prev();
-    for r in &records {
-        let (frame, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
-        out.extend_from_slice(&frame);
-        prev = hash;
-    }
-    out
+    crate::util::encode_log(&records)
 }
 
 fn fingerprint(env: &Env) -> String {
@@ -87,12 +80,7 @@ fn escrow_key_swapped() {
     env.seal("root", "before-the-attack");
     let pinned = fingerprint(&env);
     let good = std::fs::read(env.path("v.bg")).unwrap();
-    let swapped = rechained(&good, |records| {
-        let vault_core::record::Record::Genesis(g) = &mut records[0] else {
-            unreachable!()
-        };
-        g.escrow_public = [9; 32]; // the attacker's key
-    });
+    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public = [9; 32]);
     env.write("v.bg", &swapped);
     let _ = std::fs::remove_file(env.path("v.bg.index"));
     assert_ne!(
@@ -281,12 +269,7 @@ fn restore_and_rechain() {
     env.seal("root", "before");
     let good = std::fs::read(env.path("v.bg")).unwrap();
     let _ = std::fs::remove_file(env.path("v.bg.index"));
-    let swapped = rechained(&good, |records| {
-        let vault_core::record::Record::Genesis(g) = &mut records[0] else {
-            unreachable!()
-        };
-        g.escrow_public[0] ^= 1;
-    });
+    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public[0] ^= 1);
     env.write("v.bg", &swapped);
     let out = env
         .run(&["seal", "v.bg", "--label", "stolen", "--json"], "victim")
