@@ -142,8 +142,9 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// The vault file to write.
     pub out: PathBuf,
-    /// Scans (PNG/JPEG, several parts a page) or text files of parts; any order.
-    #[arg(long = "from", value_name = "FILE", required = true)]
+    /// Scans (PNG/JPEG, several parts a page) or text files of parts, in any
+    /// order; several after one --from (`--from page-*.png`) or repeated.
+    #[arg(long = "from", value_name = "FILE", required = true, num_args = 1..)]
     pub from: Vec<PathBuf>,
     /// The vault it must be.
     #[command(flatten)]
@@ -626,5 +627,18 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `restore OUT --from page-*.png`: the shell gives one --from many files.
+    #[test]
+    fn restore_takes_several_files_after_one_from() {
+        use clap::Parser;
+        let cli =
+            Cli::try_parse_from(["breakglass", "restore", "v.bg", "--from", "a.png", "b.png"])
+                .unwrap();
+        let Command::Restore(r) = cli.command else {
+            panic!("not restore")
+        };
+        assert_eq!(r.from.len(), 2);
     }
 }

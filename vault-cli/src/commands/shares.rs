@@ -30,6 +30,10 @@ impl<'v> Gathered<'v> {
     }
 }
 
+/// What a `--share` path that names no file gets.
+const NO_SUCH_FILE: &str =
+    "no such file — check the path (a share file, a photo or scan of an envelope, or - for stdin)";
+
 /// How a share is named in messages.
 pub fn source_name(path: &Path) -> String {
     if path == Path::new("-") {
@@ -45,9 +49,29 @@ pub fn gather<'v>(
     paths: &[PathBuf],
     input: &mut Input,
 ) -> CliResult<Gathered<'v>> {
+    // A path that names no file is a mistake in the command. If the other
+    // shares given cannot reach the threshold anyway, say so at once
+    // (exit 2), before any passphrase is asked for; otherwise name it and
+    // go on with the others.
+    let exists = |p: &PathBuf| p.as_path() == Path::new("-") || std::fs::metadata(p).is_ok();
+    let missing: Vec<&PathBuf> = paths.iter().filter(|p| !exists(p)).collect();
+    if let Some(first) = missing.first() {
+        if paths.len() - missing.len() < vault.threshold() {
+            return Err(CliError::input(format!(
+                "share {}: {NO_SUCH_FILE}; without it fewer than {} shares were given",
+                first.display(),
+                vault.threshold()
+            )));
+        }
+    }
     let mut out = Gathered::new(vault);
     for path in paths {
         let source = source_name(path);
+        if missing.contains(&path) {
+            eprintln!("breakglass: share {source}: {NO_SUCH_FILE}");
+            out.rejected.push(source);
+            continue;
+        }
         if let Err(why) = add_file(&mut out, path, input)? {
             eprintln!("breakglass: share {source}: {why}");
             out.rejected.push(source);
