@@ -140,6 +140,9 @@ pub fn input_message(e: &InputError) -> String {
             "--key-id goes with a BitLocker recovery password".to_owned()
         }
         InputError::NothingToRotate { .. } => format!("{e} (see: breakglass list)"),
+        InputError::TooManyRevealed { .. } => {
+            format!("{e} (name them with --entry, --device or --key-id); nothing was revealed")
+        }
         InputError::RecoveryKey(RecoveryKeyError::Shape { .. }) => {
             format!("{e} (use --kind note for other keys)")
         }

@@ -150,6 +150,13 @@ pub enum InputError {
         /// The most accepted.
         max: u32,
     },
+    /// More entry versions than one unseal record can name (65,535, in a
+    /// body of at most 1 MiB).
+    #[error("one unseal can record at most 65,535 entry versions in 1 MiB; this one would name {count}: reveal fewer at a time")]
+    TooManyRevealed {
+        /// Entry versions it would name.
+        count: usize,
+    },
     /// A rotation of an entry that does not exist.
     #[error("no entry '{label}' to rotate")]
     NothingToRotate {

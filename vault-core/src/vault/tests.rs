@@ -329,3 +329,32 @@ fn moved_metadata_fails_to_decrypt() {
     assert_eq!(err.label, "beta");
     assert_eq!(err.record, 2);
 }
+
+/// An unseal record says what was revealed; one that cannot (over 65,535
+/// entry versions, or a body over 1 MiB) is refused rather than written
+/// with a wrapped count.
+#[test]
+fn an_unseal_record_too_large_to_name_everything_is_refused() {
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let s: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    let un = vault.open(&s).unwrap();
+    let many: Vec<(String, u32)> = (0..65_536).map(|i| (format!("e{i}"), 1)).collect();
+    assert_eq!(
+        un.unseal_record(&many, "", "", 1, vault.head())
+            .unwrap_err(),
+        InputError::TooManyRevealed { count: 65_536 }
+    );
+    let long: Vec<(String, u32)> = (0..9_000).map(|i| (format!("{i:0>120}"), 1)).collect();
+    assert!(un.unseal_record(&long, "", "", 1, vault.head()).is_err());
+    assert!(un
+        .unseal_record(&many[..65_535], "", "", 1, vault.head())
+        .is_ok());
+}

@@ -214,6 +214,15 @@ impl Unsealed {
             reason: reason.to_owned(),
             mac: [0; 32],
         });
+        // FORMAT.md §7.3: the count is a u16 and a body at most 1 MiB; a
+        // record that cannot say what was revealed must not be written.
+        if entries.len() > usize::from(u16::MAX)
+            || record.encode_body().len() > crate::log::MAX_BODY
+        {
+            return Err(InputError::TooManyRevealed {
+                count: entries.len(),
+            });
+        }
         Ok(self.signed(record, prev))
     }
 }
