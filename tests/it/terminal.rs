@@ -22,7 +22,10 @@ impl Term {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let script = format!("{command}; echo \"EXIT=$?\"; sleep 600");
+        // Pins made at first use stay in the test's directory.
+        let script = format!(
+            "export BREAKGLASS_KNOWN_VAULTS=\"$PWD/.known_vaults\"; {command}; echo \"EXIT=$?\"; sleep 600"
+        );
         let status = Command::new("tmux")
             .args([
                 "-L",
@@ -316,4 +319,60 @@ fn a_device_with_two_keys_asks_which_one_at_the_terminal() {
     let last = events.last().unwrap();
     assert_eq!(last["entries"].as_array().unwrap().len(), 1, "{last}");
     assert_eq!(last["entries"][0]["label"], "pc7-os");
+}
+
+/// A deposit at a terminal pins the vault's fingerprint at first use (SSH
+/// known_hosts style); once the escrow key is swapped and the file
+/// re-chained, the next deposit at that terminal is refused before the
+/// secret is asked for, and says how to accept an intended change.
+#[test]
+fn a_vault_pinned_at_first_use_is_refused_once_its_keys_change() {
+    let env = crate::util::Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let seal = |label: &str| {
+        let t = Term::start(env.dir.path(), &format!("{BIN} seal v.bg --label {label}"));
+        t.wait_for(&format!("Secret for '{label}': "));
+        t.type_line("a-secret-typed");
+        t.wait_for(&format!("Repeat the secret for '{label}': "));
+        t.type_line("a-secret-typed");
+        t.wait_for("EXIT=")
+    };
+    let first = seal("one");
+    assert!(
+        first.contains("EXIT=0") && first.contains("Pinned v.bg to fingerprint"),
+        "{first}"
+    );
+    assert!(!seal("two").contains("Pinned"), "pinned once only");
+
+    let good = std::fs::read(env.path("v.bg")).unwrap();
+    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public = [9; 32]);
+    env.write("v.bg", &swapped);
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    let t = Term::start(env.dir.path(), &format!("{BIN} seal v.bg --label three"));
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=4"), "{screen}");
+    assert!(
+        screen.contains("This machine pinned another fingerprint for it at first")
+            && screen.contains("--forget"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Secret for"),
+        "asked for the secret: {screen}"
+    );
+    assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), swapped);
+
+    // An intended change: forget the pin, and the next deposit pins anew.
+    let forget = Command::new(BIN)
+        .args(["pin", "v.bg", "--forget"])
+        .current_dir(env.dir.path())
+        .env("BREAKGLASS_KNOWN_VAULTS", env.path(".known_vaults"))
+        .output()
+        .unwrap();
+    assert!(forget.status.success(), "{forget:?}");
+    let again = seal("four");
+    assert!(
+        again.contains("EXIT=0") && again.contains("Pinned v.bg to fingerprint"),
+        "{again}"
+    );
 }

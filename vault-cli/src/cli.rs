@@ -61,6 +61,19 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout: breakglass man > breakglass.1
     Man,
+    /// Show, or forget (--forget), the fingerprint pinned for a vault at its
+    /// first deposit from a terminal.
+    Pin(PinArgs),
+}
+
+/// `breakglass pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Forget the pin (after an intended change, such as a rekey).
+    #[arg(long)]
+    pub forget: bool,
 }
 
 /// `breakglass completions`.

@@ -9,6 +9,7 @@ mod error;
 mod harden;
 mod input;
 mod paper;
+mod pins;
 
 use std::process::ExitCode;
 
@@ -85,7 +86,7 @@ fn quiet_on_closed_stdout() {
 fn handles_secrets(command: &Command) -> bool {
     !matches!(
         command,
-        Command::List(_) | Command::Audit(_) | Command::Status(_)
+        Command::List(_) | Command::Audit(_) | Command::Status(_) | Command::Pin(_)
     )
 }
 
@@ -116,6 +117,7 @@ fn run(command: Command) -> Result<(), CliError> {
             print!("{}", String::from_utf8_lossy(&out));
             Ok(())
         }
+        Command::Pin(a) => pins::run(a),
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())

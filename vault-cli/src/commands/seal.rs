@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use vault_core::entry::{EntryKind, EntrySecret};
-use vault_core::fingerprint::Expected;
+use vault_core::fingerprint::{Expected, Fingerprint};
 use vault_core::generate::{self, Charset, Generated, Policy};
 use vault_core::receipt::Receipt;
 use vault_core::store::{self, Scope};
@@ -111,8 +111,23 @@ struct Deposit<'a> {
 fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     let scope = Scope::Entries(vec![d.label.to_owned()]);
     let vault = super::load_scope(path, &scope)?;
-    let refused = "nothing was sealed";
-    super::check_expected(path, &vault, d.expected.as_ref(), refused)?;
+    // At a terminal with no --expect, the fingerprint pinned at the first
+    // deposit from this machine is expected (SSH known_hosts style).
+    let interactive = d.expected.is_none() && Input::new().is_terminal();
+    let (expected, refused) = match (d.expected, interactive) {
+        (None, true) => (
+            crate::pins::pinned(path),
+            format!(
+                "nothing was sealed. This machine pinned another fingerprint for it at first \
+                 use; if the change was intended (a rekey), forget the pin: breakglass pin {} \
+                 --forget",
+                path.display()
+            ),
+        ),
+        (expected, _) => (expected, "nothing was sealed".to_owned()),
+    };
+    let refused = refused.as_str();
+    super::check_expected(path, &vault, expected.as_ref(), refused)?;
     if vault.next_version(d.label, d.kind)? == 1 {
         warn_look_alikes(path, d.label)?;
     }
@@ -125,12 +140,15 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
     let mut fingerprint = *vault.fingerprint().as_bytes();
     let appended = store::append(path, &scope, |v| {
         // Again under the lock: the file may have changed since.
-        super::check_expected(path, v, d.expected.as_ref(), refused)?;
+        super::check_expected(path, v, expected.as_ref(), refused)?;
         fingerprint = *v.fingerprint().as_bytes();
         version = v.next_version(d.label, d.kind)?;
         Ok::<_, CliError>(v.deposit(d.label, d.kind, &secret, &d.meta)?)
     })??;
     super::report_append(path, &appended);
+    if interactive {
+        crate::pins::pin_first_use(path, &Fingerprint::from_bytes(fingerprint));
+    }
     let verb = if d.meta.rotation { "Rotated" } else { "Sealed" };
     if d.json {
         let mut out = json!({
