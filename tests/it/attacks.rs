@@ -242,6 +242,13 @@ fn last_unseal_dropped() {
         err.contains("receipt 1 (record #3): the vault holds only 2 records, the receipt saw 3"),
         "{err}"
     );
+    // The SIEM's copy of the audit events serves as a file of receipts.
+    env.write("events.jsonl", &events);
+    env.run(
+        &["audit", "v.bg", "--verify", "--receipts", "events.jsonl"],
+        "",
+    )
+    .code(4);
     // From a file of receipts too, and a damaged receipt is bad input.
     env.write("kept.txt", format!("INC-1 unseal\n{receipt}\n"));
     env.run(&["audit", "v.bg", "--verify", "--receipts", "kept.txt"], "")
@@ -360,4 +367,46 @@ fn rollback_past_a_rekey() {
     let err = stderr(&out);
     assert_eq!(out.get_output().status.code(), Some(4), "{err}");
     assert!(err.contains("rolled back past a rekey"), "{err}");
+}
+
+/// After two rekeys, shares of generations 1 and 2 are each named with
+/// their own generation — through the index (which reads the earlier
+/// geneses kept right after the genesis) as in a whole read.
+#[test]
+fn revoked_shares_of_two_generations_are_told_apart() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob", "carol"], true);
+    env.seal("root", "s3cret");
+    let rekey = |from: &str, to: &str, custodians: [&str; 3], by: [&str; 2]| {
+        let (a, b) = (
+            format!("{from}/{}.share", by[0]),
+            format!("{from}/{}.share", by[1]),
+        );
+        let mut args = vec!["rekey", "v.bg", "--share", &a, "--share", &b];
+        args.extend(["--threshold", "2", "--share-dir", to, "--no-passphrase"]);
+        for c in custodians {
+            args.extend(["--custodian", c]);
+        }
+        env.run(&args, "").success();
+    };
+    rekey("shares", "gen2", ["bob", "carol", "dave"], ["alice", "bob"]);
+    rekey("gen2", "gen3", ["carol", "dave", "erin"], ["bob", "carol"]);
+    env.run(&["list", "v.bg"], "").success(); // leaves an index
+    for read in ["through the index", "whole"] {
+        if read == "whole" {
+            std::fs::remove_file(env.path("v.bg.index")).unwrap();
+        }
+        for (share, said) in [
+            ("shares/alice.share", "is alice's share of generation 1"),
+            ("gen2/dave.share", "is dave's share of generation 2"),
+        ] {
+            let out = env.run(&["verify-share", "v.bg", "--share", share], "");
+            let err = stderr(&out);
+            assert_eq!(out.get_output().status.code(), Some(2), "{read}: {err}");
+            assert!(
+                err.contains(said) && err.contains("is at generation 3"),
+                "{read}, {share}: {err}"
+            );
+        }
+    }
 }

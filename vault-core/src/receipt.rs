@@ -217,16 +217,31 @@ impl Receipt {
                 carried,
             }));
         }
-        if (self.record, self.head) == (carried, old_head) {
-            return Some(Verdict::Extends);
-        }
-        let kept = vault.records().iter().any(|p| {
-            matches!(&p.record, Record::History(h) if h.record == self.record && h.hash == self.head)
+        let rewritten = Verdict::Fails(Failure::Rewritten {
+            record: self.record,
         });
-        Some(if kept {
-            Verdict::Extends
-        } else {
-            Verdict::Unverifiable { generation }
+        if self.record == carried {
+            return Some(if self.head == old_head {
+                Verdict::Extends
+            } else {
+                rewritten
+            });
+        }
+        // Each rekey carries every record over one place later (its new
+        // genesis comes first), so record r of generation h is at index
+        // r - 1 + (g - h) of this file: a History record with its old
+        // number and hash, or a deposit the rekey re-encrypted.
+        let at = (self.record as usize - 1) + (vault.generation() - generation) as usize;
+        Some(match vault.records().get(at).map(|p| &p.record) {
+            Some(Record::History(h)) if h.record == self.record => {
+                if h.hash == self.head {
+                    Verdict::Extends
+                } else {
+                    rewritten
+                }
+            }
+            Some(Record::Deposit(_)) => Verdict::Unverifiable { generation },
+            _ => rewritten,
         })
     }
 }

@@ -8,7 +8,8 @@ use vault_core::vault::Vault;
 use crate::cli::AuditArgs;
 use crate::error::{CliError, CliResult};
 
-/// The receipts given, each with where it came from.
+/// The receipts given, each with where it came from. In a file, a receipt
+/// may stand anywhere in a line (a JSON audit event, a ticket's text).
 fn given(a: &AuditArgs) -> CliResult<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> = a
         .receipts
@@ -19,27 +20,54 @@ fn given(a: &AuditArgs) -> CliResult<Vec<(String, String)>> {
     if let Some(path) = &a.receipts_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        let before = out.len();
         for (n, line) in text.lines().enumerate() {
-            if line.trim().to_ascii_lowercase().starts_with(PREFIX) {
-                out.push((
-                    format!("{} line {}", path.display(), n + 1),
-                    line.to_owned(),
-                ));
+            let lower = line.to_ascii_lowercase();
+            if let Some(at) = lower.find(PREFIX) {
+                let receipt: String = lower[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
+                    .collect();
+                out.push((format!("{} line {}", path.display(), n + 1), receipt));
             }
+        }
+        if out.len() == before {
+            return Err(CliError::input(format!(
+                "{}: holds no receipt line ({PREFIX}…): nothing to check",
+                path.display()
+            )));
         }
     }
     Ok(out)
 }
 
-/// Checks every receipt against `vault`: a receipt that cannot be read is
-/// exit 2, one the file does not extend exit 4 (the first is named; all
-/// are printed), one that only the rekey's kept file can settle a warning.
+/// Checks every receipt against `vault`. One the file does not extend is
+/// exit 4 (all are checked and printed first; an unreadable one never
+/// hides a failure), an unreadable one exit 2, one that only the rekey's
+/// kept file can settle a warning.
 pub fn verify(a: &AuditArgs, vault: &Vault) -> CliResult {
-    let mut failed = None;
+    let (mut failed, mut unreadable) = (None, None);
+    let current = vault.fingerprint();
     for (source, line) in given(a)? {
-        let receipt =
-            Receipt::parse(&line).map_err(|e| CliError::input(format!("{source}: {e}")))?;
+        let receipt = match Receipt::parse(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("breakglass: {source}: {e}");
+                unreadable.get_or_insert(format!("{source}: {e}"));
+                continue;
+            }
+        };
         match receipt.verdict(vault) {
+            Verdict::Extends if receipt.fingerprint != *current.as_bytes() => {
+                super::warn(format_args!(
+                    "{source}: extended through a rekey (record #{} of an earlier generation is \
+                     kept); the vault is now generation {}, fingerprint {current} — check that \
+                     this is the fingerprint the rekey printed: in format version 1 a rekey \
+                     record is not signed",
+                    receipt.record,
+                    vault.generation()
+                ))
+            }
             Verdict::Extends => eprintln!(
                 "{source}: extended (record #{} is still there)",
                 receipt.record
@@ -61,8 +89,9 @@ pub fn verify(a: &AuditArgs, vault: &Vault) -> CliResult {
             }
         }
     }
-    match failed {
-        Some(message) => Err(CliError::damaged(message)),
-        None => Ok(()),
+    match (failed, unreadable) {
+        (Some(message), _) => Err(CliError::damaged(message)),
+        (None, Some(message)) => Err(CliError::input(message)),
+        (None, None) => Ok(()),
     }
 }

@@ -56,6 +56,16 @@ pub fn gather<'v>(
     let exists = |p: &PathBuf| p.as_path() == Path::new("-") || std::fs::metadata(p).is_ok();
     let missing: Vec<&PathBuf> = paths.iter().filter(|p| !exists(p)).collect();
     if let Some(first) = missing.first() {
+        // Without a terminal, passphrases are stdin lines in share order;
+        // a share that cannot be read would put every later line out of
+        // step with its share.
+        if !input.is_terminal() {
+            return Err(CliError::input(format!(
+                "share {}: {NO_SUCH_FILE}; without a terminal the passphrase lines could not \
+                 be matched to their shares, so nothing was tried",
+                first.display()
+            )));
+        }
         if paths.len() - missing.len() < vault.threshold() {
             return Err(CliError::input(format!(
                 "share {}: {NO_SUCH_FILE}; without it fewer than {} shares were given",

@@ -179,10 +179,30 @@ pub(crate) fn read(
         end: file_len,
         records: h.records as usize + after.frames.len(),
     };
-    let genesis_end = genesis.offset + (genesis.body.len() + log::FRAME_OVERHEAD) as u64;
-    let second = read_frame(file, genesis_end, h.covered).filter(|f| f.prev == genesis.hash);
-    let vault = Vault::partial(&genesis, second.as_ref(), &deposits, tip).ok()?;
+    let earlier = earlier_geneses(file, &genesis, h.covered);
+    let vault = Vault::partial(&genesis, &earlier, &deposits, tip).ok()?;
     Some(ScopedRead { vault, tail })
+}
+
+/// Records 2, 3, … while each is a History record holding a genesis: the
+/// geneses of the earlier generations (see [`Vault::partial`]).
+fn earlier_geneses(file: &File, genesis: &Frame, covered: u64) -> Vec<Frame> {
+    let mut out: Vec<Frame> = Vec::new();
+    let mut at = genesis.offset + (genesis.body.len() + log::FRAME_OVERHEAD) as u64;
+    let mut prev = genesis.hash;
+    while let Some(frame) = read_frame(file, at, covered).filter(|f| f.prev == prev) {
+        let is_old_genesis = matches!(
+            Record::decode(frame.kind, &frame.body),
+            Ok(Record::History(h)) if h.kind == crate::record::kind::GENESIS
+        );
+        if !is_old_genesis {
+            break;
+        }
+        at = frame.offset + (frame.body.len() + log::FRAME_OVERHEAD) as u64;
+        prev = frame.hash;
+        out.push(frame);
+    }
+    out
 }
 
 /// Finds deposits through the index and the records after it.

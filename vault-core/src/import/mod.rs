@@ -710,10 +710,19 @@ mod tests {
         assert!(estimated_entropy_bits("QCBNRvY1D61b4f7tQHjy") > 110.0); // 20 random
         assert!(estimated_entropy_bits("tQTCwXATWS!PHf") > DIGEST_MIN_BITS); // 14, 4 classes
         assert!(estimated_entropy_bits("abcdefghijkl") < DIGEST_MIN_BITS);
-        // A passphrase counts its words, not its letters.
-        let five = estimated_entropy_bits("kiwi-apple-pear-plum-fig");
-        assert!((64.0..65.0).contains(&five), "{five}");
-        assert!(estimated_entropy_bits("one two three four five six seven") > DIGEST_MIN_BITS);
+        // A passphrase counts its words, not its letters, however joined:
+        // Windows LAPS runs capitalised words together.
+        for weak in [
+            "kiwi-apple-pear-plum-fig",
+            "SkiingProduceIdentifyStarlitOctaneDistress",
+            "SkiingProduceIdentify",
+            "a b c d e f g",
+            "aaaaaaaaaaaaaaaaaa",
+        ] {
+            assert!(estimated_entropy_bits(weak) < DIGEST_MIN_BITS, "{weak}");
+        }
+        let eight = estimated_entropy_bits("one two three four five six seven eight");
+        assert!(eight > DIGEST_MIN_BITS, "{eight}");
     }
 
     /// A weak LAPS password (a weak policy allows it) must not get a public
@@ -722,7 +731,7 @@ mod tests {
     /// one keeps it, so re-imports stay idempotent.
     #[test]
     fn no_public_digest_for_a_weak_laps_password() {
-        let text = "ComputerName,Account,Password\nPC1,Administrator,kiwi7\nPC2,Administrator,QCBNRvY1D61b4f7tQHjy\n";
+        let text = "ComputerName,Account,Password\nPC1,Administrator,kiwi7\nPC2,Administrator,QCBNRvY1D61b4f7tQHjy\nPC3,Administrator,SkiingProduceIdentifyStarlitOctaneDistress\n";
         let (rows, errors) = read_str(text, &Format::Laps).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
@@ -734,6 +743,11 @@ mod tests {
         let digest_of = |label: &str| vault.entries()[label].current().digest.clone();
         assert_eq!(digest_of("laps-PC1"), None, "a weak password got a digest");
         assert!(digest_of("laps-PC2").is_some());
+        assert_eq!(
+            digest_of("laps-PC3"),
+            None,
+            "a LAPS passphrase got a digest"
+        );
     }
 
     #[test]

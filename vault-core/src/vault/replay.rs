@@ -77,12 +77,14 @@ impl Vault {
     /// version of each (replay's version rules are checked). Nothing else
     /// is replayed: exposure, drills and share checks are not known here.
     ///
-    /// `second` is record 2 when it is a History record holding the genesis
-    /// of the generation before (a rekeyed vault's record 2 always is): so
-    /// a share of that generation is named as such, not as altered.
+    /// `earlier` are records 2, 3, … as long as each is a History record
+    /// holding a genesis: after g − 1 rekeys, the geneses of generations
+    /// g − 1 down to 1 (a rekey carries the old file's records over in
+    /// order, its genesis first). So a share of an earlier generation is
+    /// named as such, not as altered.
     pub fn partial(
         genesis: &Frame,
-        second: Option<&Frame>,
+        earlier: &[Frame],
         deposits: &[(Frame, usize)],
         tip: Tip,
     ) -> Result<Self, ReplayError> {
@@ -92,11 +94,12 @@ impl Vault {
             torn: None,
         };
         let mut vault = Self::replay(&log)?;
-        if let Some(frame) = second {
-            let record = decode(frame, 2)?;
-            if matches!(&record, Record::History(h) if h.kind == crate::record::kind::GENESIS) {
-                vault.apply(record, frame, 2)?;
+        for (i, frame) in earlier.iter().enumerate() {
+            let record = decode(frame, i + 2)?;
+            if !matches!(&record, Record::History(h) if h.kind == crate::record::kind::GENESIS) {
+                break;
             }
+            vault.apply(record, frame, i + 2)?;
         }
         for (frame, number) in deposits {
             match decode(frame, *number)? {
