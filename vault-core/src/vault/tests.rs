@@ -42,6 +42,22 @@ fn load(bytes: &[u8]) -> Vault {
     Vault::replay(&log::parse(bytes).unwrap()).unwrap()
 }
 
+/// A new plain vault of `names`, any `k`, and every share checked.
+fn checked_shares(k: usize, names: &[&str]) -> (Vault, Vec<KeyShare>) {
+    let none = vec![None; names.len()];
+    let Created {
+        bytes,
+        shares: issued,
+        ..
+    } = create(&spec(k, names), &none).unwrap();
+    let vault = load(&bytes);
+    let s = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    (vault, s)
+}
+
 fn shares_of(issued: &[IssuedShare]) -> Vec<ShareBody> {
     issued
         .iter()
@@ -101,16 +117,7 @@ fn a_reason_is_one_line_of_at_most_1024_bytes() {
         .unwrap_err()
         .to_string()
         .contains("too long"));
-    let Created {
-        bytes,
-        shares: issued,
-        ..
-    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
-    let vault = load(&bytes);
-    let s: Vec<KeyShare> = shares_of(&issued)
-        .iter()
-        .map(|b| vault.check_share(b, None).unwrap())
-        .collect();
+    let (vault, s) = checked_shares(2, &["a", "b"]);
     let un = vault.open(&s).unwrap();
     assert!(un.unseal_record(&[], "a\nb", "", 1, vault.head()).is_err());
     let outcome = un.check_all(&vault);
@@ -199,16 +206,7 @@ fn share_problems_are_specific() {
 
 #[test]
 fn too_few_and_duplicates_do_not_open() {
-    let Created {
-        bytes,
-        shares: issued,
-        ..
-    } = create(&spec(3, &["a", "b", "c"]), &[None, None, None]).unwrap();
-    let vault = load(&bytes);
-    let s: Vec<KeyShare> = shares_of(&issued)
-        .iter()
-        .map(|b| vault.check_share(b, None).unwrap())
-        .collect();
+    let (vault, s) = checked_shares(3, &["a", "b", "c"]);
     assert_eq!(
         vault.open(&s[..2]).unwrap_err(),
         OpenError::TooFew { need: 3, got: 2 }
@@ -222,16 +220,7 @@ fn too_few_and_duplicates_do_not_open() {
 
 #[test]
 fn an_inconsistent_share_among_more_than_k_is_named() {
-    let Created {
-        bytes,
-        shares: issued,
-        ..
-    } = create(&spec(2, &["a", "b", "c"]), &[None, None, None]).unwrap();
-    let vault = load(&bytes);
-    let mut s: Vec<KeyShare> = shares_of(&issued)
-        .iter()
-        .map(|b| vault.check_share(b, None).unwrap())
-        .collect();
+    let (vault, mut s) = checked_shares(2, &["a", "b", "c"]);
     // As if b's commitment had been replaced to match a forged share.
     s[1] = KeyShare::new(2, Zeroizing::new([0x42; 32])).unwrap();
     let un = vault.open(&s).unwrap();
@@ -335,16 +324,7 @@ fn moved_metadata_fails_to_decrypt() {
 /// with a wrapped count.
 #[test]
 fn an_unseal_record_too_large_to_name_everything_is_refused() {
-    let Created {
-        bytes,
-        shares: issued,
-        ..
-    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
-    let vault = load(&bytes);
-    let s: Vec<KeyShare> = shares_of(&issued)
-        .iter()
-        .map(|b| vault.check_share(b, None).unwrap())
-        .collect();
+    let (vault, s) = checked_shares(2, &["a", "b"]);
     let un = vault.open(&s).unwrap();
     let many: Vec<(String, u32)> = (0..65_536).map(|i| (format!("e{i}"), 1)).collect();
     assert_eq!(
