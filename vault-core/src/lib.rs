@@ -22,10 +22,17 @@
 //! - [`import`]: CSV exports (FileVault, BitLocker, LAPS, generic) as deposits
 //! - [`rekey`]: new keys and custodians, every entry re-encrypted
 //! - [`remote`]: unseal requests and custodians' sealed contributions
-//! - [`vault`]: state replayed from the records; init, deposit, unseal
-//! - [`store`]: the file on disk (locks, fsync, torn tails, atomic writes)
-//! - [`index`], [`scope`]: the lookup index beside the vault, and reading
-//!   only the records an operation needs through it
+//! - [`vault`]: state replayed from the records (`vault::replay`), init,
+//!   the rules names follow, deposits, the quorum (`vault::Quorum`), what an
+//!   unsealed vault can do, and which entries an operation is about
+//! - [`fingerprint`], [`receipt`]: what people compare and depositors pin;
+//!   the line that detects a dropped record or a rolled-back file
+//! - [`error`]: typed input errors (no command-line flag in any message)
+//! - `fs` (default feature): [`store`], the file on disk (locks, fsync,
+//!   torn tails, atomic writes), and [`scope`], reading only the records an
+//!   operation needs through the lookup [`index`] beside the vault. Without
+//!   it the core is bytes in, records out, and compiles for
+//!   `wasm32-unknown-unknown`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -57,6 +64,14 @@ pub mod text;
 pub mod text_rules;
 pub use text::{backup, share_text};
 pub mod vault;
+
+// The main types, at the crate root.
+pub use entry::{EntryKind, EntrySecret};
+pub use error::InputError;
+pub use fingerprint::Fingerprint;
+pub use receipt::Receipt;
+pub use record::Record;
+pub use vault::{Entry, InitSpec, Opened, Quorum, Revealed, ShareProblem, Unsealed, Vault};
 
 /// A vault's random 16-byte identifier (public).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
