@@ -60,6 +60,7 @@ pub mod rekey;
 pub mod remote;
 pub mod shamir;
 pub mod share;
+pub mod sign;
 pub mod text;
 pub mod text_rules;
 pub use text::{backup, share_text};
