@@ -54,6 +54,7 @@ pub mod log;
 pub mod passphrase;
 pub mod readiness;
 pub mod receipt;
+pub mod recipient;
 pub mod record;
 pub mod recovery_key;
 pub mod rekey;
