@@ -135,6 +135,104 @@ impl EscrowSecret {
     }
 }
 
+/// Context label of the per-deposit key exported from a batch (format v2
+/// §17.2).
+const LABEL_DEPOSIT_KEY: &[u8] = b"breakglass/v2/deposit-key";
+
+/// The exporter context of one deposit: a label and SHA-256 of its AAD.
+/// The AAD holds a fresh random deposit id, so no two deposits of a batch
+/// share a key, and the fixed zero nonce is never reused under one key.
+fn deposit_key_context(aad: &[u8]) -> Vec<u8> {
+    [LABEL_DEPOSIT_KEY, &crate::keys::sha256(&[aad])].concat()
+}
+
+const ZERO_NONCE: [u8; 12] = [0; 12];
+
+/// Seals many deposits under one HPKE encapsulation (format v2 §17.2):
+/// each deposit's key is exported from the one context (RFC 9180 §5.3)
+/// with the deposit's AAD in the exporter context, and the deposit is
+/// AES-256-GCM under that key. One X25519 encapsulation for a whole
+/// import instead of one per row; each deposit still opens alone.
+pub struct Batch {
+    ctx: hpke::aead::AeadCtxS<AesGcm256, HkdfSha256, EscrowKem>,
+    enc: [u8; 32],
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Batch([REDACTED])")
+    }
+}
+
+impl Batch {
+    /// A fresh encapsulation to `public`, with HPKE `info`.
+    pub fn new(public: &[u8; 32], info: &[u8]) -> Result<Self, BadPublicKey> {
+        let pk = <EscrowKem as Kem>::PublicKey::from_bytes(public).map_err(|_| BadPublicKey)?;
+        let (enc, ctx) = hpke::setup_sender_with_rng::<AesGcm256, HkdfSha256, EscrowKem>(
+            &OpModeS::Base,
+            &pk,
+            info,
+            &mut os_rng(),
+        )
+        .map_err(|_| BadPublicKey)?;
+        Ok(Self {
+            ctx,
+            enc: enc.to_bytes().into(),
+        })
+    }
+
+    /// The encapsulated key every deposit of this batch carries.
+    pub fn enc(&self) -> [u8; 32] {
+        self.enc
+    }
+
+    /// Seals one deposit. `aad` MUST hold a deposit id never used before.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        self.ctx
+            .export(&deposit_key_context(aad), key.as_mut())
+            .expect("32 bytes is a valid HPKE export length");
+        aead_seal(&key, &ZERO_NONCE, plaintext, aad)
+    }
+}
+
+/// The receiving side of one encapsulation: opens every deposit that
+/// carries the same `enc` with one decapsulation.
+pub struct BatchOpener(hpke::aead::AeadCtxR<AesGcm256, HkdfSha256, EscrowKem>);
+
+impl std::fmt::Debug for BatchOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchOpener([REDACTED])")
+    }
+}
+
+impl BatchOpener {
+    /// Opens one deposit; `None` on any failure (no oracle).
+    pub fn open(&self, aad: &[u8], ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        self.0
+            .export(&deposit_key_context(aad), key.as_mut())
+            .ok()?;
+        aead_open(&key, &ZERO_NONCE, ciphertext, aad)
+    }
+}
+
+impl EscrowSecret {
+    /// Decapsulates `enc` once; the result opens every deposit of that
+    /// batch. `None` when `enc` is not a valid encapsulation.
+    pub fn batch_opener(&self, enc: &[u8; 32], info: &[u8]) -> Option<BatchOpener> {
+        let enc = <EscrowKem as Kem>::EncappedKey::from_bytes(enc).ok()?;
+        hpke::setup_receiver::<AesGcm256, HkdfSha256, EscrowKem>(
+            &OpModeR::Base,
+            &self.0,
+            &enc,
+            info,
+        )
+        .ok()
+        .map(BatchOpener)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +316,85 @@ mod tests {
         let mut other_public = public;
         other_public[0] ^= 1;
         assert!(sealed.open(&mk, &id, &other_public).is_none());
+    }
+
+    /// RFC 9180 A.1.1.2, exported values: pins the exporter the batches
+    /// use (the suite differs only in the AEAD, which the exporter's key
+    /// schedule names but does not run).
+    #[test]
+    fn rfc9180_a11_exports() {
+        let sk = <EscrowKem as Kem>::PrivateKey::from_bytes(&h(
+            "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8",
+        ))
+        .unwrap();
+        let enc = <EscrowKem as Kem>::EncappedKey::from_bytes(&h(
+            "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431",
+        ))
+        .unwrap();
+        let info = h("4f6465206f6e2061204772656369616e2055726e");
+        let ctx = hpke::setup_receiver::<hpke::aead::AesGcm128, HkdfSha256, EscrowKem>(
+            &OpModeR::Base,
+            &sk,
+            &enc,
+            &info,
+        )
+        .unwrap();
+        for (context, expected) in [
+            (
+                &b""[..],
+                "3853fe2b4035195a573ffc53856e77058e15d9ea064de3e59f4961d0095250ee",
+            ),
+            (
+                &[0u8][..],
+                "2e8f0b54673c7029649d4eb9d5e33bf1872cf76d623ff164ac185da9e88c21a5",
+            ),
+            (
+                &b"TestContext"[..],
+                "e9e43065102c3836401bed8c3c3c75ae46be1639869391d62c61f1ec7af54931",
+            ),
+        ] {
+            let mut out = [0u8; 32];
+            ctx.export(context, &mut out).unwrap();
+            assert_eq!(hex::encode(out), expected);
+        }
+    }
+
+    #[test]
+    fn a_batch_seals_many_deposits_each_opening_alone() {
+        let mk = MasterKey::generate();
+        let id = VaultId([1; 16]);
+        let (public, sealed) = generate(&mk, &id);
+        let secret = sealed.open(&mk, &id, &public).unwrap();
+        let batch = Batch::new(&public, b"info").unwrap();
+        let a = batch.seal(b"deposit-id-a", b"secret a");
+        let b = batch.seal(b"deposit-id-b", b"secret b");
+        // Same plaintext, other AAD: another key, so another ciphertext.
+        assert_ne!(batch.seal(b"x", b"same"), batch.seal(b"y", b"same"));
+        let opener = secret.batch_opener(&batch.enc(), b"info").unwrap();
+        assert_eq!(
+            opener.open(b"deposit-id-a", &a).unwrap().as_slice(),
+            b"secret a"
+        );
+        assert_eq!(
+            opener.open(b"deposit-id-b", &b).unwrap().as_slice(),
+            b"secret b"
+        );
+        // Moved to another deposit's metadata, another info, or altered: refused.
+        assert!(opener.open(b"deposit-id-b", &a).is_none());
+        assert!(secret
+            .batch_opener(&batch.enc(), b"other info")
+            .unwrap()
+            .open(b"deposit-id-a", &a)
+            .is_none());
+        for i in 0..a.len() {
+            let mut bad = a.clone();
+            bad[i] ^= 1;
+            assert!(opener.open(b"deposit-id-a", &bad).is_none(), "byte {i}");
+        }
+        // Another batch's encapsulation opens nothing of this one.
+        let other = Batch::new(&public, b"info").unwrap();
+        assert_ne!(other.enc(), batch.enc());
+        let other_opener = secret.batch_opener(&other.enc(), b"info").unwrap();
+        assert!(other_opener.open(b"deposit-id-a", &a).is_none());
     }
 }
