@@ -26,6 +26,9 @@ pub mod kind {
     pub const HISTORY: u8 = 0x06;
     /// A rekey: new master key, escrow key and custodians.
     pub const REKEY: u8 = 0x07;
+    /// A deposit in the exported-key form (§7.8): sealed with or without
+    /// the vault file, alone or in a batch.
+    pub const DEPOSIT_EXPORTED: u8 = 0x12;
 }
 
 /// Limits on text fields, in bytes.
@@ -141,6 +144,10 @@ pub struct Deposit {
     pub enc: [u8; 32],
     /// HPKE ciphertext of the entry secret.
     pub ciphertext: Vec<u8>,
+    /// `Some` for the exported-key form (`0x12`, §7.8): the deposit's
+    /// random id, which is also what makes its key unique in a batch.
+    /// `None` for the original form (`0x02`, §7.2).
+    pub deposit_id: Option<[u8; 16]>,
 }
 
 /// An unseal by a quorum.
@@ -298,17 +305,41 @@ pub enum RecordError {
 }
 
 impl Deposit {
-    /// The public metadata bytes: everything before `enc`.
+    /// The public metadata bytes: everything before `enc`, less the
+    /// leading `version` of the exported-key form (its sealed-meta, §7.8).
     fn encode_meta(&self, w: &mut Writer) {
+        if let Some(id) = &self.deposit_id {
+            w.bytes(id);
+        }
         w.u64(self.time)
             .str(&self.actor)
             .str(&self.label)
-            .u8(self.kind.code())
-            .u32(self.version)
-            .u8(self.attributes.len() as u8);
+            .u8(self.kind.code());
+        if self.deposit_id.is_none() {
+            w.u32(self.version);
+        }
+        w.u8(self.attributes.len() as u8);
         for (tag, value) in &self.attributes {
             w.u8(*tag).str(value);
         }
+    }
+
+    /// The sealed metadata of the exported-key form (§7.8): the body from
+    /// `deposit_id` through the last attribute; also the token's middle.
+    pub fn sealed_meta(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode_meta(&mut w);
+        w.finish()
+    }
+
+    /// The AAD of the exported-key form (§7.8):
+    /// `"breakglass/v2/deposit" ‖ F ‖ sealed-meta`.
+    pub fn exported_aad(&self, fingerprint: &crate::fingerprint::Fingerprint) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.bytes(b"breakglass/v2/deposit")
+            .bytes(fingerprint.as_bytes());
+        self.encode_meta(&mut w);
+        w.finish()
     }
 
     /// The value of attribute `tag`, if present.
@@ -334,6 +365,7 @@ impl Record {
     pub fn kind(&self) -> u8 {
         match self {
             Self::Genesis(_) => kind::GENESIS,
+            Self::Deposit(d) if d.deposit_id.is_some() => kind::DEPOSIT_EXPORTED,
             Self::Deposit(_) => kind::DEPOSIT,
             Self::Unseal(_) => kind::UNSEAL,
             Self::ShareVerified(_) => kind::SHARE_VERIFIED,
@@ -371,6 +403,9 @@ impl Record {
                     .bytes(&g.key_check);
             }
             Self::Deposit(d) => {
+                if d.deposit_id.is_some() {
+                    w.u32(d.version);
+                }
                 d.encode_meta(&mut w);
                 w.bytes(&d.enc).blob(&d.ciphertext);
             }
@@ -474,7 +509,8 @@ impl Record {
         let mut r = Reader::new(body);
         let record = match kind {
             kind::GENESIS => Self::Genesis(decode_genesis(&mut r)?),
-            kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r)?),
+            kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r, false)?),
+            kind::DEPOSIT_EXPORTED => Self::Deposit(decode_deposit(&mut r, true)?),
             kind::UNSEAL => Self::Unseal(decode_unseal(&mut r)?),
             kind::DRILL => Self::Drill(decode_drill(&mut r)?),
             kind::HISTORY => Self::History(decode_history(&mut r)?),
@@ -537,18 +573,59 @@ fn decode_genesis(r: &mut Reader<'_>) -> Result<Genesis, DecodeError> {
     })
 }
 
-fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
+fn decode_deposit(r: &mut Reader<'_>, exported: bool) -> Result<Deposit, DecodeError> {
+    let (version, deposit_id) = if exported {
+        let version = read_version(r)?;
+        (Some(version), Some(r.array("deposit id")?))
+    } else {
+        (None, None)
+    };
+    let mut meta = decode_sealed_meta(r, deposit_id)?;
+    meta.version = match version {
+        Some(v) => v,
+        None => read_version(r)?,
+    };
+    read_attributes_and_ciphertext(r, meta)
+}
+
+fn read_version(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    let at = r.pos();
+    let version = r.u32("version")?;
+    if version == 0 {
+        return Err(r.invalid("version", at, "versions start at 1"));
+    }
+    Ok(version)
+}
+
+/// The fields from `time` through `kind` (the `version` and the
+/// attributes follow, in an order that depends on the form).
+fn decode_sealed_meta(
+    r: &mut Reader<'_>,
+    deposit_id: Option<[u8; 16]>,
+) -> Result<Deposit, DecodeError> {
     let time = r.u64("time")?;
     let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
     let label = read_text(r, "label", limits::LABEL, false)?.to_owned();
     let at = r.pos();
     let kind = EntryKind::from_code(r.u8("kind")?)
         .ok_or_else(|| r.invalid("kind", at, "unknown entry kind"))?;
-    let at = r.pos();
-    let version = r.u32("version")?;
-    if version == 0 {
-        return Err(r.invalid("version", at, "versions start at 1"));
-    }
+    Ok(Deposit {
+        time,
+        actor,
+        label,
+        kind,
+        version: 0,
+        attributes: Vec::new(),
+        enc: [0; 32],
+        ciphertext: Vec::new(),
+        deposit_id,
+    })
+}
+
+fn read_attributes_and_ciphertext(
+    r: &mut Reader<'_>,
+    mut d: Deposit,
+) -> Result<Deposit, DecodeError> {
     let at = r.pos();
     let count = r.u8("attribute count")? as usize;
     if count > attr::MAX {
@@ -566,22 +643,15 @@ fn decode_deposit(r: &mut Reader<'_>) -> Result<Deposit, DecodeError> {
             read_text(r, "attribute value", limits::ATTRIBUTE, false)?.to_owned(),
         ));
     }
-    let enc = r.array("encapsulated key")?;
+    d.attributes = attributes;
+    d.enc = r.array("encapsulated key")?;
     let at = r.pos();
     let ciphertext = r.blob("ciphertext")?;
     if ciphertext.len() > limits::CIPHERTEXT {
         return Err(r.invalid("ciphertext", at, "larger than the largest deposit"));
     }
-    Ok(Deposit {
-        time,
-        actor,
-        label,
-        kind,
-        version,
-        attributes,
-        enc,
-        ciphertext: ciphertext.to_vec(),
-    })
+    d.ciphertext = ciphertext.to_vec();
+    Ok(d)
 }
 
 fn read_custodians(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
@@ -703,19 +773,23 @@ mod tests {
             any::<[u8; 32]>(),
             proptest::collection::vec(any::<u8>(), 0..100),
             proptest::collection::btree_map(1u8.., text(), 0..4),
+            proptest::option::of(any::<[u8; 16]>()),
         )
-            .prop_map(|(time, actor, label, k, version, enc, ciphertext, attrs)| {
-                Record::Deposit(Deposit {
-                    time,
-                    actor,
-                    label,
-                    kind: EntryKind::from_code(k + 1).unwrap(),
-                    version,
-                    attributes: attrs.into_iter().collect(),
-                    enc,
-                    ciphertext,
-                })
-            });
+            .prop_map(
+                |(time, actor, label, k, version, enc, ciphertext, attrs, deposit_id)| {
+                    Record::Deposit(Deposit {
+                        time,
+                        actor,
+                        label,
+                        kind: EntryKind::from_code(k + 1).unwrap(),
+                        version,
+                        attributes: attrs.into_iter().collect(),
+                        enc,
+                        ciphertext,
+                        deposit_id,
+                    })
+                },
+            );
         let unseal = (
             any::<u64>(),
             text(),

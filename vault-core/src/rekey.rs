@@ -87,16 +87,19 @@ impl Unsealed {
             unreachable!("new_keys makes a genesis record")
         };
         let fingerprint = crate::fingerprint::Fingerprint::of_v1(genesis);
+        let new_escrow = NewEscrow {
+            public: keys.escrow_public,
+            fingerprint,
+            batch: escrow::Batch::new(
+                &keys.escrow_public,
+                &crate::vault::exported_info(&fingerprint),
+            )
+            .map_err(InputError::from)?,
+        };
         let mut records = vec![keys.genesis];
         for (i, placed) in vault.records().iter().enumerate() {
             progress();
-            records.push(self.carry_over(
-                vault,
-                i,
-                &placed.record,
-                &placed.frame,
-                &keys.escrow_public,
-            )?);
+            records.push(self.carry_over(vault, i, &placed.record, &placed.frame, &new_escrow)?);
         }
         let mut bytes = log::header().to_vec();
         let mut prev = log::genesis_prev();
@@ -133,7 +136,7 @@ impl Unsealed {
         index: usize,
         record: &Record,
         frame: &log::Frame,
-        new_public: &[u8; 32],
+        new: &NewEscrow,
     ) -> Result<Record, RekeyError> {
         Ok(match record {
             Record::Deposit(d) => {
@@ -144,17 +147,22 @@ impl Unsealed {
                     .find(|v| v.version == d.version)
                     .expect("replay indexed every deposit");
                 let revealed = self.open_version(vault, entry, version)?;
-                let mut new = d.clone();
-                let (enc, ct) = escrow::seal(
-                    new_public,
-                    vault.id(),
-                    &revealed.secret.encode(),
-                    &d.aad(vault.id()),
-                )
-                .map_err(InputError::from)?;
-                new.enc = enc;
-                new.ciphertext = ct;
-                Record::Deposit(new)
+                let mut resealed = d.clone();
+                let plaintext = revealed.secret.encode();
+                if d.deposit_id.is_some() {
+                    // Same deposit id, metadata and version; the new F.
+                    resealed.ciphertext = new
+                        .batch
+                        .seal(&d.exported_aad(&new.fingerprint), &plaintext);
+                    resealed.enc = new.batch.enc();
+                } else {
+                    let (enc, ct) =
+                        escrow::seal(&new.public, vault.id(), &plaintext, &d.aad(vault.id()))
+                            .map_err(InputError::from)?;
+                    resealed.enc = enc;
+                    resealed.ciphertext = ct;
+                }
+                Record::Deposit(resealed)
             }
             Record::History(h) => Record::History(h.clone()),
             Record::Genesis(g) => {
@@ -173,6 +181,13 @@ impl Unsealed {
             other => history(other.kind(), index, frame, other.encode_body()),
         })
     }
+}
+
+/// The new generation's escrow key, for re-sealing carried deposits.
+struct NewEscrow {
+    public: [u8; 32],
+    fingerprint: crate::fingerprint::Fingerprint,
+    batch: escrow::Batch,
 }
 
 fn history(kind: u8, index: usize, frame: &log::Frame, body: Vec<u8>) -> Record {
@@ -237,6 +252,22 @@ mod tests {
                 .unwrap();
             push(&mut bytes, &v, &r);
         }
+        // One deposit in the exported-key form (as import and ingest write).
+        let v = load(&bytes);
+        let f = v.fingerprint();
+        let batch =
+            escrow::Batch::new(&v.genesis().escrow_public, &crate::vault::exported_info(&f))
+                .unwrap();
+        let z = v
+            .prepare_deposit(
+                "z",
+                EntryKind::Password,
+                &secret("z1"),
+                &DepositMeta::default(),
+            )
+            .unwrap()
+            .seal_in(&batch, &f);
+        push(&mut bytes, &v, &z);
         let v = load(&bytes);
         // Custodians a, c and e: a quorum of the old vault.
         let quorum = |v: &Vault| {
@@ -283,9 +314,15 @@ mod tests {
             .unwrap()
         };
         assert_eq!(
-            (text("x", 1), text("x", 2), text("y", 1)),
-            ("x1".into(), "x2".into(), "y1".into())
+            (text("x", 1), text("x", 2), text("y", 1), text("z", 1)),
+            ("x1".into(), "x2".into(), "y1".into(), "z1".into())
         );
+        // The exported-key deposit was re-sealed under the new fingerprint,
+        // keeping its deposit id.
+        let id = |v: &Vault| v.entries()["z"].versions[0].deposit_id;
+        assert!(id(&v).is_some());
+        assert_eq!(id(&nv), id(&v));
+        assert_ne!(nv.fingerprint(), v.fingerprint());
         assert!(nun.bad_macs(&nv).is_empty());
         // Old shares do not open the new file.
         let err = open(
@@ -306,7 +343,7 @@ mod tests {
             panic!("no rekey record")
         };
         assert_eq!(&k.old_head, v.head());
-        assert_eq!(k.old_records, 5);
+        assert_eq!(k.old_records, 6);
         assert_eq!(k.custodians, vec![1, 3, 5]);
         // No old sealed escrow key survives.
         let Record::History(h) = &nv.records()[1].record else {

@@ -9,6 +9,7 @@ use super::Vault;
 use crate::entry::{EntryKind, EntrySecret, MAX_SECRET, MAX_USERNAME};
 use crate::error::{Field, InputError};
 use crate::escrow;
+use crate::fingerprint::Fingerprint;
 use crate::record::{attr, limits, Deposit, Record};
 use crate::recovery_key::{self, RecoveryFormat};
 use crate::VaultId;
@@ -45,6 +46,45 @@ impl PreparedDeposit {
         deposit.enc = enc;
         deposit.ciphertext = ciphertext;
         Ok(Record::Deposit(deposit))
+    }
+
+    /// Seals the secret in the exported-key form (`0x12`, FORMAT.md §7.8)
+    /// under `batch`, which MUST have been made for this vault's escrow key
+    /// with [`exported_info`] of `fingerprint`. A fresh random deposit id
+    /// makes this deposit's key unique within the batch.
+    pub fn seal_in(self, batch: &escrow::Batch, fingerprint: &Fingerprint) -> Record {
+        let mut deposit = self.deposit;
+        let mut id = [0u8; 16];
+        crate::keys::random_bytes(&mut id);
+        deposit.deposit_id = Some(id);
+        let aad = deposit.exported_aad(fingerprint);
+        deposit.ciphertext = batch.seal(&aad, &self.secret.encode());
+        deposit.enc = batch.enc();
+        Record::Deposit(deposit)
+    }
+}
+
+/// HPKE `info` of the exported-key form: `"breakglass/v2/escrow" ‖ F`.
+pub fn exported_info(fingerprint: &Fingerprint) -> Vec<u8> {
+    [&b"breakglass/v2/escrow"[..], fingerprint.as_bytes()].concat()
+}
+
+/// Opens a deposit of either form (`0x02` or `0x12`); `None` on any
+/// failure. `fingerprint` is the vault's (only the `0x12` form uses it).
+pub(crate) fn open_deposit(
+    escrow: &escrow::EscrowSecret,
+    vault_id: &VaultId,
+    fingerprint: impl FnOnce() -> Fingerprint,
+    d: &Deposit,
+) -> Option<Zeroizing<Vec<u8>>> {
+    match d.deposit_id {
+        None => escrow.open(vault_id, &d.enc, &d.ciphertext, &d.aad(vault_id)),
+        Some(_) => {
+            let f = fingerprint();
+            escrow
+                .batch_opener(&d.enc, &exported_info(&f))?
+                .open(&d.exported_aad(&f), &d.ciphertext)
+        }
     }
 }
 
@@ -201,6 +241,7 @@ impl Vault {
                 attributes,
                 enc: [0; 32],
                 ciphertext: Vec::new(),
+                deposit_id: None,
             },
             secret,
             vault_id: *self.id(),

@@ -27,7 +27,7 @@ pub mod unsealed;
 
 pub use crate::error::InputError;
 pub use deposit::{
-    validate_secret, DepositMeta, PreparedDeposit, MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
+    exported_info, validate_secret, DepositMeta, PreparedDeposit, MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
 };
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
@@ -56,6 +56,9 @@ pub struct EntryVersion {
     pub rotation: bool,
     /// Import digest, if the version was imported.
     pub digest: Option<String>,
+    /// The deposit id of an exported-key deposit (`0x12`); `None` for the
+    /// original form.
+    pub deposit_id: Option<[u8; 16]>,
     /// Index into [`Vault::records`] of the deposit.
     pub record: usize,
 }
@@ -142,6 +145,9 @@ pub struct Vault {
     /// The genesis records of earlier generations, kept in History by each
     /// rekey, in file order: the newest (generation g − 1) first.
     earlier: Vec<Genesis>,
+    /// Deposit ids of exported-key deposits, with their record numbers: a
+    /// repeat is a copied deposit (FORMAT.md §4).
+    deposit_ids: std::collections::HashMap<[u8; 16], usize>,
 }
 
 /// Where a file's records end: for a vault read in part.

@@ -61,6 +61,7 @@ impl Vault {
             end: frame_end(first),
             whole: true,
             earlier: Vec::new(),
+            deposit_ids: Default::default(),
         };
         for (i, frame) in frames.enumerate() {
             let number = i + 2;
@@ -256,6 +257,17 @@ impl Vault {
                 "entry kind changed between versions",
             ));
         }
+        if let Some(id) = d.deposit_id {
+            if let Some(earlier) = self.deposit_ids.insert(id, number) {
+                return Err(invalid(
+                    frame,
+                    number,
+                    &format!(
+                        "deposit id repeats the deposit in record #{earlier} (a copied deposit)"
+                    ),
+                ));
+            }
+        }
         entry.rotate_days = attrs.rotate_days.unwrap_or(entry.rotate_days);
         entry.expose_hours = attrs.expose_hours.unwrap_or(entry.expose_hours);
         entry.exposed_at = None;
@@ -267,6 +279,7 @@ impl Vault {
             key_id: attrs.key_id,
             rotation: attrs.rotation,
             digest: attrs.digest,
+            deposit_id: d.deposit_id,
             record: self.records.len(),
         });
         Ok(())

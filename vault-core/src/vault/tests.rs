@@ -338,3 +338,75 @@ fn an_unseal_record_too_large_to_name_everything_is_refused() {
         .unseal_record(&many[..65_535], "", "", 1, vault.head())
         .is_ok());
 }
+
+#[test]
+fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
+    let Created {
+        mut bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let shares: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| vault.check_share(b, None).unwrap())
+        .collect();
+    let f = vault.fingerprint();
+    let batch =
+        crate::escrow::Batch::new(&vault.genesis.escrow_public, &exported_info(&f)).unwrap();
+    let mut v = vault;
+    for (label, s) in [("bl-1", "s-1"), ("bl-2", "s-2"), ("bl-1", "s-3")] {
+        let r = v
+            .prepare_deposit(label, EntryKind::Password, &secret(s), &meta(9))
+            .unwrap()
+            .seal_in(&batch, &f);
+        assert_eq!(r.kind(), crate::record::kind::DEPOSIT_EXPORTED);
+        append(&mut bytes, &v, &r);
+        v = load(&bytes);
+    }
+    assert_eq!(v.entries()["bl-1"].versions.len(), 2);
+    let un = v.open(&shares).unwrap();
+    let shown = |label: &str, version| {
+        let r = un.reveal_version(&v, label, version).unwrap().unwrap();
+        String::from_utf8(r.secret.secret.to_vec()).unwrap()
+    };
+    assert_eq!(shown("bl-1", 1), "s-1");
+    assert_eq!(shown("bl-1", 2), "s-3");
+    assert_eq!(shown("bl-2", 1), "s-2");
+    let outcome = un.check_all(&v);
+    assert_eq!((outcome.ok, outcome.failed.len()), (3, 0));
+
+    // A copy of version 1 appended as version 3 would decrypt (the version
+    // is not in this form's AAD): its repeated deposit id is damage.
+    let Record::Deposit(mut copy) = v.records()[1].record.clone() else {
+        unreachable!()
+    };
+    copy.version = 3;
+    let mut copied = bytes.clone();
+    append(&mut copied, &v, &Record::Deposit(copy));
+    let err = Vault::replay(&log::parse(&copied).unwrap()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("deposit id repeats the deposit in record #2"),
+        "{err}"
+    );
+
+    // Metadata moved or altered: the deposit no longer opens.
+    let Record::Deposit(mut moved) = v.records()[2].record.clone() else {
+        unreachable!()
+    };
+    let mut same_id = bytes.clone();
+    let mut relabelled = moved.clone();
+    relabelled.label = "bl-1".into();
+    relabelled.version = 3;
+    append(&mut same_id, &v, &Record::Deposit(relabelled));
+    assert!(Vault::replay(&log::parse(&same_id).unwrap()).is_err());
+    // With a fresh deposit id it replays, but does not open.
+    moved.label = "bl-1".into();
+    moved.version = 3;
+    moved.deposit_id = Some([0xAB; 16]);
+    let mut forged = bytes.clone();
+    append(&mut forged, &v, &Record::Deposit(moved));
+    let fv = load(&forged);
+    assert!(un.reveal_version(&fv, "bl-1", 3).unwrap().is_err());
+}

@@ -111,15 +111,9 @@ impl Unsealed {
         let Record::Deposit(d) = &vault.records[v.record].record else {
             return Err(damaged());
         };
-        let plain = self
-            .escrow
-            .open(
-                &self.vault_id,
-                &d.enc,
-                &d.ciphertext,
-                &d.aad(&self.vault_id),
-            )
-            .ok_or_else(damaged)?;
+        let plain =
+            super::deposit::open_deposit(&self.escrow, &self.vault_id, || vault.fingerprint(), d)
+                .ok_or_else(damaged)?;
         let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
         Ok(Revealed {
             label: entry.label.clone(),
