@@ -64,6 +64,7 @@ pub mod share;
 pub mod sign;
 pub mod text;
 pub mod text_rules;
+pub mod token;
 pub use text::{backup, share_text};
 pub mod vault;
 

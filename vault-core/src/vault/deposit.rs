@@ -249,63 +249,72 @@ impl Vault {
         })
     }
 
-    /// The attributes of a new deposit: the given ones, with the policy
-    /// carried over from the entry's previous version when not given.
+    /// The attributes of a new deposit of `label`. A rotation needs an
+    /// earlier version to rotate.
     fn deposit_attributes(
         &self,
         label: &str,
         secret: &EntrySecret,
         meta: &DepositMeta,
     ) -> Result<Vec<(u8, String)>, InputError> {
-        let prev = self.entries.get(label);
-        let mut attributes = Vec::new();
-        if let Some(device) = &meta.device {
-            check_text(Field::Device, device, limits::ATTRIBUTE)?;
-            attributes.push((attr::DEVICE, device.clone()));
+        if meta.rotation && !self.entries.contains_key(label) {
+            return Err(InputError::NothingToRotate {
+                label: label.to_owned(),
+            });
         }
-        if let Some(id) = &meta.key_id {
-            let is_bitlocker = std::str::from_utf8(&secret.secret)
-                .ok()
-                .and_then(|s| recovery_key::check(s).ok())
-                .is_some_and(|(_, f)| f == RecoveryFormat::BitLocker);
-            if !is_bitlocker {
-                return Err(InputError::KeyIdWithoutBitLocker);
-            }
-            attributes.push((attr::KEY_ID, recovery_key::check_key_id(id)?));
-        }
-        let days = meta.rotate_days;
-        if let Some(days) = days {
-            if !(1..=MAX_ROTATE_DAYS).contains(&days) {
-                return Err(InputError::RotateDays {
-                    days,
-                    max: MAX_ROTATE_DAYS,
-                });
-            }
-            attributes.push((attr::ROTATE_DAYS, days.to_string()));
-        }
-        let hours = meta.expose_hours;
-        if let Some(hours) = hours {
-            if !(1..=MAX_EXPOSE_HOURS).contains(&hours) {
-                return Err(InputError::ExposeHours {
-                    hours,
-                    max: MAX_EXPOSE_HOURS,
-                });
-            }
-            attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
-        }
-        if let Some(digest) = &meta.digest {
-            attributes.push((attr::IMPORT_DIGEST, digest.clone()));
-        }
-        if meta.rotation {
-            if prev.is_none() {
-                return Err(InputError::NothingToRotate {
-                    label: label.to_owned(),
-                });
-            }
-            attributes.push((attr::ROTATION, "rotate".into()));
-        }
-        // FORMAT.md §7.2: tags strictly ascending.
-        attributes.sort_by_key(|(tag, _)| *tag);
-        Ok(attributes)
+        deposit_attributes(secret, meta)
     }
+}
+
+/// The public attributes of a new deposit from its metadata, checked, in
+/// the file's order (FORMAT.md §7.2). Needs no vault: a token is made this
+/// way on a device that has only the recipient.
+pub fn deposit_attributes(
+    secret: &EntrySecret,
+    meta: &DepositMeta,
+) -> Result<Vec<(u8, String)>, InputError> {
+    let mut attributes = Vec::new();
+    if let Some(device) = &meta.device {
+        check_text(Field::Device, device, limits::ATTRIBUTE)?;
+        attributes.push((attr::DEVICE, device.clone()));
+    }
+    if let Some(id) = &meta.key_id {
+        let is_bitlocker = std::str::from_utf8(&secret.secret)
+            .ok()
+            .and_then(|s| recovery_key::check(s).ok())
+            .is_some_and(|(_, f)| f == RecoveryFormat::BitLocker);
+        if !is_bitlocker {
+            return Err(InputError::KeyIdWithoutBitLocker);
+        }
+        attributes.push((attr::KEY_ID, recovery_key::check_key_id(id)?));
+    }
+    let days = meta.rotate_days;
+    if let Some(days) = days {
+        if !(1..=MAX_ROTATE_DAYS).contains(&days) {
+            return Err(InputError::RotateDays {
+                days,
+                max: MAX_ROTATE_DAYS,
+            });
+        }
+        attributes.push((attr::ROTATE_DAYS, days.to_string()));
+    }
+    let hours = meta.expose_hours;
+    if let Some(hours) = hours {
+        if !(1..=MAX_EXPOSE_HOURS).contains(&hours) {
+            return Err(InputError::ExposeHours {
+                hours,
+                max: MAX_EXPOSE_HOURS,
+            });
+        }
+        attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
+    }
+    if let Some(digest) = &meta.digest {
+        attributes.push((attr::IMPORT_DIGEST, digest.clone()));
+    }
+    if meta.rotation {
+        attributes.push((attr::ROTATION, "rotate".into()));
+    }
+    // FORMAT.md §7.2: tags strictly ascending.
+    attributes.sort_by_key(|(tag, _)| *tag);
+    Ok(attributes)
 }

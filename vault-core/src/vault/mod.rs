@@ -27,13 +27,14 @@ pub mod unsealed;
 
 pub use crate::error::InputError;
 pub use deposit::{
-    exported_info, validate_secret, DepositMeta, PreparedDeposit, MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
+    deposit_attributes, exported_info, validate_secret, DepositMeta, PreparedDeposit,
+    MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
 };
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
 pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
 pub use replay::ReplayError;
-pub use rules::{check_reason, check_text};
+pub use rules::{check_actor as clean_actor, check_reason, check_text};
 pub use select::{
     device_lookup_form, device_matches, KeyIdQuery, KeyIdQueryError, Lookup, SelectError, Several,
 };
@@ -201,6 +202,19 @@ impl Vault {
             _ => self.earlier[back - 2].time,
         };
         Some((genesis, ended))
+    }
+    /// The vault's recipient: what a depositor needs to seal to it without
+    /// the file, and to recognise it (FORMAT.md §7.9).
+    pub fn recipient(&self) -> crate::recipient::Recipient {
+        crate::recipient::Recipient {
+            fingerprint: self.fingerprint(),
+            escrow_public: self.genesis.escrow_public,
+        }
+    }
+    /// The record number (1-based) of the exported-key deposit with this
+    /// deposit id, if the vault holds one.
+    pub fn deposit_with_id(&self, id: &[u8; 16]) -> Option<usize> {
+        self.deposit_ids.get(id).copied()
     }
     /// Vault name.
     pub fn name(&self) -> &str {

@@ -27,7 +27,9 @@ pub fn check_text(field: Field, value: &str, max: usize) -> Result<(), InputErro
     }
 }
 
-pub(crate) fn check_actor(actor: &str) -> String {
+/// A self-asserted actor cleaned for the file: control characters
+/// dropped, trimmed, cut to the limit.
+pub fn check_actor(actor: &str) -> String {
     // Self-asserted and informational: clean it up rather than refuse.
     let cleaned: String = actor.chars().filter(|c| !c.is_control()).collect();
     let mut cleaned = cleaned.trim().to_owned();
