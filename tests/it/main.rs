@@ -25,3 +25,4 @@ mod rekey;
 mod remote;
 mod terminal;
 mod text_rules;
+mod tokens;

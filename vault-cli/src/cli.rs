@@ -27,7 +27,14 @@ pub enum Command {
     /// Create a vault and write one share file per custodian.
     Init(InitArgs),
     /// Deposit a secret (no shares needed). The secret is read from stdin or prompted.
+    /// With --to RECIPIENT instead of a vault: write a deposit token, for `ingest`.
     Seal(SealArgs),
+    /// Print the vault's recipient: the one line a depositor needs to seal to it
+    /// without the file (seal --to) and to pin it (--expect).
+    Recipient(RecipientArgs),
+    /// Append deposit tokens (made with seal --to) to the vault; tokens already
+    /// in it are skipped.
+    Ingest(IngestArgs),
     /// List entries: labels, kinds, versions, dates. Never a secret, never a share.
     List(ListArgs),
     /// Deposit every row of a CSV export (FileVault, BitLocker, LAPS, or named columns).
@@ -418,11 +425,45 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// `breakglass recipient`.
+#[derive(Debug, Args)]
+pub struct RecipientArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Print JSON (recipient and fingerprint).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// Files of deposit tokens (other lines are ignored); - for stdin.
+    #[arg(required = true, value_name = "TOKENS")]
+    pub files: Vec<PathBuf>,
+    /// Check every token and say what would happen; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `breakglass seal`.
 #[derive(Debug, Args)]
 pub struct SealArgs {
-    /// The vault file.
-    pub vault: PathBuf,
+    /// The vault file (or give --to instead).
+    #[arg(required_unless_present = "to")]
+    pub vault: Option<PathBuf>,
+    /// Seal to this recipient (breakglass recipient VAULT) without the vault
+    /// file, writing a deposit token for `breakglass ingest`.
+    #[arg(long, value_name = "RECIPIENT", conflicts_with_all = ["vault", "expect"])]
+    pub to: Option<String>,
+    /// With --to: append the token line to this file (default: stdout).
+    #[arg(long, value_name = "FILE", requires = "to")]
+    pub out: Option<PathBuf>,
     /// The entry's label (public). Sealing an existing label adds a version.
     #[arg(long)]
     pub label: String,

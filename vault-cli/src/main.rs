@@ -86,7 +86,12 @@ fn quiet_on_closed_stdout() {
 fn handles_secrets(command: &Command) -> bool {
     !matches!(
         command,
-        Command::List(_) | Command::Audit(_) | Command::Status(_) | Command::Pin(_)
+        Command::List(_)
+            | Command::Audit(_)
+            | Command::Status(_)
+            | Command::Pin(_)
+            | Command::Recipient(_)
+            | Command::Ingest(_)
     )
 }
 
@@ -94,6 +99,8 @@ fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Init(a) => commands::init::run(a),
         Command::Seal(a) => commands::seal::run(a),
+        Command::Recipient(a) => commands::tokens::recipient(a),
+        Command::Ingest(a) => commands::tokens::ingest(a),
         Command::Rotate(a) => commands::seal::rotate(a),
         Command::Drill(a) => commands::drill::run(a),
         Command::Rekey(a) => commands::rekey::run(a),

@@ -78,6 +78,7 @@ impl Fingerprint {
         match expected {
             Expected::Short(s) => self.short().replace('-', "") == *s,
             Expected::Full(f) => f == &self.0,
+            Expected::Recipient(r) => r.fingerprint == *self,
         }
     }
 }
@@ -101,13 +102,16 @@ pub enum Expected {
     Short(String),
     /// The full form.
     Full([u8; 32]),
+    /// A recipient line: the fingerprint and the escrow key a depositor
+    /// pinned (FORMAT.md §7.9).
+    Recipient(crate::recipient::Recipient),
 }
 
 /// Text that is neither form of a fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
     "not a vault fingerprint: give its short form (five groups of four, e.g. \
-     7K3Q-9XW2-M4TB-0HC8-ZP6E) or its 64 hex digits"
+     7K3Q-9XW2-M4TB-0HC8-ZP6E), its 64 hex digits, or the vault's recipient (breakglass1…)"
 )]
 pub struct NotAFingerprint;
 
@@ -115,6 +119,15 @@ impl std::str::FromStr for Expected {
     type Err = NotAFingerprint;
 
     fn from_str(text: &str) -> Result<Self, NotAFingerprint> {
+        let trimmed = text.trim();
+        if trimmed
+            .get(..11)
+            .is_some_and(|h| h.eq_ignore_ascii_case("breakglass1"))
+        {
+            return crate::recipient::Recipient::parse(trimmed)
+                .map(Self::Recipient)
+                .map_err(|_| NotAFingerprint);
+        }
         let compact: String = text
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')

@@ -14,6 +14,7 @@ pub mod remote;
 pub mod seal;
 pub mod shares;
 pub mod status;
+pub mod tokens;
 pub mod unseal;
 pub mod verify_share;
 
@@ -103,10 +104,23 @@ pub fn check_expected(
     if fingerprint.matches(expected) {
         return Ok(());
     }
+    let what = match expected {
+        Expected::Recipient(r) if r.escrow_public != vault.genesis().escrow_public => {
+            "its escrow key differs from the recipient's: deposits would be readable with \
+             another key, or this is another vault"
+        }
+        Expected::Recipient(_) => {
+            "its escrow key is the recipient's but its custodians, threshold or name changed \
+             (or it was rekeyed)"
+        }
+        _ => {
+            "the vault's escrow key, custodians or settings were changed, or this is another \
+             vault"
+        }
+    };
     Err(CliError::damaged(format!(
-        "{}: its fingerprint is {fingerprint}, not the one expected: the vault's escrow key, \
-         custodians or settings were changed, or this is another vault — {refused}; ask the \
-         vault's owner for its current fingerprint",
+        "{}: its fingerprint is {fingerprint}, not the one expected: {what} — {refused}; ask \
+         the vault's owner for its current fingerprint",
         path.display()
     )))
 }

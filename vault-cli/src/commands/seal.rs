@@ -52,7 +52,7 @@ fn policy(g: &GenerateArgs) -> CliResult<Option<Policy>> {
 }
 
 /// The secret to deposit: generated, prompted or read from stdin.
-fn obtain(
+pub(super) fn obtain(
     kind: EntryKind,
     g: &GenerateArgs,
     label: &str,
@@ -77,7 +77,7 @@ fn obtain(
     Ok((input.secret(label)?, None))
 }
 
-fn meta(
+pub(super) fn meta(
     device: Option<String>,
     key_id: Option<String>,
     p: &PolicyArgs,
@@ -214,9 +214,15 @@ fn warn_look_alikes(path: &std::path::Path, label: &str) -> CliResult {
 
 /// Runs `seal`.
 pub fn run(a: SealArgs) -> CliResult {
+    if let Some(to) = &a.to {
+        return super::tokens::seal_to(&a, to);
+    }
     let kind = kind(a.kind);
+    let vault = a.vault.as_deref().ok_or_else(|| {
+        CliError::usage("seal needs a vault file, or --to RECIPIENT to write a deposit token")
+    })?;
     deposit(
-        &a.vault,
+        vault,
         Deposit {
             label: &a.label,
             kind,
