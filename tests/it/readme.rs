@@ -41,6 +41,7 @@ const STEPS: &[(&str, &str)] = &[
     ("breakglass request acme.bg", ""),
     ("breakglass envelope acme.bg --all", ""),
     ("breakglass import acme.bg --from jamf-filevault.csv", ""),
+    ("breakglass recipient acme.bg", "LAPS-Pc7-Password\n"),
     (
         "breakglass unseal acme.bg --device",
         "bob-new-words\ncarol-new-words\n",

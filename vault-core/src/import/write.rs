@@ -52,6 +52,28 @@ pub fn deposit(
         }
         rounds[round].push((row, held_before));
     }
+    // One HPKE encapsulation for the whole import (FORMAT.md §7.8): each
+    // row's key is exported from it, bound to the row's metadata and a
+    // fresh deposit id — one X25519 key agreement instead of one per row.
+    let fingerprint = vault.fingerprint();
+    let batch = match crate::escrow::Batch::new(
+        &vault.genesis().escrow_public,
+        &crate::vault::exported_info(&fingerprint),
+    ) {
+        Ok(b) => b,
+        Err(e) => {
+            let problem = RowProblem::Refused(crate::error::InputError::from(e).to_string());
+            let errors = rounds
+                .into_iter()
+                .flatten()
+                .map(|(row, _)| RowError {
+                    line: row.line,
+                    problem: problem.clone(),
+                })
+                .collect();
+            return (Vec::new(), outcome, errors);
+        }
+    };
     let mut bytes = Vec::new();
     for round in rounds {
         let mut prepared = Vec::with_capacity(round.len());
@@ -98,15 +120,13 @@ pub fn deposit(
         let sealed: Vec<_> = prepared
             .into_par_iter()
             .map(|(line, is_new, p)| {
-                let record = p.seal();
+                let record = p.seal_in(&batch, &fingerprint);
                 progress();
                 (line, is_new, record)
             })
             .collect();
         for (line, is_new, record) in sealed {
-            let pushed = record
-                .map_err(|e| e.to_string())
-                .and_then(|r| vault.push(r).map_err(|e| e.to_string()));
+            let pushed = vault.push(record).map_err(|e| e.to_string());
             match pushed {
                 Ok(frame) => bytes.extend_from_slice(&frame),
                 Err(why) => {
