@@ -112,12 +112,38 @@ impl std::fmt::Debug for VaultId {
 
 /// Upper-case hex of `bytes`.
 pub fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    hex_with(bytes, b"0123456789ABCDEF")
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    hex_with(bytes, b"0123456789abcdef")
+}
+
+/// One allocation, no formatting machinery: import writes a digest per row.
+fn hex_with(bytes: &[u8], digits: &[u8; 16]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(digits[usize::from(b >> 4)] as char);
+        out.push(digits[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_of_every_nibble() {
+        let all: Vec<u8> = (0..=255).collect();
+        let upper = hex_upper(&all);
+        assert_eq!(&upper[..6], "000102");
+        assert_eq!(&upper[upper.len() - 4..], "FEFF");
+        assert_eq!(hex_lower(&[0x0A, 0xBC, 0xDE, 0xF0]), "0abcdef0");
+        let expected: String = all.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(upper, expected);
+    }
 
     #[test]
     fn id_formats() {

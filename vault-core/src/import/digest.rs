@@ -86,5 +86,5 @@ pub fn digest(vault: &Vault, label: &str, secret: &[u8]) -> String {
         &[0],
         secret,
     ]);
-    crate::hex_upper(&h[..16]).to_lowercase()
+    crate::hex_lower(&h[..16])
 }
