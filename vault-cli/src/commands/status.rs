@@ -51,9 +51,16 @@ pub fn run(a: StatusArgs) -> CliResult {
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
             })).collect::<Vec<_>>(),
             "warnings": r.warnings.iter().map(warning_text).collect::<Vec<_>>(),
+            // Flat, for SIEM rules (monitoring/sigma): an entry exposed by
+            // an unseal and not rotated by its deadline.
+            "exposed_overdue": r.exposed.iter().any(|d| d.overdue),
+            "monitoring": crate::notify::describe_json(&a.vault),
         }));
     } else {
         print_human(&vault, &r);
+        crate::notify::describe_lines(&a.vault)
+            .iter()
+            .for_each(|l| println!("{l}"));
     }
     if r.needs_attention() {
         return Err(CliError::attention("the vault needs attention (see above)"));
