@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use vault_core::record::Record;
+
 use crate::commands::audit::Events;
 use crate::error::CliError;
 
@@ -29,9 +31,15 @@ pub fn collect(vault: &Path, since: Since) -> Result<Vec<String>, CliError> {
     let mut events = Events::default();
     let (mut out, mut over) = (Vec::new(), 0usize);
     store_each(vault, |number, hash, record| {
+        // Before the first wanted record only what sets the builder's
+        // state (the genesis, records carried over by a rekey) is built.
+        let earlier = matches!(since, Since::Record(first) if number < first);
+        if earlier && !matches!(record, Record::Genesis(_) | Record::History(_)) {
+            return;
+        }
         let e = events.event(number, hash, record);
         let wanted = match since {
-            Since::Record(first) => number >= first,
+            Since::Record(_) => !earlier,
             Since::Rekey => e["before_rekey"] != true,
         };
         if wanted {
@@ -54,7 +62,7 @@ pub fn collect(vault: &Path, since: Since) -> Result<Vec<String>, CliError> {
 
 fn store_each(
     vault: &Path,
-    mut each: impl FnMut(usize, &[u8; 32], &vault_core::record::Record),
+    mut each: impl FnMut(usize, &[u8; 32], &Record),
 ) -> Result<(), CliError> {
     vault_core::store::for_each_record(vault, |number, frame, record| {
         each(number, &frame.hash, &record);
