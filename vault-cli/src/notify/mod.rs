@@ -80,7 +80,7 @@ pub fn acknowledge(vault: &Path, since: Since) {
 /// Adds `events` for every sink to the outbox (durably), then hands each
 /// sink all it has pending, oldest first, and keeps what it did not take.
 fn deliver(vault: &Path, settings: &Settings, events: &[String]) {
-    let mut outbox = match outbox::Outbox::open(vault) {
+    let mut outbox = match outbox::Outbox::open(vault, settings.timeout) {
         Ok(o) => Some(o),
         Err(e) => {
             crate::commands::warn(format_args!(

@@ -32,8 +32,9 @@ pub struct Outbox {
 
 impl Outbox {
     /// Opens (creating it 0600) and locks the outbox of `vault`, reading
-    /// what earlier commands left.
-    pub fn open(vault: &Path) -> Result<Self, String> {
+    /// what earlier commands left. Waits at most `wait` for another
+    /// command delivering at the same time.
+    pub fn open(vault: &Path, wait: std::time::Duration) -> Result<Self, String> {
         let path = path_of(vault);
         let fail = |e: std::io::Error| format!("the outbox {}: {e}", path.display());
         let mut opts = OpenOptions::new();
@@ -41,7 +42,22 @@ impl Outbox {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut file = opts.open(&path).map_err(fail)?;
-        file.lock().map_err(fail)?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(format!(
+                        "the outbox {} is held by another command",
+                        path.display()
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+            }
+        }
         let mut text = String::new();
         (&mut file)
             .take(MAX_BYTES)

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The largest UDP payload (IPv4).
+const MAX_DATAGRAM: usize = 65_507;
+
 /// Facility `auth` (security/authorization messages).
 pub const FACILITY: u8 = 4;
 
@@ -96,6 +99,16 @@ pub fn send(dest: &str, events: &[String], timeout: Duration) -> Result<(), Stri
         s.set_write_timeout(Some(timeout))
             .map_err(|e| e.to_string())?;
         for m in &messages {
+            if m.len() > MAX_DATAGRAM {
+                // It could never be sent: skipped rather than left to block
+                // every later event of this sink in the outbox.
+                crate::commands::warn(format_args!(
+                    "an event of {} bytes is too large for one UDP datagram: not sent to {dest} \
+                     (it is in the vault: audit --json; use tcp:// for such events)",
+                    m.len()
+                ));
+                continue;
+            }
             s.send(m.as_bytes()).map_err(|e| e.to_string())?;
         }
         return Ok(());
