@@ -14,7 +14,8 @@
 #    not passed. The last line is `N passed, F failed, M skipped`.
 #
 # BREAKGLASS_REQUIRE_MOUNT_TESTS=1 (set by .ci/run) makes the mount tests
-# fail instead of skipping.
+# fail instead of skipping; BREAKGLASS_REQUIRE_SIGMA=1 (or CI=true) does the
+# same for the monitoring tests that need the Sigma tooling (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,28 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/test.sh: the tests need ${need[*]}; install them first (Debian/Ubuntu):" >&2
     echo "  sudo apt-get install -y ${need[*]}" >&2
     exit 1
+  fi
+fi
+
+# ------------------------------------------------------------ Sigma tooling
+# The monitoring tests (tests/it/monitoring.rs) convert and run the Sigma
+# rules with pySigma: a venv in target/sigma-venv from the pinned
+# monitoring/requirements.txt, made again only when that file changes. If
+# it cannot be made (no python3 or no network), those tests are skipped by
+# name; under CI=true or BREAKGLASS_REQUIRE_SIGMA=1 (.ci/run) they fail.
+venv=target/sigma-venv
+req=monitoring/requirements.txt
+if ! cmp -s "$req" "$venv/requirements.installed" 2>/dev/null; then
+  echo "== installing the Sigma tooling ($req) into $venv"
+  mkdir -p target
+  if ! python3 -m venv "$venv" >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null 2>&1 || true
+    python3 -m venv "$venv" >/dev/null 2>&1 || true
+  fi
+  if "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"; then
+    cp "$req" "$venv/requirements.installed"
+  else
+    echo "scripts/test.sh: could not install the Sigma tooling: the monitoring tests that need it will be skipped" >&2
   fi
 fi
 

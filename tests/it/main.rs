@@ -18,6 +18,7 @@ mod lifecycle;
 mod lookup;
 mod media;
 mod memory;
+mod monitoring;
 mod paper;
 mod process;
 mod readme;

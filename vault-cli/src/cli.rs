@@ -19,6 +19,31 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Where the events of the records a command writes go (docs/MONITORING.md).
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Monitoring flags, valid with every command (docs/MONITORING.md). The
+/// vault's `VAULT.monitoring` file and the user's config file add to them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Monitoring")]
+pub struct NotifyArgs {
+    /// Run CMD (program and arguments split at spaces; no shell) for the records this
+    /// command writes, with their audit events on stdin, one JSON object a line.
+    #[arg(long, global = true, value_name = "CMD")]
+    pub notify: Vec<String>,
+    /// Send the events to syslog (RFC 5424): local (/dev/log), unix:PATH,
+    /// udp://HOST:PORT or tcp://HOST:PORT.
+    #[arg(long, global = true, value_name = "DEST")]
+    pub syslog: Vec<String>,
+    /// Write the events to the Windows Event Log (Application, source breakglass).
+    #[arg(long, global = true)]
+    pub eventlog: bool,
+    /// Seconds each destination gets before it is given up on (default 5; at most
+    /// 60). Undelivered events stay in VAULT.outbox for the next command.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = crate::notify::parse_timeout)]
+    pub notify_timeout: Option<f64>,
 }
 
 /// Every command.

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod harden;
 mod input;
+mod notify;
 mod paper;
 mod pins;
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             }
         }
     }
+    notify::set_flags(cli.notify);
     let result = run(cli.command);
     // Dead stack frames of the command may hold secrets (harden.rs).
     harden::wipe_stack();

@@ -104,7 +104,7 @@ fn event_of(record: &Record, names: &Names) -> Value {
 /// naming 65,535 entries each took 3.2 GB when every event was built
 /// first).
 #[derive(Default)]
-struct Events {
+pub(crate) struct Events {
     vault_id: String,
     fingerprint: [u8; 32],
     current: Names,
@@ -112,7 +112,10 @@ struct Events {
 }
 
 impl Events {
-    fn event(&mut self, number: usize, hash: &[u8; 32], record: &Record) -> Value {
+    /// The event of record `number` (chain hash `hash`): records must be
+    /// given in file order from #1. `notify` builds what it delivers here,
+    /// so a delivered event is the line `audit --json` prints.
+    pub(crate) fn event(&mut self, number: usize, hash: &[u8; 32], record: &Record) -> Value {
         if let (1, Record::Genesis(g)) = (number, record) {
             self.current = Names::of(&g.custodians);
             self.vault_id = g.vault_id.hex();

@@ -101,7 +101,9 @@ pub fn run(a: ImportArgs) -> CliResult {
     let (actor, time) = (context::actor(), context::now());
     let bar = super::progress(rows.len(), "sealing");
     let mut outcome = Outcome::default();
+    let mut first = 0;
     let written = store::append_many(&a.vault, |vault| {
+        first = vault.record_count() + 1;
         // Again under the lock: the file may have changed since.
         super::check_expected(&a.vault, vault, expected.as_ref(), refused_pin).map_err(Some)?;
         let (bytes, o, row_errors) = import::deposit(vault, rows, &actor, time, || bar.inc(1));
@@ -117,7 +119,7 @@ pub fn run(a: ImportArgs) -> CliResult {
     match written {
         Err(Some(pin)) => return Err(pin),
         Err(None) => return Err(refused(&a, &errors)),
-        Ok(_) => {}
+        Ok(_) => crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(first)),
     }
     for e in &errors {
         eprintln!("breakglass: {}: {e}", a.from.display());

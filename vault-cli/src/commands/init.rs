@@ -141,6 +141,7 @@ pub fn run(a: InitArgs) -> CliResult {
         remove_all(&written);
         return Err(CliError::input(format!("{e} — nothing was created")));
     }
+    crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(1));
     report(&a, &paths, &created);
     Ok(())
 }

@@ -162,12 +162,15 @@ pub fn append_quorum_record(
                 head: appended.head,
             };
             print_receipt(&receipt);
+            crate::notify::acknowledge(path, crate::notify::Since::Record(appended.record));
             Ok(Some(receipt))
         }
         Ok(Err(input)) => Err(input.into()),
         Err(e) => {
             warn(format_args!("could not record this in the vault: {e}"));
-            eprintln!("breakglass: unrecorded audit event: {}", event());
+            let event = event();
+            eprintln!("breakglass: unrecorded audit event: {event}");
+            crate::notify::unrecorded(path, event);
             Ok(None)
         }
     }

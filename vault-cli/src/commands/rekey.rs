@@ -97,6 +97,7 @@ pub fn run(a: RekeyArgs) -> CliResult {
     if let Some((_, r)) = &receipt {
         super::print_receipt(r);
     }
+    crate::notify::acknowledge(&a.vault, crate::notify::Since::Rekey);
     report(&a, &used, versions, &paths, &backup, receipt.as_ref());
     Ok(())
 }

@@ -51,9 +51,13 @@ pub fn run(a: StatusArgs) -> CliResult {
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
             })).collect::<Vec<_>>(),
             "warnings": r.warnings.iter().map(warning_text).collect::<Vec<_>>(),
+            // Flat, for SIEM rules (monitoring/sigma): an entry exposed by
+            // an unseal and not rotated by its deadline.
+            "exposed_overdue": r.exposed.iter().any(|d| d.overdue),
+            "monitoring": crate::notify::describe_json(&a.vault),
         }));
     } else {
-        print_human(&vault, &r);
+        print_human(&a.vault, &vault, &r);
     }
     if r.needs_attention() {
         return Err(CliError::attention("the vault needs attention (see above)"));
@@ -61,7 +65,7 @@ pub fn run(a: StatusArgs) -> CliResult {
     Ok(())
 }
 
-fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
+fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Readiness) {
     let names: Vec<&str> = vault.custodians().iter().map(|c| c.name.as_str()).collect();
     println!(
         "Vault '{}' (id {}): any {} of {} — {}",
@@ -124,6 +128,11 @@ fn print_human(vault: &vault_core::vault::Vault, r: &Readiness) {
     }
     for w in &r.warnings {
         println!("Warning:     {}", warning_text(w));
+    }
+    // Where the events go (or that they go nowhere): whoever can write
+    // beside the vault can change VAULT.monitoring (SECURITY.md).
+    for line in crate::notify::describe_lines(path) {
+        println!("{line}");
     }
     println!(
         "Status:      {}",

@@ -189,10 +189,11 @@ pub fn ingest(a: IngestArgs) -> CliResult {
         refuse_any(&a.vault, &found, &outcomes)?;
         return report(&a, &found, &outcomes, None);
     }
-    let mut receipt = None;
+    let (mut receipt, mut first) = (None, 0);
     store::append_many(&a.vault, |vault: &mut Vault| {
         outcomes = token::plan(vault, &tokens);
         refuse_any(&a.vault, &found, &outcomes)?;
+        first = vault.record_count() + 1;
         let mut frames = Vec::new();
         for o in &outcomes {
             if let Outcome::Append(record) = o {
@@ -207,6 +208,9 @@ pub fn ingest(a: IngestArgs) -> CliResult {
         }
         Ok::<_, CliError>(frames)
     })??;
+    if receipt.is_some() {
+        crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(first));
+    }
     report(&a, &found, &outcomes, receipt)
 }
 

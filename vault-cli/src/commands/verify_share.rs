@@ -25,6 +25,7 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     }) {
         Ok(Ok(appended)) => {
             super::report_append(&a.vault, &appended);
+            crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(appended.record));
             Some(appended.record)
         }
         Ok(Err(never)) => match never {},
