@@ -52,9 +52,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// An empty writer.
+    /// An empty writer, with room for a typical record (a deposit is a
+    /// few hundred bytes): growing from nothing reallocates five times.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            buf: Vec::with_capacity(512),
+        }
     }
     /// Appends one byte.
     pub fn u8(&mut self, v: u8) -> &mut Self {

@@ -68,15 +68,16 @@ impl RecoveryFormat {
 /// digits is BitLocker, 6 groups is FileVault.
 pub fn check(key: &str) -> Result<(String, RecoveryFormat), RecoveryKeyError> {
     let key = key.trim().to_ascii_uppercase();
-    let groups: Vec<&str> = key.split('-').collect();
-    let all_digits = key.chars().all(|c| c.is_ascii_digit() || c == '-');
-    match groups.len() {
-        8 if all_digits => {
-            check_bitlocker(&groups).map(|()| (key.clone(), RecoveryFormat::BitLocker))
+    let all_digits = key.bytes().all(|c| c.is_ascii_digit() || c == b'-');
+    let format = {
+        let groups: Vec<&str> = key.split('-').collect();
+        match groups.len() {
+            8 if all_digits => check_bitlocker(&groups).map(|()| RecoveryFormat::BitLocker),
+            6 => check_filevault(&groups).map(|()| RecoveryFormat::FileVault),
+            groups => Err(RecoveryKeyError::Shape { groups }),
         }
-        6 => check_filevault(&groups).map(|()| (key.clone(), RecoveryFormat::FileVault)),
-        groups => Err(RecoveryKeyError::Shape { groups }),
-    }
+    }?;
+    Ok((key, format))
 }
 
 fn check_filevault(groups: &[&str]) -> Result<(), RecoveryKeyError> {

@@ -118,8 +118,10 @@ pub struct Row {
     pub label: String,
     /// Kind.
     pub kind: EntryKind,
-    /// Username and secret.
-    pub secret: EntrySecret,
+    /// Username and secret, already checked against the kind and in
+    /// canonical form (`validate_secret`): only `read` makes rows, so
+    /// `deposit` need not check them again.
+    pub(crate) secret: EntrySecret,
     /// Device identifier.
     pub device: Option<String>,
     /// BitLocker key ID.
@@ -590,11 +592,15 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
             secret: Zeroizing::new(secret.as_bytes().to_vec()),
         };
         // Check the secret against its kind now, so --strict names every
-        // bad row before anything is written.
-        if let Err(e) = crate::vault::validate_secret(kind, &secret) {
-            refuse(&mut errors, RowProblem::Refused(e.to_string()));
-            continue;
-        }
+        // bad row before anything is written; keep its canonical form
+        // (recovery keys trimmed and upper-cased), which the digest hashes.
+        let secret = match crate::vault::validate_secret(kind, &secret) {
+            Ok(canonical) => canonical,
+            Err(e) => {
+                refuse(&mut errors, RowProblem::Refused(e.to_string()));
+                continue;
+            }
+        };
         let history = field(cols.source).to_ascii_lowercase().ends_with("history");
         // A public digest of a guessable password is a guessing oracle.
         let digest_ok = digest_ok

@@ -78,13 +78,11 @@ pub fn deposit(
     for round in rounds {
         let mut prepared = Vec::with_capacity(round.len());
         for (row, held_before) in round {
-            let digest = row.digest_ok.then(|| {
-                // Digest the canonical form, so "abcd-…" and "ABCD-…" are one key.
-                let canonical = crate::vault::validate_secret(row.kind, &row.secret)
-                    .map(|s| s.secret.to_vec())
-                    .unwrap_or_else(|_| row.secret.secret.to_vec());
-                digest(vault, &row.label, &canonical)
-            });
+            // `read` keeps each secret in its canonical form, so
+            // "abcd-…" and "ABCD-…" give one digest.
+            let digest = row
+                .digest_ok
+                .then(|| digest(vault, &row.label, &row.secret.secret));
             let existing = vault.entries().get(&row.label);
             if let (Some(e), Some(d)) = (existing, &digest) {
                 if e.versions
@@ -109,7 +107,8 @@ pub fn deposit(
                 digest,
                 ..DepositMeta::default()
             };
-            match vault.prepare_deposit(&row.label, row.kind, &row.secret, &meta) {
+            // `read` validated the secret and kept its canonical form.
+            match vault.prepare_canonical(&row.label, row.kind, row.secret.clone(), &meta) {
                 Ok(p) => prepared.push((row.line, existing.is_none(), p)),
                 Err(e) => errors.push(RowError {
                     line: row.line,

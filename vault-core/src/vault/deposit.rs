@@ -228,8 +228,20 @@ impl Vault {
         secret: &EntrySecret,
         meta: &DepositMeta,
     ) -> Result<PreparedDeposit, InputError> {
-        let version = self.next_version(label, kind)?;
         let secret = validate_secret(kind, secret)?;
+        self.prepare_canonical(label, kind, secret, meta)
+    }
+
+    /// [`Vault::prepare_deposit`] for a secret that [`validate_secret`]
+    /// already returned (import checks every row while reading it).
+    pub(crate) fn prepare_canonical(
+        &self,
+        label: &str,
+        kind: EntryKind,
+        secret: EntrySecret,
+        meta: &DepositMeta,
+    ) -> Result<PreparedDeposit, InputError> {
+        let version = self.next_version(label, kind)?;
         let attributes = self.deposit_attributes(label, &secret, meta)?;
         Ok(PreparedDeposit {
             deposit: Deposit {
