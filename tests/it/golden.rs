@@ -381,7 +381,7 @@ fn share_v2_fixture_is_pinned_and_opens_its_vault() {
 #[test]
 fn share_v2_fixture_verifies_from_stdin_typed_and_compact() {
     let env = Env::new();
-    env.write("v.bg", &share_v2("vault.bg"));
+    env.write("v.bg", share_v2("vault.bg"));
     let carol = String::from_utf8(share_v2("carol.share")).unwrap();
     let typed: String = carol
         .lines()
@@ -390,14 +390,14 @@ fn share_v2_fixture_verifies_from_stdin_typed_and_compact() {
         .collect();
     env.run(
         &["verify-share", "v.bg", "--share", "-"],
-        &format!("{typed}\n"),
+        format!("{typed}\n"),
     )
     .success()
     .stdout(predicate::str::contains("Share OK: carol (share 3 of 3)"));
     let compact = String::from_utf8(share_v2("alice.compact")).unwrap();
     env.run(
         &["verify-share", "v.bg", "--share", "-"],
-        &format!("{compact}golden-v2-alice-passphrase\n"),
+        format!("{compact}golden-v2-alice-passphrase\n"),
     )
     .success()
     .stdout(predicate::str::contains("Share OK: alice (share 1 of 3)"));
