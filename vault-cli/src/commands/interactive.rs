@@ -117,16 +117,18 @@ fn read_share(out: &Gathered<'_>, mut t: TypedShare, input: &mut Input) -> CliRe
             return Ok(Given::Quit);
         };
         let trimmed = line.trim();
-        match trimmed.to_ascii_lowercase().as_str() {
-            "q" | "quit" => return Ok(Given::Quit),
-            "b" | "back" => {
-                match t.back() {
-                    Some(n) => eprintln!("  line {n} taken back: type it again"),
-                    None => eprintln!("  nothing to take back yet"),
-                }
-                continue;
+        // Compared in place (a lower-cased copy of a share line would stay
+        // behind in memory).
+        let is = |word: &str| trimmed.eq_ignore_ascii_case(word);
+        if is("q") || is("quit") {
+            return Ok(Given::Quit);
+        }
+        if is("b") || is("back") {
+            match t.back() {
+                Some(n) => eprintln!("  line {n} taken back: type it again"),
+                None => eprintln!("  nothing to take back yet"),
             }
-            _ => {}
+            continue;
         }
         let done =
             trimmed.is_empty() || trimmed.eq_ignore_ascii_case(vault_core::share_text::END_LINE);

@@ -191,7 +191,8 @@ pub(crate) fn numbered_loose(line: &str) -> Option<(usize, &str)> {
     if !rest.starts_with(char::is_whitespace) {
         return None;
     }
-    let symbols = normalize(rest);
+    // A copy of share symbols: wiped when dropped.
+    let symbols = Zeroizing::new(normalize(rest));
     if symbols.len() < 3 || !symbols.chars().all(|c| ALPHABET.contains(c)) {
         return None;
     }

@@ -102,6 +102,12 @@ pub fn compact(body: &ShareBody) -> Zeroizing<String> {
     out
 }
 
+/// The compact form of a share given as text (any form [`decode`] reads):
+/// for a caller holding the text, such as an envelope being printed.
+pub fn compact_text(text: &str) -> Result<Zeroizing<String>, ShareTextError> {
+    Ok(compact(&decode(text)?))
+}
+
 /// Renders a share as text. The result holds secret material (for a plain
 /// share, the share itself): it is zeroized on drop. Format-1 bodies keep
 /// the format-1 header.
@@ -272,13 +278,14 @@ fn typo_place(group: Option<usize>, position: usize) -> String {
     }
 }
 
+/// The version of a `BREAKGLASS SHARE vN` line (compared in place: the
+/// first line of a typed share is a body line, not to be copied).
 fn magic_version(line: &str) -> Option<u32> {
-    let rest = line
-        .trim()
-        .to_ascii_uppercase()
-        .strip_prefix("BREAKGLASS SHARE V")?
-        .to_owned();
-    rest.trim().parse().ok()
+    const MAGIC: &str = "BREAKGLASS SHARE V";
+    let t = line.trim();
+    t.get(..MAGIC.len())
+        .filter(|p| p.eq_ignore_ascii_case(MAGIC))
+        .and_then(|_| t[MAGIC.len()..].trim().parse().ok())
 }
 
 /// What line 1 of a format-2 share says (FORMAT.md §6.4): enough to refuse

@@ -307,11 +307,14 @@ impl TypedShare {
     /// Takes one typed line.
     pub fn enter(&mut self, typed: &str) -> Typed {
         let trimmed = typed.trim();
-        if let Some(v) = trimmed
-            .to_ascii_uppercase()
-            .strip_prefix("BREAKGLASS SHARE V")
-            .and_then(|v| v.trim().parse::<u32>().ok())
-        {
+        // Compared in place: an upper-cased copy of a typed line would be a
+        // copy of share symbols left behind.
+        const MAGIC: &str = "BREAKGLASS SHARE V";
+        let magic = trimmed
+            .get(..MAGIC.len())
+            .filter(|p| p.eq_ignore_ascii_case(MAGIC))
+            .and_then(|_| trimmed[MAGIC.len()..].trim().parse::<u32>().ok());
+        if let Some(v) = magic {
             return match v {
                 1 | 2 if self.format.is_none() => {
                     self.format = Some(v as u8);
