@@ -365,7 +365,11 @@ fn repeated_misnumbered_and_missing_lines() {
     for line in &lines[4..] {
         t.type_line(line);
     }
-    t.answer("line 3> ", "");
+    // The prompt after line 12 is the 11th "line 3>" (one per line typed
+    // since line 2, and this one): wait for it before the empty line.
+    t.wait_for("  line 12 ok");
+    t.wait_for_n("line 3>", 11);
+    t.type_line("");
     t.wait_for("line 3 is missing: type line 3 from the envelope");
     t.answer("line 3> ", &lines[2]);
     t.answer(
