@@ -432,3 +432,62 @@ fn compact_share_fits_the_qr_versions_of_issue_13() {
     assert!(vn <= 8, "plain share needs version {vn}");
     assert_eq!((vp, vn), (12, 8));
 }
+
+/// A format-2 share of a generation newer than the vault file stops the
+/// command with exit 4 before any passphrase; one of another vault is
+/// bad input (exit 2). FORMAT.md §6.7.
+#[test]
+fn share_v2_precheck_exit_codes() {
+    use vault_core::share::ShareIdentity;
+    let env = Env::new();
+    env.write("v.bg", share_v2("vault.bg"));
+    let carol = String::from_utf8(share_v2("carol.share")).unwrap();
+    let body = share_text::decode(&carol).unwrap();
+    let ShareIdentity::V2 {
+        vault_tag,
+        fingerprint,
+        ..
+    } = body.identity
+    else {
+        panic!("format 2")
+    };
+    let header = share_text::ShareHeader {
+        vault_name: "breakglass shares v2",
+        fingerprint: "-",
+        custodian: "carol",
+    };
+    let with = |identity| {
+        let b = vault_core::share::ShareBody {
+            identity,
+            ..body.clone()
+        };
+        share_text::encode(&b, &header).to_string()
+    };
+    env.write(
+        "newer.share",
+        with(ShareIdentity::V2 {
+            vault_tag,
+            generation: 2,
+            fingerprint,
+        }),
+    );
+    env.run(&["verify-share", "v.bg", "--share", "newer.share"], "")
+        .code(4)
+        .stderr(predicate::str::contains(
+            "is from generation 2, newer than this vault file (generation 1): the file is an old \
+             copy or was rolled back — use the current vault file",
+        ));
+    let mut other = vault_tag;
+    other[0] ^= 1;
+    env.write(
+        "foreign.share",
+        with(ShareIdentity::V2 {
+            vault_tag: other,
+            generation: 1,
+            fingerprint,
+        }),
+    );
+    env.run(&["verify-share", "v.bg", "--share", "foreign.share"], "")
+        .code(2)
+        .stderr(predicate::str::contains("belongs to another vault"));
+}
