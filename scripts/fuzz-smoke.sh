@@ -3,7 +3,7 @@
 # the CI smoke run (.ci/run). Long runs are `RUSTC_BOOTSTRAP=1 cargo fuzz run
 # -O TARGET` by hand (docs/HARDENING.md §1).
 #
-# FUZZ_SECONDS (default 10) per target; libFuzzer's own limits bound each
+# FUZZ_SECONDS (default 9: 12 targets stay within the 110 s of 11 × 10 s) per target; libFuzzer's own limits bound each
 # input (-rss_limit_mb, -timeout). No sanitizer: the targets are safe Rust
 # (vault-core denies unsafe code); what they look for is a panic, a hang or
 # a memory blow-up, which libFuzzer reports and which fail this script.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-seconds=${FUZZ_SECONDS:-10}
+seconds=${FUZZ_SECONDS:-9}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.1
 export RUSTC_BOOTSTRAP=1
 

@@ -341,6 +341,26 @@ fn rename_custodians(path: &Path, names: &[&str]) {
     std::fs::write(path, out).unwrap();
 }
 
+/// Re-issues plain format-2 shares for the vault now in `vault` (its
+/// fingerprint changed with the names), as the forger would.
+fn restamp_plain_shares(vault: &Path, dir: &Path, names: &[&str]) {
+    use vault_core::share::ShareIdentity;
+    use vault_core::share_text::{self, ShareHeader};
+    let v = crate::util::load(&std::fs::read(vault).unwrap());
+    for name in names {
+        let path = dir.join(format!("{name}.share"));
+        let mut body = share_text::decode(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let generation = body.identity.generation().unwrap();
+        body.identity = ShareIdentity::v2(v.id(), generation, &v.fingerprint());
+        let header = ShareHeader {
+            vault_name: v.name(),
+            fingerprint: &v.fingerprint().short(),
+            custodian: name,
+        };
+        std::fs::write(&path, share_text::encode(&body, &header).as_bytes()).unwrap();
+    }
+}
+
 /// `envelope --all` makes file names from the custodian names in the
 /// vault file: hostile names (`../evil`, `/tmp/abs`, `a/b`, `..`) are
 /// sanitised, so every share is read from inside `--share-dir` and every
@@ -357,6 +377,7 @@ fn envelope_all_keeps_hostile_custodian_names_inside_the_named_directories() {
     let abs = format!("{}/abs", tmp.path().display());
     let hostile = ["../evil", abs.as_str(), "a/b", ".."];
     rename_custodians(&work.join("v.bg"), &hostile);
+    restamp_plain_shares(&work.join("v.bg"), &work.join("shares"), &honest);
     // The shares, under the sanitised names inside the share directory
     // (where a custodian following the rules would put them).
     let shares = work.join("shares");

@@ -15,9 +15,10 @@ fn init_writes_vault_and_one_0600_share_per_custodian() {
     env.init(3, &FIVE, false);
     for n in FIVE {
         let text = env.read(&format!("shares/{n}.share"));
-        assert!(text.starts_with("BREAKGLASS SHARE v1\n"));
+        assert!(text.starts_with("BREAKGLASS SHARE v2\n"));
         assert!(text.contains(&format!("Custodian: {n}\n")));
-        assert!(text.contains("(any 3 unseal)"));
+        assert!(text.contains("any 3 of the 5 custodians"));
+        assert!(text.contains("(generation 1)"));
         assert!(text.contains("Protection: passphrase (Argon2id)"));
         assert!(
             !text.contains(&passphrase(n)),
@@ -633,15 +634,20 @@ fn damaged_key_material_is_exit_4() {
     env.init(2, &["alice", "bob"], true);
     env.seal("x", "s");
     // Rewrite the key-check value inside the genesis record and fix up the
-    // chain so only the key check is wrong: shares pass their commitments
-    // but combine to a key the vault does not know.
+    // chain so only the key check is wrong. The fingerprint covers it, so
+    // format-2 shares name the change before any passphrase (format-1
+    // shares pass their commitments and combine to a key the vault does
+    // not know: vault-core's `altered_key_check_is_damage`).
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
     let out = with_genesis(&bytes, |genesis| genesis.key_check[0] ^= 1);
     env.write("v.bg", &out);
     env.unseal(&["alice", "bob"], &[], "")
         .code(4)
         .stderr(predicate::str::contains(
-            "the vault is damaged or was altered",
+            "was issued for a different generation-1 vault (fingerprint ",
+        ))
+        .stderr(predicate::str::contains(
+            "this vault file was replaced or altered",
         ));
 }
 

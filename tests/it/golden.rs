@@ -337,3 +337,157 @@ fn v1_lifecycle_fixture_opens_with_known_contents() {
     assert_eq!(secret("after-rekey", 1), b"sealed after the rekey");
     assert_eq!(un.check_all(&v).ok, 5);
 }
+
+// ------------------------------------------------------- shares, format 2
+
+fn share_v2(name: &str) -> Vec<u8> {
+    crate::util::fixture(&format!("share-v2/{name}"))
+}
+
+/// `fixtures/share-v2/`: format-2 shares (alice and bob protected, carol
+/// plain) of a vault in file format 1, their compact (QR) forms, pinned by
+/// SHA256SUMS. They keep opening their vault, and the compact form reads
+/// as the same share, forever.
+#[test]
+fn share_v2_fixture_is_pinned_and_opens_its_vault() {
+    let sums = String::from_utf8(share_v2("SHA256SUMS")).unwrap();
+    assert_eq!(sums.lines().count(), 7);
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let got = vault_core::keys::sha256(&[&share_v2(name)]);
+        assert_eq!(hex(&got), hash, "fixtures/share-v2/{name} changed");
+    }
+    let vault = Vault::replay(&log::parse(&share_v2("vault.bg")).unwrap()).unwrap();
+    let mut quorum = vault_core::Quorum::new(&vault);
+    for (name, passphrase) in [
+        ("alice", pass("golden-v2-alice-passphrase")),
+        ("carol", None),
+    ] {
+        let text = String::from_utf8(share_v2(&format!("{name}.share"))).unwrap();
+        assert!(text.starts_with("BREAKGLASS SHARE v2\n"));
+        let body = share_text::decode(&text).unwrap();
+        assert_eq!(body.format(), 2);
+        assert_eq!(body.identity.generation(), Some(1));
+        let compact = String::from_utf8(share_v2(&format!("{name}.compact"))).unwrap();
+        assert_eq!(share_text::decode(&compact).unwrap(), body);
+        assert_eq!(share_text::compact(&body).as_str(), compact.trim_end());
+        assert_eq!(quorum.add(&body, passphrase.as_ref()).unwrap(), name);
+    }
+    assert!(quorum.open().is_ok());
+}
+
+/// The CLI checks a format-2 share from the fixture, typed without its
+/// header on stdin and as its compact form.
+#[test]
+fn share_v2_fixture_verifies_from_stdin_typed_and_compact() {
+    let env = Env::new();
+    env.write("v.bg", share_v2("vault.bg"));
+    let carol = String::from_utf8(share_v2("carol.share")).unwrap();
+    let typed: String = carol
+        .lines()
+        .filter(|l| l.get(2..3) == Some(":"))
+        .map(|l| format!("{}\n", l.replacen(':', "", 1).to_lowercase()))
+        .collect();
+    env.run(
+        &["verify-share", "v.bg", "--share", "-"],
+        format!("{typed}\n"),
+    )
+    .success()
+    .stdout(predicate::str::contains("Share OK: carol (share 3 of 3)"));
+    let compact = String::from_utf8(share_v2("alice.compact")).unwrap();
+    env.run(
+        &["verify-share", "v.bg", "--share", "-"],
+        format!("{compact}golden-v2-alice-passphrase\n"),
+    )
+    .success()
+    .stdout(predicate::str::contains("Share OK: alice (share 1 of 3)"));
+}
+
+/// The smallest QR version holding `data` in alphanumeric mode at level H
+/// (the `qrcode` encoder the envelopes use).
+fn qr_version_alnum_h(data: &str) -> i16 {
+    use qrcode::bits::Bits;
+    use qrcode::types::{EcLevel, Version};
+    (1..=40)
+        .find(|&v| {
+            let mut bits = Bits::new(Version::Normal(v));
+            bits.push_alphanumeric_data(data.as_bytes()).is_ok()
+                && bits.push_terminator(EcLevel::H).is_ok()
+                && qrcode::QrCode::with_bits(bits, EcLevel::H).is_ok()
+        })
+        .expect("fits version 40")
+}
+
+/// Issue 13: the compact form is QR alphanumeric at level H, version ≤ 13
+/// for a protected share and ≤ 8 for a plain one (measured: 12 and 8).
+#[test]
+fn compact_share_fits_the_qr_versions_of_issue_13() {
+    let alice = String::from_utf8(share_v2("alice.compact")).unwrap();
+    let carol = String::from_utf8(share_v2("carol.compact")).unwrap();
+    let (protected, plain) = (alice.trim_end(), carol.trim_end());
+    assert_eq!((protected.len(), plain.len()), (208, 106));
+    let (vp, vn) = (qr_version_alnum_h(protected), qr_version_alnum_h(plain));
+    println!("compact share QR (alphanumeric, level H): protected v{vp}, plain v{vn}");
+    assert!(vp <= 13, "protected share needs version {vp}");
+    assert!(vn <= 8, "plain share needs version {vn}");
+    assert_eq!((vp, vn), (12, 8));
+}
+
+/// A format-2 share of a generation newer than the vault file stops the
+/// command with exit 4 before any passphrase; one of another vault is
+/// bad input (exit 2). FORMAT.md §6.7.
+#[test]
+fn share_v2_precheck_exit_codes() {
+    use vault_core::share::ShareIdentity;
+    let env = Env::new();
+    env.write("v.bg", share_v2("vault.bg"));
+    let carol = String::from_utf8(share_v2("carol.share")).unwrap();
+    let body = share_text::decode(&carol).unwrap();
+    let ShareIdentity::V2 {
+        vault_tag,
+        fingerprint,
+        ..
+    } = body.identity
+    else {
+        panic!("format 2")
+    };
+    let header = share_text::ShareHeader {
+        vault_name: "breakglass shares v2",
+        fingerprint: "-",
+        custodian: "carol",
+    };
+    let with = |identity| {
+        let b = vault_core::share::ShareBody {
+            identity,
+            ..body.clone()
+        };
+        share_text::encode(&b, &header).to_string()
+    };
+    env.write(
+        "newer.share",
+        with(ShareIdentity::V2 {
+            vault_tag,
+            generation: 2,
+            fingerprint,
+        }),
+    );
+    env.run(&["verify-share", "v.bg", "--share", "newer.share"], "")
+        .code(4)
+        .stderr(predicate::str::contains(
+            "is from generation 2, newer than this vault file (generation 1): the file is an old \
+             copy or was rolled back — use the current vault file",
+        ));
+    let mut other = vault_tag;
+    other[0] ^= 1;
+    env.write(
+        "foreign.share",
+        with(ShareIdentity::V2 {
+            vault_tag: other,
+            generation: 1,
+            fingerprint,
+        }),
+    );
+    env.run(&["verify-share", "v.bg", "--share", "foreign.share"], "")
+        .code(2)
+        .stderr(predicate::str::contains("belongs to another vault"));
+}

@@ -210,70 +210,100 @@ fn wrong_passphrase_at_the_terminal_is_named() {
     )
     .success();
     let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share s/bob.share"));
-    t.answer("Passphrase for bob's share (s/bob.share): ", "not-bobs");
+    for n in 1..=3 {
+        t.wait_for_n("Passphrase for bob's share (s/bob.share): ", n);
+        t.type_line("not-bobs");
+    }
     let screen = t.exits(2);
+    assert!(
+        screen.contains("wrong passphrase for bob's share — type it again (1 try left)"),
+        "{screen}"
+    );
     assert!(
         screen.contains("custodian bob: wrong passphrase"),
         "{screen}"
     );
 }
 
+/// The numbered lines of a share file, as printed.
+fn share_lines(env: &Env, name: &str) -> Vec<String> {
+    env.read(&format!("s/{name}.share"))
+        .lines()
+        .filter(|l| l.get(2..3) == Some(":"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `line` with the symbol at character `at` changed.
+fn with_typo(line: &str, at: usize) -> String {
+    let mut b = line.as_bytes().to_vec();
+    b[at] = if b[at] == b'Z' { b'Y' } else { b'Z' };
+    String::from_utf8(b).unwrap()
+}
+
+/// A vault "Paper" (alice, bob, carol; any 2) with one entry, at the floor.
+fn paper_vault(env: &Env) {
+    env.run(
+        &init_at_floor("Paper", &["alice", "bob", "carol"]),
+        "alice-pass-1\nbob-pass-22\ncarol-pass-3\n",
+    )
+    .success();
+    env.run(&["seal", "v.bg", "--label", "root"], "typed-from-paper")
+        .success();
+}
+
+/// The screen from the first `from` on, for exact comparisons.
+fn tail(screen: &str, from: &str) -> String {
+    let at = screen
+        .rfind(from)
+        .unwrap_or_else(|| panic!("{from:?} not on:\n{screen}"));
+    screen[at..]
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn unseal_from_paper_at_the_terminal() {
     let env = Env::new();
     let dir = env.dir.path();
-    let run = |args: &[&str], input: &str| {
-        env.run(args, input).success();
-    };
-    run(
-        &init_at_floor("Paper", &["alice", "bob", "carol"]),
-        "alice-pass-1\nbob-pass-22\ncarol-pass-3\n",
-    );
-    run(&["seal", "v.bg", "--label", "root"], "typed-from-paper");
-    let alice = env.read("s/alice.share");
-    let lines: Vec<&str> = alice.lines().filter(|l| l.get(2..3) == Some(":")).collect();
+    paper_vault(&env);
+    let lines = share_lines(&env, "alice");
+    assert_eq!(lines.len(), 12, "a protected format-2 share has 12 lines");
 
-    let t = Term::start(dir, &format!("{BIN} unseal v.bg"));
+    let t = Term::start(
+        dir,
+        &format!("{BIN} unseal v.bg --entry root --reason paper"),
+    );
     t.wait_for("Share 1 of 2:");
-    // Line 1 with a typo first: named at once, then retyped.
-    let mut typo = lines[0].as_bytes().to_vec();
-    typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
-    t.type_line(std::str::from_utf8(&typo).unwrap());
-    t.wait_for("line 1: check code does not match");
-    // Line 2 with a typo for which exactly one fix exists: confirmed with y.
-    let (typo2, _) = (5..24)
-        .filter(|&p| lines[1].as_bytes()[p] != b' ')
-        .map(|p| {
-            let mut b = lines[1].as_bytes().to_vec();
-            b[p] = if b[p] == b'Z' { b'Y' } else { b'Z' };
-            String::from_utf8(b).unwrap()
-        })
-        .find_map(|t| vault_core::share_text::propose_line_fix(&t).map(|f| (t, f)))
-        .expect("some typo on line 2 has a single fix");
+    // Line 1 with a typo: named at once, nothing proposed, retyped.
+    t.answer("line 1> ", &with_typo(&lines[0], 5));
+    t.wait_for("line 1 does not match its check code");
     for (i, line) in lines.iter().enumerate() {
-        if i == 1 {
-            t.type_line(&typo2);
-            t.answer("Type y to use it", "y");
-            t.wait_for("line 2 ok (corrected as confirmed)");
-            continue;
-        }
-        // Typed in lower case, as a hurried custodian would.
-        t.type_line(&line.to_lowercase());
+        // Typed in lower case and without the colon, as a hurried
+        // custodian would.
+        t.answer(
+            &format!("line {}> ", i + 1),
+            &line.to_lowercase().replacen(':', "", 1),
+        );
         t.wait_for_n(" ok", i + 1);
     }
-    t.type_line("");
-    t.answer(
-        "Passphrase for alice's share (typed share): ",
-        "alice-pass-1",
+    let screen = t.wait_for("Passphrase for alice's share (typed share): ");
+    assert!(
+        screen.contains("This is alice's share (share 1, 12 lines, protected by a passphrase)."),
+        "{screen}"
     );
+    t.type_line("alice-pass-1");
     t.wait_for("1 of 2 valid shares: alice");
-    // The second share from a file, with a wrong passphrase first.
-    t.answer("Share 2 of 2:", "s/carol.share");
+    // The second share from a file, with a wrong passphrase first: asked
+    // again, the file not named twice.
+    t.answer("line 1> ", "s/carol.share");
     t.answer(
         "Passphrase for carol's share (s/carol.share): ",
         "not-carols",
     );
-    t.answer("custodian carol: wrong passphrase", "s/carol.share");
+    t.wait_for("wrong passphrase for carol's share — type it again (2 tries left");
     t.wait_for_n("Passphrase for carol's share", 2);
     t.type_line("carol-pass-3");
     let screen = t.exits(0);
@@ -286,6 +316,180 @@ fn unseal_from_paper_at_the_terminal() {
         !screen.contains("pass-1") && !screen.contains("pass-3"),
         "a passphrase was echoed:\n{screen}"
     );
+}
+
+/// A wrong passphrase is asked again (3 tries) and the 12 typed lines are
+/// kept; b at the passphrase prompt goes back to the lines, still kept.
+#[test]
+fn a_wrong_passphrase_keeps_the_typed_lines() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    paper_vault(&env);
+    let lines = share_lines(&env, "bob");
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share -"));
+    for (i, line) in lines.iter().enumerate() {
+        t.answer(&format!("line {}> ", i + 1), line);
+    }
+    t.answer("Passphrase for bob's share (typed share): ", "not-bobs-1");
+    t.wait_for(
+        "wrong passphrase for bob's share — type it again (2 tries left; the typed lines are kept)",
+    );
+    t.wait_for_n("Passphrase for bob's share", 2);
+    t.type_line("b");
+    t.wait_for("Back to the lines: every line is kept; retype any line to replace it.");
+    // Line 12 again: replaces the one kept, and the share is whole again.
+    t.answer("line 13> ", &lines[11]);
+    t.wait_for("line 12 ok (replaces the one typed before)");
+    t.wait_for_n("Passphrase for bob's share (typed share): ", 3);
+    t.type_line("bob-pass-22");
+    let screen = t.exits(0);
+    assert!(screen.contains("Share OK: bob (share 2 of 3)"), "{screen}");
+}
+
+/// A repeated line replaces the earlier one; a line typed under the wrong
+/// number is kept under its own; a missing line is asked for by number.
+#[test]
+fn repeated_misnumbered_and_missing_lines() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    paper_vault(&env);
+    let lines = share_lines(&env, "alice");
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share -"));
+    t.answer("line 1> ", &lines[0]);
+    t.answer("line 2> ", &lines[1]);
+    t.answer("line 3> ", &lines[1]);
+    t.wait_for("line 2 ok (replaces the one typed before)");
+    // Line 4's symbols under number 3.
+    t.answer("line 3> ", &format!("03{}", &lines[3][2..]));
+    t.wait_for("that is line 4 (typed as 3): kept as line 4");
+    for line in &lines[4..] {
+        t.type_line(line);
+    }
+    // The prompt after line 12 is the 11th "line 3>" (one per line typed
+    // since line 2, and this one): wait for it before the empty line.
+    t.wait_for("  line 12 ok");
+    t.wait_for_n("line 3>", 11);
+    t.type_line("");
+    t.wait_for("line 3 is missing: type line 3 from the envelope");
+    t.answer("line 3> ", &lines[2]);
+    t.answer(
+        "Passphrase for alice's share (typed share): ",
+        "alice-pass-1",
+    );
+    let screen = t.exits(0);
+    // Exactly what the custodian saw, and every line kept: line 3 was the
+    // only one asked for again.
+    let seen = tail(&screen, &format!("line 3> {}", lines[1]));
+    let expected = [
+        format!("line 3> {}", lines[1]),
+        "  line 2 ok (replaces the one typed before)".into(),
+        format!("line 3> 03{}", &lines[3][2..]),
+        "  that is line 4 (typed as 3): kept as line 4".into(),
+    ];
+    assert!(seen.starts_with(&expected.join("\n")), "{seen}");
+    let end = tail(&screen, "  line 12 ok");
+    let expected = [
+        "  line 12 ok".to_owned(),
+        "line 3>".into(),
+        "  line 3 is missing: type line 3 from the envelope".into(),
+        format!("line 3> {}", lines[2]),
+        "  line 3 ok".into(),
+        "Passphrase for alice's share (typed share):".into(),
+        "Share OK: alice (share 1 of 3) belongs to vault 'Paper'".into(),
+    ];
+    assert!(end.starts_with(&expected.join("\n")), "{end}");
+}
+
+/// A line from another custodian's envelope is named at that line, with
+/// whose envelope it is; a line with its check code left off is named as
+/// such; neither gets a proposed fix.
+#[test]
+fn a_line_from_another_envelope_and_a_missing_check_code() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    paper_vault(&env);
+    let alice = share_lines(&env, "alice");
+    let carol = share_lines(&env, "carol");
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share -"));
+    t.answer("line 1> ", &alice[0]);
+    t.answer("line 2> ", &carol[1]);
+    t.wait_for("line 2 is from carol's envelope (share 3), not from this one — type line 2 from this envelope");
+    t.answer("line 2> ", &alice[1][..alice[1].len() - 4]);
+    t.wait_for(
+        "line 2: the two check symbols at the end of the line are missing — type line 2 again, \
+         with the two check symbols printed after the four groups",
+    );
+    t.answer("line 2> ", "q");
+    let screen = t.exits(2);
+    assert!(
+        !screen.contains("Is group"),
+        "a fix was proposed:\n{screen}"
+    );
+    assert!(screen.contains("nothing was checked (q)"), "{screen}");
+}
+
+/// One mistyped symbol: the line is refused without a guess; once every
+/// other line is in, the whole share confirms the fix, which the custodian
+/// checks on the envelope.
+#[test]
+fn a_typo_is_fixed_only_with_the_whole_share_behind_it() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    paper_vault(&env);
+    let lines = share_lines(&env, "carol");
+    let t = Term::start(dir, &format!("{BIN} verify-share v.bg --share -"));
+    // Line 3, group 2, symbol 2 (character 10 of "03: AAAA BBBB …").
+    t.answer("line 1> ", &lines[0]);
+    t.answer("line 2> ", &lines[1]);
+    t.answer("line 3> ", &with_typo(&lines[2], 10));
+    t.wait_for("line 3 does not match its check code (a typo, or a line from another envelope)");
+    for line in &lines[3..] {
+        t.type_line(line);
+    }
+    let screen = t.wait_for("[y/N]");
+    assert!(
+        screen.contains(&format!(
+            "line 3: symbol 2 of group 2 looks mistyped (the rest of the share confirms it).\n  \
+             Is group 2 of line 3 on the envelope {}? [y/N]",
+            &lines[2][9..13]
+        )),
+        "{screen}"
+    );
+    t.type_line("y");
+    t.answer(
+        "Passphrase for carol's share (typed share): ",
+        "carol-pass-3",
+    );
+    let screen = t.exits(0);
+    assert!(
+        screen.contains("line 3 ok (corrected as confirmed)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Share OK: carol"), "{screen}");
+}
+
+/// At any prompt: b takes back the last line, a path switches to a file,
+/// and q quits (also at the passphrase prompt).
+#[test]
+fn back_file_and_quit_at_any_prompt() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    paper_vault(&env);
+    let lines = share_lines(&env, "alice");
+    let t = Term::start(dir, &format!("{BIN} unseal v.bg --entry root --reason q"));
+    t.answer("line 1> ", &lines[0]);
+    t.answer("line 2> ", &lines[1]);
+    t.answer("line 3> ", "b");
+    t.wait_for("line 2 taken back: type it again");
+    t.answer("line 2> ", "s/bob.share");
+    t.answer("Passphrase for bob's share (s/bob.share): ", "bob-pass-22");
+    t.wait_for("1 of 2 valid shares: bob");
+    for (i, line) in lines.iter().enumerate() {
+        t.answer(&format!("line {}> ", i + 1), line);
+    }
+    t.answer("Passphrase for alice's share (typed share): ", "q");
+    let screen = t.exits(3);
+    assert!(screen.contains("need 2 valid shares, got 1"), "{screen}");
 }
 
 #[test]

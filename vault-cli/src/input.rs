@@ -89,6 +89,13 @@ impl Input {
         Ok(self.raw_line("a line")?.unwrap_or_default())
     }
 
+    /// Like [`Input::visible_line`], but `None` at the end of input (the
+    /// terminal closed, or ctrl-D).
+    pub fn prompt_line(&mut self, prompt: &str) -> CliResult<Option<Zeroizing<String>>> {
+        eprint!("{prompt}");
+        self.raw_line("a line")
+    }
+
     /// Asks a yes/no question on the terminal; true only for "y" or "yes".
     pub fn confirm(&mut self, question: &str) -> CliResult<bool> {
         eprint!("{question} [y/N] ");
@@ -193,14 +200,24 @@ impl Input {
             );
         }
         // Sized up front: a reallocation would leave a copy of the share behind.
+        // Typed forms (no header, no end line) end at an empty line after
+        // the numbered lines, as at the unseal prompt; the compact form is
+        // one line.
         let mut text = Zeroizing::new(String::with_capacity(8192));
+        let mut body_lines = 0;
         while let Some(line) = self.raw_line("a share")? {
+            let t = line.trim();
+            if t.is_empty() && body_lines > 0 {
+                break;
+            }
             text.push_str(&line);
-            if line
-                .trim()
-                .eq_ignore_ascii_case(vault_core::share_text::END_LINE)
+            if t.eq_ignore_ascii_case(vault_core::share_text::END_LINE)
+                || vault_core::share_text::is_compact(t)
             {
                 break;
+            }
+            if t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+                body_lines += 1;
             }
         }
         Ok(text)

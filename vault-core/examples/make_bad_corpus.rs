@@ -426,6 +426,12 @@ fn line_check(number: usize, symbols: &str) -> String {
 }
 
 /// Share text (FORMAT.md §6.3) for raw body bytes (check not included).
+fn share_text_v2_check(body_without_check: &[u8], header: &str) -> String {
+    let mut body = body_without_check.to_vec();
+    body.extend_from_slice(&sha(&[b"breakglass/v2/share-check", body_without_check])[..4]);
+    lines_text(&base32().encode(&body), header)
+}
+
 fn share_text(body_without_check: &[u8], header: &str) -> String {
     let mut body = body_without_check.to_vec();
     body.extend_from_slice(&sha(&[b"breakglass/v1/share-check", body_without_check])[..4]);
@@ -484,12 +490,12 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
         "not a breakglass share",
     );
     c.case(
-        "share-v2.share",
-        carol.replace("SHARE v1", "SHARE v2").as_bytes(),
+        "share-v3.share",
+        carol.replace("SHARE v1", "SHARE v3").as_bytes(),
         verify,
         "-",
         2,
-        "share text format v2 is newer",
+        "share text format v3 is newer",
     );
     c.case(
         "header-only.share",
@@ -672,14 +678,15 @@ fn share_cases(c: &mut Corpus, alice: &str, carol: &str, foreign: &str) {
         "unknown protection",
     );
     let mut b = body.clone();
-    b[0] = 2;
+    b[0] = 3;
+    // A format newer than 2 is checked with the newest label known (§6.1).
     c.case(
-        "body-format-2.share",
-        share_text(&b, h).as_bytes(),
+        "body-format-3.share",
+        share_text_v2_check(&b, h).as_bytes(),
         verify,
         "-",
         2,
-        "share format 2 is newer",
+        "share format 3 is newer",
     );
     c.case(
         "foreign.share",

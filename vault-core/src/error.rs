@@ -63,6 +63,10 @@ pub enum InputError {
         /// The threshold given.
         k: usize,
     },
+    /// A rekey past generation 65,535 (shares name their generation in
+    /// 16 bits).
+    #[error("the vault is at generation 65,535, the last one a share can name: make a new vault instead of rekeying")]
+    TooManyGenerations,
     /// More than 255 custodians.
     #[error("{n} custodians is too many: at most 255")]
     TooManyCustodians {

@@ -136,7 +136,9 @@ fn derive_key(
     Ok(key)
 }
 
-fn wrap_aad(vault_id: &VaultId, index: u8) -> Vec<u8> {
+/// The associated data of a format-1 wrap: the label, vault id and index.
+/// (Format 2 binds the body's whole public part: [`crate::share`].)
+pub(crate) fn wrap_aad_v1(vault_id: &VaultId, index: u8) -> Vec<u8> {
     let mut aad = b"breakglass/v1/share-wrap".to_vec();
     aad.extend_from_slice(vault_id.as_bytes());
     aad.push(index);
@@ -144,20 +146,20 @@ fn wrap_aad(vault_id: &VaultId, index: u8) -> Vec<u8> {
 }
 
 impl WrappedShare {
-    /// Seals `y` under `passphrase`, binding the vault id and share index.
+    /// Seals `y` under `passphrase`, binding `aad` (what the share body
+    /// says it is: FORMAT.md §6.2, §6.4).
     pub fn seal(
         y: &[u8; 32],
         passphrase: &SecretString,
         params: KdfParams,
-        vault_id: &VaultId,
-        index: u8,
+        aad: &[u8],
     ) -> Result<Self, KdfParamsError> {
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 12];
         random_bytes(&mut salt);
         random_bytes(&mut nonce);
         let key = derive_key(passphrase, &salt, params)?;
-        let ct = aead_seal(&key, &nonce, y, &wrap_aad(vault_id, index));
+        let ct = aead_seal(&key, &nonce, y, aad);
         let ciphertext: [u8; 48] = ct.as_slice().try_into().expect("32 + 16 bytes");
         Ok(Self {
             params,
@@ -172,16 +174,10 @@ impl WrappedShare {
     pub fn open(
         &self,
         passphrase: &SecretString,
-        vault_id: &VaultId,
-        index: u8,
+        aad: &[u8],
     ) -> Result<Option<Zeroizing<[u8; 32]>>, KdfParamsError> {
         let key = derive_key(passphrase, &self.salt, self.params)?;
-        let Some(y) = aead_open(
-            &key,
-            &self.nonce,
-            &self.ciphertext,
-            &wrap_aad(vault_id, index),
-        ) else {
+        let Some(y) = aead_open(&key, &self.nonce, &self.ciphertext, aad) else {
             return Ok(None);
         };
         let mut out = Zeroizing::new([0u8; 32]);
@@ -340,7 +336,8 @@ mod tests {
             },
         ] {
             let start = std::time::Instant::now();
-            WrappedShare::seal(&[1; 32], &pass("pw-pw-pw-pw"), worst, &id, 1).unwrap();
+            WrappedShare::seal(&[1; 32], &pass("pw-pw-pw-pw"), worst, &wrap_aad_v1(&id, 1))
+                .unwrap();
             let took = start.elapsed();
             println!("budget: one share's KDF at {worst}: {took:.2?}");
             assert!(took.as_secs_f64() < 5.0, "{worst} took {took:?}");
@@ -376,26 +373,33 @@ mod tests {
     fn wrap_open_roundtrip_and_wrong_passphrase() {
         let id = VaultId([9; 16]);
         let y = [0x5a; 32];
-        let w = WrappedShare::seal(&y, &pass("correct horse"), KdfParams::FLOOR, &id, 2).unwrap();
-        let got = w.open(&pass("correct horse"), &id, 2).unwrap().unwrap();
+        let aad = wrap_aad_v1(&id, 2);
+        let w = WrappedShare::seal(&y, &pass("correct horse"), KdfParams::FLOOR, &aad).unwrap();
+        let got = w.open(&pass("correct horse"), &aad).unwrap().unwrap();
         assert_eq!(*got, y);
-        assert!(w.open(&pass("wrong horse"), &id, 2).unwrap().is_none());
+        assert!(w.open(&pass("wrong horse"), &aad).unwrap().is_none());
         // Bound to the vault id and index.
+        let other_vault = wrap_aad_v1(&VaultId([8; 16]), 2);
         assert!(w
-            .open(&pass("correct horse"), &VaultId([8; 16]), 2)
+            .open(&pass("correct horse"), &other_vault)
             .unwrap()
             .is_none());
-        assert!(w.open(&pass("correct horse"), &id, 3).unwrap().is_none());
+        let other_index = wrap_aad_v1(&id, 3);
+        assert!(w
+            .open(&pass("correct horse"), &other_index)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn forged_params_are_refused_before_hashing() {
         let id = VaultId([9; 16]);
+        let aad = wrap_aad_v1(&id, 1);
         let mut w =
-            WrappedShare::seal(&[1; 32], &pass("pw-pw-pw-pw"), KdfParams::FLOOR, &id, 1).unwrap();
+            WrappedShare::seal(&[1; 32], &pass("pw-pw-pw-pw"), KdfParams::FLOOR, &aad).unwrap();
         w.params.m_kib = u32::MAX;
         assert!(matches!(
-            w.open(&pass("pw-pw-pw-pw"), &id, 1),
+            w.open(&pass("pw-pw-pw-pw"), &aad),
             Err(KdfParamsError::AboveCeiling(_))
         ));
     }

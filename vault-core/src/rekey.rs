@@ -82,7 +82,11 @@ impl Unsealed {
         validate(&init)?;
         crate::vault::check_reason(&spec.reason)?;
         let id = *vault.id();
-        let keys = new_keys(&init, id, passphrases)?;
+        // Shares name their generation in a u16 (FORMAT.md §6.4): a vault
+        // rekeyed 65,535 times (once a day for 179 years) cannot go on.
+        let generation =
+            u16::try_from(vault.generation() + 1).map_err(|_| InputError::TooManyGenerations)?;
+        let keys = new_keys(&init, id, generation, passphrases)?;
         let Record::Genesis(genesis) = &keys.genesis else {
             unreachable!("new_keys makes a genesis record")
         };

@@ -319,9 +319,9 @@ impl Request {
     /// The caller has checked the share belongs to the request's vault and
     /// unlocked it with the custodian's passphrase.
     pub fn contribute(&self, body: &ShareBody, share: &KeyShare) -> Result<String, RemoteError> {
-        if body.vault_id != self.vault_id {
+        if !body.identity.names_vault(&self.vault_id) {
             return Err(RemoteError::ShareOfOtherVault {
-                share: body.vault_id.short(),
+                share: body.identity.vault_short(),
                 request: self.vault_id.short(),
             });
         }
@@ -403,7 +403,8 @@ mod tests {
     fn setup() -> (Request, RequestKey, ShareBody, KeyShare) {
         let id = VaultId([3; 16]);
         let share = split(&MasterKey::generate(), 2, 3).unwrap().remove(1);
-        let body = ShareBody::seal(id, 2, 3, &share, None).unwrap();
+        let body =
+            ShareBody::seal(crate::share::ShareIdentity::V1(id), 2, 3, &share, None).unwrap();
         let (req, key) = Request::new(id, "IdP outage", 1000, 7200).unwrap();
         (req, key, body, share)
     }
@@ -469,7 +470,14 @@ mod tests {
             Err(RemoteError::Expired { .. })
         ));
         assert!(Request::new(req.vault_id, "x", 0, MAX_TTL_SECS + 1).is_err());
-        let foreign_body = ShareBody::seal(VaultId([9; 16]), 2, 3, &share, None).unwrap();
+        let foreign_body = ShareBody::seal(
+            crate::share::ShareIdentity::V1(VaultId([9; 16])),
+            2,
+            3,
+            &share,
+            None,
+        )
+        .unwrap();
         assert!(req.contribute(&foreign_body, &share).is_err());
     }
 

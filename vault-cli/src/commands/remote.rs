@@ -115,10 +115,10 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
     let source = source_name(&a.share);
     let body = share_text::decode(&text)
         .map_err(|e| CliError::input(format!("share {source}: {}", text_problem(&e))))?;
-    if body.vault_id != req.vault_id {
+    if !body.identity.names_vault(&req.vault_id) {
         return Err(CliError::input(format!(
             "share {source}: belongs to vault {}, but the request is for vault {} — use your share for that vault",
-            body.vault_id.short(),
+            body.identity.vault_short(),
             req.vault_id.short()
         )));
     }

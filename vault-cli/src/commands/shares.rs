@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use vault_core::share::UnlockError;
+use secrecy::ExposeSecret;
+use vault_core::share::{ShareBody, UnlockError};
 use vault_core::share_text::{self, ShareTextError};
 use vault_core::vault::{Opened, Quorum, ShareProblem, Unsealed, Vault};
 
@@ -114,7 +115,6 @@ pub fn add_text(
     text: &str,
     input: &mut Input,
 ) -> CliResult<Result<String, String>> {
-    let vault = gathered.quorum.vault();
     let body = match share_text::decode(text) {
         Ok(b) => b,
         Err(e) => {
@@ -127,25 +127,97 @@ pub fn add_text(
             return Ok(Err(format!("{who}{}", text_problem(&e))));
         }
     };
-    let custodian = match gathered.quorum.precheck(&body) {
+    Ok(match add_body(gathered, source, &body, input, false)? {
+        Added::Ok(c) => Ok(c),
+        Added::Rejected(why) => Err(why),
+        // Not offered without `commands`.
+        Added::Back | Added::Quit => Err("set aside".to_owned()),
+    })
+}
+
+/// What became of a share offered to the quorum.
+pub enum Added {
+    /// Counted: the custodian's name.
+    Ok(String),
+    /// Not counted, and why (with what to do).
+    Rejected(String),
+    /// At the passphrase prompt the custodian typed `b`: back to the lines.
+    Back,
+    /// At the passphrase prompt the custodian typed `q`.
+    Quit,
+}
+
+/// Tries a passphrase this many times at a terminal before the share is
+/// set aside (its typed lines are kept by the caller).
+pub const PASSPHRASE_TRIES: usize = 3;
+
+/// Offers a decoded share: prechecked (vault, generation, custodian)
+/// before any passphrase, then opened — at a terminal a wrong passphrase
+/// is asked again, up to [`PASSPHRASE_TRIES`] times. With `commands`, `q`
+/// and `b` at the passphrase prompt quit or go back (no passphrase is that
+/// short). A share newer than the vault file, or of another vault file of
+/// the same generation, stops the command (exit 4): the file is wrong.
+pub fn add_body(
+    gathered: &mut Gathered<'_>,
+    source: &str,
+    body: &ShareBody,
+    input: &mut Input,
+    commands: bool,
+) -> CliResult<Added> {
+    let vault = gathered.quorum.vault();
+    let custodian = match gathered.quorum.precheck(body) {
         Ok(c) => c,
+        Err(p @ (ShareProblem::NewerGeneration { .. } | ShareProblem::OtherFingerprint { .. })) => {
+            return Err(CliError::damaged(format!("share {source}: {p}")));
+        }
         Err(problem) => {
             skip_passphrase_line(input, body.is_protected())?;
-            return Ok(Err(share_problem(vault, &problem)));
+            return Ok(Added::Rejected(share_problem(vault, &problem)));
         }
     };
-    let passphrase = if body.is_protected() {
-        Some(input.passphrase(&format!("Passphrase for {custodian}'s share ({source})"))?)
+    let tries = if input.is_terminal() {
+        PASSPHRASE_TRIES
     } else {
-        None
+        1
     };
-    Ok(match gathered.quorum.add(&body, passphrase.as_ref()) {
-        Ok(c) => Ok(c.to_owned()),
-        Err(p) => Err(format!(
-            "custodian {custodian}: {}",
-            share_problem(vault, &p)
-        )),
-    })
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let passphrase = if body.is_protected() {
+            let p = input.passphrase(&format!("Passphrase for {custodian}'s share ({source})"))?;
+            if commands {
+                match p.expose_secret().trim() {
+                    "q" | "Q" => return Ok(Added::Quit),
+                    "b" | "B" => return Ok(Added::Back),
+                    _ => {}
+                }
+            }
+            Some(p)
+        } else {
+            None
+        };
+        match gathered.quorum.add(body, passphrase.as_ref()) {
+            Ok(c) => return Ok(Added::Ok(c.to_owned())),
+            Err(ShareProblem::Unlock(UnlockError::WrongPassphrase)) if attempt < tries => {
+                let left = tries - attempt;
+                eprintln!(
+                    "  wrong passphrase for {custodian}'s share — type it again ({left} {} left{})",
+                    if left == 1 { "try" } else { "tries" },
+                    if commands {
+                        "; the typed lines are kept"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Err(p) => {
+                return Ok(Added::Rejected(format!(
+                    "custodian {custodian}: {}",
+                    share_problem(vault, &p)
+                )))
+            }
+        }
+    }
 }
 
 fn skip_passphrase_line(input: &mut Input, protected: bool) -> CliResult {
@@ -165,6 +237,9 @@ pub fn text_problem(e: &ShareTextError) -> String {
         }
         ShareTextError::Typo { .. } => "look at that symbol on the envelope and retype it",
         ShareTextError::SwappedLine { .. } => "check the line numbers against the envelope",
+        ShareTextError::CheckMissing { .. } => {
+            "type the whole line: the four groups and then the two check symbols after them"
+        }
         ShareTextError::MissingLine(_) | ShareTextError::LineLength { .. } => {
             "copy the line from the envelope"
         }
@@ -198,6 +273,10 @@ pub fn share_problem(vault: &Vault, p: &ShareProblem) -> String {
     }
     let hint = match p {
         ShareProblem::EarlierGeneration { .. } => unreachable!("handled above"),
+        // These say what to do already.
+        ShareProblem::NewerGeneration { .. } | ShareProblem::OtherFingerprint { .. } => {
+            return p.to_string()
+        }
         ShareProblem::ForeignVault(_) => format!(
             "bring the share for vault '{}' (id {})",
             vault.name(),

@@ -15,8 +15,15 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let mut input = Input::new();
     let mut gathered = Gathered::new(&vault);
-    let custodian = add_file(&mut gathered, &a.share, &mut input)?
-        .map_err(|why| CliError::input(format!("share {}: {why}", source_name(&a.share))))?;
+    let typed = a.share.as_path() == std::path::Path::new("-") && input.is_terminal();
+    let added = if typed {
+        // At a terminal, the share is typed as for unseal: line by line.
+        super::interactive::verify_one(&mut gathered, &mut input)?
+    } else {
+        add_file(&mut gathered, &a.share, &mut input)?
+    };
+    let custodian =
+        added.map_err(|why| CliError::input(format!("share {}: {why}", source_name(&a.share))))?;
     let index = gathered.quorum.indices()[0];
     drop(gathered);
     let (actor, time) = (context::actor(), context::now());

@@ -4,3 +4,4 @@
 pub mod backup;
 pub mod lines;
 pub mod share_text;
+pub mod typed;

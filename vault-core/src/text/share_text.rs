@@ -1,78 +1,161 @@
-//! The printable text form of a share (docs/FORMAT.md §6.3).
+//! The printable text form of a share (docs/FORMAT.md §6.3, §6.5) and
+//! its compact form for QR codes (§6.6).
 //!
 //! ```text
-//! BREAKGLASS SHARE v1
-//! Vault: Acme emergency access (3F9A-7C21-0B4D-11E2)
+//! BREAKGLASS SHARE v2
+//! Vault: Acme emergency access
+//! Fingerprint: 7K3Q-9XW2-M4TB-0HC8-ZP6E (generation 1)
 //! Custodian: alice
-//! Share: 1 of 5 (any 3 unseal)
-//! Protection: passphrase
+//! Share: 1 — any 3 of the 5 custodians
+//! Protection: passphrase (Argon2id)
 //!
-//! 01: 04G0 A1B2 C3D4 E5F6  7Q
+//! 01: 0840 A1B2 C3D4 E5F6  7Q
 //! 02: ...
 //! END BREAKGLASS SHARE
 //! ```
 //!
 //! The body is Crockford base32 in lines of 16 symbols (four groups of
 //! four) followed by a two-symbol line check, so a typo is reported by
-//! line. Decoding forgives case, spaces, dashes, and reads O as 0 and
-//! I/L as 1. Header lines other than the first are for people; the
+//! line. In format 2 line 1 names the share (format, protection,
+//! custodian, generation, vault) and every other line's check covers line
+//! 1 too, so a line typed from another envelope fails at that line.
+//! Decoding forgives case, spaces, dashes, a missing colon, and reads O as
+//! 0 and I/L as 1. Header lines other than the first are for people; the
 //! authoritative data is the body.
 
 use zeroize::Zeroizing;
 
 pub use super::lines::SYMBOLS_PER_LINE;
-use super::lines::{base32, check_line, line_check, normalize, numbered, ALPHABET};
-use crate::share::{ShareBody, ShareDecodeError};
+use super::lines::{
+    base32, check_share_line, normalize, numbered_loose, share_line_check, Checks, ALPHABET,
+};
+use crate::share::{ShareBody, ShareDecodeError, ShareIdentity, SHARE_FORMAT};
 
-/// First line of every share text; the number is the text format version.
-pub const MAGIC_LINE: &str = "BREAKGLASS SHARE v1";
+/// First line of every share text written now; the number is the text
+/// (and body) format version.
+pub const MAGIC_LINE: &str = "BREAKGLASS SHARE v2";
+/// First line of a format-1 share text (read forever).
+pub const MAGIC_LINE_V1: &str = "BREAKGLASS SHARE v1";
 /// Last line of a share text.
 pub const END_LINE: &str = "END BREAKGLASS SHARE";
+/// How a compact share (the QR form, FORMAT.md §6.6) begins, followed by
+/// the format digit.
+pub const COMPACT_PREFIX: &str = "BGS";
 /// The most body lines any share can have; more is not a share.
-const MAX_LINES: usize = 64;
+pub(crate) const MAX_LINES: usize = 64;
 
 /// Public details printed in the header for people to read.
 #[derive(Debug, Clone)]
 pub struct ShareHeader<'a> {
     /// The vault's name.
     pub vault_name: &'a str,
-    /// The vault's fingerprint as printed (e.g. `3F9A-7C21-0B4D-11E2`).
+    /// The vault's fingerprint as printed (e.g. `7K3Q-9XW2-M4TB-0HC8-ZP6E`).
     pub fingerprint: &'a str,
     /// The custodian's name.
     pub custodian: &'a str,
 }
 
+/// The line rule of a body format.
+fn checks_for<'a>(format: u8, line1: &'a str) -> Checks<'a> {
+    if format == 1 {
+        Checks::V1
+    } else {
+        Checks::V2 { line1 }
+    }
+}
+
+/// The body as checked lines: each line's 16 (or fewer) data symbols
+/// followed by its two check symbols. Secret for a plain share.
+pub fn body_lines(body: &ShareBody) -> Vec<Zeroizing<String>> {
+    let symbols = Zeroizing::new(base32().encode(&body.encode()));
+    let line1 = symbols[..SYMBOLS_PER_LINE.min(symbols.len())].to_owned();
+    let checks = checks_for(body.format(), &line1);
+    symbols
+        .as_bytes()
+        .chunks(SYMBOLS_PER_LINE)
+        .enumerate()
+        .map(|(i, line)| {
+            let line = std::str::from_utf8(line).expect("base32 is ASCII");
+            let mut out = Zeroizing::new(String::with_capacity(SYMBOLS_PER_LINE + 2));
+            out.push_str(line);
+            out.push_str(&share_line_check(checks, i + 1, line));
+            out
+        })
+        .collect()
+}
+
+/// The compact form of a share, for a QR code in alphanumeric mode
+/// (FORMAT.md §6.6): `BGS` and the format digit, then every body line's
+/// symbols and check symbols, with nothing between them. Upper-case
+/// letters and digits only; the same symbols, in the same order, as the
+/// typed lines. Secret for a plain share: zeroized on drop.
+pub fn compact(body: &ShareBody) -> Zeroizing<String> {
+    let lines = body_lines(body);
+    let mut out = Zeroizing::new(String::with_capacity(
+        8 + lines.len() * (SYMBOLS_PER_LINE + 2),
+    ));
+    out.push_str(COMPACT_PREFIX);
+    out.push(char::from(b'0' + body.format()));
+    for line in &lines {
+        out.push_str(line);
+    }
+    out
+}
+
+/// The compact form of a share given as text (any form [`decode`] reads):
+/// for a caller holding the text, such as an envelope being printed.
+pub fn compact_text(text: &str) -> Result<Zeroizing<String>, ShareTextError> {
+    Ok(compact(&decode(text)?))
+}
+
 /// Renders a share as text. The result holds secret material (for a plain
-/// share, the share itself): it is zeroized on drop.
+/// share, the share itself): it is zeroized on drop. Format-1 bodies keep
+/// the format-1 header.
 pub fn encode(body: &ShareBody, header: &ShareHeader<'_>) -> Zeroizing<String> {
     use std::fmt::Write;
-    let symbols = Zeroizing::new(base32().encode(&body.encode()));
+    let lines = body_lines(body);
     // Sized up front: a reallocation would leave a copy of the share behind.
-    let mut out = Zeroizing::new(String::with_capacity(1024 + 2 * symbols.len()));
-    let _ = write!(
-        out,
-        "{MAGIC_LINE}\nVault: {} ({})\nCustodian: {}\nShare: {} of {} (any {} unseal)\nProtection: {}\n\n",
-        one_line(header.vault_name),
-        header.fingerprint,
-        one_line(header.custodian),
-        body.index,
-        body.custodians,
-        body.threshold,
-        if body.is_protected() {
-            "passphrase (Argon2id)"
-        } else {
-            "none"
-        },
-    );
-    for (i, line) in symbols.as_bytes().chunks(SYMBOLS_PER_LINE).enumerate() {
-        let line = std::str::from_utf8(line).expect("base32 is ASCII");
+    let mut out = Zeroizing::new(String::with_capacity(1024 + 40 * lines.len()));
+    let protection = if body.is_protected() {
+        "passphrase (Argon2id)"
+    } else {
+        "none"
+    };
+    match body.identity {
+        ShareIdentity::V1(_) => {
+            let _ = write!(
+                out,
+                "{MAGIC_LINE_V1}\nVault: {} ({})\nCustodian: {}\nShare: {} of {} (any {} unseal)\nProtection: {protection}\n\n",
+                one_line(header.vault_name),
+                header.fingerprint,
+                one_line(header.custodian),
+                body.index,
+                body.custodians,
+                body.threshold,
+            );
+        }
+        ShareIdentity::V2 { generation, .. } => {
+            let _ = write!(
+                out,
+                "{MAGIC_LINE}\nVault: {}\nFingerprint: {} (generation {generation})\nCustodian: {}\nShare: {} — any {} of the {} custodians\nProtection: {protection}\n\n",
+                one_line(header.vault_name),
+                one_line(header.fingerprint),
+                one_line(header.custodian),
+                body.index,
+                body.threshold,
+                body.custodians,
+            );
+        }
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let (data, check) = line.split_at(line.len() - 2);
         let _ = write!(out, "{:02}:", i + 1);
-        for group in line.as_bytes().chunks(4) {
+        for group in data.as_bytes().chunks(4) {
             out.push(' ');
             out.push_str(std::str::from_utf8(group).expect("ASCII"));
         }
         out.push_str("  ");
-        out.push_str(&line_check(i + 1, line));
+        out.push_str(check);
         out.push('\n');
     }
     out.push_str(END_LINE);
@@ -91,7 +174,7 @@ fn one_line(s: &str) -> String {
 /// printed at the start of each body line; no message quotes the content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShareTextError {
-    /// No `BREAKGLASS SHARE v1` line.
+    /// No `BREAKGLASS SHARE` line and no numbered lines.
     #[error("not a breakglass share (no 'BREAKGLASS SHARE' line)")]
     NotAShare,
     /// `BREAKGLASS SHARE vN` with N newer than this build.
@@ -145,6 +228,12 @@ pub enum ShareTextError {
         /// Symbols expected.
         expected: usize,
     },
+    /// A line has its data symbols but not the two check symbols after them.
+    #[error("line {line}: the two check symbols at the end of the line are missing")]
+    CheckMissing {
+        /// The line number.
+        line: usize,
+    },
     /// A line number appears twice.
     #[error("line {0} appears twice")]
     DuplicateLine(usize),
@@ -169,10 +258,17 @@ pub fn header_field(text: &str, name: &str) -> Option<String> {
     })
 }
 
-/// True when the header says the share is passphrase-protected.
+/// True when the header (or, for a compact or typed share, line 1) says
+/// the share is passphrase-protected.
 pub fn header_says_protected(text: &str) -> bool {
-    header_field(text, "Protection")
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("passphrase"))
+    if let Some(v) = header_field(text, "Protection") {
+        return v.to_ascii_lowercase().starts_with("passphrase");
+    }
+    read_lines(text)
+        .ok()
+        .and_then(|t| t.lines.first().cloned().flatten())
+        .and_then(|l1| line_one(l1.get(..SYMBOLS_PER_LINE)?))
+        .is_some_and(|l| l.protected)
 }
 
 fn typo_place(group: Option<usize>, position: usize) -> String {
@@ -182,161 +278,323 @@ fn typo_place(group: Option<usize>, position: usize) -> String {
     }
 }
 
+/// The version of a `BREAKGLASS SHARE vN` line (compared in place: the
+/// first line of a typed share is a body line, not to be copied).
 fn magic_version(line: &str) -> Option<u32> {
-    let rest = line
-        .trim()
-        .to_ascii_uppercase()
-        .strip_prefix("BREAKGLASS SHARE V")?
-        .to_owned();
-    rest.trim().parse().ok()
+    const MAGIC: &str = "BREAKGLASS SHARE V";
+    let t = line.trim();
+    t.get(..MAGIC.len())
+        .filter(|p| p.eq_ignore_ascii_case(MAGIC))
+        .and_then(|_| t[MAGIC.len()..].trim().parse().ok())
 }
 
-/// Checks one typed body line at once (for prompting line by line):
-/// `None` if it is not a numbered body line, else its number or what is
-/// wrong with it.
-pub fn check_typed_line(line: &str) -> Option<Result<usize, ShareTextError>> {
-    let (number, rest) = numbered(line)?;
-    if number == 0 || number > MAX_LINES {
-        return Some(Err(ShareTextError::TooManyLines(number)));
-    }
-    Some(check_line(number, &Zeroizing::new(normalize(rest))).map(|_| number))
+/// What line 1 of a format-2 share says (FORMAT.md §6.4): enough to refuse
+/// a share of another vault or generation before line 2 is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineOne {
+    /// True for a passphrase-protected share.
+    pub protected: bool,
+    /// The custodian's index.
+    pub index: u8,
+    /// The generation the share was issued in.
+    pub generation: u16,
+    /// `vault_id[0..5]`.
+    pub vault_tag: [u8; 5],
 }
 
-/// A proposed fix for a typed line whose check fails: the only
-/// single-symbol change that makes it check. For the custodian to confirm
-/// against the envelope — never applied silently. Holds share symbols:
-/// show it only to the person typing.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LineFix {
-    /// The line number.
-    pub line: usize,
-    /// Group 1–4 of the changed symbol (`None`: the check code).
-    pub group: Option<usize>,
-    /// The corrected group (or check code), as printed.
-    pub corrected: Zeroizing<String>,
-    /// The whole corrected line, as printed.
-    pub corrected_line: Zeroizing<String>,
-}
-
-impl std::fmt::Debug for LineFix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "LineFix {{ line: {}, group: {:?}, .. }}",
-            self.line, self.group
-        )
-    }
-}
-
-/// The fix for a typed line that fails its check, if exactly one
-/// single-symbol change makes it check.
-pub fn propose_line_fix(line: &str) -> Option<LineFix> {
-    let (number, rest) = numbered(line)?;
-    let symbols = Zeroizing::new(normalize(rest));
-    // Only full lines: a short line may be the last one, or a line with a
-    // symbol too many or too few, which a one-symbol change cannot mend
-    // (and could only "mend" by a chance match of the 10-bit check).
-    if number == 0
-        || number > MAX_LINES
-        || symbols.len() != SYMBOLS_PER_LINE + 2
-        || check_line(number, &symbols).is_ok()
-    {
+/// Decodes the 16 data symbols of a format-2 line 1 (whose check passed).
+pub fn line_one(data: &str) -> Option<LineOne> {
+    if data.len() != SYMBOLS_PER_LINE {
         return None;
     }
-    let data_len = symbols.len() - 2;
-    let mut found: Option<(usize, Zeroizing<String>)> = None;
-    for (p, current) in symbols.char_indices() {
-        for c in ALPHABET.chars().filter(|&c| c != current) {
-            let mut candidate = Zeroizing::new(symbols.to_string());
-            candidate.replace_range(p..p + 1, c.encode_utf8(&mut [0; 4]));
-            if check_line(number, &candidate).is_ok() {
-                if found.is_some() {
-                    return None; // ambiguous: ask for the line again
-                }
-                found = Some((p, candidate));
-            }
-        }
+    let bytes = base32().decode(data.as_bytes()).ok()?;
+    if bytes.len() != 10 || bytes[0] != SHARE_FORMAT || bytes[1] > 1 {
+        return None;
     }
-    let (p, fixed) = found?;
-    let (data, check) = fixed.split_at(data_len);
-    let groups: Vec<&str> = data
-        .as_bytes()
-        .chunks(4)
-        .map(|g| std::str::from_utf8(g).expect("ASCII"))
-        .collect();
-    let corrected_line = Zeroizing::new(format!("{number:02}: {}  {check}", groups.join(" ")));
-    let (group, corrected) = if p < data_len {
-        (Some(p / 4 + 1), Zeroizing::new(groups[p / 4].to_owned()))
-    } else {
-        (None, Zeroizing::new(check.to_owned()))
-    };
-    Some(LineFix {
-        line: number,
-        group,
-        corrected,
-        corrected_line,
+    let mut vault_tag = [0; 5];
+    vault_tag.copy_from_slice(&bytes[5..10]);
+    Some(LineOne {
+        protected: bytes[1] == 1,
+        index: bytes[2],
+        generation: u16::from_be_bytes([bytes[3], bytes[4]]),
+        vault_tag,
     })
 }
 
-/// Parses share text (as printed, typed, or decoded from a QR code).
-pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
-    let mut lines = text.lines();
-    let version = lines
-        .by_ref()
-        .find(|l| !l.trim().is_empty())
-        .and_then(magic_version)
-        .ok_or(ShareTextError::NotAShare)?;
-    if version != 1 {
-        return Err(ShareTextError::NewerFormat(version));
+/// The 16 data symbols of line 1 of a format-2 share with these public
+/// fields: how a reader that has the vault recomputes the line 1 of each
+/// of its custodians (to name the envelope a stray line came from).
+pub fn line_one_symbols(line: &LineOne) -> String {
+    let mut bytes = vec![SHARE_FORMAT, u8::from(line.protected), line.index];
+    bytes.extend_from_slice(&line.generation.to_be_bytes());
+    bytes.extend_from_slice(&line.vault_tag);
+    base32().encode(&bytes)
+}
+
+/// Data symbols the line `number` of a share of this format and
+/// protection holds (16 but for the last line), if it has such a line.
+pub(crate) fn data_len(format: u8, protected: bool, number: usize) -> Option<usize> {
+    let bytes = ShareBody::encoded_len_of(format, u8::from(protected))?;
+    let total = base32().encode_len(bytes);
+    let before = (number - 1) * SYMBOLS_PER_LINE;
+    (number >= 1 && before < total).then(|| (total - before).min(SYMBOLS_PER_LINE))
+}
+
+/// The format and protection a line 1 (data symbols, check not needed)
+/// says, if it says anything sensible.
+pub(crate) fn format_of_line1(data: &str) -> Option<(u8, bool)> {
+    let b = base32().decode(data.get(..8)?.as_bytes()).ok()?;
+    match (b[0], b[1]) {
+        (f @ (1 | 2), p @ (0 | 1)) => Some((f, p == 1)),
+        _ => None,
     }
-    let mut body_lines: Vec<Option<Zeroizing<String>>> = Vec::new();
-    let mut seen = [false; MAX_LINES + 1];
-    let mut failed: Vec<(usize, Zeroizing<String>)> = Vec::new();
-    for line in lines {
+}
+
+/// A share's numbered lines as read, before any check: each line's
+/// symbols normalized (data then check), by number.
+pub(crate) struct ReadLines {
+    /// The body format the text says (magic line or compact prefix), or
+    /// the one line 1 suggests.
+    pub(crate) format: u8,
+    /// Line n at index n − 1; `None` for a number not given.
+    pub(crate) lines: Vec<Option<Zeroizing<String>>>,
+}
+
+/// True when `text` begins like a compact share (`BGS1…`, `BGS2…`).
+pub fn is_compact(text: &str) -> bool {
+    read_compact(text).is_some()
+}
+
+/// Reads a compact share (`BGS2…`), if `text` is one.
+fn read_compact(text: &str) -> Option<Result<ReadLines, ShareTextError>> {
+    let t = text.trim_start();
+    let b = t.as_bytes();
+    let n = COMPACT_PREFIX.len();
+    if b.len() <= n || !b[..n].eq_ignore_ascii_case(COMPACT_PREFIX.as_bytes()) {
+        return None;
+    }
+    let format = match b[n] {
+        d @ b'1'..=b'2' => d - b'0',
+        d @ b'3'..=b'9' => return Some(Err(ShareTextError::NewerFormat(u32::from(d - b'0')))),
+        _ => return None,
+    };
+    // The prefix and the digit are ASCII: byte n + 1 is a char boundary.
+    let symbols = Zeroizing::new(normalize(&t[n + 1..]));
+    if symbols.len() > MAX_LINES * (SYMBOLS_PER_LINE + 2) {
+        return Some(Err(ShareTextError::TooManyLines(MAX_LINES + 1)));
+    }
+    let lines = symbols
+        .as_bytes()
+        .chunks(SYMBOLS_PER_LINE + 2)
+        .map(|c| Some(Zeroizing::new(String::from_utf8_lossy(c).into_owned())))
+        .collect();
+    Some(Ok(ReadLines { format, lines }))
+}
+
+/// Reads the numbered lines of a share text (as printed, typed with or
+/// without its header, or compact). Duplicated numbers are refused.
+pub(crate) fn read_lines(text: &str) -> Result<ReadLines, ShareTextError> {
+    if let Some(compact) = read_compact(text) {
+        return compact;
+    }
+    let mut format = None;
+    let mut lines: Vec<Option<Zeroizing<String>>> = Vec::new();
+    let mut first = true;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut first) {
+            if let Some(v) = magic_version(line) {
+                match v {
+                    1 | 2 => format = Some(v as u8),
+                    v if v > 2 => return Err(ShareTextError::NewerFormat(v)),
+                    _ => return Err(ShareTextError::NotAShare),
+                }
+                continue;
+            }
+        }
         if line.trim().eq_ignore_ascii_case(END_LINE) {
             break;
         }
-        let Some((number, rest)) = numbered(line) else {
+        let Some((number, rest)) = numbered_loose(line) else {
             continue;
         };
         if number == 0 || number > MAX_LINES {
             return Err(ShareTextError::TooManyLines(number));
         }
-        if std::mem::replace(&mut seen[number], true) {
+        if lines.len() < number {
+            lines.resize_with(number, || None);
+        }
+        if lines[number - 1].is_some() {
             return Err(ShareTextError::DuplicateLine(number));
         }
-        let symbols = Zeroizing::new(normalize(rest));
-        if body_lines.len() < number {
-            body_lines.resize_with(number, || None);
-        }
-        match check_line(number, &symbols) {
-            Ok(data) => body_lines[number - 1] = Some(data),
-            Err(ShareTextError::LineCheck { .. }) => failed.push((number, symbols)),
+        lines[number - 1] = Some(Zeroizing::new(normalize(rest)));
+    }
+    if format.is_none() && lines.is_empty() {
+        return Err(ShareTextError::NotAShare);
+    }
+    let inferred = lines
+        .first()
+        .and_then(|l| l.as_deref())
+        .and_then(|l| format_of_line1(l))
+        .map(|(f, _)| f);
+    Ok(ReadLines {
+        format: format.or(inferred).unwrap_or(SHARE_FORMAT),
+        lines,
+    })
+}
+
+/// Parses share text (as printed, typed, compact, or decoded from a QR
+/// code).
+pub fn decode(text: &str) -> Result<ShareBody, ShareTextError> {
+    let read = read_lines(text)?;
+    check_lines(read.format, &read.lines)
+}
+
+/// A line that is its data symbols alone (no check symbols).
+fn check_missing(format_hint: Option<(u8, bool)>, number: usize, symbols: &str) -> bool {
+    if symbols.len() == SYMBOLS_PER_LINE {
+        return true;
+    }
+    format_hint
+        .and_then(|(f, p)| data_len(f, p, number))
+        .is_some_and(|n| n < SYMBOLS_PER_LINE && symbols.len() == n)
+}
+
+/// Checks one line's form (symbols, length, check symbols present) and
+/// then its check under `checks`.
+pub(crate) fn check_one(
+    checks: Checks<'_>,
+    hint: Option<(u8, bool)>,
+    number: usize,
+    symbols: &str,
+) -> Result<Zeroizing<String>, ShareTextError> {
+    if symbols.chars().all(|c| ALPHABET.contains(c)) && check_missing(hint, number, symbols) {
+        return Err(ShareTextError::CheckMissing { line: number });
+    }
+    check_share_line(checks, number, symbols)
+}
+
+/// Checks every line of a share of `format` and decodes the body; a
+/// failing line is diagnosed (typo located with the whole-share check,
+/// swapped line, or only named).
+pub(crate) fn check_lines(
+    format: u8,
+    lines: &[Option<Zeroizing<String>>],
+) -> Result<ShareBody, ShareTextError> {
+    let Some(first) = lines.first() else {
+        return Err(ShareTextError::Empty);
+    };
+    // What line 1 says about the others' lengths, once it checks.
+    let line1_checks = |raw: &str| {
+        let checks = checks_for(format, raw.get(..SYMBOLS_PER_LINE).unwrap_or(""));
+        check_share_line(checks, 1, raw).is_ok()
+    };
+    let hint = first
+        .as_deref()
+        .filter(|raw| line1_checks(raw))
+        .and_then(|l| format_of_line1(l));
+    if format != 1 && first.is_none() {
+        return Err(ShareTextError::MissingLine(1));
+    }
+    let line1 = match (format, first) {
+        (1, _) | (_, None) => Zeroizing::new(String::new()),
+        (_, Some(raw)) => match check_one(Checks::V2 { line1: "" }, None, 1, raw) {
+            Ok(data) => data,
+            Err(ShareTextError::LineCheck { .. }) => {
+                syntax_of_others(format, hint, lines)?;
+                return Err(diagnose_line1(raw, lines));
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let checks = checks_for(format, &line1);
+    let mut checked: Vec<Option<Zeroizing<String>>> = vec![None; lines.len()];
+    let mut failed: Vec<(usize, &str)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(symbols) = line else { continue };
+        match check_one(checks, hint, i + 1, symbols) {
+            Ok(data) => checked[i] = Some(data),
+            Err(ShareTextError::LineCheck { .. }) => failed.push((i + 1, symbols)),
             Err(e) => return Err(e),
         }
     }
     if let Some((number, symbols)) = failed.first() {
-        return Err(diagnose(*number, symbols, &body_lines, failed.len()));
+        return Err(diagnose(checks, *number, symbols, &checked, failed.len()));
     }
-    match assemble(&body_lines) {
+    match assemble(&checked) {
         // Every line checks but the share does not: a typo the 10-bit line
         // check missed. Find it with the 32-bit whole-share check.
         Err(ShareTextError::Body(ShareDecodeError::WholeCheck)) => {
-            Err(locate_typo_anywhere(&body_lines)
+            Err(typo_missed_by_line_checks(checks, lines, &checked)
                 .unwrap_or(ShareTextError::Body(ShareDecodeError::WholeCheck)))
         }
         other => other,
     }
 }
 
-/// A single-symbol change in any line that makes the whole share decode.
-fn locate_typo_anywhere(lines: &[Option<Zeroizing<String>>]) -> Option<ShareTextError> {
+/// The errors of form (not of check) in lines 2… while line 1 fails.
+fn syntax_of_others(
+    format: u8,
+    hint: Option<(u8, bool)>,
+    lines: &[Option<Zeroizing<String>>],
+) -> Result<(), ShareTextError> {
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let Some(symbols) = line else { continue };
+        match check_one(checks_for(format, "0000000000000000"), hint, i + 1, symbols) {
+            Ok(_) | Err(ShareTextError::LineCheck { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Line 1 of a format-2 share fails its check: the single-symbol
+/// corrections of line 1 under which every other line checks and the
+/// share decodes; exactly one is a located typo.
+fn diagnose_line1(raw: &str, lines: &[Option<Zeroizing<String>>]) -> ShareTextError {
+    let mut found = Vec::new();
+    if raw.len() == SYMBOLS_PER_LINE + 2 {
+        for (p, candidate) in single_changes(raw) {
+            let data = &candidate[..SYMBOLS_PER_LINE];
+            if share_line_check(Checks::V2 { line1: data }, 1, data)
+                != candidate[SYMBOLS_PER_LINE..]
+            {
+                continue;
+            }
+            let mut trial = lines.to_vec();
+            trial[0] = Some(candidate);
+            if check_lines(SHARE_FORMAT, &trial).is_ok() {
+                found.push(p);
+            }
+            if found.len() > 1 {
+                break;
+            }
+        }
+    }
+    match found[..] {
+        [p] => typo_at(1, SYMBOLS_PER_LINE, p),
+        _ => ShareTextError::LineCheck { line: 1 },
+    }
+}
+
+/// Every line checks but the whole share does not: the one line and
+/// symbol whose change makes both pass, if there is exactly one.
+fn typo_missed_by_line_checks(
+    checks: Checks<'_>,
+    raw: &[Option<Zeroizing<String>>],
+    checked: &[Option<Zeroizing<String>>],
+) -> Option<ShareTextError> {
     let mut found = None;
-    for (i, line) in lines.iter().enumerate() {
-        let Some(data) = line else { continue };
-        let mut with_check = Zeroizing::new(data.to_string());
-        with_check.push_str(&line_check(i + 1, data));
-        if let Some(t) = locate_typo(i + 1, &with_check, lines) {
+    for (i, line) in raw.iter().enumerate() {
+        let Some(symbols) = line else { continue };
+        // Line 1 of format 2 is every line's key: its change is not one typo
+        // the line checks missed but a change to every check.
+        if i == 0 && checks != Checks::V1 {
+            continue;
+        }
+        if let Some(t) = locate_typo(checks, i + 1, symbols, checked) {
             if found.replace(t).is_some() {
                 return None; // more than one candidate: do not guess
             }
@@ -345,27 +603,55 @@ fn locate_typo_anywhere(lines: &[Option<Zeroizing<String>>]) -> Option<ShareText
     found
 }
 
+/// Every single-symbol change of `symbols`: (position, changed symbols).
+fn single_changes(symbols: &str) -> impl Iterator<Item = (usize, Zeroizing<String>)> + '_ {
+    symbols.char_indices().flat_map(move |(p, current)| {
+        ALPHABET
+            .chars()
+            .filter(move |&c| c != current)
+            .map(move |c| {
+                let mut candidate = Zeroizing::new(symbols.to_owned());
+                candidate.replace_range(p..p + 1, c.encode_utf8(&mut [0; 4]));
+                (p, candidate)
+            })
+    })
+}
+
+/// A typo at position `p` of a line with `data_len` data symbols.
+fn typo_at(line: usize, data_len: usize, p: usize) -> ShareTextError {
+    if p < data_len {
+        ShareTextError::Typo {
+            line,
+            group: Some(p / 4 + 1),
+            position: p % 4 + 1,
+        }
+    } else {
+        ShareTextError::Typo {
+            line,
+            group: None,
+            position: p - data_len + 1,
+        }
+    }
+}
+
 /// Says what is wrong with a line whose check fails: it holds another
 /// line's symbols (swapped or renumbered), or — when it is the only bad
 /// line — exactly one single-symbol change makes both the line check and
 /// the whole-share check pass (a typo, located but not quoted).
 fn diagnose(
+    checks: Checks<'_>,
     number: usize,
     symbols: &str,
     lines: &[Option<Zeroizing<String>>],
     failed: usize,
 ) -> ShareTextError {
-    let (data, check) = symbols.split_at(symbols.len() - 2);
     if failed == 1 {
-        if let Some(typo) = locate_typo(number, symbols, lines) {
+        if let Some(typo) = locate_typo(checks, number, symbols, lines) {
             return typo;
         }
     }
-    // A swap: the symbols check as another line that is itself missing or bad.
-    let holds = (1..=MAX_LINES).find(|&m| {
-        m != number && line_check(m, data) == check && lines.get(m - 1).is_none_or(|l| l.is_none())
-    });
-    if let Some(holds) = holds {
+    let count = lines.len();
+    if let Some(holds) = holds_line(checks, number, symbols, lines, count) {
         return ShareTextError::SwappedLine {
             line: number,
             holds,
@@ -374,48 +660,53 @@ fn diagnose(
     ShareTextError::LineCheck { line: number }
 }
 
+/// The other line whose symbols these are (it checks under that number,
+/// and that line is missing or bad), if exactly one.
+pub(crate) fn holds_line(
+    checks: Checks<'_>,
+    number: usize,
+    symbols: &str,
+    lines: &[Option<Zeroizing<String>>],
+    count: usize,
+) -> Option<usize> {
+    let (data, check) = symbols.split_at(symbols.len() - 2);
+    let first = if checks == Checks::V1 { 1 } else { 2 };
+    let mut holds = (first..=count).filter(|&m| {
+        m != number
+            && share_line_check(checks, m, data) == check
+            && lines.get(m - 1).is_none_or(|l| l.is_none())
+    });
+    let first = holds.next()?;
+    holds.next().is_none().then_some(first)
+}
+
 /// The single symbol whose change makes the line check and the whole
 /// share decode, if there is exactly one.
-fn locate_typo(
+pub(crate) fn locate_typo(
+    checks: Checks<'_>,
     number: usize,
     symbols: &str,
     lines: &[Option<Zeroizing<String>>],
 ) -> Option<ShareTextError> {
-    let data_len = symbols.len() - 2;
+    let data_len = symbols.len().checked_sub(2)?;
     let mut found = Vec::new();
     let mut trial: Vec<Option<Zeroizing<String>>> = lines.to_vec();
-    for (p, current) in symbols.char_indices() {
-        for c in ALPHABET.chars().filter(|&c| c != current) {
-            let mut candidate = Zeroizing::new(symbols.to_owned());
-            candidate.replace_range(p..p + 1, c.encode_utf8(&mut [0; 4]));
-            let (d, ck) = candidate.split_at(data_len);
-            if line_check(number, d) != ck {
-                continue;
-            }
-            trial[number - 1] = Some(Zeroizing::new(d.to_owned()));
-            if assemble(&trial).is_ok() {
-                found.push(p);
-            }
+    for (p, candidate) in single_changes(symbols) {
+        let (d, ck) = candidate.split_at(data_len);
+        if share_line_check(checks, number, d) != ck {
+            continue;
+        }
+        trial[number - 1] = Some(Zeroizing::new(d.to_owned()));
+        if assemble(&trial).is_ok() {
+            found.push(p);
         }
     }
     let [p] = found[..] else { return None };
-    Some(if p < data_len {
-        ShareTextError::Typo {
-            line: number,
-            group: Some(p / 4 + 1),
-            position: p % 4 + 1,
-        }
-    } else {
-        ShareTextError::Typo {
-            line: number,
-            group: None,
-            position: p - data_len + 1,
-        }
-    })
+    Some(typo_at(number, data_len, p))
 }
 
 /// Joins checked lines, finds gaps and short lines, and decodes the body.
-fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextError> {
+pub(crate) fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextError> {
     if lines.is_empty() {
         return Err(ShareTextError::Empty);
     }
@@ -432,13 +723,10 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
         }
         symbols.push_str(line);
     }
-    // The protection byte (second byte) fixes the body length, so lines
+    // The format and protection bytes fix the body length, so lines
     // missing at the end are named rather than reported as a bad check.
-    // Eight symbols are exactly five bytes; fewer do not decode.
-    let expected = base32()
-        .decode(symbols.get(..8).unwrap_or("").as_bytes())
-        .ok()
-        .and_then(|b| ShareBody::encoded_len(*b.get(1)?))
+    let expected = format_of_line1(&symbols)
+        .and_then(|(f, p)| ShareBody::encoded_len_of(f, u8::from(p)))
         .map(|bytes| base32().encode_len(bytes));
     if let Some(expected) = expected {
         if symbols.len() < expected {
@@ -453,7 +741,7 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
                 found: lines
                     .last()
                     .map_or(0, |l| l.as_ref().map_or(0, |l| l.len())),
-                expected: expected - (lines.len() - 1) * SYMBOLS_PER_LINE,
+                expected: expected.saturating_sub((lines.len() - 1) * SYMBOLS_PER_LINE),
             });
         }
     }
@@ -466,322 +754,5 @@ fn assemble(lines: &[Option<Zeroizing<String>>]) -> Result<ShareBody, ShareTextE
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::MasterKey;
-    use crate::passphrase::KdfParams;
-    use crate::shamir::split;
-    use crate::VaultId;
-    use proptest::prelude::*;
-    use secrecy::SecretString;
-
-    fn header() -> ShareHeader<'static> {
-        ShareHeader {
-            vault_name: "Acme",
-            fingerprint: "0505-0505",
-            custodian: "alice",
-        }
-    }
-
-    fn plain_body() -> ShareBody {
-        let shares = split(&MasterKey::generate(), 2, 3).unwrap();
-        ShareBody::seal(VaultId([5; 16]), 2, 3, &shares[0], None).unwrap()
-    }
-
-    fn body_line_numbers(text: &str) -> Vec<usize> {
-        text.lines().filter_map(numbered).map(|(n, _)| n).collect()
-    }
-
-    #[test]
-    fn layout_is_as_documented() {
-        let text = encode(&plain_body(), &header());
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], MAGIC_LINE);
-        assert_eq!(lines[1], "Vault: Acme (0505-0505)");
-        assert_eq!(lines[2], "Custodian: alice");
-        assert_eq!(lines[3], "Share: 1 of 3 (any 2 unseal)");
-        assert_eq!(lines[4], "Protection: none");
-        assert_eq!(*lines.last().unwrap(), END_LINE);
-        // 57 bytes -> 92 symbols -> 6 lines (5 full, one of 12).
-        assert_eq!(body_line_numbers(&text), vec![1, 2, 3, 4, 5, 6]);
-        let first = lines.iter().find(|l| l.starts_with("01: ")).unwrap();
-        assert_eq!(first.len(), "01: AAAA BBBB CCCC DDDD  CC".len());
-    }
-
-    #[test]
-    fn forgives_case_spaces_dashes_and_lookalikes() {
-        let body = plain_body();
-        let text = encode(&body, &header()).to_string();
-        let sloppy: String = text
-            .lines()
-            .map(|l| match numbered(l) {
-                Some((n, rest)) => {
-                    let s = normalize(rest)
-                        .to_lowercase()
-                        .replace('0', "o")
-                        .replace('1', "l");
-                    let dashed: Vec<String> = s
-                        .as_bytes()
-                        .chunks(3)
-                        .map(|c| String::from_utf8_lossy(c).into())
-                        .collect();
-                    format!("{n}:{}\n", dashed.join("-"))
-                }
-                None => format!("{l}\n"),
-            })
-            .collect();
-        assert_eq!(decode(&sloppy).unwrap(), body);
-    }
-
-    #[test]
-    fn typo_is_reported_by_line() {
-        let text = encode(&plain_body(), &header()).to_string();
-        let line3 = text.lines().find(|l| l.starts_with("03: ")).unwrap();
-        let mut typo = line3.as_bytes().to_vec();
-        typo[5] = if typo[5] == b'X' { b'Y' } else { b'X' };
-        let bad = text.replace(line3, std::str::from_utf8(&typo).unwrap());
-        // One mistyped symbol: located (line 3, group 1, symbol 2).
-        assert_eq!(
-            decode(&bad).unwrap_err(),
-            ShareTextError::Typo {
-                line: 3,
-                group: Some(1),
-                position: 2
-            }
-        );
-    }
-
-    #[test]
-    fn swapped_missing_and_duplicate_lines_are_named() {
-        let text = encode(&plain_body(), &header()).to_string();
-        let l2 = text
-            .lines()
-            .find(|l| l.starts_with("02: "))
-            .unwrap()
-            .to_owned();
-        let l3 = text
-            .lines()
-            .find(|l| l.starts_with("03: "))
-            .unwrap()
-            .to_owned();
-        // Swapping the contents but keeping numbers breaks both checks.
-        let swapped = text
-            .replace(&l2, "@@")
-            .replace(&l3, &format!("02:{}", &l3[3..]))
-            .replace("@@", &format!("03:{}", &l2[3..]));
-        // The first line read (now numbered 3) holds line 2's symbols.
-        assert_eq!(
-            decode(&swapped).unwrap_err(),
-            ShareTextError::SwappedLine { line: 3, holds: 2 }
-        );
-        let missing = text.replace(&format!("{l3}\n"), "");
-        assert_eq!(
-            decode(&missing).unwrap_err(),
-            ShareTextError::MissingLine(3)
-        );
-        let dup = text.replace(&l3, &format!("{l3}\n{l3}"));
-        assert_eq!(decode(&dup).unwrap_err(), ShareTextError::DuplicateLine(3));
-        let last = text.lines().find(|l| l.starts_with("06: ")).unwrap();
-        let no_last = text.replace(&format!("{last}\n"), "");
-        assert_eq!(
-            decode(&no_last).unwrap_err(),
-            ShareTextError::MissingLine(6)
-        );
-    }
-
-    #[test]
-    fn a_single_typo_is_located_and_two_are_not() {
-        let body = plain_body();
-        let text = encode(&body, &header()).to_string();
-        let line2 = text
-            .lines()
-            .find(|l| l.starts_with("02: "))
-            .unwrap()
-            .to_owned();
-        let mut chars: Vec<char> = line2.chars().collect();
-        // "02: AAAA BBBB CCCC DDDD  CC": position 10 is group 2, symbol 2.
-        chars[10] = if chars[10] == 'Z' { 'Y' } else { 'Z' };
-        let typo: String = chars.iter().collect();
-        let err = decode(&text.replace(&line2, &typo)).unwrap_err();
-        assert_eq!(
-            err,
-            ShareTextError::Typo {
-                line: 2,
-                group: Some(2),
-                position: 2
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "line 2: symbol 2 of group 2 is mistyped (the rest of the share confirms which one)"
-        );
-        // A typo in the check code itself.
-        let mut chars: Vec<char> = line2.chars().collect();
-        let n = chars.len();
-        chars[n - 1] = if chars[n - 1] == 'Z' { 'Y' } else { 'Z' };
-        let typo: String = chars.iter().collect();
-        assert_eq!(
-            decode(&text.replace(&line2, &typo)).unwrap_err(),
-            ShareTextError::Typo {
-                line: 2,
-                group: None,
-                position: 2
-            }
-        );
-        // Two typos in one line: named by line only.
-        let mut chars: Vec<char> = line2.chars().collect();
-        for i in [5, 15] {
-            chars[i] = if chars[i] == 'Z' { 'Y' } else { 'Z' };
-        }
-        let typo: String = chars.iter().collect();
-        assert_eq!(
-            decode(&text.replace(&line2, &typo)).unwrap_err(),
-            ShareTextError::LineCheck { line: 2 }
-        );
-    }
-
-    #[test]
-    fn typed_lines_are_checked_one_at_a_time() {
-        let text = encode(&plain_body(), &header()).to_string();
-        let line = text.lines().find(|l| l.starts_with("03: ")).unwrap();
-        assert_eq!(check_typed_line(line), Some(Ok(3)));
-        assert_eq!(check_typed_line(&line.to_lowercase()), Some(Ok(3)));
-        let mut typo = line.as_bytes().to_vec();
-        typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
-        assert_eq!(
-            check_typed_line(std::str::from_utf8(&typo).unwrap()),
-            Some(Err(ShareTextError::LineCheck { line: 3 }))
-        );
-        assert_eq!(check_typed_line("Custodian: alice"), None);
-    }
-
-    #[test]
-    fn a_line_fix_is_proposed_only_when_unambiguous() {
-        let text = encode(&plain_body(), &header()).to_string();
-        let mut proposed = 0;
-        for line in text.lines().filter(|l| numbered(l).is_some()) {
-            assert!(propose_line_fix(line).is_none(), "a good line needs no fix");
-            for pos in [5, 6, 7, 8, 10, 11, 12, 13] {
-                if line.as_bytes()[pos] == b' ' {
-                    continue; // the short last line has spaces here
-                }
-                let mut typo = line.as_bytes().to_vec();
-                typo[pos] = if typo[pos] == b'Z' { b'Y' } else { b'Z' };
-                if let Some(fix) = propose_line_fix(std::str::from_utf8(&typo).unwrap()) {
-                    // When exactly one fix exists it is the original line.
-                    assert_eq!(fix.corrected_line.as_str(), line);
-                    assert_eq!(fix.group, Some((pos - 4) / 5 + 1));
-                    proposed += 1;
-                }
-            }
-        }
-        assert!(proposed > 0);
-        assert!(format!("{:?}", propose_line_fix("01: 0000 0000 0000 0000  00")).len() < 60);
-        // A line with one symbol too many is never "fixed" by one change.
-        let first = text.lines().find(|l| l.starts_with("01: ")).unwrap();
-        let longer = format!("{}0{}", &first[..8], &first[8..]);
-        assert!(propose_line_fix(&longer).is_none());
-    }
-
-    #[test]
-    fn wrong_magic_and_newer_version() {
-        assert_eq!(
-            decode("hello\n01: AAAA").unwrap_err(),
-            ShareTextError::NotAShare
-        );
-        assert_eq!(decode("").unwrap_err(), ShareTextError::NotAShare);
-        assert_eq!(
-            decode("BREAKGLASS SHARE v2\n01: AAAA").unwrap_err(),
-            ShareTextError::NewerFormat(2)
-        );
-        assert_eq!(
-            decode("BREAKGLASS SHARE v1\n").unwrap_err(),
-            ShareTextError::Empty
-        );
-    }
-
-    #[test]
-    fn protected_share_roundtrips() {
-        let shares = split(&MasterKey::generate(), 2, 3).unwrap();
-        let pass = SecretString::from("a long passphrase".to_owned());
-        let body = ShareBody::seal(
-            VaultId([5; 16]),
-            2,
-            3,
-            &shares[2],
-            Some((&pass, KdfParams::FLOOR)),
-        )
-        .unwrap();
-        let text = encode(&body, &header());
-        assert!(text.contains("Protection: passphrase (Argon2id)"));
-        assert_eq!(decode(&text).unwrap(), body);
-    }
-
-    #[test]
-    fn header_fields_are_readable_for_messages() {
-        let text = encode(&plain_body(), &header());
-        assert_eq!(header_field(&text, "custodian").as_deref(), Some("alice"));
-        assert!(!header_says_protected(&text));
-        assert!(header_says_protected(
-            "BREAKGLASS SHARE v1\nProtection: passphrase (Argon2id)"
-        ));
-    }
-
-    #[test]
-    fn header_values_cannot_inject_lines() {
-        let h = ShareHeader {
-            vault_name: "x\n01: AAAA",
-            fingerprint: "f",
-            custodian: "bob\r\nEND BREAKGLASS SHARE",
-        };
-        let body = plain_body();
-        let text = encode(&body, &h);
-        assert_eq!(decode(&text).unwrap(), body);
-    }
-
-    proptest! {
-        #[test]
-        fn roundtrip_any_share(key in any::<[u8; 32]>(), k in 2usize..5, extra in 0usize..3) {
-            let n = k + extra;
-            let shares = split(&MasterKey::from_slice(&key).unwrap(), k, n).unwrap();
-            for s in &shares {
-                let body = ShareBody::seal(VaultId(key[..16].try_into().unwrap()), k as u8, n as u8, s, None).unwrap();
-                prop_assert_eq!(decode(&encode(&body, &header())).unwrap(), body);
-            }
-        }
-
-        #[test]
-        fn single_symbol_typos_never_decode_silently(line in 1usize..=6, pos in 0usize..16, sym in 0usize..32) {
-            let body = plain_body();
-            let text = encode(&body, &header()).to_string();
-            let prefix = format!("{line:02}: ");
-            let original = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
-            let data: Vec<char> = normalize(&original[4..]).chars().collect();
-            let data_len = data.len() - 2;
-            let pos = pos % data_len;
-            let new = ALPHABET.as_bytes()[sym] as char;
-            prop_assume!(data[pos] != new);
-            let mut changed = data.clone();
-            changed[pos] = new;
-            let typo = format!("{prefix}{}", changed.iter().collect::<String>());
-            let result = decode(&text.replace(original, &typo));
-            // Never silently accepted, and located exactly.
-            prop_assert_eq!(result.unwrap_err(), ShareTextError::Typo { line, group: Some(pos / 4 + 1), position: pos % 4 + 1 });
-        }
-
-        #[test]
-        fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
-            let _ = decode(&s);
-            let _ = decode(&format!("BREAKGLASS SHARE v1\n{s}"));
-        }
-
-        #[test]
-        fn arbitrary_numbered_lines_never_panic(lines in proptest::collection::vec((0usize..80, "[0-9A-Za-z -]{0,24}"), 0..10)) {
-            let mut text = String::from("BREAKGLASS SHARE v1\n");
-            for (n, s) in lines {
-                text.push_str(&format!("{n}: {s}\n"));
-            }
-            let _ = decode(&text);
-        }
-    }
-}
+#[path = "share_text_tests.rs"]
+pub(crate) mod tests;

@@ -13,7 +13,7 @@ use crate::log;
 use crate::passphrase::KdfParams;
 use crate::record::{limits, Custodian, Genesis, Record};
 use crate::shamir;
-use crate::share::ShareBody;
+use crate::share::{ShareBody, ShareIdentity};
 use crate::share_text::{self, ShareHeader};
 use crate::VaultId;
 
@@ -113,7 +113,7 @@ pub fn create(
     let mut id = [0u8; 16];
     random_bytes(&mut id);
     let vault_id = VaultId(id);
-    let keys = new_keys(spec, vault_id, passphrases)?;
+    let keys = new_keys(spec, vault_id, 1, passphrases)?;
     let Record::Genesis(genesis) = &keys.genesis else {
         unreachable!("new_keys makes a genesis record")
     };
@@ -143,6 +143,7 @@ pub(crate) struct NewKeys {
 pub(crate) fn new_keys(
     spec: &InitSpec,
     vault_id: VaultId,
+    generation: u16,
     passphrases: &[Option<SecretString>],
 ) -> Result<NewKeys, InputError> {
     assert_eq!(
@@ -178,11 +179,13 @@ pub(crate) fn new_keys(
     let Record::Genesis(g) = &genesis else {
         unreachable!("built as a genesis record")
     };
-    let fingerprint = Fingerprint::of_v1(g).short();
+    let fingerprint = Fingerprint::of_v1(g);
+    let identity = ShareIdentity::v2(&vault_id, generation, &fingerprint);
+    let fingerprint = fingerprint.short();
     let mut shares = Vec::with_capacity(n);
     for ((name, share), pass) in spec.custodians.iter().zip(&key_shares).zip(passphrases) {
         let body = ShareBody::seal(
-            vault_id,
+            identity,
             spec.threshold as u8,
             n as u8,
             share,

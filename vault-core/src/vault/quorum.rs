@@ -9,7 +9,14 @@ use super::Vault;
 use crate::keys::MasterKey;
 use crate::record::{Record, ShareVerified};
 use crate::shamir::{self, KeyShare};
-use crate::share::{ShareBody, UnlockError};
+use crate::share::{ShareBody, ShareIdentity, UnlockError};
+use crate::share_text::LineOne;
+
+/// The first 8 symbols of a fingerprint prefix, as `XXXX-XXXX`.
+fn short_prefix(fingerprint: &[u8; 8]) -> String {
+    let s = crate::text::lines::base32().encode(fingerprint);
+    format!("{}-{}", &s[..4], &s[4..8])
+}
 
 /// Why a share was not accepted. Each names one custodian's problem; none
 /// reveals anything about the secret.
@@ -39,6 +46,24 @@ pub enum ShareProblem {
         revoked: u64,
         /// The vault's generation.
         current: u32,
+    },
+    /// A format-2 share of a generation this vault file has not reached:
+    /// the file is an old copy or was rolled back.
+    #[error("is from generation {generation}, newer than this vault file (generation {current}): the file is an old copy or was rolled back — use the current vault file")]
+    NewerGeneration {
+        /// The share's generation.
+        generation: u32,
+        /// The vault file's generation.
+        current: u32,
+    },
+    /// A format-2 share of this generation number but another fingerprint:
+    /// the vault file was replaced or the rekey redone.
+    #[error("was issued for a different generation-{generation} vault (fingerprint {fingerprint}…): this vault file was replaced or altered, or the rekey was redone — use the vault file your envelope names")]
+    OtherFingerprint {
+        /// The generation both name.
+        generation: u32,
+        /// The share's fingerprint prefix, in the short form's symbols.
+        fingerprint: String,
     },
     /// A second share for a custodian already counted.
     #[error("duplicate: custodian {custodian}'s share was already given")]
@@ -268,14 +293,76 @@ impl Vault {
         Ok(())
     }
 
-    /// The checks that need no passphrase: vault id and index. Run them
-    /// before asking a custodian for a passphrase.
+    /// The checks that need no passphrase: vault, generation and
+    /// fingerprint (format 2), and index (FORMAT.md §6.7). Run them before
+    /// asking a custodian for a passphrase.
     pub fn precheck_share(&self, body: &ShareBody) -> Result<(), ShareProblem> {
-        if body.vault_id != *self.id() {
-            return Err(ShareProblem::ForeignVault(body.vault_id.short()));
+        if !body.identity.names_vault(self.id()) {
+            return Err(ShareProblem::ForeignVault(body.identity.vault_short()));
+        }
+        if let ShareIdentity::V2 {
+            generation,
+            fingerprint,
+            ..
+        } = body.identity
+        {
+            self.precheck_generation(body.index, generation)?;
+            if fingerprint[..] != self.fingerprint().as_bytes()[..8] {
+                return Err(ShareProblem::OtherFingerprint {
+                    generation: u32::from(generation),
+                    fingerprint: short_prefix(&fingerprint),
+                });
+            }
         }
         if self.custodian_name(body.index).is_none() {
             return Err(ShareProblem::UnknownIndex(body.index));
+        }
+        Ok(())
+    }
+
+    /// The checks a format-2 line 1 allows, as soon as it is typed: vault,
+    /// generation, index (FORMAT.md §6.7).
+    pub fn precheck_line_one(&self, line: &LineOne) -> Result<(), ShareProblem> {
+        let tag = ShareIdentity::V2 {
+            vault_tag: line.vault_tag,
+            generation: line.generation,
+            fingerprint: [0; 8],
+        };
+        if !tag.names_vault(self.id()) {
+            return Err(ShareProblem::ForeignVault(tag.vault_short()));
+        }
+        self.precheck_generation(line.index, line.generation)?;
+        if self.custodian_name(line.index).is_none() {
+            return Err(ShareProblem::UnknownIndex(line.index));
+        }
+        Ok(())
+    }
+
+    /// A share of generation `generation` against this vault's.
+    fn precheck_generation(&self, index: u8, generation: u16) -> Result<(), ShareProblem> {
+        let (generation, current) = (u32::from(generation), self.generation());
+        if generation > current {
+            return Err(ShareProblem::NewerGeneration {
+                generation,
+                current,
+            });
+        }
+        if generation < current {
+            let (custodian, revoked) = match self.earlier_generation(generation) {
+                Some((g, ended)) => (
+                    g.custodians
+                        .get(usize::from(index).wrapping_sub(1))
+                        .map(|c| c.name.clone()),
+                    ended,
+                ),
+                None => (None, self.genesis.time),
+            };
+            return Err(ShareProblem::EarlierGeneration {
+                custodian: custodian.unwrap_or_else(|| format!("custodian {index}")),
+                generation,
+                revoked,
+                current,
+            });
         }
         Ok(())
     }

@@ -239,9 +239,15 @@ fn altered_key_check_is_damage() {
     } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
     let mut vault = load(&bytes);
     vault.genesis.key_check[0] ^= 1;
+    // The fingerprint covers the key check: format-2 shares name the
+    // change before any passphrase.
+    assert!(matches!(
+        vault.check_share(&shares_of(&issued)[0], None),
+        Err(ShareProblem::OtherFingerprint { generation: 1, .. })
+    ));
     let s: Vec<KeyShare> = shares_of(&issued)
         .iter()
-        .map(|b| vault.check_share(b, None).unwrap())
+        .map(|b| b.unlock(None).unwrap())
         .collect();
     assert!(matches!(vault.open(&s), Err(OpenError::KeyMismatch)));
 }
@@ -409,4 +415,86 @@ fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
     append(&mut forged, &v, &Record::Deposit(moved));
     let fv = load(&forged);
     assert!(un.reveal_version(&fv, "bl-1", 3).unwrap().is_err());
+}
+
+/// Format-2 shares are prechecked against the vault before any
+/// passphrase (FORMAT.md §6.7): another vault, a newer generation, the
+/// same generation of another vault file; line 1 alone is enough for the
+/// first two.
+#[test]
+fn format_2_shares_are_prechecked_by_vault_generation_and_fingerprint() {
+    use crate::share::ShareIdentity;
+    let Created { bytes, shares, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let vault = load(&bytes);
+    let body = shares_of(&shares).remove(0);
+    assert_eq!(body.identity.generation(), Some(1));
+    vault.precheck_share(&body).unwrap();
+    let ShareIdentity::V2 {
+        vault_tag,
+        fingerprint,
+        ..
+    } = body.identity
+    else {
+        panic!("init writes format 2")
+    };
+    let with = |identity| ShareBody {
+        identity,
+        ..body.clone()
+    };
+    let newer = with(ShareIdentity::V2 {
+        vault_tag,
+        generation: 2,
+        fingerprint,
+    });
+    assert_eq!(
+        vault.precheck_share(&newer).unwrap_err(),
+        ShareProblem::NewerGeneration {
+            generation: 2,
+            current: 1
+        }
+    );
+    let mut other_fpr = fingerprint;
+    other_fpr[0] ^= 1;
+    let replaced = with(ShareIdentity::V2 {
+        vault_tag,
+        generation: 1,
+        fingerprint: other_fpr,
+    });
+    assert!(matches!(
+        vault.precheck_share(&replaced).unwrap_err(),
+        ShareProblem::OtherFingerprint { generation: 1, .. }
+    ));
+    let mut other_tag = vault_tag;
+    other_tag[4] ^= 1;
+    let foreign = with(ShareIdentity::V2 {
+        vault_tag: other_tag,
+        generation: 1,
+        fingerprint,
+    });
+    assert!(matches!(
+        vault.precheck_share(&foreign).unwrap_err(),
+        ShareProblem::ForeignVault(_)
+    ));
+    let line = |vault_tag, generation| crate::share_text::LineOne {
+        protected: false,
+        index: 1,
+        generation,
+        vault_tag,
+    };
+    vault.precheck_line_one(&line(vault_tag, 1)).unwrap();
+    assert!(matches!(
+        vault.precheck_line_one(&line(vault_tag, 3)),
+        Err(ShareProblem::NewerGeneration { generation: 3, .. })
+    ));
+    assert!(matches!(
+        vault.precheck_line_one(&line(other_tag, 1)),
+        Err(ShareProblem::ForeignVault(_))
+    ));
+    // The words people read never say "commitment".
+    for p in [
+        vault.precheck_share(&newer).unwrap_err(),
+        vault.precheck_share(&replaced).unwrap_err(),
+    ] {
+        assert!(!p.to_string().contains("commitment"), "{p}");
+    }
 }
