@@ -176,8 +176,13 @@ impl Token {
             return Err(TokenError::Body { why });
         };
         // New input: the strict text rules, not replay's older ones.
-        check_text(Field::Label, &deposit.label, limits::LABEL)
-            .map_err(|e| TokenError::Body { why: e.to_string() })?;
+        let strict = |field, value: &str, max| {
+            check_text(field, value, max).map_err(|e| TokenError::Body { why: e.to_string() })
+        };
+        strict(Field::Label, &deposit.label, limits::LABEL)?;
+        if let Some(device) = deposit.attribute(crate::record::attr::DEVICE) {
+            strict(Field::Device, device, limits::ATTRIBUTE)?;
+        }
         deposit.version = 0;
         let mut fingerprint = [0u8; 32];
         fingerprint.copy_from_slice(f);
