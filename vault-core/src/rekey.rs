@@ -87,6 +87,7 @@ impl Unsealed {
             unreachable!("new_keys makes a genesis record")
         };
         let fingerprint = crate::fingerprint::Fingerprint::of_v1(genesis);
+        assert!(vault.keeps_records(), "a rekey carries every record over");
         let mut records = vec![keys.genesis];
         for (i, placed) in vault.records().iter().enumerate() {
             progress();
@@ -112,7 +113,7 @@ impl Unsealed {
             old_threshold: vault.threshold() as u8,
             old_custodians: vault.custodians().len() as u8,
             old_head: *vault.head(),
-            old_records: vault.records().len() as u32,
+            old_records: vault.record_count() as u32,
             reason: spec.reason.clone(),
             mac: [0; 32],
         });
