@@ -115,16 +115,22 @@ pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Res
         offset: v.offset,
         number: (v.record + 1) as u32,
     };
-    let labels = || versions().map(|(key, v)| row(key, v)).collect::<Vec<_>>();
-    let devices = || {
-        versions()
-            .filter_map(|(_, v)| Some(row(index::device_key(v.device.as_deref()?), v)))
-            .collect::<Vec<_>>()
-    };
     let header = Header {
         labels: versions().count() as u32,
         devices: versions().filter(|(_, v)| v.device.is_some()).count() as u32,
         ..header_for(vault)
+    };
+    let labels = || {
+        let mut rows = Vec::with_capacity(header.labels as usize);
+        rows.extend(versions().map(|(key, v)| row(key, v)));
+        rows
+    };
+    let devices = || {
+        let mut rows = Vec::with_capacity(header.devices as usize);
+        rows.extend(
+            versions().filter_map(|(_, v)| Some(row(index::device_key(v.device.as_deref()?), v))),
+        );
+        rows
     };
     index::write(&header, labels, devices, out)
 }
