@@ -18,9 +18,12 @@ use crate::util::{
 
 /// The per-command memory budget.
 const BUDGET_MIB: u64 = 256;
-/// What one whole-vault command may take at 1,000,000 entries (issue 14),
-/// held here by extrapolation from 10k and 100k.
-const MILLION_MIB: f64 = 100_000.0;
+/// What one whole-vault command may take at 1,000,000 entries, held here
+/// by extrapolation from 5k and 50k: a guard against growing back (the
+/// records were kept: ≈2 KiB an entry, 1.9 GiB at 1M). Issue 14 asks for
+/// 128 MiB; the state kept today is ≈750–950 bytes an entry (an entry map
+/// of Strings and Vecs), so that target is not met yet (docs/PERFORMANCE.md).
+const MILLION_MIB: f64 = 1200.0;
 
 /// One run of the binary, with what it cost.
 struct Run {
@@ -612,10 +615,10 @@ fn grow(path: &Path, n: usize) {
 #[test]
 fn whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry() {
     // Issue 14 item 6: whole-vault commands hold the vault's state, never
-    // its records. Measured at 10k and 100k entries (made at the library
-    // level: seconds, not minutes), the growth an entry is extrapolated to
-    // 1M; bench/run.sh measures 1M itself (docs/PERFORMANCE.md).
-    let sizes = [10_000usize, 100_000];
+    // its records. Measured at 5k and 50k entries (made at the library
+    // level), the growth an entry is extrapolated to 1M; bench/run.sh
+    // measures 1M itself (docs/PERFORMANCE.md).
+    let sizes = [5_000usize, 50_000];
     let mut peaks: Vec<Vec<(&str, f64)>> = Vec::new();
     for n in sizes {
         let env = crate::util::Env::new();
@@ -636,8 +639,9 @@ fn whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry() {
         return; // no /usr/bin/time: nothing measured
     };
     for ((name, at_small), (_, at_large)) in small.iter().zip(large) {
-        let per_entry = (at_large - at_small).max(0.0) * 1_048_576.0 / 90_000.0;
-        let at_1m = at_large + per_entry * 900_000.0 / 1_048_576.0;
+        let added = (sizes[1] - sizes[0]) as f64;
+        let per_entry = (at_large - at_small).max(0.0) * 1_048_576.0 / added;
+        let at_1m = at_large + per_entry * (1e6 - sizes[1] as f64) / 1_048_576.0;
         println!(
             "budget: {name}: {per_entry:.0} bytes an entry; {at_1m:.0} MiB extrapolated to 1M entries"
         );
