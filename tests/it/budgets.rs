@@ -18,6 +18,12 @@ use crate::util::{
 
 /// The per-command memory budget.
 const BUDGET_MIB: u64 = 256;
+/// What one whole-vault command may take at 1,000,000 entries, held here
+/// by extrapolation from 5k and 50k: a guard against growing back (the
+/// records were kept: ≈2 KiB an entry, 1.9 GiB at 1M). Issue 14 asks for
+/// 128 MiB; the state kept today is ≈750–950 bytes an entry (an entry map
+/// of Strings and Vecs), so that target is not met yet (docs/PERFORMANCE.md).
+const MILLION_MIB: f64 = 1200.0;
 
 /// One run of the binary, with what it cost.
 struct Run {
@@ -533,6 +539,136 @@ fn hostile_pictures_stay_within_budget() {
             &format!("restore --from {file}"),
             10.0,
             BUDGET_MIB,
+        );
+    }
+}
+
+/// The whole-vault commands (`list`, `status`, `audit`, `audit --verify`
+/// with and without shares, `drill`) on `dir/v.bg`, each timed and
+/// measured; `what` names the vault in the figures.
+fn whole_vault_commands(dir: &Path, what: &str) -> Vec<(&'static str, Run)> {
+    let shares = [
+        "--share",
+        "shares/alice.share",
+        "--share",
+        "shares/bob.share",
+    ];
+    let commands: [(&str, Vec<&str>); 6] = [
+        ("list", vec!["list", "v.bg"]),
+        ("status", vec!["status", "v.bg"]),
+        ("audit", vec!["audit", "v.bg"]),
+        ("audit --verify", vec!["audit", "v.bg", "--verify"]),
+        (
+            "audit --verify --share ×2",
+            [&["audit", "v.bg", "--verify"][..], &shares].concat(),
+        ),
+        ("drill", [&["drill", "v.bg"][..], &shares].concat()),
+    ];
+    commands
+        .into_iter()
+        .map(|(name, args)| {
+            let r = run(dir, &args, b"");
+            assert!(
+                matches!(r.code(), Some(0 | 4 | 5)),
+                "{what}: {name}: {}",
+                r.stderr()
+            );
+            (name, r)
+        })
+        .collect()
+}
+
+#[test]
+fn whole_vault_commands_stay_within_budget_on_an_amplified_vault() {
+    // Issue 15: MAC-less unseal records naming 65,535 entries each, which
+    // anyone who can append may write. Whole-vault commands replay them one
+    // frame at a time and keep none: the cost of a record is bounded by the
+    // format (a u16 count in a body of at most 1 MiB) and lasts until the
+    // next one. 8 MB here; the issue's 27 MB with BREAKGLASS_AMPLIFY_MB=27.
+    let env = crate::util::Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let mb: usize = std::env::var("BREAKGLASS_AMPLIFY_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let added = crate::audit_amplification::amplify(&env.path("v.bg"), mb * 1_000_000);
+    let what = format!("{added} unseal records of 65,535 entries ({mb} MB)");
+    for (name, r) in whole_vault_commands(env.dir.path(), &what) {
+        r.within(&format!("{what}: {name}"), 120.0, BUDGET_MIB);
+    }
+}
+
+/// Appends `n` deposits (FileVault-style: label, device, a recovery key)
+/// to `path` at the library level, in one write.
+fn grow(path: &Path, n: usize) {
+    use vault_core::entry::{EntryKind, EntrySecret};
+    use vault_core::vault::{DepositMeta, Vault};
+    use zeroize::Zeroizing;
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut vault = Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap();
+    for i in 0..n {
+        let serial = format!("C02{i:08}X");
+        let secret = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(
+                format!(
+                    "{:06}-111111-222222-333333-444444-555555-666666-777777",
+                    i % 1_000_000
+                )
+                .into_bytes(),
+            ),
+        };
+        let meta = DepositMeta {
+            actor: "bench".into(),
+            time: 1_700_000_000,
+            device: Some(serial.clone()),
+            ..DepositMeta::default()
+        };
+        let label = format!("filevault-{serial}");
+        let record = vault
+            .deposit(&label, EntryKind::Note, &secret, &meta)
+            .unwrap();
+        bytes.extend(vault.push(record).unwrap());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry() {
+    // Issue 14 item 6: whole-vault commands hold the vault's state, never
+    // its records. Measured at 5k and 50k entries (made at the library
+    // level), the growth an entry is extrapolated to 1M; bench/run.sh
+    // measures 1M itself (docs/PERFORMANCE.md).
+    let sizes = [5_000usize, 50_000];
+    let mut peaks: Vec<Vec<(&str, f64)>> = Vec::new();
+    for n in sizes {
+        let env = crate::util::Env::new();
+        env.init(2, &["alice", "bob"], true);
+        grow(&env.path("v.bg"), n);
+        let what = format!("{n} entries");
+        let runs = whole_vault_commands(env.dir.path(), &what);
+        for (name, r) in &runs {
+            r.within(&format!("{what}: {name}"), 300.0, BUDGET_MIB);
+        }
+        peaks.push(
+            runs.iter()
+                .filter_map(|(name, r)| Some((*name, r.peak_mib?)))
+                .collect(),
+        );
+    }
+    let [small, large] = &peaks[..] else {
+        return; // no /usr/bin/time: nothing measured
+    };
+    for ((name, at_small), (_, at_large)) in small.iter().zip(large) {
+        let added = (sizes[1] - sizes[0]) as f64;
+        let per_entry = (at_large - at_small).max(0.0) * 1_048_576.0 / added;
+        let at_1m = at_large + per_entry * (1e6 - sizes[1] as f64) / 1_048_576.0;
+        println!(
+            "budget: {name}: {per_entry:.0} bytes an entry; {at_1m:.0} MiB extrapolated to 1M entries"
+        );
+        assert!(
+            at_1m <= MILLION_MIB,
+            "{name}: {at_1m:.0} MiB extrapolated to 1M entries is over {MILLION_MIB} MiB"
         );
     }
 }

@@ -20,7 +20,7 @@
 //! records that really match. Every page read is checked, so a damaged index
 //! is noticed before any of its rows is used.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::keys::sha256;
 
@@ -185,20 +185,54 @@ impl Header {
 
 /// The bytes of an index. Rows are sorted here.
 pub fn encode(header: &Header, labels: &mut [Row], devices: &mut [Row]) -> Vec<u8> {
-    labels.sort_unstable();
-    devices.sort_unstable();
     let header = Header {
         labels: labels.len() as u32,
         devices: devices.len() as u32,
         ..*header
     };
-    let first = header.encode();
-    let header_check = first[CONTENT..].to_vec();
     let mut out = Vec::with_capacity(header.pages() as usize * PAGE);
-    out.extend_from_slice(&first);
-    for rows in [&*labels, &*devices] {
+    write(&header, || labels, || devices, &mut out).expect("writing to memory");
+    out
+}
+
+/// Writes an index page by page to `out`, one table at a time: `labels`
+/// and `devices` make each table's rows (sorted here) only when it is
+/// written, so a million-entry index never has both tables, or its bytes,
+/// in memory. `header` gives the row counts, which the rows must match.
+pub fn write<L: AsMut<[Row]>, D: AsMut<[Row]>>(
+    header: &Header,
+    labels: impl FnOnce() -> L,
+    devices: impl FnOnce() -> D,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let first = header.encode();
+    out.write_all(&first)?;
+    let mut pages = Pages {
+        header_check: first[CONTENT..].try_into().expect("16 bytes"),
+        number: 1,
+        out,
+    };
+    pages.table(labels().as_mut(), header.labels)?;
+    pages.table(devices().as_mut(), header.devices)
+}
+
+/// The pages of an index being written, numbered from the first table's.
+struct Pages<'a, W> {
+    header_check: [u8; CHECK],
+    number: u64,
+    out: &'a mut W,
+}
+
+impl<W: Write> Pages<'_, W> {
+    /// Sorts `rows` and writes them as the next table's pages.
+    fn table(&mut self, rows: &mut [Row], count: u32) -> io::Result<()> {
+        if rows.len() != count as usize {
+            return Err(io::Error::other(
+                "index rows do not match the header's count",
+            ));
+        }
+        rows.sort_unstable();
         for chunk in rows.chunks(ROWS_PER_PAGE) {
-            let number = (out.len() / PAGE) as u64;
             let mut page = [0u8; PAGE];
             for (i, row) in chunk.iter().enumerate() {
                 let at = i * ROW;
@@ -206,12 +240,13 @@ pub fn encode(header: &Header, labels: &mut [Row], devices: &mut [Row]) -> Vec<u
                 page[at + 8..at + 16].copy_from_slice(&row.offset.to_be_bytes());
                 page[at + 16..at + 20].copy_from_slice(&row.number.to_be_bytes());
             }
-            let check = page_check(number, &header_check, &page[..CONTENT]);
+            let check = page_check(self.number, &self.header_check, &page[..CONTENT]);
             page[CONTENT..].copy_from_slice(&check);
-            out.extend_from_slice(&page);
+            self.out.write_all(&page)?;
+            self.number += 1;
         }
+        Ok(())
     }
-    out
 }
 
 /// An open index: the header checked, pages read and checked on demand.

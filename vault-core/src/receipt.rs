@@ -170,6 +170,10 @@ impl Receipt {
             vault.is_whole(),
             "a receipt is checked against the whole file"
         );
+        assert!(
+            vault.keeps_records(),
+            "a receipt is checked against the records (store::load_records)"
+        );
         let current = vault.fingerprint();
         if self.fingerprint == *current.as_bytes() {
             return self.same_generation(vault);

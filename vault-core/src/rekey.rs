@@ -91,6 +91,7 @@ impl Unsealed {
             unreachable!("new_keys makes a genesis record")
         };
         let fingerprint = crate::fingerprint::Fingerprint::of_v1(genesis);
+        assert!(vault.keeps_records(), "a rekey carries every record over");
         let new_escrow = NewEscrow {
             public: keys.escrow_public,
             fingerprint,
@@ -119,7 +120,7 @@ impl Unsealed {
             old_threshold: vault.threshold() as u8,
             old_custodians: vault.custodians().len() as u8,
             old_head: *vault.head(),
-            old_records: vault.records().len() as u32,
+            old_records: vault.record_count() as u32,
             reason: spec.reason.clone(),
             mac: [0; 32],
         });

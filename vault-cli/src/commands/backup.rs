@@ -114,7 +114,7 @@ pub fn restore(a: RestoreArgs) -> CliResult {
         vault.id().short(),
         a.out.display(),
         file.len(),
-        vault.records().len(),
+        vault.record_count(),
         vault.entries().len()
     );
     println!(

@@ -27,6 +27,10 @@ pub fn run(a: DrillArgs) -> CliResult {
     for e in &outcome.failed {
         eprintln!("breakglass: error: {e}");
     }
+    // The append below reads the vault again (its own replay when the
+    // index cannot prove where the records end): not two states at once.
+    let entries = vault.entries().len();
+    drop(vault);
     let reason = a.reason.trim().to_owned();
     let (actor, time) = (context::actor(), context::now());
     let record = super::append_quorum_record(
@@ -40,7 +44,6 @@ pub fn run(a: DrillArgs) -> CliResult {
             })
         },
     )?;
-    let entries = vault.entries().len();
     if a.json {
         super::print_json(&json!({
             "ok": outcome.failed.is_empty(),

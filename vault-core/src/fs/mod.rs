@@ -6,5 +6,6 @@
 //! - [`scope`]: reading only the records an operation needs, through the
 //!   lookup index beside the vault
 
+mod frames;
 pub mod scope;
 pub mod store;

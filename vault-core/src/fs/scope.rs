@@ -26,11 +26,11 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::frames::{read_at, read_frame};
 use crate::index::{self, Header, Index, Row, Table};
-use crate::log::{self, Frame, FRAME_HEAD, HEADER_LEN};
+use crate::log::{self, Frame, HEADER_LEN};
 use crate::record::{attr, Record};
 use crate::vault::{Tip, Vault};
 
@@ -99,21 +99,53 @@ pub fn rows_of(record: &Record, offset: u64, number: usize) -> (Option<Row>, Opt
     )
 }
 
-/// The bytes of a current index for a whole vault.
+/// Writes a current index for a whole vault to `out`: a row for each
+/// deposit, from the entries' versions (which replay made from every
+/// deposit, so the rows are [`rows_of`] each deposit's record), one table
+/// at a time.
+pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let versions = || {
+        vault.entries().values().flat_map(|e| {
+            let label = index::label_key(&e.label);
+            e.versions.iter().map(move |v| (label, v))
+        })
+    };
+    let row = |key, v: &crate::vault::EntryVersion| Row {
+        key,
+        offset: v.offset,
+        number: (v.record + 1) as u32,
+    };
+    let header = Header {
+        labels: versions().count() as u32,
+        devices: versions().filter(|(_, v)| v.device.is_some()).count() as u32,
+        ..header_for(vault)
+    };
+    let labels = || {
+        let mut rows = Vec::with_capacity(header.labels as usize);
+        rows.extend(versions().map(|(key, v)| row(key, v)));
+        rows
+    };
+    let devices = || {
+        let mut rows = Vec::with_capacity(header.devices as usize);
+        rows.extend(
+            versions().filter_map(|(_, v)| Some(row(index::device_key(v.device.as_deref()?), v))),
+        );
+        rows
+    };
+    index::write(&header, labels, devices, out)
+}
+
+/// The bytes of a current index for a whole vault ([`write_index`]).
 pub fn index_bytes(vault: &Vault) -> Vec<u8> {
-    let (mut labels, mut devices) = (Vec::new(), Vec::new());
-    for (i, placed) in vault.records().iter().enumerate() {
-        let (l, d) = rows_of(&placed.record, placed.frame.offset, i + 1);
-        labels.extend(l);
-        devices.extend(d);
-    }
-    index::encode(&header_for(vault), &mut labels, &mut devices)
+    let mut out = Vec::new();
+    write_index(vault, &mut out).expect("writing to memory");
+    out
 }
 
 /// The header of an index covering all of `vault`.
 pub(crate) fn header_for(vault: &Vault) -> Header {
     Header {
-        genesis: vault.records()[0].frame.hash,
+        genesis: *vault.genesis_hash(),
         covered: vault.end(),
         head: *vault.head(),
         records: vault.record_count() as u32,
@@ -273,30 +305,6 @@ impl Reader<'_> {
         }
         Some(frames)
     }
-}
-
-/// Reads and checks the frame at `offset`, which must end by `limit`.
-fn read_frame(file: &File, offset: u64, limit: u64) -> Option<Frame> {
-    let prev: [u8; 32] = if offset == HEADER_LEN as u64 {
-        log::genesis_prev()
-    } else {
-        read_at(file, offset.checked_sub(32)?, 32)?
-            .try_into()
-            .ok()?
-    };
-    let head: [u8; FRAME_HEAD] = read_at(file, offset, FRAME_HEAD)?.try_into().ok()?;
-    let len = log::frame_len(&head)? + log::FRAME_OVERHEAD;
-    if offset.checked_add(len as u64)? > limit {
-        return None;
-    }
-    log::frame_at(&read_at(file, offset, len)?, offset, &prev)
-}
-
-fn read_at(mut file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    file.seek(SeekFrom::Start(offset)).ok()?;
-    file.read_exact(&mut buf).ok()?;
-    Some(buf)
 }
 
 impl Tail {
@@ -494,7 +502,7 @@ mod tests {
         let path = new_vault(dir.path(), "v");
         deposit(&path, "a", None);
         deposit(&path, "b", None);
-        let whole = load(&path).unwrap().vault;
+        let whole = crate::store::load_records(&path).unwrap().vault;
         let header = header_for(&whole);
         let b = &whole.records()[2].frame;
         // "a" pointed at b's deposit, then at an offset inside it.

@@ -15,9 +15,11 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fd_lock::RwLock;
 
+use super::frames::{self, FileSource, StreamError};
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
 pub use crate::scope::Scope;
@@ -108,35 +110,107 @@ fn read_vault(
             });
         }
     }
-    let read = read_whole(path, file)?;
-    let index = scope::index_bytes(&read.loaded.vault);
-    if fs::read(scope::index_path(path)).ok().as_ref() != Some(&index) {
-        write_index(path, &index);
+    let read = read_whole(path, file, false)?;
+    // Compared as it is written, a page at a time, and written only when
+    // it differs: the index of a million entries is 40 MB.
+    let vault = &read.loaded.vault;
+    let mut same = SameAs::file(&scope::index_path(path));
+    if scope::write_index(vault, &mut same).is_err() || !same.ends_here() {
+        write_index(path, |out| scope::write_index(vault, out));
     }
     Ok(read)
 }
 
-fn read_whole(path: &Path, mut file: &File) -> Result<ReadVault, StoreError> {
-    let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| StoreError::io(path, e))?;
-    file.read_to_end(&mut bytes)
-        .map_err(|e| StoreError::io(path, e))?;
-    let parsed = log::parse(&bytes).map_err(|e| StoreError::Vault {
-        path: path.to_owned(),
-        source: e.into(),
-    })?;
-    drop(bytes);
-    let vault = Vault::replay(&parsed).map_err(|source| StoreError::Vault {
+/// A writer that only compares what is written with a file's bytes.
+struct SameAs {
+    file: Option<io::BufReader<File>>,
+    block: Vec<u8>,
+}
+
+impl SameAs {
+    fn file(path: &Path) -> Self {
+        Self {
+            file: File::open(path)
+                .ok()
+                .map(|f| io::BufReader::with_capacity(1 << 16, f)),
+            block: Vec::new(),
+        }
+    }
+
+    /// True when everything written matched and the file ends there.
+    fn ends_here(mut self) -> bool {
+        let mut rest = [0u8; 1];
+        matches!(self.file.as_mut().map(|f| f.read(&mut rest)), Some(Ok(0)))
+    }
+}
+
+impl Write for SameAs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let differs = || io::Error::other("differs");
+        let file = self.file.as_mut().ok_or_else(differs)?;
+        self.block.resize(buf.len(), 0);
+        if file.read_exact(&mut self.block).is_err() || self.block != buf {
+            self.file = None;
+            return Err(differs());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Replays the whole file one frame at a time (see [`frames::stream`]).
+/// With `keep`, the vault keeps every record ([`Vault::records`]: rekey
+/// and receipts need them); without, it holds only its state and reads a
+/// deposit again from the file when a reveal needs it.
+///
+/// The verdict is the one a whole parse followed by a replay gives: a
+/// record that breaks a replay rule is reported only once the frames after
+/// it are known to be sound (damage further on is named first, as
+/// [`log::parse`] would), and a torn tail is returned, not an error.
+fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreError> {
+    let damaged = |source: ReplayError| StoreError::Vault {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let mut vault: Option<Vault> = None;
+    let mut refused: Option<ReplayError> = None;
+    let streamed = frames::stream(file, |number, frame| {
+        if refused.is_some() {
+            return Ok::<_, std::convert::Infallible>(());
+        }
+        let replayed = match &mut vault {
+            None => Vault::begin(Some(&frame), keep).map(|v| vault = Some(v)),
+            Some(v) => v.replay_frame(&frame, number),
+        };
+        refused = replayed.err();
+        Ok(())
+    });
+    let torn = match streamed {
+        Ok(torn) => torn,
+        Err(StreamError::Io(e)) => return Err(StoreError::io(path, e)),
+        Err(StreamError::Log(e)) => return Err(damaged(e.into())),
+        Err(StreamError::Each(never)) => match never {},
+    };
+    if let Some(e) = refused {
+        return Err(damaged(e));
+    }
+    let mut vault = match vault {
+        Some(v) => v,
+        None => Vault::begin(None, keep).map_err(damaged)?,
+    };
+    if !keep {
+        let file = file.try_clone().map_err(|e| StoreError::io(path, e))?;
+        vault.set_source(Arc::new(FileSource {
+            file,
+            end: vault.end(),
+        }));
+    }
     Ok(ReadVault {
         good_len: vault.end(),
-        loaded: Loaded {
-            vault,
-            torn: parsed.torn,
-        },
+        loaded: Loaded { vault, torn },
         tail: None,
     })
 }
@@ -144,14 +218,17 @@ fn read_whole(path: &Path, mut file: &File) -> Result<ReadVault, StoreError> {
 /// Replaces the index beside `path`. The index is derived data checked on
 /// every use, so this is best effort: a read-only directory just means
 /// slower reads, and no fsync is needed (a torn index fails its checks).
-fn write_index(path: &Path, bytes: &[u8]) {
+fn write_index(path: &Path, write: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>) {
     let target = scope::index_path(path);
     let written = tempfile::Builder::new()
         .prefix(".breakglass-index-")
         .permissions(secret_file_permissions())
         .tempfile_in(parent_dir(path))
-        .and_then(|mut tmp| {
-            tmp.write_all(bytes)?;
+        .and_then(|tmp| {
+            let mut out = io::BufWriter::new(tmp.as_file());
+            write(&mut out)?;
+            out.flush()?;
+            drop(out);
             tmp.persist(&target).map_err(|e| e.error)
         });
     drop(written);
@@ -172,6 +249,16 @@ pub fn load_scope(path: &Path, scope: &Scope) -> Result<Loaded, StoreError> {
     Ok(read_vault(path, &guard, scope, Purpose::Read)?.loaded)
 }
 
+/// Reads the whole vault under a shared lock, keeping every record
+/// ([`Vault::records`]): for the few operations that need them (receipts,
+/// rekey). Its memory grows with the file; [`load`] holds only the state.
+pub fn load_records(path: &Path) -> Result<Loaded, StoreError> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let lock = RwLock::new(file);
+    let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
+    Ok(read_whole(path, &guard, true)?.loaded)
+}
+
 /// Reads the vault record by record under a shared lock and hands each to
 /// `each` (1-based number, frame, decoded record), then drops it: memory
 /// stays at one record whatever the file holds (`audit` streams its
@@ -184,91 +271,23 @@ pub fn for_each_record<E: From<StoreError>>(
     path: &Path,
     mut each: impl FnMut(usize, &log::Frame, Record) -> Result<(), E>,
 ) -> Result<Option<TornTail>, E> {
-    use std::io::BufRead;
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
-    let damaged = |source: ReplayError| StoreError::Vault {
-        path: path.to_owned(),
-        source,
-    };
-    let mut r = io::BufReader::with_capacity(1 << 16, &*guard);
-    let mut header = Vec::with_capacity(log::HEADER_LEN);
-    (&mut r)
-        .take(log::HEADER_LEN as u64)
-        .read_to_end(&mut header)
-        .map_err(|e| StoreError::io(path, e))?;
-    // An empty file, the wrong magic or a newer version: as parse says.
-    if header.len() < log::HEADER_LEN || header[..] != log::header() {
-        return Err(damaged(
-            log::parse(&header)
-                .err()
-                .unwrap_or(LogError::NotAVault)
-                .into(),
-        )
-        .into());
-    }
-    let (mut offset, mut prev, mut number) = (log::HEADER_LEN as u64, log::genesis_prev(), 1);
-    let mut bytes = Vec::new();
-    loop {
-        bytes.clear();
-        let mut head = [0u8; log::FRAME_HEAD];
-        let got = read_up_to(&mut r, &mut head).map_err(|e| StoreError::io(path, e))?;
-        bytes.extend_from_slice(&head[..got]);
-        if got == 0 {
-            return Ok(None);
-        }
-        let whole = got == head.len()
-            && log::frame_len(&head).is_some_and(|len| {
-                let n = (len + log::FRAME_OVERHEAD - log::FRAME_HEAD) as u64;
-                (&mut r).take(n).read_to_end(&mut bytes).is_ok()
-                    && bytes.len() == len + log::FRAME_OVERHEAD
-            });
-        let at_end = r
-            .fill_buf()
-            .map_err(|e| StoreError::io(path, e))?
-            .is_empty();
-        if !whole || at_end {
-            // Not a good frame, or the last one: classify as the whole-file
-            // parser does (a torn tail only at the very end of the file).
-            r.read_to_end(&mut bytes)
-                .map_err(|e| StoreError::io(path, e))?;
-            let l = log::parse_tail(&bytes, offset, prev, number).map_err(|e| damaged(e.into()))?;
-            for frame in l.frames {
-                let record = decode(path, &frame, number)?;
-                each(number, &frame, record)?;
-                number += 1;
-            }
-            return Ok(l.torn);
-        }
-        // A whole frame with more after it: its chain hash must hold.
-        let frame = log::frame_at(&bytes, offset, &prev).ok_or_else(|| {
-            damaged(
-                LogError::Damaged {
-                    record: number,
-                    offset,
-                    why: "chain hash does not match",
-                }
-                .into(),
-            )
-        })?;
+    let streamed = frames::stream(&guard, |number, frame| {
         let record = decode(path, &frame, number)?;
-        offset += bytes.len() as u64;
-        prev = frame.hash;
-        each(number, &frame, record)?;
-        number += 1;
-    }
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..])? {
-            0 => break,
-            n => got += n,
+        each(number, &frame, record)
+    });
+    match streamed {
+        Ok(torn) => Ok(torn),
+        Err(StreamError::Io(e)) => Err(StoreError::io(path, e).into()),
+        Err(StreamError::Log(e)) => Err(StoreError::Vault {
+            path: path.to_owned(),
+            source: e.into(),
         }
+        .into()),
+        Err(StreamError::Each(e)) => Err(e),
     }
-    Ok(got)
 }
 
 fn decode(path: &Path, frame: &log::Frame, number: usize) -> Result<Record, StoreError> {
@@ -324,7 +343,7 @@ pub fn append<E>(
         })?;
         write_at_end(path, file, good_len, &frame)?;
         if let Some(bytes) = tail.and_then(|t| t.merged(&as_read)) {
-            write_index(path, &bytes);
+            write_index(path, |out| out.write_all(&bytes));
         }
         Ok(Ok(Appended {
             record: vault.record_count(),
@@ -347,7 +366,7 @@ pub fn append_many<E>(
         // Not read_vault: the index it would refresh is rebuilt below.
         let ReadVault {
             loaded, good_len, ..
-        } = read_whole(path, file)?;
+        } = read_whole(path, file, false)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
@@ -359,7 +378,7 @@ pub fn append_many<E>(
         };
         if !frames.is_empty() {
             write_at_end(path, file, good_len, &frames)?;
-            write_index(path, &scope::index_bytes(&vault));
+            write_index(path, |out| scope::write_index(&vault, out));
         }
         Ok(Ok(frames.len()))
     })
@@ -420,8 +439,9 @@ pub fn rewrite<E>(
 ) -> Result<Result<PathBuf, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        // Not read_vault: the old file's index is removed below.
-        let ReadVault { loaded, .. } = read_whole(path, file)?;
+        // Not read_vault: the old file's index is removed below. A rekey
+        // carries every record over: it needs them all.
+        let ReadVault { loaded, .. } = read_whole(path, file, true)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
@@ -699,7 +719,7 @@ pub(crate) mod tests {
         let index = fs::read(scope::index_path(&path)).unwrap();
         let v = load(&path).unwrap().vault;
         assert_eq!(v.entries()["a"].versions.len(), 2);
-        assert_eq!(v.records().len(), 4);
+        assert_eq!(v.record_count(), 4);
         assert!(
             index == scope::index_bytes(&v),
             "the batch leaves a current index"
@@ -773,6 +793,89 @@ pub(crate) mod tests {
                 (s, w) => panic!("flip at {at}: streamed {s:?}, whole {w:?}"),
             }
         }
+    }
+
+    /// What a whole read says: the entries' public state and the torn
+    /// tail, or the error's text.
+    fn verdict(load: Result<(Vault, Option<TornTail>), String>) -> String {
+        match load {
+            Ok((v, torn)) => format!(
+                "{:?} {:?} {} {:?}",
+                v.entries(),
+                torn,
+                v.record_count(),
+                v.head()
+            ),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_replay_streamed_from_the_file_agrees_with_parse_and_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        for label in ["one", "two", "one"] {
+            deposit(&path, label);
+        }
+        let good = fs::read(&path).unwrap();
+        let in_memory = |bytes: &[u8]| {
+            let log = log::parse(bytes).map_err(|e| e.to_string())?;
+            let v = Vault::replay(&log).map_err(|e| e.to_string())?;
+            Ok((v, log.torn))
+        };
+        let streamed = |bytes: &[u8]| {
+            fs::write(&path, bytes).unwrap();
+            let _ = fs::remove_file(scope::index_path(&path));
+            match load(&path) {
+                Ok(l) => Ok((l.vault, l.torn)),
+                Err(StoreError::Vault { source, .. }) => Err(source.to_string()),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let loaded = streamed(&good).unwrap().0;
+        assert!(!loaded.keeps_records() && loaded.records().is_empty());
+        for cut in log::HEADER_LEN..=good.len() {
+            let bytes = &good[..cut];
+            assert_eq!(
+                verdict(streamed(bytes)),
+                verdict(in_memory(bytes)),
+                "cut {cut}"
+            );
+        }
+        for at in (0..good.len()).step_by(5) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            assert_eq!(
+                verdict(streamed(&bad)),
+                verdict(in_memory(&bad)),
+                "flip at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_broken_early_is_named_only_after_damage_later() {
+        // Record 2 breaks a replay rule (a second genesis, re-chained);
+        // record 3 is damaged: the whole parse names the damage first.
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        deposit(&path, "a");
+        let good = fs::read(&path).unwrap();
+        let log = log::parse(&good).unwrap();
+        let genesis = &log.frames[0];
+        let (second, hash) = log::encode_frame(&log.head, genesis.kind, &genesis.body);
+        let (third, _) = log::encode_frame(&hash, 2, b"x");
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(&second);
+        let damaged_at = bytes.len();
+        bytes.extend_from_slice(&third);
+        bytes.extend_from_slice(&third); // a fourth record: the third is not the last
+        bytes[damaged_at + 12] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        let whole = log::parse(&bytes).unwrap_err().to_string();
+        assert!(err.ends_with(&whole), "{err} / {whole}");
+        assert!(whole.contains("record #4"), "{whole}");
     }
 
     #[test]

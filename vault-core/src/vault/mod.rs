@@ -47,8 +47,6 @@ pub struct EntryVersion {
     pub version: u32,
     /// Deposit time, Unix seconds.
     pub time: u64,
-    /// Who deposited (self-asserted).
-    pub actor: String,
     /// Device identifier, if the deposit named one.
     pub device: Option<String>,
     /// BitLocker key ID, if the deposit named one.
@@ -60,8 +58,11 @@ pub struct EntryVersion {
     /// The deposit id of an exported-key deposit (`0x12`); `None` for the
     /// original form.
     pub deposit_id: Option<[u8; 16]>,
-    /// Index into [`Vault::records`] of the deposit.
+    /// The deposit's record number − 1 (its index in [`Vault::records`]
+    /// when the vault keeps its records).
     pub record: usize,
+    /// File offset of the deposit's frame: where a reveal reads it.
+    pub offset: u64,
 }
 
 /// An entry (public view): label, kind and versions, oldest first.
@@ -127,12 +128,31 @@ pub struct Placed {
     pub frame: Frame,
 }
 
+/// Where a vault whose records were not kept reads a deposit again when a
+/// reveal needs its ciphertext (the file it was replayed from; see
+/// `crate::fs::store`). Whatever it returns is checked again: the frame
+/// (frame check, chain hash) by the source, the record's label and version
+/// by the vault.
+pub trait RecordSource: std::fmt::Debug + Send + Sync {
+    /// The checked frame that starts at `offset`, if there is one.
+    fn frame_at(&self, offset: u64) -> Option<Frame>;
+    /// Hands every record replayed to `each` (number, frame), in order,
+    /// one at a time; false if they could not all be read again.
+    fn for_each_frame(&self, each: &mut dyn FnMut(usize, &Frame)) -> bool;
+}
+
 /// A vault's state: the replay of its records.
 #[derive(Debug, Clone)]
 pub struct Vault {
     genesis: Genesis,
+    /// Chain hash of the genesis record.
+    genesis_hash: [u8; 32],
     entries: BTreeMap<String, Entry>,
+    /// Every record replayed, when `keep` (else empty).
     records: Vec<Placed>,
+    keep: bool,
+    /// Where deposits not in `records` are read from.
+    source: Option<std::sync::Arc<dyn RecordSource>>,
     head: [u8; 32],
     drills: Vec<DrillEvent>,
     /// Per custodian index: (times verified, last time).
@@ -241,9 +261,67 @@ impl Vault {
     pub fn entries(&self) -> &BTreeMap<String, Entry> {
         &self.entries
     }
-    /// Every record, in file order (when partial: those read).
+    /// Every record, in file order (when partial: those read). Empty
+    /// unless the vault was replayed keeping its records
+    /// ([`Vault::keeps_records`]): a vault read from a file one frame at a
+    /// time holds only its state.
     pub fn records(&self) -> &[Placed] {
         &self.records
+    }
+    /// True when [`Vault::records`] holds the records replayed.
+    pub fn keeps_records(&self) -> bool {
+        self.keep
+    }
+    /// Chain hash of the genesis record.
+    pub fn genesis_hash(&self) -> &[u8; 32] {
+        &self.genesis_hash
+    }
+    /// Hands every record to `each` (number, frame, record) in file order,
+    /// one at a time: the records kept, or else read again from the
+    /// source. False if the source could not read them all again.
+    pub fn for_each_record(&self, mut each: impl FnMut(usize, &Frame, &Record)) -> bool {
+        if self.keep || self.source.is_none() {
+            for (i, p) in self.records.iter().enumerate() {
+                each(i + 1, &p.frame, &p.record);
+            }
+            return true;
+        }
+        let source = self.source.as_ref().expect("checked above");
+        source.for_each_frame(&mut |number, frame| {
+            if let Ok(record) = Record::decode(frame.kind, &frame.body) {
+                each(number, frame, &record);
+            }
+        })
+    }
+    /// Sets where deposits are read again when the vault did not keep them.
+    pub fn set_source(&mut self, source: std::sync::Arc<dyn RecordSource>) {
+        self.source = Some(source);
+    }
+    /// The deposit of `label` whose frame starts at `offset`: from the
+    /// records kept, else read again from the source and checked to be
+    /// that label's deposit of `version`.
+    pub fn deposit_at(
+        &self,
+        label: &str,
+        version: u32,
+        offset: u64,
+    ) -> Option<std::borrow::Cow<'_, crate::record::Deposit>> {
+        use std::borrow::Cow;
+        let is_it = |d: &crate::record::Deposit| d.label == label && d.version == version;
+        if let Ok(i) = self
+            .records
+            .binary_search_by_key(&offset, |p| p.frame.offset)
+        {
+            return match &self.records[i].record {
+                Record::Deposit(d) if is_it(d) => Some(Cow::Borrowed(d)),
+                _ => None,
+            };
+        }
+        let frame = self.source.as_ref()?.frame_at(offset)?;
+        match Record::decode(frame.kind, &frame.body).ok()? {
+            Record::Deposit(d) if is_it(&d) => Some(Cow::Owned(d)),
+            _ => None,
+        }
     }
     /// How many records the file holds.
     pub fn record_count(&self) -> usize {

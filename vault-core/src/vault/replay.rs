@@ -29,10 +29,25 @@ pub enum ReplayError {
 }
 
 impl Vault {
-    /// Replays a parsed file into a vault, checking every rule.
+    /// Replays a parsed file into a vault, checking every rule. Every
+    /// record is kept ([`Vault::records`]): for files already in memory.
     pub fn replay(log: &Log) -> Result<Self, ReplayError> {
         let mut frames = log.frames.iter();
-        let first = frames.next().ok_or_else(|| ReplayError::Invalid {
+        let mut vault = Self::begin(frames.next(), true)?;
+        for (i, frame) in frames.enumerate() {
+            vault.replay_frame(frame, i + 2)?;
+        }
+        Ok(vault)
+    }
+
+    /// Starts a replay at the file's first record, which must be a genesis
+    /// record (`None`: the file has none). With `keep`, every record
+    /// replayed is kept in [`Vault::records`]; without it the vault holds
+    /// only its state (entries, drills, checks), so a replay fed one frame
+    /// at a time ([`Vault::replay_frame`]) stays as small as that state
+    /// whatever the records name.
+    pub fn begin(first: Option<&Frame>, keep: bool) -> Result<Self, ReplayError> {
+        let first = first.ok_or_else(|| ReplayError::Invalid {
             record: 1,
             offset: log::HEADER_LEN as u64,
             why: "the file has no records: it is not a complete vault".into(),
@@ -47,13 +62,20 @@ impl Vault {
                 ))
             }
         };
-        let mut vault = Self {
-            genesis: genesis.clone(),
-            entries: BTreeMap::new(),
-            records: vec![Placed {
-                record: Record::Genesis(genesis),
+        let mut records = Vec::new();
+        if keep {
+            records.push(Placed {
+                record: Record::Genesis(genesis.clone()),
                 frame: first.clone(),
-            }],
+            });
+        }
+        Ok(Self {
+            genesis,
+            genesis_hash: first.hash,
+            entries: BTreeMap::new(),
+            records,
+            keep,
+            source: None,
             head: first.hash,
             drills: Vec::new(),
             verifications: BTreeMap::new(),
@@ -62,13 +84,14 @@ impl Vault {
             whole: true,
             earlier: Vec::new(),
             deposit_ids: Default::default(),
-        };
-        for (i, frame) in frames.enumerate() {
-            let number = i + 2;
-            let record = decode(frame, number)?;
-            vault.apply(record, frame, number)?;
-        }
-        Ok(vault)
+        })
+    }
+
+    /// Replays the record in `frame`, number `number`, which must follow
+    /// the records replayed so far.
+    pub fn replay_frame(&mut self, frame: &Frame, number: usize) -> Result<(), ReplayError> {
+        let record = decode(frame, number)?;
+        self.apply(record, frame, number)
     }
 
     /// A vault of its genesis and some deposits only (found through the
@@ -89,12 +112,7 @@ impl Vault {
         deposits: &[(Frame, usize)],
         tip: Tip,
     ) -> Result<Self, ReplayError> {
-        let log = Log {
-            frames: vec![genesis.clone()],
-            head: genesis.hash,
-            torn: None,
-        };
-        let mut vault = Self::replay(&log)?;
+        let mut vault = Self::begin(Some(genesis), true)?;
         for (i, frame) in earlier.iter().enumerate() {
             let record = decode(frame, i + 2)?;
             if !matches!(&record, Record::History(h) if h.kind == crate::record::kind::GENESIS) {
@@ -187,10 +205,12 @@ impl Vault {
                 *v = (v.0 + 1, s.time);
             }
         }
-        self.records.push(Placed {
-            record,
-            frame: frame.clone(),
-        });
+        if self.keep {
+            self.records.push(Placed {
+                record,
+                frame: frame.clone(),
+            });
+        }
         self.head = frame.hash;
         self.count += 1;
         self.end = frame_end(frame);
@@ -274,13 +294,13 @@ impl Vault {
         entry.versions.push(EntryVersion {
             version: d.version,
             time: d.time,
-            actor: d.actor.clone(),
             device: attrs.device,
             key_id: attrs.key_id,
             rotation: attrs.rotation,
             digest: attrs.digest,
             deposit_id: d.deposit_id,
-            record: self.records.len(),
+            record: number - 1,
+            offset: frame.offset,
         });
         Ok(())
     }

@@ -108,11 +108,11 @@ impl Unsealed {
             version: v.version,
             record: v.record + 1,
         };
-        let Record::Deposit(d) = &vault.records[v.record].record else {
-            return Err(damaged());
-        };
+        let d = vault
+            .deposit_at(&entry.label, v.version, v.offset)
+            .ok_or_else(damaged)?;
         let plain =
-            super::deposit::open_deposit(&self.escrow, &self.vault_id, || vault.fingerprint(), d)
+            super::deposit::open_deposit(&self.escrow, &self.vault_id, || vault.fingerprint(), &d)
                 .ok_or_else(damaged)?;
         let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
         Ok(Revealed {
@@ -177,16 +177,31 @@ impl Unsealed {
     }
 
     /// Quorum records whose MAC does not verify (1-based record numbers):
-    /// evidence that the audit trail was altered.
+    /// evidence that the audit trail was altered. A vault that did not keep
+    /// its records reads them again one at a time; if that fails the
+    /// record that could not be read is named (as failing: it cannot be
+    /// shown authentic).
     pub fn bad_macs(&self, vault: &Vault) -> Vec<usize> {
         let key = self.mk.record_mac_key(&self.vault_id);
-        vault
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.record.verify_mac(&key, &p.frame.prev) == Some(false))
-            .map(|(i, _)| i + 1)
-            .collect()
+        let mut bad = Vec::new();
+        let mut seen = 0;
+        let read = vault.for_each_record(|number, frame, record| {
+            seen = number;
+            if record.verify_mac(&key, &frame.prev) == Some(false) {
+                bad.push(number);
+            }
+        });
+        if !read {
+            bad.push(seen + 1);
+        }
+        bad
+    }
+
+    /// True when `record`, read at its place after `prev`, is a quorum
+    /// record whose MAC does not verify: [`Unsealed::bad_macs`] one record
+    /// at a time, for records streamed from the file.
+    pub fn mac_fails(&self, record: &Record, prev: &[u8; 32]) -> bool {
+        record.verify_mac(&self.mk.record_mac_key(&self.vault_id), prev) == Some(false)
     }
 
     /// The unseal record for `entries`, signed for its place after `prev`
