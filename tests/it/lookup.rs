@@ -259,3 +259,44 @@ fn imported_bitlocker_keys_are_found_by_key_id_and_computer_name() {
     assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["entries"][0]["key_id"], "7E26F36A");
 }
+
+/// A FileVault entry is found by its serial, and also by the computer name
+/// and the user the export names (issue 14): both kept as public,
+/// search-only attributes; the recovery key is never searched.
+#[test]
+fn imported_filevault_keys_are_found_by_computer_name_and_user() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let jamf = crate::util::root().join("fixtures/import/filevault-jamf.csv");
+    env.run(
+        &[
+            "import",
+            "v.bg",
+            "--from",
+            jamf.to_str().unwrap(),
+            "--format",
+            "filevault",
+        ],
+        "",
+    )
+    .success();
+    let search = |text: &str| -> serde_json::Value {
+        json(
+            &env.run(&["list", "v.bg", "--json", "--search", text], "")
+                .success(),
+        )["entries"]
+            .clone()
+    };
+    for text in ["mac-001", "MAC-001", "user1", "C02X0001JHD3"] {
+        let found = search(text);
+        let found = found.as_array().unwrap();
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert_eq!(found[0]["device"], "C02X0001JHD3");
+        assert_eq!(found[0]["also_known_as"], "mac-001");
+        assert_eq!(found[0]["user"], "user1");
+    }
+    assert!(
+        search("ZDOC-9IS0").as_array().unwrap().is_empty(),
+        "keys are not searched"
+    );
+}

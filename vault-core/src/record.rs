@@ -120,6 +120,11 @@ pub mod attr {
     /// Import digest: 32 hex digits identifying label and secret, so a
     /// re-import adds nothing. Only for high-entropy secrets.
     pub const IMPORT_DIGEST: u8 = 6;
+    /// Another name of the device, for search (a computer or display name
+    /// when `DEVICE` holds a serial number or device ID).
+    pub const ALSO_KNOWN_AS: u8 = 7;
+    /// The device's user as an export names them, for search.
+    pub const USER: u8 = 8;
     /// The most attributes one deposit may carry.
     pub const MAX: usize = 16;
 }

@@ -72,6 +72,8 @@ pub fn run(a: ListArgs) -> CliResult {
                     "versions": e.versions.len(),
                     "device": e.current().device,
                     "key_id": e.current().key_id,
+                    "also_known_as": e.current().also_known_as,
+                    "user": e.current().user,
                     "created": rfc3339(e.versions[0].time),
                     "updated": rfc3339(e.current().time),
                 })

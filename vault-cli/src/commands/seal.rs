@@ -92,6 +92,8 @@ pub(super) fn meta(
         expose_hours: p.rotate_after_use,
         rotation,
         digest: None,
+        also_known_as: None,
+        user: None,
     }
 }
 

@@ -101,6 +101,19 @@ pub struct Overrides {
     pub time: Option<String>,
 }
 
+/// A public name to search a FileVault entry by besides its device
+/// identifier (the computer name beside a serial, the Mac's user): kept
+/// when present, different from the device identifier and within the
+/// attribute's rules; otherwise left out (it is only for search).
+fn searchable(format: &Format, device: &str, value: &str) -> Option<String> {
+    let value = value.trim();
+    let ok = matches!(format, Format::FileVault)
+        && !value.is_empty()
+        && !value.eq_ignore_ascii_case(device)
+        && crate::vault::check_text(crate::error::Field::Device, value, limits::ATTRIBUTE).is_ok();
+    ok.then(|| value.to_owned())
+}
+
 /// How to read a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -130,6 +143,10 @@ pub struct Row {
     pub digest_ok: bool,
     /// A LAPS history row: an older version, never made current.
     pub history: bool,
+    /// The computer name of a Mac found by its serial (public, searchable).
+    pub also_known_as: Option<String>,
+    /// The Mac's user as the export names them (public, searchable).
+    pub user: Option<String>,
 }
 
 /// Why a row is not imported. Messages never quote the secret.
@@ -618,6 +635,11 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                 key_id,
                 digest_ok,
                 history,
+                also_known_as: searchable(format, &device, name),
+                user: match format {
+                    Format::FileVault => searchable(format, &device, field(cols.username)),
+                    _ => None,
+                },
             },
         };
         let next = groups.len();
@@ -763,6 +785,16 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(rows[0].label, "filevault-C02X");
         assert_eq!(rows[0].device.as_deref(), Some("C02X"));
+        assert_eq!(rows[0].also_known_as.as_deref(), Some("mac-1"));
+        assert_eq!(rows[0].user, None);
+        // Found by its serial, the computer name is kept for search; a name
+        // equal to the serial, or one breaking the text rules, is not.
+        let text = "Serial Number,Computer Name,User,Personal Recovery Key\nC02Y,C02Y,a\u{202e}b,ABCD-EFGH-IJKL-MNOP-QRST-UVWX\n";
+        let (rows, _) = read_str(text, &Format::FileVault).unwrap();
+        assert_eq!(
+            (rows[0].also_known_as.as_deref(), rows[0].user.as_deref()),
+            (None, None)
+        );
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub fn deposit(
                 time,
                 device: row.device.clone(),
                 key_id: row.key_id.clone(),
+                also_known_as: row.also_known_as.clone(),
+                user: row.user.clone(),
                 digest,
                 ..DepositMeta::default()
             };

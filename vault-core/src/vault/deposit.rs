@@ -109,6 +109,11 @@ pub struct DepositMeta {
     pub rotation: bool,
     /// Import digest (see `import`), for idempotent re-imports.
     pub digest: Option<String>,
+    /// Another name of the device (a computer name beside a serial),
+    /// public, for search.
+    pub also_known_as: Option<String>,
+    /// The device's user, public, for search.
+    pub user: Option<String>,
 }
 
 /// The known attributes of a deposit, parsed and checked.
@@ -116,6 +121,8 @@ pub struct DepositMeta {
 pub(super) struct DepositAttrs {
     pub(super) device: Option<String>,
     pub(super) key_id: Option<String>,
+    pub(super) also_known_as: Option<String>,
+    pub(super) user: Option<String>,
     pub(super) rotate_days: Option<u32>,
     pub(super) expose_hours: Option<u32>,
     pub(super) rotation: bool,
@@ -135,6 +142,8 @@ impl DepositAttrs {
         Ok(Self {
             device: d.attribute(attr::DEVICE).map(str::to_owned),
             key_id: d.attribute(attr::KEY_ID).map(str::to_owned),
+            also_known_as: d.attribute(attr::ALSO_KNOWN_AS).map(str::to_owned),
+            user: d.attribute(attr::USER).map(str::to_owned),
             rotate_days: number(attr::ROTATE_DAYS, MAX_ROTATE_DAYS)?,
             expose_hours: number(attr::EXPOSE_HOURS, MAX_EXPOSE_HOURS)?,
             rotation: match d.attribute(attr::ROTATION) {
@@ -319,6 +328,15 @@ pub fn deposit_attributes(
             });
         }
         attributes.push((attr::EXPOSE_HOURS, hours.to_string()));
+    }
+    for (tag, value) in [
+        (attr::ALSO_KNOWN_AS, &meta.also_known_as),
+        (attr::USER, &meta.user),
+    ] {
+        if let Some(value) = value {
+            check_text(Field::Device, value, limits::ATTRIBUTE)?;
+            attributes.push((tag, value.clone()));
+        }
     }
     if let Some(digest) = &meta.digest {
         attributes.push((attr::IMPORT_DIGEST, digest.clone()));

@@ -51,6 +51,11 @@ pub struct EntryVersion {
     pub device: Option<String>,
     /// BitLocker key ID, if the deposit named one.
     pub key_id: Option<String>,
+    /// Another name of the device (a computer name beside a serial), for
+    /// search.
+    pub also_known_as: Option<String>,
+    /// The device's user, for search.
+    pub user: Option<String>,
     /// True when this version was deposited as a rotation.
     pub rotation: bool,
     /// Import digest, if the version was imported.

@@ -296,6 +296,8 @@ impl Vault {
             time: d.time,
             device: attrs.device,
             key_id: attrs.key_id,
+            also_known_as: attrs.also_known_as,
+            user: attrs.user,
             rotation: attrs.rotation,
             digest: attrs.digest,
             deposit_id: d.deposit_id,

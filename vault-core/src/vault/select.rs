@@ -145,6 +145,8 @@ impl Entry {
         contains(&self.label)
             || current.device.as_deref().is_some_and(contains)
             || current.key_id.as_deref().is_some_and(contains)
+            || current.also_known_as.as_deref().is_some_and(contains)
+            || current.user.as_deref().is_some_and(contains)
             || KeyIdQuery::parse(text).is_ok_and(|id| self.has_key_id(&id))
     }
 }
