@@ -173,6 +173,7 @@ fn lifecycle(out: &Path) {
             expose_hours: hours,
             rotation,
             digest: None,
+            ..DepositMeta::default()
         }
     };
     let secret = |user: &str, s: &[u8]| EntrySecret {
