@@ -64,7 +64,11 @@ fn every_envelope_scans_back_to_a_share_that_unseals() {
         env.write(&format!("{who}.scanned"), decoded);
     }
     env.run(
-        &unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+        &[
+            unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+            vec!["--all"],
+        ]
+        .concat(),
         pass_lines(&["carol", "alice"]),
     )
     .success()
@@ -221,7 +225,11 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
         .stdout(predicate::str::contains("Share OK: alice"));
     }
     env.run(
-        &unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+        &[
+            unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+            vec!["--all"],
+        ]
+        .concat(),
         pass_lines(&["alice", "bob"]),
     )
     .success()

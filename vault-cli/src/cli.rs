@@ -580,9 +580,13 @@ pub struct UnsealArgs {
     /// With --device or --key-id: reveal every entry found, not only one.
     #[arg(long, requires = "lookup")]
     pub all_matches: bool,
-    /// Reveal only this entry; repeat for more (default: all entries).
+    /// Reveal this entry; repeat for more. With no --entry, --device or --key-id,
+    /// breakglass lists the entries at a terminal and asks which (and why).
     #[arg(long = "entry", value_name = "LABEL")]
     pub entries: Vec<String>,
+    /// Reveal every entry (each is then marked exposed and must be rotated).
+    #[arg(long, conflicts_with_all = ["entries", "device", "key_id"])]
+    pub all: bool,
     /// Why the vault is being opened (kept in the audit trail).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
