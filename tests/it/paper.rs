@@ -117,8 +117,16 @@ fn letter_and_a4_pages_and_plain_shares() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout).into_owned();
-        assert!(text.contains("NOT protected by a passphrase"), "{text}");
-        assert!(text.contains("any 2 of 2 unseal"));
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains("No passphrase: whoever holds this page holds the share"),
+            "{text}"
+        );
+        assert!(text.contains("any 2 of the 2 custodians"), "{text}");
+        assert!(
+            fonts.contains("DejaVuSans-Bold") && fonts.contains("DejaVuSans "),
+            "{fonts}"
+        );
     }
     env.run(&envelope_args("shares/bob.share", "bob-a4.pdf"), "")
         .code(2)
@@ -127,6 +135,76 @@ fn letter_and_a4_pages_and_plain_shares() {
     env.run(&envelope_args("x.share", "x.pdf"), "")
         .code(2)
         .stderr(predicate::str::contains("belongs to another vault"));
+}
+
+/// The envelope a custodian follows alone: what to do and not do, who
+/// else holds a share, whom to call and where things are (given as flags:
+/// a version 1 vault has no field for them), which generation it is; the
+/// QR code on page 1 and the typed share on page 2; unseal by --entry with
+/// a reason, never reveal-all.
+#[test]
+fn an_envelope_says_who_whom_to_call_where_and_which_generation() {
+    let env = Env::new();
+    env.init(3, &["alice", "bob", "carol", "dave", "erin"], true);
+    let mut args = envelope_args("shares/carol.share", "carol.pdf");
+    args.extend([
+        "--contact",
+        "Maria Lopez +49 30 1234",
+        "--where",
+        "safe 2, room 4.12",
+    ]);
+    env.run(&args, "").success();
+    let text = tool("pdftotext")
+        .current_dir(env.dir.path())
+        .args(["carol.pdf", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(pages.len(), 2, "{text}");
+    for want in [
+        "DO NOT OPEN except in an emergency or a scheduled drill",
+        "any 3 of the 5 custodians",
+        "alice, bob, dave, erin",
+        "Maria Lopez +49 30 1234",
+        "safe 2, room 4.12",
+        "Replaces envelopes printed before 20",
+        "Generation 1",
+        "breakglass unseal v.bg --entry NAME --reason",
+    ] {
+        let page = pages[0].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(page.contains(want), "page 1 lacks {want:?}:\n{page}");
+    }
+    assert!(!pages[0].contains("01: "), "typed share on page 1");
+    let share = env.read("shares/carol.share");
+    let page = pages[1].split_whitespace().collect::<Vec<_>>().join(" ");
+    for line in share.lines().filter(|l| l.get(2..4) == Some(": ")) {
+        // pdftotext lists the check codes as a column of their own.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let line = words[..words.len() - 1].join(" ");
+        assert!(page.contains(&line), "page 2 lacks {line:?}:\n{page}");
+    }
+    // Page 1's QR code is the share.
+    assert_eq!(
+        scan(&env, "carol.pdf", 150).trim_end(),
+        env.read("shares/carol.share").trim_end()
+    );
+    // The same flags at init: checked, and the envelope command to run shown.
+    let env2 = Env::new();
+    let mut init = crate::util::init_args("v.bg", "T", "2", &["a", "b"], "s");
+    init.extend(crate::util::FLOOR);
+    init.extend(["--no-passphrase", "--contact", "Maria +49 30 1234"]);
+    env2.run(&init, "").success().stdout(predicate::str::contains(
+        "breakglass envelope 'v.bg' --all --share-dir 's' --out-dir envelopes --contact 'Maria +49 30 1234'",
+    ));
+    let mut bad = crate::util::init_args("w.bg", "T", "2", &["a", "b"], "s2");
+    bad.extend(["--where", "two\nlines"]);
+    env2.run(&bad, "").code(2).stderr(predicate::str::contains(
+        "--where contains a control character",
+    ));
 }
 
 // ---------------------------------------------------------------- pictures

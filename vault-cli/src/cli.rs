@@ -93,6 +93,20 @@ pub enum PaperArg {
     Letter,
 }
 
+/// Free text printed on every envelope. A version 1 vault file has no
+/// field for it, so it is given to each command that prints or reprints.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EnvelopeTextArgs {
+    /// Whom a custodian calls in an emergency (names, phone numbers; printed on
+    /// the envelopes; not kept in a version 1 vault file).
+    #[arg(long, value_name = "TEXT")]
+    pub contact: Option<String>,
+    /// Where the vault copy, the offline laptop and the breakglass program are
+    /// (printed on the envelopes; not kept in a version 1 vault file).
+    #[arg(long = "where", value_name = "TEXT")]
+    pub place: Option<String>,
+}
+
 /// `breakglass envelope`.
 #[derive(Debug, Args)]
 pub struct EnvelopeArgs {
@@ -126,6 +140,9 @@ pub struct EnvelopeArgs {
     /// Paper size.
     #[arg(long, value_enum, default_value = "a4")]
     pub paper: PaperArg,
+    /// Whom to call, where things are.
+    #[command(flatten)]
+    pub text: EnvelopeTextArgs,
     /// Overwrite existing PDFs.
     #[arg(long)]
     pub force: bool,
@@ -297,6 +314,9 @@ pub struct CustodianSetArgs {
     /// Argon2id costs.
     #[command(flatten)]
     pub kdf: KdfArgs,
+    /// For the envelopes: whom to call, where things are.
+    #[command(flatten)]
+    pub text: EnvelopeTextArgs,
 }
 
 /// `breakglass init`.

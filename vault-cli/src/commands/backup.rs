@@ -8,7 +8,8 @@ use vault_core::{log, store, vault::Vault};
 use crate::cli::{BackupArgs, PaperArg, RestoreArgs};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
-use crate::paper::envelope::{self, BackupInfo, Paper};
+use crate::paper::backup::{self as paper, BackupInfo};
+use crate::paper::layout::Paper;
 use crate::paper::scan;
 
 /// Runs `backup`.
@@ -17,7 +18,7 @@ pub fn backup(a: BackupArgs) -> CliResult {
     let bytes = std::fs::read(&a.vault)
         .map_err(|e| CliError::input(format!("{}: {e}", a.vault.display())))?;
     let parts = backup::split(&bytes, vault.id());
-    let paper = match a.paper {
+    let paper_size = match a.paper {
         PaperArg::A4 => Paper::A4,
         PaperArg::Letter => Paper::Letter,
     };
@@ -30,16 +31,21 @@ pub fn backup(a: BackupArgs) -> CliResult {
             .map_or("VAULT".into(), |n| n.to_string_lossy().into_owned()),
         date: &rfc3339(context::now())[..10],
     };
-    let printed = envelope::render_backup(&parts, &info, paper).map_err(CliError::input)?;
+    let printed = paper::render(&parts, &info, paper_size).map_err(CliError::input)?;
     store::write_new_file(&a.out, &printed.pdf, a.force)?;
-    let (version, level) = printed.qr.iter().max().copied().unwrap_or((0, "-"));
+    let (version, level) = printed
+        .qr
+        .iter()
+        .map(|&(v, l, _)| (v, l))
+        .max()
+        .unwrap_or((0, "-"));
     println!(
         "{}: {} bytes of vault in {} parts on {} pages ({} bytes of PDF; QR up to version {version}, level {level}). \
          Restore with: breakglass restore VAULT --from <scans or text of every page>",
         a.out.display(),
         bytes.len(),
         parts.len(),
-        parts.len().div_ceil(2),
+        printed.pages,
         printed.pdf.len()
     );
     Ok(())
