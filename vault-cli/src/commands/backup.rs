@@ -17,14 +17,18 @@ pub fn backup(a: BackupArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
     let bytes = std::fs::read(&a.vault)
         .map_err(|e| CliError::input(format!("{}: {e}", a.vault.display())))?;
-    let parts = backup::split(&bytes, vault.id());
+    let parts = backup::split_in(&bytes, vault.id(), backup::CHUNK);
     let paper_size = match a.paper {
         PaperArg::A4 => Paper::A4,
         PaperArg::Letter => Paper::Letter,
     };
     let info = BackupInfo {
         vault_name: vault.name(),
-        fingerprint: &vault.id().fingerprint(),
+        fingerprint: &vault.fingerprint().short(),
+        threshold: vault.threshold(),
+        custodians: vault.custodians().len(),
+        generation: vault.generation(),
+        file_len: bytes.len(),
         vault_file: &a
             .vault
             .file_name()
@@ -40,12 +44,14 @@ pub fn backup(a: BackupArgs) -> CliResult {
         .max()
         .unwrap_or((0, "-"));
     println!(
-        "{}: {} bytes of vault in {} parts on {} pages ({} bytes of PDF; QR up to version {version}, level {level}). \
-         Restore with: breakglass restore VAULT --from <scans or text of every page>",
+        "{}: {} pages; {} bytes of vault in {} parts ({} bytes a page; {} bytes of PDF; QR up \
+         to version {version}, level {level}). Restore with: breakglass restore VAULT --from \
+         page-*.png",
         a.out.display(),
+        printed.pages,
         bytes.len(),
         parts.len(),
-        printed.pages,
+        bytes.len() / printed.pages.max(1),
         printed.pdf.len()
     );
     Ok(())

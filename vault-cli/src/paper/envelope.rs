@@ -56,12 +56,15 @@ pub struct Envelope<'a> {
     pub place: Option<&'a str>,
 }
 
+/// A printed QR symbol: version, level and mode.
+pub type QrInfo = (i16, &'static str, Mode);
+
 /// What was printed, for the report.
 pub struct Printed {
     /// The PDF.
     pub pdf: Vec<u8>,
     /// QR version, level and mode per symbol.
-    pub qr: Vec<(i16, &'static str, Mode)>,
+    pub qr: Vec<QrInfo>,
     /// Pages.
     pub pages: usize,
 }
@@ -76,11 +79,7 @@ pub fn qr_payload(_body: &ShareBody, text: &str) -> (Zeroizing<String>, Mode) {
 }
 
 /// Finishes a document.
-pub fn finish(
-    doc: Document,
-    qr: Vec<(i16, &'static str, Mode)>,
-    pages: usize,
-) -> Result<Printed, String> {
+pub fn finish(doc: Document, qr: Vec<QrInfo>, pages: usize) -> Result<Printed, String> {
     let pdf = doc
         .finish()
         .map_err(|e| format!("the PDF could not be made: {e:?}"))?;

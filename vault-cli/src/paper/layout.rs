@@ -179,14 +179,22 @@ impl<'s, 'p> Pen<'s, 'p> {
         let module = size / (symbol.width as f32 + 8.0);
         let mut pb = PathBuilder::new();
         for row in 0..symbol.width {
-            for col in 0..symbol.width {
-                if symbol.dark[row * symbol.width + col] {
-                    let x = x0 + (col as f32 + 4.0) * module;
-                    let y = y0 + (row as f32 + 4.0) * module;
-                    if let Some(r) = Rect::from_xywh(x, y, module + 0.05, module + 0.05) {
-                        pb.push_rect(r);
-                    }
+            let dark = &symbol.dark[row * symbol.width..(row + 1) * symbol.width];
+            let mut col = 0;
+            while col < symbol.width {
+                if !dark[col] {
+                    col += 1;
+                    continue;
                 }
+                // One rectangle per run of dark modules: a smaller PDF.
+                let run = dark[col..].iter().take_while(|d| **d).count();
+                let x = x0 + (col as f32 + 4.0) * module;
+                let y = y0 + (row as f32 + 4.0) * module;
+                let w = run as f32 * module + 0.05;
+                if let Some(r) = Rect::from_xywh(x, y, w, module + 0.05) {
+                    pb.push_rect(r);
+                }
+                col += run;
             }
         }
         // One path for the whole symbol: a small PDF, drawn in one go.
