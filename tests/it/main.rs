@@ -19,6 +19,7 @@ mod lookup;
 mod media;
 mod memory;
 mod paper;
+mod photos;
 mod process;
 mod readme;
 mod rekey;
