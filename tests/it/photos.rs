@@ -392,7 +392,13 @@ fn envelope_photos_decode_as_far_as_the_table_says() {
             std::fs::copy(env.path(&name), std::path::Path::new(&dir).join(&name)).unwrap();
         }
         let start = std::time::Instant::now();
-        let out = env.run(&["verify-share", "v.bg", "--share", &name], "");
+        let mut out = env.run(&["verify-share", "v.bg", "--share", &name], "");
+        if *must && !out.get_output().status.success() {
+            // The search has a wall-clock deadline: on a machine busy with
+            // other tests it can pass before the copy that reads this
+            // photo is tried. Once more, to tell load from a regression.
+            out = env.run(&["verify-share", "v.bg", "--share", &name], "");
+        }
         let secs = start.elapsed().as_secs_f32();
         let decoded = out.get_output().status.success();
         let why = if decoded {
