@@ -42,10 +42,10 @@ printf '%s\n' alice-correct-horse carol-tr0ub4dor erin-swordfish \
   | "$bg" unseal vault.bg --share shares/alice.share --share shares/carol.share --share shares/erin.share \
       --entry entra-breakglass-1 --reason "INC-1234 IdP outage"
 
-step "breakglass unseal vault.bg --share shares/alice.share --share shares/bob.share   (only two: refused)"
+step "breakglass unseal vault.bg --share shares/alice.share --share shares/bob.share --entry entra-breakglass-1   (only two: refused)"
 set +e
 printf '%s\n' alice-correct-horse bob-battery-staple \
-  | "$bg" unseal vault.bg --share shares/alice.share --share shares/bob.share
+  | "$bg" unseal vault.bg --share shares/alice.share --share shares/bob.share --entry entra-breakglass-1
 echo "exit code: $?"
 set -e
 

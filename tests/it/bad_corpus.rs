@@ -36,6 +36,7 @@ fn every_bad_input_gives_its_expected_error() {
                 "alice.share",
                 "--share",
                 "carol.share",
+                "--all",
             ],
             other => panic!("unknown command {other} in cases.tsv"),
         };

@@ -292,10 +292,14 @@ fn forged_argon2_costs_in_a_share_are_refused_before_hashing() {
 fn restore_of_16k_parts_is_linear() {
     let dir = tempfile::tempdir().unwrap();
     let id = vault_core::VaultId([7; 16]);
-    let blob: Vec<u8> = (0..vault_core::backup::CHUNK * vault_core::backup::MAX_PARTS)
+    let blob: Vec<u8> = (0..150 * vault_core::backup::MAX_PARTS)
         .map(|i| (i * 31 % 251) as u8)
         .collect();
-    let parts = vault_core::backup::split(&blob, &id);
+    // Parts of 150 bytes (as backups were first printed): the most parts.
+    let parts: Vec<String> = vault_core::backup::split_in(&blob, &id, 150)
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
     assert_eq!(parts.len(), 4096);
     let mut figures = Vec::new();
     for copies in [1usize, 4] {

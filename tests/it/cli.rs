@@ -385,7 +385,7 @@ fn mistyped_share_is_named_by_line_and_custodian() {
         "typo.share".to_owned(),
         env.share("carol"),
     ];
-    env.run(&unseal_args("v.bg", &s), "")
+    env.run(&[unseal_args("v.bg", &s), vec!["--all"]].concat(), "")
         .success()
         .stderr(predicate::str::contains(
             "share typo.share: custodian bob (per its header): line 4: symbol 3 of group 1 is mistyped",
@@ -417,7 +417,7 @@ fn forgiving_share_text_still_unseals() {
         .collect();
     env.write("sloppy.share", sloppy);
     let s = vec!["sloppy.share".to_owned(), env.share("bob")];
-    env.run(&unseal_args("v.bg", &s), "")
+    env.run(&[unseal_args("v.bg", &s), vec!["--all"]].concat(), "")
         .success()
         .stdout(predicate::str::contains("the-secret"));
 }
@@ -436,7 +436,7 @@ fn foreign_duplicate_and_junk_shares_are_named() {
         "junk.share".to_owned(),
         env.share("carol"),
     ];
-    env.run(&unseal_args("v.bg", &s), "")
+    env.run(&[unseal_args("v.bg", &s), vec!["--all"]].concat(), "")
         .success()
         .stderr(predicate::str::contains(
             "share foreign.share: belongs to another vault",
@@ -464,7 +464,7 @@ fn share_of_the_wrong_custodian_slot_fails_its_commitment() {
     env.run(&args, "").success();
     env.seal("x", "s");
     let s = vec!["old/alice.share".to_owned(), env.share("bob")];
-    env.run(&unseal_args("v.bg", &s), "")
+    env.run(&[unseal_args("v.bg", &s), vec!["--all"]].concat(), "")
         .code(3)
         .stderr(predicate::str::contains(
             "share old/alice.share: belongs to another vault",
@@ -490,6 +490,7 @@ fn share_from_stdin_then_passphrases() {
             "-",
             "--share",
             "shares/alice.share",
+            "--all",
         ],
         &input,
     )
@@ -810,6 +811,7 @@ fn a_missing_share_file_is_bad_input_named_once() {
             "shares/alice.share",
             "--share",
             "shares/bobb.share",
+            "--all",
         ],
         vec![
             "drill",

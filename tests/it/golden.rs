@@ -137,7 +137,7 @@ fn v1_opens_through_the_binary() {
         env.write(name, fixture(name));
     }
     let mut args = unseal_args("golden.bg", &["alice.share", "carol.share"]);
-    args.push("--json");
+    args.extend(["--json", "--all"]);
     let v = json(&env.run(&args, "golden-alice-passphrase\n").success());
     let secrets = strs(v["entries"].as_array().unwrap(), "secret");
     assert_eq!(

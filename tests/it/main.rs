@@ -20,6 +20,7 @@ mod media;
 mod memory;
 mod monitoring;
 mod paper;
+mod photos;
 mod process;
 mod readme;
 mod rekey;

@@ -93,7 +93,15 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     );
 
     // Access does not fail because logging did.
-    let out = run(&unseal_args(v, &["small/s/a.share", "small/s/b.share"]), "").success();
+    let out = run(
+        &[
+            unseal_args(v, &["small/s/a.share", "small/s/b.share"]),
+            vec!["--all"],
+        ]
+        .concat(),
+        "",
+    )
+    .success();
     assert!(stdout(&out).contains("kept-secret"));
     assert!(stderr(&out).contains("could not record this in the vault"));
     assert!(stderr(&out).contains("unrecorded audit event"));
@@ -150,7 +158,11 @@ fn a_read_only_vault_still_unseals() {
         .success()
         .stdout(predicate::str::contains("root"));
     env.run(
-        &unseal_args("ro/v.bg", &["ro/shares/alice.share", "ro/shares/bob.share"]),
+        &[
+            unseal_args("ro/v.bg", &["ro/shares/alice.share", "ro/shares/bob.share"]),
+            vec!["--all"],
+        ]
+        .concat(),
         "",
     )
     .success()

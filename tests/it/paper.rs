@@ -58,13 +58,17 @@ fn every_envelope_scans_back_to_a_share_that_unseals() {
         let decoded = scan(&env, &format!("pdf/{who}.pdf"), 150);
         assert_eq!(
             decoded.trim_end(),
-            env.read(&format!("shares/{who}.share")).trim_end(),
+            compact(&env.read(&format!("shares/{who}.share"))),
             "{who}"
         );
         env.write(&format!("{who}.scanned"), decoded);
     }
     env.run(
-        &unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+        &[
+            unseal_args("v.bg", &["carol.scanned", "alice.scanned"]),
+            vec!["--all"],
+        ]
+        .concat(),
         pass_lines(&["carol", "alice"]),
     )
     .success()
@@ -105,7 +109,7 @@ fn letter_and_a4_pages_and_plain_shares() {
         );
         assert_eq!(
             scan(&env, &pdf, 150).trim_end(),
-            env.read("shares/bob.share").trim_end()
+            compact(&env.read("shares/bob.share"))
         );
         let text = tool("pdftotext")
             .current_dir(env.dir.path())
@@ -113,8 +117,16 @@ fn letter_and_a4_pages_and_plain_shares() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout).into_owned();
-        assert!(text.contains("NOT protected by a passphrase"), "{text}");
-        assert!(text.contains("any 2 of 2 unseal"));
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains("No passphrase: whoever holds this page holds the share"),
+            "{text}"
+        );
+        assert!(text.contains("any 2 of the 2 custodians"), "{text}");
+        assert!(
+            fonts.contains("DejaVuSans-Bold") && fonts.contains("DejaVuSans "),
+            "{fonts}"
+        );
     }
     env.run(&envelope_args("shares/bob.share", "bob-a4.pdf"), "")
         .code(2)
@@ -123,6 +135,76 @@ fn letter_and_a4_pages_and_plain_shares() {
     env.run(&envelope_args("x.share", "x.pdf"), "")
         .code(2)
         .stderr(predicate::str::contains("belongs to another vault"));
+}
+
+/// The envelope a custodian follows alone: what to do and not do, who
+/// else holds a share, whom to call and where things are (given as flags:
+/// a version 1 vault has no field for them), which generation it is; the
+/// QR code on page 1 and the typed share on page 2; unseal by --entry with
+/// a reason, never reveal-all.
+#[test]
+fn an_envelope_says_who_whom_to_call_where_and_which_generation() {
+    let env = Env::new();
+    env.init(3, &["alice", "bob", "carol", "dave", "erin"], true);
+    let mut args = envelope_args("shares/carol.share", "carol.pdf");
+    args.extend([
+        "--contact",
+        "Maria Lopez +49 30 1234",
+        "--where",
+        "safe 2, room 4.12",
+    ]);
+    env.run(&args, "").success();
+    let text = tool("pdftotext")
+        .current_dir(env.dir.path())
+        .args(["carol.pdf", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(pages.len(), 2, "{text}");
+    for want in [
+        "DO NOT OPEN except in an emergency or a scheduled drill",
+        "any 3 of the 5 custodians",
+        "alice, bob, dave, erin",
+        "Maria Lopez +49 30 1234",
+        "safe 2, room 4.12",
+        "Replaces envelopes printed before 20",
+        "Generation 1",
+        "breakglass unseal v.bg --entry NAME --reason",
+    ] {
+        let page = pages[0].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(page.contains(want), "page 1 lacks {want:?}:\n{page}");
+    }
+    assert!(!pages[0].contains("01: "), "typed share on page 1");
+    let share = env.read("shares/carol.share");
+    let page = pages[1].split_whitespace().collect::<Vec<_>>().join(" ");
+    for line in share.lines().filter(|l| l.get(2..4) == Some(": ")) {
+        // pdftotext lists the check codes as a column of their own.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let line = words[..words.len() - 1].join(" ");
+        assert!(page.contains(&line), "page 2 lacks {line:?}:\n{page}");
+    }
+    // Page 1's QR code is the share, in its compact form.
+    assert_eq!(
+        scan(&env, "carol.pdf", 150).trim_end(),
+        compact(&env.read("shares/carol.share"))
+    );
+    // The same flags at init: checked, and the envelope command to run shown.
+    let env2 = Env::new();
+    let mut init = crate::util::init_args("v.bg", "T", "2", &["a", "b"], "s");
+    init.extend(crate::util::FLOOR);
+    init.extend(["--no-passphrase", "--contact", "Maria +49 30 1234"]);
+    env2.run(&init, "").success().stdout(predicate::str::contains(
+        "breakglass envelope 'v.bg' --all --share-dir 's' --out-dir envelopes --contact 'Maria +49 30 1234'",
+    ));
+    let mut bad = crate::util::init_args("w.bg", "T", "2", &["a", "b"], "s2");
+    bad.extend(["--where", "two\nlines"]);
+    env2.run(&bad, "").code(2).stderr(predicate::str::contains(
+        "--where contains a control character",
+    ));
 }
 
 // ---------------------------------------------------------------- pictures
@@ -221,7 +303,11 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
         .stdout(predicate::str::contains("Share OK: alice"));
     }
     env.run(
-        &unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+        &[
+            unseal_args("v.bg", &["photo.jpg", "shares/bob.share"]),
+            vec!["--all"],
+        ]
+        .concat(),
         pass_lines(&["alice", "bob"]),
     )
     .success()
@@ -242,12 +328,38 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
 fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
-    for i in 0..6 {
+    for i in 0..30 {
         env.seal(&format!("entry-{i}"), &format!("backed-up-secret-{i}"));
     }
+    // Two parts of 1,000 bytes a page: at least 2,000 bytes on every full
+    // page; the page count up front.
+    let len = std::fs::read(env.path("v.bg")).unwrap().len();
+    let (parts, pages) = (len.div_ceil(1000), len.div_ceil(2000));
+    assert!(pages >= 3, "{len}");
     env.run(&["backup", "v.bg", "--out", "backup.pdf"], "")
         .success()
-        .stdout(predicate::str::contains("parts on"));
+        .stdout(predicate::str::contains(format!(
+            "backup.pdf: {pages} pages; {len} bytes of vault in {parts} parts"
+        )));
+    let text = tool("pdftotext")
+        .current_dir(env.dir.path())
+        .args(["backup.pdf", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in [
+        format!("Paper backup of vault 'Test vault': page 1 of {pages}"),
+        format!("{len} bytes in {parts} parts on {pages} pages"),
+        "needs any 2 of the 2 custodians' shares".to_owned(),
+        "generation 1".to_owned(),
+        "Part: 2 of".to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want:?} not in {text}");
+    }
+    assert!(!text.contains("needs k shares"));
     assert!(tool("pdftoppm")
         .current_dir(env.dir.path())
         .args(["-r", "150", "-png", "backup.pdf", "page"])
@@ -305,7 +417,9 @@ fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
     }
     env.run(&args, "")
         .code(2)
-        .stderr(predicate::str::contains("missing part 9 of 9"));
+        .stderr(predicate::str::contains(format!(
+            " of {parts}: scan or type"
+        )));
     assert!(!env.path("partial.bg").exists());
 }
 
@@ -313,7 +427,9 @@ fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
 fn typed_backup_parts_restore_and_typos_are_named() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
-    env.seal("x", "typed-backup");
+    for i in 0..8 {
+        env.seal(&format!("x{i}"), "typed-backup");
+    }
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
     let vault = vault_core::vault::Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap();
     let parts = vault_core::backup::split(&bytes, vault.id());
@@ -344,4 +460,11 @@ fn typed_backup_parts_restore_and_typos_are_named() {
             "part1.txt: part 2: line 3: check code does not match",
         ))
         .stderr(predicate::str::contains("missing part 2"));
+}
+
+/// The compact form the envelope's QR code holds (FORMAT.md §6).
+fn compact(share_text: &str) -> String {
+    vault_core::share_text::compact_text(share_text)
+        .expect("a share text")
+        .to_string()
 }

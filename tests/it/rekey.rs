@@ -62,7 +62,7 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
 
     // New shares read every version; the exposure from before is kept.
     let mut args = unseal_args("v.bg", &["new/frank.share", "new/carol.share"]);
-    args.extend(["--history", "--json"]);
+    args.extend(["--history", "--json", "--all"]);
     let out = env
         .run(&args, "frank-new-passphrase\ncarol-new-passphrase\n")
         .success();

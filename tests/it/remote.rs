@@ -81,7 +81,7 @@ fn contribute_from(env: &Env, who: &str, req: &str, input: String) -> assert_cmd
 const ALICE_AND_BOB: [&str; 2] = ["alice/contribution.txt", "bob/contribution.txt"];
 
 fn unseal_request(env: &Env, req: &str, contributions: &[&str]) -> assert_cmd::assert::Assert {
-    let mut args = vec!["unseal", "v.bg", "--request", req, "--json"];
+    let mut args = vec!["unseal", "v.bg", "--request", req, "--json", "--all"];
     for c in contributions {
         args.extend(["--contribution", *c]);
     }

@@ -163,7 +163,7 @@ fn init_seal_and_unseal_at_the_terminal_never_echo() {
 
     let t = Term::start(
         dir,
-        &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share"),
+        &format!("{BIN} unseal v.bg --share s/alice.share --share s/bob.share --entry root"),
     );
     t.answer(
         "Passphrase for alice's share (s/alice.share): ",
@@ -579,4 +579,80 @@ fn a_vault_pinned_at_first_use_is_refused_once_its_keys_change() {
         again.contains("EXIT=0") && again.contains("Pinned v.bg to fingerprint"),
         "{again}"
     );
+}
+
+/// `unseal` at a terminal with nothing named lists the entries and asks
+/// which to reveal and why: only those are revealed, the reason is
+/// recorded; an empty answer reveals nothing and records nothing.
+#[test]
+fn unseal_with_nothing_named_asks_which_and_why() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    for label in ["root", "db", "wifi"] {
+        env.run(
+            &["seal", "v.bg", "--label", label],
+            format!("{label}-secret"),
+        )
+        .success();
+    }
+    let command = format!("{BIN} unseal v.bg --share shares/alice.share --share shares/bob.share");
+    let prompt = "Which to reveal? Numbers or labels separated by spaces (e.g. 1 3), \"all\" for \
+                  every entry, empty to cancel: ";
+
+    // Cancelled: nothing revealed, nothing recorded.
+    let t = Term::start(env.dir.path(), &command);
+    t.answer(prompt, "");
+    let screen = t.exits(2);
+    assert!(
+        screen.contains("nothing chosen: nothing revealed"),
+        "{screen}"
+    );
+    assert!(!screen.contains("-secret"), "{screen}");
+    drop(t);
+    assert_eq!(env.audit_events().last().unwrap()["event"], "deposit");
+
+    let t = Term::start(env.dir.path(), &command);
+    let screen = t.wait_for(prompt);
+    assert!(
+        screen
+            .contains("Vault 'Test vault' holds 3 entries. Only the ones you choose are revealed"),
+        "{screen}"
+    );
+    for (n, label) in [(1, "db"), (2, "root"), (3, "wifi")] {
+        assert!(
+            screen
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{n}  {label} "))
+                    && l.contains("password")),
+            "no row {n} {label}:\n{screen}"
+        );
+    }
+    t.type_line("7");
+    t.answer(
+        "'7' is neither a number from 1 to 3 nor a label of this vault; try again.",
+        "3 db",
+    );
+    let why = "Why is the vault being opened? (an incident number or a few words; kept in the \
+               audit record): ";
+    t.answer(why, "");
+    t.answer(
+        "A reason is needed: it is recorded with the custodians' names.",
+        "INC-9 wifi down",
+    );
+    let screen = t.exits(0);
+    assert!(
+        screen.contains("wifi-secret") && screen.contains("db-secret"),
+        "{screen}"
+    );
+    assert!(!screen.contains("root-secret"), "{screen}");
+    let last = env.audit_events().pop().unwrap();
+    assert_eq!(last["event"], "unseal", "{last}");
+    assert_eq!(last["reason"], "INC-9 wifi down", "{last}");
+    let labels: Vec<&str> = last["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["wifi", "db"], "{last}");
 }

@@ -136,6 +136,11 @@ impl Env {
         let shares = self.shares(names);
         let mut args = unseal_args("v.bg", &shares);
         args.extend(extra);
+        // Without a terminal, unseal reveals only what is named.
+        let named = ["--entry", "--device", "--key-id", "--all"];
+        if !extra.iter().any(|a| named.contains(a)) {
+            args.push("--all");
+        }
         self.run(&args, input)
     }
 }

@@ -125,6 +125,20 @@ pub enum PaperArg {
     Letter,
 }
 
+/// Free text printed on every envelope. A version 1 vault file has no
+/// field for it, so it is given to each command that prints or reprints.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EnvelopeTextArgs {
+    /// Whom a custodian calls in an emergency (names, phone numbers; printed on
+    /// the envelopes; not kept in a version 1 vault file).
+    #[arg(long, value_name = "TEXT")]
+    pub contact: Option<String>,
+    /// Where the vault copy, the offline laptop and the breakglass program are
+    /// (printed on the envelopes; not kept in a version 1 vault file).
+    #[arg(long = "where", value_name = "TEXT")]
+    pub place: Option<String>,
+}
+
 /// `breakglass envelope`.
 #[derive(Debug, Args)]
 pub struct EnvelopeArgs {
@@ -158,6 +172,9 @@ pub struct EnvelopeArgs {
     /// Paper size.
     #[arg(long, value_enum, default_value = "a4")]
     pub paper: PaperArg,
+    /// Whom to call, where things are.
+    #[command(flatten)]
+    pub text: EnvelopeTextArgs,
     /// Overwrite existing PDFs.
     #[arg(long)]
     pub force: bool,
@@ -329,6 +346,9 @@ pub struct CustodianSetArgs {
     /// Argon2id costs.
     #[command(flatten)]
     pub kdf: KdfArgs,
+    /// For the envelopes: whom to call, where things are.
+    #[command(flatten)]
+    pub text: EnvelopeTextArgs,
 }
 
 /// `breakglass init`.
@@ -646,9 +666,13 @@ pub struct UnsealArgs {
     /// With --device or --key-id: reveal every entry found, not only one.
     #[arg(long, requires = "lookup")]
     pub all_matches: bool,
-    /// Reveal only this entry; repeat for more (default: all entries).
+    /// Reveal this entry; repeat for more. With no --entry, --device or --key-id,
+    /// breakglass lists the entries at a terminal and asks which (and why).
     #[arg(long = "entry", value_name = "LABEL")]
     pub entries: Vec<String>,
+    /// Reveal every entry (each is then marked exposed and must be rotated).
+    #[arg(long, conflicts_with_all = ["entries", "device", "key_id"])]
+    pub all: bool,
     /// Why the vault is being opened (kept in the audit trail).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,

@@ -8,7 +8,8 @@ use vault_core::{log, store, vault::Vault};
 use crate::cli::{BackupArgs, PaperArg, RestoreArgs};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
-use crate::paper::envelope::{self, BackupInfo, Paper};
+use crate::paper::backup::{self as paper, BackupInfo};
+use crate::paper::layout::Paper;
 use crate::paper::scan;
 
 /// Runs `backup`.
@@ -16,30 +17,41 @@ pub fn backup(a: BackupArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
     let bytes = std::fs::read(&a.vault)
         .map_err(|e| CliError::input(format!("{}: {e}", a.vault.display())))?;
-    let parts = backup::split(&bytes, vault.id());
-    let paper = match a.paper {
+    let parts = backup::split_in(&bytes, vault.id(), backup::CHUNK);
+    let paper_size = match a.paper {
         PaperArg::A4 => Paper::A4,
         PaperArg::Letter => Paper::Letter,
     };
     let info = BackupInfo {
         vault_name: vault.name(),
-        fingerprint: &vault.id().fingerprint(),
+        fingerprint: &vault.fingerprint().short(),
+        threshold: vault.threshold(),
+        custodians: vault.custodians().len(),
+        generation: vault.generation(),
+        file_len: bytes.len(),
         vault_file: &a
             .vault
             .file_name()
             .map_or("VAULT".into(), |n| n.to_string_lossy().into_owned()),
         date: &rfc3339(context::now())[..10],
     };
-    let printed = envelope::render_backup(&parts, &info, paper).map_err(CliError::input)?;
+    let printed = paper::render(&parts, &info, paper_size).map_err(CliError::input)?;
     store::write_new_file(&a.out, &printed.pdf, a.force)?;
-    let (version, level) = printed.qr.iter().max().copied().unwrap_or((0, "-"));
+    let (version, level) = printed
+        .qr
+        .iter()
+        .map(|&(v, l, _)| (v, l))
+        .max()
+        .unwrap_or((0, "-"));
     println!(
-        "{}: {} bytes of vault in {} parts on {} pages ({} bytes of PDF; QR up to version {version}, level {level}). \
-         Restore with: breakglass restore VAULT --from <scans or text of every page>",
+        "{}: {} pages; {} bytes of vault in {} parts ({} bytes a page; {} bytes of PDF; QR up \
+         to version {version}, level {level}). Restore with: breakglass restore VAULT --from \
+         page-*.png",
         a.out.display(),
+        printed.pages,
         bytes.len(),
         parts.len(),
-        parts.len().div_ceil(2),
+        bytes.len() / printed.pages.max(1),
         printed.pdf.len()
     );
     Ok(())

@@ -6,21 +6,72 @@ use serde_json::json;
 use vault_core::share_text::{self, ShareHeader};
 use vault_core::store::{self, Scope};
 use vault_core::vault::Vault;
+use zeroize::Zeroizing;
 
-use crate::cli::{EnvelopeArgs, PaperArg};
+use crate::cli::{EnvelopeArgs, EnvelopeTextArgs, PaperArg};
 use crate::commands::init::{file_stem, share_path};
 use crate::commands::shares::{share_problem, text_problem};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::paper::envelope::{self, Envelope, Paper};
+use crate::paper::qr::Mode;
 
 /// One share to print: its canonical text and facts.
 struct ToPrint {
     custodian: String,
     index: u8,
     protected: bool,
-    text: zeroize::Zeroizing<String>,
+    text: Zeroizing<String>,
+    qr: (Zeroizing<String>, Mode),
     out: PathBuf,
+}
+
+/// The longest `--contact` or `--where`, in characters.
+const TEXT_MAX: usize = 200;
+
+/// Checks `--contact` and `--where`: one line each, at most [`TEXT_MAX`]
+/// characters, no control characters.
+pub fn check_text(t: &EnvelopeTextArgs) -> CliResult {
+    for (flag, value) in [("--contact", &t.contact), ("--where", &t.place)] {
+        let Some(v) = value else { continue };
+        if let Some(c) = v.chars().find(|c| c.is_control()) {
+            return Err(CliError::input(format!(
+                "{flag} contains a control character (U+{:04X}): give one line of text",
+                u32::from(c)
+            )));
+        }
+        if v.chars().count() > TEXT_MAX || v.trim().is_empty() {
+            return Err(CliError::input(format!(
+                "{flag} must be 1 to {TEXT_MAX} characters (it is printed on every envelope)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `breakglass envelope` command that prints these envelopes with the
+/// same `--contact`/`--where`, for `init` and `rekey` to show: a version 1
+/// vault file cannot keep them.
+pub fn reprint_hint(vault: &Path, share_dir: &Path, t: &EnvelopeTextArgs) -> Option<String> {
+    if t.contact.is_none() && t.place.is_none() {
+        return None;
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut cmd = format!(
+        "breakglass envelope {} --all --share-dir {} --out-dir envelopes",
+        quote(&vault.display().to_string()),
+        quote(&share_dir.display().to_string())
+    );
+    if let Some(c) = &t.contact {
+        cmd.push_str(&format!(" --contact {}", quote(c)));
+    }
+    if let Some(w) = &t.place {
+        cmd.push_str(&format!(" --where {}", quote(w)));
+    }
+    Some(format!(
+        "Print the envelopes now (--contact and --where are printed on them but not kept in \
+         this version 1 vault file, so give them again whenever you reprint):\n  {cmd}"
+    ))
 }
 
 /// Reads and checks a share file against the vault; prints its canonical text.
@@ -54,6 +105,7 @@ fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
         custodian,
         index: body.index,
         protected: body.is_protected(),
+        qr: envelope::qr_payload(&body, &text),
         text,
         out,
     })
@@ -61,6 +113,7 @@ fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
 
 /// Runs `envelope`.
 pub fn run(a: EnvelopeArgs) -> CliResult {
+    check_text(&a.text)?;
     let vault = super::load_scope(&a.vault, &Scope::Keys)?;
     let jobs: Vec<ToPrint> = match (&a.share, &a.out) {
         (Some(share), Some(out)) => vec![prepare(&vault, share, out.clone())?],
@@ -103,10 +156,9 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
         PaperArg::Letter => Paper::Letter,
     };
     let date = rfc3339(context::now())[..10].to_owned();
-    let fingerprint = match vault.generation() {
-        1 => vault.fingerprint().short(),
-        g => format!("{} (generation {g})", vault.fingerprint()),
-    };
+    let generation_date = rfc3339(vault.genesis().time)[..10].to_owned();
+    let fingerprint = vault.fingerprint().short();
+    let names: Vec<String> = vault.custodians().iter().map(|c| c.name.clone()).collect();
     let vault_file = a
         .vault
         .file_name()
@@ -120,29 +172,42 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
             custodian: &job.custodian,
             index: job.index,
             threshold: vault.threshold(),
-            custodians: vault.custodians().len(),
+            custodians: &names,
+            generation: vault.generation(),
+            generation_date: &generation_date,
             date: &date,
             protected: job.protected,
             share_text: &job.text,
+            qr: (&job.qr.0, job.qr.1),
+            contact: a.text.contact.as_deref(),
+            place: a.text.place.as_deref(),
         };
         let printed = envelope::render(&[page], paper).map_err(CliError::input)?;
         store::write_new_file(&job.out, &printed.pdf, a.force)?;
-        let (version, level) = printed.qr[0];
+        let (version, level, mode) = printed.qr[0];
         report.push(json!({
             "custodian": job.custodian, "path": job.out.display().to_string(),
             "bytes": printed.pdf.len(), "qr_version": version, "qr_level": level,
+            "qr_mode": mode.name(),
         }));
         if !a.json {
             println!(
-                "{}: envelope for {} ({} bytes, QR version {version} level {level})",
+                "{}: envelope for {} ({} bytes, QR version {version} level {level}, {} mode)",
                 job.out.display(),
                 job.custodian,
-                printed.pdf.len()
+                printed.pdf.len(),
+                mode.name()
             );
         }
     }
     if a.json {
         super::print_json(&json!({ "envelopes": report }));
+    } else if a.text.contact.is_none() || a.text.place.is_none() {
+        println!(
+            "No --contact or --where given: the envelopes leave blank lines for whom to call and \
+             where the vault copy, laptop and program are; fill them in by hand or reprint with \
+             --contact TEXT --where TEXT."
+        );
     }
     Ok(())
 }

@@ -115,6 +115,7 @@ pub fn remove_all(paths: &[PathBuf]) {
 
 /// Runs `init`.
 pub fn run(a: InitArgs) -> CliResult {
+    super::envelope::check_text(&a.set.text)?;
     let kdf = kdf(&a.set.kdf);
     let spec = InitSpec {
         name: a.name.clone(),
@@ -194,6 +195,9 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
         a.vault.display(),
         a.vault.display()
     );
+    if let Some(hint) = super::envelope::reprint_hint(&a.vault, &a.set.share_dir, &a.set.text) {
+        println!("{hint}");
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod import;
 pub mod init;
 pub mod interactive;
 pub mod list;
+pub mod pick;
 pub mod receipts;
 pub mod rekey;
 pub mod remote;

@@ -24,6 +24,7 @@ use crate::input::Input;
 
 /// Runs `rekey`.
 pub fn run(a: RekeyArgs) -> CliResult {
+    super::envelope::check_text(&a.set.text)?;
     let vault = super::load(&a.vault)?;
     let spec = RekeySpec {
         threshold: a.set.threshold,
@@ -149,4 +150,7 @@ fn report(
         a.vault.display(),
         backup.display()
     );
+    if let Some(hint) = super::envelope::reprint_hint(&a.vault, &a.set.share_dir, &a.set.text) {
+        println!("{hint}");
+    }
 }

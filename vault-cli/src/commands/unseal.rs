@@ -10,9 +10,9 @@ use vault_core::vault::{
 use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
-use crate::commands::interactive;
 use crate::commands::remote::OpenRequest;
 use crate::commands::shares::{open_gathered, open_quorum};
+use crate::commands::{interactive, pick};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -26,9 +26,18 @@ pub fn run(a: UnsealArgs) -> CliResult {
             "give the shares with --share FILE (one per custodian), or run unseal at a terminal to type them",
         ));
     }
+    let named = !a.entries.is_empty() || lookup.is_some() || a.all;
+    if !named && !Input::new().is_terminal() {
+        return Err(pick::nothing_named());
+    }
     let vault = super::load_scope(&a.vault, &scope(&a))?;
-    let labels = select_labels(&vault, &a, lookup.as_ref())?;
     let mut reason = a.reason.trim().to_owned();
+    let labels = select_labels(&vault, &a, lookup.as_ref())?;
+    let labels = if named {
+        labels
+    } else {
+        pick::ask(&vault, &mut Input::new(), &mut reason)?
+    };
     let (unsealed, used, request) = open(&vault, &a, &mut reason)?;
     let (revealed, damaged) = reveal(&vault, &unsealed, &labels, a.history);
     let record = record_unseal(&a, &unsealed, &revealed, &reason)?;
@@ -70,8 +79,8 @@ fn scope(a: &UnsealArgs) -> Scope {
     }
 }
 
-/// The labels asked for (`--entry`, `--device`, `--key-id`, or all), each
-/// checked. A lookup that finds several entries is settled here, before any
+/// The labels asked for (`--entry`, `--device`, `--key-id`, or all: with
+/// none named, the caller then asks which), each checked. A lookup that finds several entries is settled here, before any
 /// share is asked for: a person at a terminal picks one; otherwise it is
 /// refused unless `--all-matches`.
 fn select_labels(vault: &Vault, a: &UnsealArgs, lookup: Option<&Lookup>) -> CliResult<Vec<String>> {

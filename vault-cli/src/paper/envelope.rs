@@ -1,39 +1,26 @@
-//! The envelope: one PDF page per custodian, A4 or US Letter, to print and
-//! seal in the safe. It carries the vault's name and fingerprint, the
-//! custodian, "share i — any k of n unseal", the date, a QR code holding
-//! exactly the share's text, the same text typed in groups with a check
-//! code per line, numbered instructions, and custody lines. Fonts (DejaVu
-//! Sans Mono) are embedded; in a monospace face l, I and 1 look different.
+//! The envelope: two PDF pages per custodian, A4 or US Letter, that a
+//! custodian who is not an engineer can follow alone, at night, in a hurry.
+//!
+//! Page 1, from the top: a "do not open except in an emergency or a
+//! scheduled drill" panel; who this share belongs to, "any k of the n
+//! custodians" and the others' names, the generation and what it replaces,
+//! whom to call and where the vault copy, laptop and program are, with the
+//! QR code in the top-right corner; the numbered steps (unseal *one* entry,
+//! with a reason). Page 2: the same share typed out in a large monospace
+//! face in its lower half, how to type it, and a custody log. The QR code
+//! and the typed share are on different sheets (or, printed on both sides,
+//! in opposite corners), so one stain or tear cannot take both. Prose is
+//! set in DejaVu Sans, share text and commands in DejaVu Sans Mono (l, I
+//! and 1 differ).
 
-use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::page::PageSettings;
-use krilla::paint::Fill;
-use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
 use krilla::Document;
+use vault_core::share::ShareBody;
+use zeroize::Zeroizing;
 
-use super::qr;
-
-static MONO: &[u8] = include_bytes!("../../fonts/DejaVuSansMono.ttf");
-static MONO_BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSansMono-Bold.ttf");
-
-/// Paper sizes, in points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Paper {
-    /// 210 × 297 mm.
-    A4,
-    /// 8.5 × 11 in.
-    Letter,
-}
-
-impl Paper {
-    fn size(self) -> (f32, f32) {
-        match self {
-            Self::A4 => (595.28, 841.89),
-            Self::Letter => (612.0, 792.0),
-        }
-    }
-}
+pub use super::layout::Paper;
+use super::layout::{Fonts, Pen};
+use super::qr::{self, Mode};
 
 /// What one envelope page shows.
 pub struct Envelope<'a> {
@@ -49,345 +36,409 @@ pub struct Envelope<'a> {
     pub index: u8,
     /// Threshold k.
     pub threshold: usize,
-    /// Number of custodians n.
-    pub custodians: usize,
+    /// Every custodian's name, in share order (n in all).
+    pub custodians: &'a [String],
+    /// The key generation (1, then one more at each rekey).
+    pub generation: u32,
+    /// The day this generation was made (RFC 3339 day).
+    pub generation_date: &'a str,
     /// Date printed (RFC 3339 day).
     pub date: &'a str,
     /// True when the share is passphrase-protected.
     pub protected: bool,
     /// The share's text form, exactly as `unseal` reads it.
     pub share_text: &'a str,
+    /// What the QR code holds, and how (see [`qr_payload`]).
+    pub qr: (&'a str, Mode),
+    /// Whom to call (free text), if given.
+    pub contact: Option<&'a str>,
+    /// Where the vault copy, the offline laptop and the program are, if given.
+    pub place: Option<&'a str>,
 }
+
+/// A printed QR symbol: version, level and mode.
+pub type QrInfo = (i16, &'static str, Mode);
 
 /// What was printed, for the report.
 pub struct Printed {
     /// The PDF.
     pub pdf: Vec<u8>,
-    /// QR version and level per page.
-    pub qr: Vec<(i16, &'static str)>,
+    /// QR version, level and mode per symbol.
+    pub qr: Vec<QrInfo>,
+    /// Pages.
+    pub pages: usize,
 }
 
-struct Fonts {
-    regular: Font,
-    bold: Font,
+/// The one place that decides what a share's QR code holds: the share's
+/// compact form (FORMAT.md §6: upper-case alphanumerics, the same symbols
+/// as the typed lines), encoded in alphanumeric mode at level H — version
+/// 12 for a protected share, 8 for a plain one, instead of 24 and 19 for
+/// the whole text in byte mode.
+pub fn qr_payload(body: &ShareBody, _text: &str) -> (Zeroizing<String>, Mode) {
+    let payload = vault_core::share_text::compact(body);
+    let mode = Mode::for_payload(&payload);
+    (payload, mode)
 }
 
-impl Fonts {
-    fn load() -> Result<Self, String> {
-        Ok(Self {
-            regular: Font::new(MONO.into(), 0).ok_or("the embedded font does not load")?,
-            bold: Font::new(MONO_BOLD.into(), 0).ok_or("the embedded font does not load")?,
-        })
-    }
-}
-
-fn finish(doc: Document, qr: Vec<(i16, &'static str)>) -> Result<Printed, String> {
+/// Finishes a document.
+pub fn finish(doc: Document, qr: Vec<QrInfo>, pages: usize) -> Result<Printed, String> {
     let pdf = doc
         .finish()
         .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
-    Ok(Printed { pdf, qr })
+    Ok(Printed { pdf, qr, pages })
 }
 
-/// Renders one page per envelope.
+/// Renders two pages per envelope.
 pub fn render(envelopes: &[Envelope<'_>], paper: Paper) -> Result<Printed, String> {
     let fonts = Fonts::load()?;
     let (w, h) = paper.size();
     let mut doc = Document::new();
     let mut qrs = Vec::new();
     for e in envelopes {
-        let symbol = qr::encode(e.share_text.as_bytes())?;
-        qrs.push((symbol.version, symbol.level));
-        let mut page = doc.start_page_with(PageSettings::from_wh(w, h).ok_or("bad paper size")?);
-        let mut s = page.surface();
-        s.set_fill(Some(Fill::default()));
-        draw_page(&mut s, &fonts, e, &symbol, w);
-        s.finish();
-        page.finish();
-    }
-    finish(doc, qrs)
-}
-
-fn text(s: &mut Surface<'_>, font: &Font, size: f32, x: f32, y: f32, t: &str) {
-    s.draw_text(
-        Point::from_xy(x, y),
-        font.clone(),
-        size,
-        t,
-        false,
-        TextDirection::Auto,
-    );
-}
-
-fn rect(s: &mut Surface<'_>, x: f32, y: f32, w: f32, h: f32) {
-    let mut pb = PathBuilder::new();
-    if let Some(r) = Rect::from_xywh(x, y, w, h) {
-        pb.push_rect(r);
-    }
-    if let Some(path) = pb.finish() {
-        s.draw_path(&path);
-    }
-}
-
-/// Cuts `t` into lines of at most `width` characters, at spaces.
-fn wrap(t: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in t.split(' ') {
-        let last = lines.last_mut().expect("never empty");
-        if !last.is_empty() && last.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_owned());
-        } else {
-            if !last.is_empty() {
-                last.push(' ');
+        let symbol = qr::encode_as(e.qr.0.as_bytes(), e.qr.1, &qr::SHARE)?;
+        qrs.push((symbol.version, symbol.level, symbol.mode));
+        for side in [Side::Qr, Side::Typed] {
+            let settings = PageSettings::from_wh(w, h).ok_or("bad paper size")?;
+            let mut page = doc.start_page_with(settings);
+            let mut s = page.surface();
+            let mut pen = Pen::new(&mut s, &fonts);
+            match side {
+                Side::Qr => front(&mut pen, e, &symbol, (w, h)),
+                Side::Typed => back(&mut pen, e, (w, h)),
             }
-            last.push_str(word);
+            s.finish();
+            page.finish();
         }
     }
-    lines
+    finish(doc, qrs, 2 * envelopes.len())
 }
 
-fn draw_page(s: &mut Surface<'_>, f: &Fonts, e: &Envelope<'_>, symbol: &qr::Symbol, page_w: f32) {
-    let m = 42.0; // margin
-    let mut y = m + 18.0;
-    text(
-        s,
-        &f.bold,
-        17.0,
-        m,
-        y,
-        "BREAKGLASS - EMERGENCY ACCESS SHARE",
-    );
-    y += 12.0;
-    rect(s, m, y, page_w - 2.0 * m, 1.2);
-    y += 20.0;
-    let facts = [
-        ("Vault:", e.vault_name.to_owned()),
-        ("Fingerprint:", e.fingerprint.to_owned()),
-        ("Custodian:", e.custodian.to_owned()),
-        (
-            "Share:",
-            format!(
-                "{} - any {} of {} unseal",
-                e.index, e.threshold, e.custodians
-            ),
+const M: f32 = 36.0; // margin
+const QR: f32 = 236.0; // QR square, quiet zone included
+const LABEL_W: f32 = 84.0; // the labels of the facts
+
+enum Side {
+    Qr,
+    Typed,
+}
+
+/// Page 1: the panel, the facts and the QR code, the steps.
+fn front(p: &mut Pen<'_, '_>, e: &Envelope<'_>, symbol: &qr::Symbol, (w, h): (f32, f32)) {
+    let y = do_not_open(p, e, w);
+    let y = facts(p, e, symbol, y + 14.0, w);
+    let y = steps(p, e, y + 8.0, w);
+    let who = e
+        .contact
+        .map_or("the vault owner", |_| "the people under \"Whom to call\"");
+    p.para(
+        &p.f.sans_bold,
+        10.5,
+        M,
+        y.max(h - M - 40.0) + 10.0,
+        w - 2.0 * M,
+        13.0,
+        &format!(
+            "Lost this page, or someone else saw it? Tell {who} at once: the vault must be \
+             rekeyed. The share typed out is on page 2."
         ),
-        ("Printed:", e.date.to_owned()),
+    );
+}
+
+/// The panel on top: open only in an emergency or a scheduled drill.
+fn do_not_open(p: &mut Pen<'_, '_>, e: &Envelope<'_>, w: f32) -> f32 {
+    let who = e
+        .contact
+        .map_or("the vault owner", |_| "the people under \"Whom to call\"");
+    let line = format!(
+        "Sealed share of {} for vault '{}'. Found open, damaged or missing? Tell {who}.",
+        e.custodian, e.vault_name
+    );
+    let (x, y, bw) = (M, M, w - 2.0 * M);
+    let lines = super::layout::wrap(&p.f.sans, 9.5, bw - 24.0, &line).len();
+    let bh = 34.0 + 11.0 * lines as f32;
+    p.fill(x, y, bw, bh, 228);
+    p.frame(x, y, bw, bh, 2.0);
+    p.text(
+        &p.f.sans_bold,
+        15.0,
+        x + 12.0,
+        y + 21.0,
+        "DO NOT OPEN except in an emergency or a scheduled drill",
+    );
+    p.para(&p.f.sans, 9.5, x + 12.0, y + 37.0, bw - 24.0, 11.0, &line);
+    y + bh
+}
+
+/// Who and what, left; the QR code, top right. Returns the y below both.
+fn facts(p: &mut Pen<'_, '_>, e: &Envelope<'_>, symbol: &qr::Symbol, y0: f32, w: f32) -> f32 {
+    let qx = w - M - QR;
+    p.qr(symbol, qx, y0 - 8.0, QR);
+    let caption = format!(
+        "QR code of your share (version {}, level {}): a phone photo or scan of it is enough.",
+        symbol.version, symbol.level
+    );
+    let qy = p.para(
+        &p.f.sans,
+        7.5,
+        qx + 14.0,
+        y0 + QR - 4.0,
+        QR - 28.0,
+        9.0,
+        &caption,
+    );
+
+    let (x, width) = (M, qx - M - 10.0);
+    let mut y = y0 + 12.0;
+    p.text(&p.f.sans_bold, 17.0, x, y, "Emergency access share");
+    y += 21.0;
+    let n = e.custodians.len();
+    let others: Vec<&str> = e
+        .custodians
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != e.custodian)
+        .collect();
+    let replaces = format!(
+        "Generation {}, made {}; printed {}. Replaces envelopes printed before {}{}.",
+        e.generation,
+        e.generation_date,
+        e.date,
+        e.generation_date,
+        if e.generation > 1 {
+            " (their shares no longer open the vault: destroy them)"
+        } else {
+            ""
+        }
+    );
+    let rows = [
+        (
+            "Vault",
+            format!("{} (fingerprint {})", e.vault_name, e.fingerprint),
+        ),
+        (
+            "This share",
+            format!("{}'s, share {} of {n}", e.custodian, e.index),
+        ),
+        (
+            "To open",
+            format!("any {} of the {n} custodians, together", e.threshold),
+        ),
+        ("The others", others.join(", ")),
+        ("Whom to call", text_or_blank(e.contact)),
+        ("Where", text_or_blank(e.place)),
+        ("Generation", replaces),
     ];
-    for (k, v) in facts {
-        text(s, &f.bold, 10.5, m, y, k);
-        text(s, &f.regular, 10.5, m + 90.0, y, &v);
-        y += 15.0;
+    for (label, value) in rows {
+        p.text(&p.f.sans_bold, 10.5, x, y, label);
+        y = p.para(
+            &p.f.sans,
+            10.5,
+            x + LABEL_W,
+            y,
+            width - LABEL_W,
+            13.0,
+            &value,
+        );
+        y += 2.0;
     }
     let warning = if e.protected {
         format!(
-            "Protected by {}'s passphrase, which is NOT printed here.",
+            "Protected by {}'s passphrase, which is not printed anywhere.",
             e.custodian
         )
     } else {
-        "NOT protected by a passphrase: keep this envelope apart from the others.".to_owned()
+        "No passphrase: whoever holds this page holds the share. Keep it apart from the others."
+            .to_owned()
     };
-    text(s, &f.bold, 10.0, m, y + 4.0, &warning);
-    y += 22.0;
+    y = p.para(&p.f.sans_bold, 10.5, x, y + 2.0, width, 13.0, &warning);
+    y.max(qy)
+}
 
-    // The QR code, with a quiet zone of 4 modules.
-    let qr_size = 250.0;
-    let (qx, qy) = (m, y);
-    draw_qr(s, symbol, qx, qy, qr_size);
-    text(
-        s,
-        &f.regular,
-        7.5,
-        qx,
-        qy + qr_size + 10.0,
-        &format!(
-            "QR: the share text, byte mode, version {}, level {}",
-            symbol.version, symbol.level
-        ),
-    );
-
-    // The typed share: body lines only, in groups, one check code per line.
-    let tx = qx + qr_size + 18.0;
-    let mut ty = qy + 14.0;
-    text(
-        s,
-        &f.bold,
-        9.5,
-        tx,
-        ty,
-        "Typed share (if the QR cannot be read):",
-    );
-    ty += 16.0;
-    for line in e.share_text.lines() {
-        let numbered = line
-            .split_once(':')
-            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if line.starts_with("BREAKGLASS SHARE") || line.starts_with("END BREAKGLASS") || numbered {
-            text(s, &f.regular, 10.0, tx, ty, line);
-            ty += 13.5;
-        }
+/// Free text as given, or a line to write it in by hand.
+fn text_or_blank(t: Option<&str>) -> String {
+    match t {
+        Some(t) => t.to_owned(),
+        None => "(write it here by hand) ____________".to_owned(),
     }
+}
 
-    y = qy + qr_size + 30.0;
-    text(s, &f.bold, 11.0, m, y, "What to do");
-    y += 15.0;
-    let steps = [
-        format!(
-            "You are one of {} custodians of vault '{}'. Any {} of you together can open it; \
-             alone you can open nothing.",
-            e.custodians, e.vault_name, e.threshold
+/// The numbered steps: prose in sans, commands on their own line in mono.
+fn steps(p: &mut Pen<'_, '_>, e: &Envelope<'_>, y0: f32, w: f32) -> f32 {
+    let file = e.vault_file;
+    let call = match e.contact {
+        Some(_) => "Call the people under \"Whom to call\" above.",
+        None => "Call the vault owner and the other custodians named above.",
+    };
+    let go = match e.place {
+        Some(_) => "Go to the offline laptop with the vault copy (see \"Where\" above).".to_owned(),
+        None => {
+            format!("Go to the computer that has the vault file {file} and the breakglass program.")
+        }
+    };
+    let steps: [(String, Option<String>); 7] = [
+        (
+            format!(
+                "{call} Opening needs any {} of the {} custodians: alone you can open nothing. \
+                 Bring this page; never send a photo of it to anyone.",
+                e.threshold,
+                e.custodians.len()
+            ),
+            None,
         ),
-        format!(
-            "In an emergency, bring this page. Scan it or type it: breakglass unseal {} --share \
-             <photo or text of this page>.",
-            e.vault_file
+        (
+            format!("{go} Open a terminal in the folder of {file} and reveal only the entry you need, saying why:"),
+            Some(format!("breakglass unseal {file} --entry NAME --reason \"INC-123 what happened\"")),
         ),
-        "Typing: copy each numbered line; case, spaces and dashes do not matter, O is read as 0 \
-         and I or L as 1. A mistyped line is named, with the symbol to check."
-            .to_owned(),
-        if e.protected {
-            "When asked, type your passphrase. Nobody else should see it; it is never printed."
-                .to_owned()
-        } else {
-            "This share needs no passphrase: whoever holds this page holds your share.".to_owned()
-        },
-        "Far from the others? breakglass contribute REQUEST --share <this> --out c.txt, and send \
-         only c.txt to the operator."
-            .to_owned(),
-        format!(
-            "Every quarter, check your share alone: breakglass verify-share {} --share <this>.",
-            e.vault_file
+        (
+            "Not sure of the NAME? Leave out --entry and --reason: it lists the entries and asks \
+             which and why. \
+             Every revealed password must be changed afterwards, so never reveal them all."
+                .to_owned(),
+            None,
         ),
-        "Keep this page sealed in the safe. If it is lost or seen, tell the vault owner: the \
-         vault must be rekeyed."
-            .to_owned(),
-    ];
-    for (i, step) in steps.iter().enumerate() {
-        for (j, line) in wrap(step, 82).iter().enumerate() {
-            let prefix = if j == 0 {
-                format!("{}.", i + 1)
+        (
+            "Give your share: a photo or scan of the QR code above (--share photo.jpg), or, \
+             when asked, type the lines printed on page 2."
+                .to_owned(),
+            None,
+        ),
+        (
+            if e.protected {
+                "When asked, type your passphrase. Nobody else should see it.".to_owned()
             } else {
-                String::new()
-            };
-            text(s, &f.regular, 9.0, m, y, &prefix);
-            text(s, &f.regular, 9.0, m + 18.0, y, line);
-            y += 11.5;
-        }
-        y += 2.0;
-    }
-
-    y += 12.0;
-    text(s, &f.bold, 11.0, m, y, "Custody log");
-    y += 8.0;
-    let cols = [
-        ("Sealed / opened by", 0.0),
-        ("Date", 230.0),
-        ("Signature", 330.0),
+                "This share needs no passphrase.".to_owned()
+            },
+            None,
+        ),
+        (
+            "Far from the others? The operator sends you a request; answer it with the command \
+             below and send back only c.txt:"
+                .to_owned(),
+            Some("breakglass contribute REQUEST --share <photo of this page> --out c.txt".to_owned()),
+        ),
+        (
+            "Scheduled drill (every quarter): check your share alone; it reveals nothing:"
+                .to_owned(),
+            Some(format!("breakglass verify-share {file} --share <photo of this page>")),
+        ),
     ];
-    for (label, dx) in cols {
-        text(s, &f.regular, 8.5, m + dx, y + 10.0, label);
+    let mut y = y0 + 14.0;
+    p.text(&p.f.sans_bold, 14.0, M, y, "In an emergency");
+    y += 19.0;
+    for (i, (prose, command)) in steps.iter().enumerate() {
+        p.text(&p.f.sans_bold, 11.5, M, y, &format!("{}.", i + 1));
+        y = p.para(
+            &p.f.sans,
+            11.5,
+            M + 18.0,
+            y,
+            w - 2.0 * M - 18.0,
+            14.5,
+            prose,
+        );
+        if let Some(c) = command {
+            p.text(&p.f.mono_bold, 10.0, M + 30.0, y, c);
+            y += 14.5;
+        }
+        y += 3.0;
     }
-    y += 14.0;
+    y
+}
+
+/// Page 2: who, how to type, the custody log, and the typed share in the
+/// lower half (behind the steps when printed on both sides, away from the
+/// QR code).
+fn back(p: &mut Pen<'_, '_>, e: &Envelope<'_>, (w, h): (f32, f32)) {
+    let width = w - 2.0 * M;
+    let mut y = M + 16.0;
+    p.text(&p.f.sans_bold, 15.0, M, y, "Page 2: your share, typed out");
+    y += 16.0;
+    y = p.para(
+        &p.f.sans,
+        10.5,
+        M,
+        y,
+        width,
+        13.0,
+        &format!(
+            "{}'s share {} of vault '{}' (fingerprint {}), generation {}, printed {}. Use it only \
+             if the QR code on page 1 cannot be read.",
+            e.custodian, e.index, e.vault_name, e.fingerprint, e.generation, e.date
+        ),
+    );
+    y += 8.0;
+    let how = [
+        "Run the unseal command of page 1 without --share: it asks for each share. Type the \
+         lines of the box below, one by one, each with its number and its last two symbols.",
+        "Case and spaces do not matter; O counts as 0, I and L as 1. A mistyped line is named \
+         at once: look at that line again and retype it.",
+        "Typing takes about 4 minutes. You can also type the path of a photo of page 1 instead.",
+    ];
+    for line in how {
+        p.text(&p.f.sans_bold, 10.5, M, y, "•");
+        y = p.para(&p.f.sans, 10.5, M + 12.0, y, width - 12.0, 13.0, line) + 3.0;
+    }
+    custody_log(p, M, y + 12.0, width);
+
+    let lines: Vec<&str> = e
+        .share_text
+        .lines()
+        .filter(|l| {
+            l.starts_with("BREAKGLASS SHARE")
+                || l.starts_with("END BREAKGLASS")
+                || l.split_once(':')
+                    .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    let (size, leading) = (14.0, 19.0);
+    let box_h = 36.0 + leading * lines.len() as f32;
+    let box_w = 22.0
+        + lines
+            .iter()
+            .map(|l| p.f.mono.width(l, size))
+            .fold(300.0, f32::max);
+    let y0 = h - M - box_h;
+    p.frame(M, y0, box_w, box_h, 1.2);
+    p.text(
+        &p.f.sans_bold,
+        11.0,
+        M + 11.0,
+        y0 + 17.0,
+        "Your share, typed",
+    );
+    let mut y = y0 + 40.0;
+    for line in &lines {
+        p.text(&p.f.mono, size, M + 11.0, y, line);
+        y += leading;
+    }
+}
+
+/// Who sealed and opened the envelope, when.
+fn custody_log(p: &mut Pen<'_, '_>, x: f32, y0: f32, width: f32) {
+    let mut y = y0;
+    p.text(&p.f.sans_bold, 11.0, x, y, "Custody log");
+    p.text(
+        &p.f.sans,
+        9.0,
+        x + 80.0,
+        y,
+        "Each time this page is sealed in a new envelope or opened (drill, emergency):",
+    );
+    y += 16.0;
+    for (label, dx) in [
+        ("Sealed / opened by", 0.0),
+        ("Why", 0.36),
+        ("Date", 0.66),
+        ("Signature", 0.8),
+    ] {
+        p.text(&p.f.sans, 8.5, x + dx * width, y, label);
+    }
     for _ in 0..5 {
         y += 20.0;
-        rect(s, m, y, 215.0, 0.6);
-        rect(s, m + 230.0, y, 85.0, 0.6);
-        rect(s, m + 330.0, y, page_w - 2.0 * m - 330.0, 0.6);
-    }
-}
-
-/// What the backup pages show besides the parts.
-pub struct BackupInfo<'a> {
-    /// Vault name.
-    pub vault_name: &'a str,
-    /// Vault fingerprint.
-    pub fingerprint: &'a str,
-    /// The vault file's name.
-    pub vault_file: &'a str,
-    /// Date printed.
-    pub date: &'a str,
-}
-
-/// Renders the whole vault on paper: two parts a page, each as a QR code
-/// holding the part's text and the same text typed beside it.
-pub fn render_backup(
-    parts: &[String],
-    info: &BackupInfo<'_>,
-    paper: Paper,
-) -> Result<Printed, String> {
-    let fonts = Fonts::load()?;
-    let (w, h) = paper.size();
-    let pages = parts.len().div_ceil(2);
-    let mut doc = Document::new();
-    let mut qrs = Vec::new();
-    for (p, pair) in parts.chunks(2).enumerate() {
-        let mut page = doc.start_page_with(PageSettings::from_wh(w, h).ok_or("bad paper size")?);
-        let mut s = page.surface();
-        s.set_fill(Some(Fill::default()));
-        let m = 36.0;
-        let mut y = m + 14.0;
-        text(
-            &mut s,
-            &fonts.bold,
-            13.0,
-            m,
-            y,
-            "BREAKGLASS — VAULT BACKUP (sealed: reading it needs k shares)",
-        );
-        y += 14.0;
-        let vault_line = format!("Vault '{}' ({})", info.vault_name, info.fingerprint);
-        text(&mut s, &fonts.regular, 8.5, m, y, &vault_line);
-        y += 11.0;
-        let page_line = format!(
-            "Page {} of {pages} — {} parts in all — printed {}",
-            p + 1,
-            parts.len(),
-            info.date
-        );
-        text(&mut s, &fonts.bold, 8.5, m, y, &page_line);
-        y += 11.0;
-        text(&mut s, &fonts.regular, 8.0, m, y, &format!(
-            "To restore: scan every page (any order) or type the parts, then: breakglass restore {} --from SCAN.png ...",
-            info.vault_file
-        ));
-        y += 6.0;
-        rect(&mut s, m, y, w - 2.0 * m, 0.8);
-        y += 10.0;
-        let block_h = (h - y - m) / 2.0;
-        for part in pair {
-            let symbol = qr::encode(part.as_bytes())?;
-            qrs.push((symbol.version, symbol.level));
-            draw_qr(&mut s, &symbol, m, y, 230.0);
-            let mut ty = y + 10.0;
-            for line in part.lines().filter(|l| !l.is_empty()) {
-                text(&mut s, &fonts.regular, 7.6, m + 245.0, ty, line);
-                ty += 8.6;
-            }
-            y += block_h;
-        }
-        s.finish();
-        page.finish();
-    }
-    finish(doc, qrs)
-}
-
-/// Draws a QR symbol with a 4-module quiet zone in a `size` square; modules
-/// overlap by a hair so no white seams appear between them.
-fn draw_qr(s: &mut Surface<'_>, symbol: &qr::Symbol, x0: f32, y0: f32, size: f32) {
-    let module = size / (symbol.width as f32 + 8.0);
-    let mut pb = PathBuilder::new();
-    for row in 0..symbol.width {
-        for col in 0..symbol.width {
-            if symbol.dark[row * symbol.width + col] {
-                let x = x0 + (col as f32 + 4.0) * module;
-                let y = y0 + (row as f32 + 4.0) * module;
-                if let Some(r) = Rect::from_xywh(x, y, module + 0.05, module + 0.05) {
-                    pb.push_rect(r);
-                }
-            }
-        }
-    }
-    // One path for the whole symbol: a small PDF, drawn in one go.
-    if let Some(path) = pb.finish() {
-        s.draw_path(&path);
+        p.rect(x, y, width * 0.34, 0.6);
+        p.rect(x + width * 0.36, y, width * 0.28, 0.6);
+        p.rect(x + width * 0.66, y, width * 0.12, 0.6);
+        p.rect(x + width * 0.8, y, width * 0.2, 0.6);
     }
 }
 
@@ -396,14 +447,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wraps_at_spaces() {
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap("a", 5), ["a"]);
-    }
-
-    #[test]
     fn renders_a_pdf_per_paper_size() {
         let text = "BREAKGLASS SHARE v1\n01: 0000 0000 0000 0000  00\nEND BREAKGLASS SHARE\n";
+        let names = ["alice".to_owned(), "bob".to_owned(), "carol".to_owned()];
         let e = Envelope {
             vault_name: "T",
             fingerprint: "0000",
@@ -411,10 +457,15 @@ mod tests {
             custodian: "alice",
             index: 1,
             threshold: 2,
-            custodians: 3,
+            custodians: &names,
+            generation: 1,
+            generation_date: "2026-11-24",
             date: "2026-11-24",
             protected: true,
             share_text: text,
+            qr: (text, Mode::Byte),
+            contact: None,
+            place: Some("safe 2, IT office"),
         };
         for paper in [Paper::A4, Paper::Letter] {
             let out = render(std::slice::from_ref(&e), paper).unwrap();

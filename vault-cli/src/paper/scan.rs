@@ -142,7 +142,14 @@ fn shrink(img: GrayImage, max_pixels: u64) -> GrayImage {
 /// dark runs in the finder's 1:1:3:1:1 proportion (as rxing's finder does),
 /// the centre confirmed down its column, and hits within half a pattern of
 /// a counted candidate are the same candidate. O(pixels × cap).
+#[cfg(test)]
 fn finder_candidates(m: &BitMatrix, cap: usize) -> usize {
+    finders(m, cap).len()
+}
+
+/// The finder-pattern candidates themselves, (x, y, size) in pixels: at
+/// most `cap` + 1 of them.
+fn finders(m: &BitMatrix, cap: usize) -> Vec<(u32, u32, u32)> {
     let (w, h) = (m.getWidth(), m.getHeight());
     // (x, y, size) of each candidate counted.
     let mut found: Vec<(u32, u32, u32)> = Vec::new();
@@ -174,14 +181,14 @@ fn finder_candidates(m: &BitMatrix, cap: usize) -> usize {
                 if !same && column_is_finder(m, cx, y) {
                     found.push((cx, y, size));
                     if found.len() > cap {
-                        return found.len();
+                        return found;
                     }
                 }
             }
             start += runs[i];
         }
     }
-    found.len()
+    found
 }
 
 /// Five runs (dark, light, dark, light, dark) in proportion 1:1:3:1:1,
@@ -222,20 +229,108 @@ fn column_is_finder(m: &BitMatrix, x: u32, y: u32) -> bool {
     is_finder(&[u[2], u[1], u[0] + d[0] - 1, d[1], d[2]])
 }
 
-/// The copies of the picture tried in turn: as taken; with speckle removed
-/// (a 3×3 median); softened. Real photos and scans need one or the other.
-const VARIANTS: usize = 3;
+/// The copies of the picture tried in turn, cheapest and likeliest first:
+/// as taken; with speckle removed (a 3×3 median); contrast stretched (dim
+/// light, shadows, grey paper); stretched and sharpened; when finder patterns were seen, the region
+/// around them cut out, scaled up and sharpened (a QR code small in the
+/// frame: the binarizer gets whole pixels a module to work with);
+/// stretched and sharpened, without and with a median first (a slightly
+/// blurred photo); softened; scaled down (a large, soft picture).
+const VARIANTS: usize = 8;
 
-fn variant(luma: &GrayImage, n: usize) -> GrayImage {
-    match n {
+fn variant(luma: &GrayImage, n: usize, seen: &[(u32, u32, u32)]) -> Option<GrayImage> {
+    Some(match n {
         0 => luma.clone(),
         1 => median3(luma),
-        _ => image::imageops::blur(luma, 1.0),
-    }
+        2 => stretch(luma),
+        3 => sharpen(&stretch(luma)),
+        4 => closer(luma, seen)?,
+        5 => sharpen(&median3(&stretch(luma))),
+        6 => image::imageops::blur(luma, 1.0),
+        _ => shrink(
+            stretch(luma),
+            (u64::from(luma.width()) * u64::from(luma.height())) / 4,
+        ),
+    })
 }
 
-/// One attempt's outcome: the texts found, or why the copy was skipped.
-type Attempt = Result<Vec<String>, String>;
+/// The region around the finder patterns seen (the three largest, with a
+/// margin), scaled up to at most 2.5 times and [`MAX_SEARCH_PIXELS`] / 2,
+/// despeckled and sharpened. `None` when fewer than three were seen.
+fn closer(luma: &GrayImage, seen: &[(u32, u32, u32)]) -> Option<GrayImage> {
+    if seen.len() < 3 {
+        return None;
+    }
+    let mut largest = seen.to_vec();
+    largest.sort_by_key(|f| std::cmp::Reverse(f.2));
+    largest.truncate(3);
+    let pad = largest.iter().map(|f| f.2).max()? * 2;
+    let x0 = largest.iter().map(|f| f.0).min()?.saturating_sub(pad);
+    let y0 = largest.iter().map(|f| f.1).min()?.saturating_sub(pad);
+    let x1 = (largest.iter().map(|f| f.0).max()? + pad).min(luma.width());
+    let y1 = (largest.iter().map(|f| f.1).max()? + pad).min(luma.height());
+    if x1 <= x0 + 8 || y1 <= y0 + 8 {
+        return None;
+    }
+    let crop = image::imageops::crop_imm(luma, x0, y0, x1 - x0, y1 - y0).to_image();
+    let pixels = u64::from(crop.width()) * u64::from(crop.height());
+    let scale = ((MAX_SEARCH_PIXELS / 2) as f64 / pixels.max(1) as f64)
+        .sqrt()
+        .min(2.5);
+    let (w, h) = (
+        ((f64::from(crop.width()) * scale) as u32).max(1),
+        ((f64::from(crop.height()) * scale) as u32).max(1),
+    );
+    let big = image::imageops::resize(
+        &stretch(&median3(&crop)),
+        w,
+        h,
+        image::imageops::FilterType::CatmullRom,
+    );
+    Some(sharpen(&big))
+}
+
+/// Stretches grey levels so that the darkest 1 % become black and the
+/// lightest 1 % white.
+fn stretch(img: &GrayImage) -> GrayImage {
+    let mut histogram = [0u64; 256];
+    for p in img.as_raw() {
+        histogram[usize::from(*p)] += 1;
+    }
+    let total: u64 = histogram.iter().sum();
+    let at = |fraction: u64| {
+        let mut seen = 0;
+        for (level, n) in histogram.iter().enumerate() {
+            seen += n;
+            if seen * 100 >= total * fraction {
+                return level as i32;
+            }
+        }
+        255
+    };
+    let (lo, hi) = (at(1), at(99));
+    if hi - lo < 8 {
+        return img.clone();
+    }
+    let map: Vec<u8> = (0..256)
+        .map(|v| (((v - lo) * 255) / (hi - lo)).clamp(0, 255) as u8)
+        .collect();
+    let raw = img.as_raw().iter().map(|p| map[usize::from(*p)]).collect();
+    GrayImage::from_raw(img.width(), img.height(), raw).expect("same size")
+}
+
+/// An unsharp mask: the picture plus its difference from a blurred copy.
+fn sharpen(img: &GrayImage) -> GrayImage {
+    image::imageops::unsharpen(img, 1.5, 4)
+}
+
+/// One attempt's outcome.
+enum Attempt {
+    /// The texts found (none, maybe), and whether finder patterns were seen.
+    Read(Vec<String>, bool),
+    /// Why the copy was not searched.
+    Skipped(String),
+}
 
 /// Searches copies of `luma` on a worker thread, sending each attempt's
 /// outcome; returns the outcomes received before the deadline and whether
@@ -247,23 +342,47 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
         .name("picture search".into())
         .stack_size(8 << 20)
         .spawn(move || {
+            // Finder patterns seen in the first copy that shows three.
+            let mut seen: Vec<(u32, u32, u32)> = Vec::new();
+            let mut any_finder = false;
+            let mut crowded = 0;
             for n in 0..VARIANTS {
                 if Instant::now() >= deadline {
                     return;
                 }
-                let copy = variant(&luma, n);
+                let Some(copy) = variant(&luma, n, &seen) else {
+                    continue;
+                };
                 let (w, h) = copy.dimensions();
                 let Ok(source) = Luma8LuminanceSource::new(copy.into_raw(), w, h) else {
                     return;
                 };
                 let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
-                let candidates = finder_candidates(bitmap.get_black_matrix(), MAX_FINDER_CANDIDATES);
-                if candidates > MAX_FINDER_CANDIDATES {
-                    let _ = tx.send(Err(format!(
+                let found = finders(bitmap.get_black_matrix(), MAX_FINDER_CANDIDATES);
+                if found.len() > MAX_FINDER_CANDIDATES {
+                    crowded += 1;
+                    let _ = tx.send(Attempt::Skipped(format!(
                         "this picture holds more than {MAX_FINDER_CANDIDATES} shapes that look like \
                          QR finder patterns: photograph or crop only the envelope's QR code"
                     )));
+                    if n >= 2 && crowded == n + 1 {
+                        // Tiled with look-alikes as taken, despeckled and
+                        // stretched: no copy of it is worth the time.
+                        return;
+                    }
                     continue;
+                }
+                any_finder |= !found.is_empty();
+                if n >= 2 && !any_finder {
+                    // Nothing like a QR code in the picture as taken,
+                    // despeckled or stretched: the other copies would not
+                    // show one either.
+                    let _ = tx.send(Attempt::Read(Vec::new(), false));
+                    return;
+                }
+                let finders_seen = found.len() >= 3;
+                if finders_seen && seen.is_empty() && n < 4 {
+                    seen = found;
                 }
                 let hints = DecodeHints {
                     TryHarder: Some(true),
@@ -282,14 +401,16 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
                         .unwrap_or_default()
                 };
                 let done = !multiple && !texts.is_empty();
-                if tx.send(Ok(texts)).is_err() || done {
+                if tx.send(Attempt::Read(texts, finders_seen)).is_err() || done {
                     return;
                 }
             }
         });
     if worker.is_err() {
         return (
-            vec![Err("could not start reading the picture".to_owned())],
+            vec![Attempt::Skipped(
+                "could not start reading the picture".to_owned(),
+            )],
             false,
         );
     }
@@ -297,7 +418,7 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
     loop {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(found) => {
-                let done = !multiple && matches!(&found, Ok(t) if !t.is_empty());
+                let done = !multiple && matches!(&found, Attempt::Read(t, _) if !t.is_empty());
                 outcomes.push(found);
                 if done {
                     return (outcomes, false);
@@ -309,8 +430,15 @@ fn search(luma: GrayImage, multiple: bool) -> (Vec<Attempt>, bool) {
     }
 }
 
-/// Why nothing was read: the deadline, too many look-alikes, or nothing.
+/// Why nothing was read: a QR code seen but not read (move closer), the
+/// deadline, too many look-alikes, or nothing.
 fn nothing_read(outcomes: &[Attempt], timed_out: bool) -> String {
+    if outcomes.iter().any(|o| matches!(o, Attempt::Read(_, true))) {
+        return "a QR code is in this picture but could not be read: move closer, so that \
+                the QR code fills most of the picture, hold the page flat, in even light, \
+                and take it again (or type the share)"
+            .to_owned();
+    }
     if timed_out {
         return format!(
             "no QR code could be read in this picture within {} s: photograph or crop only \
@@ -320,7 +448,10 @@ fn nothing_read(outcomes: &[Attempt], timed_out: bool) -> String {
     }
     outcomes
         .iter()
-        .find_map(|o| o.as_ref().err().cloned())
+        .find_map(|o| match o {
+            Attempt::Skipped(why) => Some(why.clone()),
+            Attempt::Read(..) => None,
+        })
         .unwrap_or_else(|| {
             "no QR code could be read in this picture: scan it again, flat and sharp, or type \
              the share"
@@ -333,7 +464,10 @@ pub fn decode_all(path: &Path) -> Result<Vec<String>, String> {
     let (outcomes, timed_out) = search(open_luma(path)?, true);
     let best = outcomes
         .iter()
-        .filter_map(|o| o.as_ref().ok())
+        .filter_map(|o| match o {
+            Attempt::Read(t, _) => Some(t),
+            Attempt::Skipped(_) => None,
+        })
         .max_by_key(|t| t.len())
         .filter(|t| !t.is_empty());
     match best {
@@ -345,9 +479,11 @@ pub fn decode_all(path: &Path) -> Result<Vec<String>, String> {
 /// Decodes the QR code in the picture at `path` to text.
 pub fn decode(path: &Path) -> Result<Zeroizing<String>, String> {
     let (mut outcomes, timed_out) = search(open_luma(path)?, false);
-    for texts in outcomes.iter_mut().flatten() {
-        if let Some(text) = texts.pop() {
-            return Ok(Zeroizing::new(text));
+    for o in &mut outcomes {
+        if let Attempt::Read(texts, _) = o {
+            if let Some(text) = texts.pop() {
+                return Ok(Zeroizing::new(text));
+            }
         }
     }
     Err(nothing_read(&outcomes, timed_out))

@@ -15,6 +15,11 @@
 //!
 //! A part's body is `vault_id[16] | part u16 | parts u16 | file_len u32 |
 //! file_sha256[32] | chunk blob | check[4]`.
+//!
+//! Its QR code holds the compact form `BREAKGLASS-BACKUP-1:` followed by the
+//! body in base32 on one line: upper-case alphanumerics only, so QR
+//! alphanumeric mode (5.5 bits a symbol instead of 8 a character, and no
+//! line numbers or check codes, which the body's own check replaces).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,8 +34,14 @@ use crate::VaultId;
 pub const MAGIC_LINE: &str = "BREAKGLASS BACKUP v1";
 /// Last line of a part.
 pub const END_LINE: &str = "END BREAKGLASS BACKUP";
-/// Bytes of the vault file per part.
-pub const CHUNK: usize = 150;
+/// Bytes of the vault file per part written: a part is about 106 typed
+/// lines, and two parts fill a page.
+pub const CHUNK: usize = 1000;
+/// The largest chunk a part may hold when read (backups made before
+/// parts grew held 150 bytes).
+pub const MAX_CHUNK: usize = 1000;
+/// Start of a part's compact (QR) form.
+pub const COMPACT_PREFIX: &str = "BREAKGLASS-BACKUP-1:";
 /// The most parts a backup may have.
 pub const MAX_PARTS: usize = 4096;
 
@@ -102,8 +113,27 @@ fn part_check(body: &[u8]) -> [u8; 4] {
 
 /// Cuts a vault file into part texts.
 pub fn split(file: &[u8], vault_id: &VaultId) -> Vec<String> {
+    split_in(file, vault_id, CHUNK)
+        .into_iter()
+        .map(|p| p.text)
+        .collect()
+}
+
+/// One part, to print: its text (typed lines with checks) and its compact
+/// form for the QR code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintedPart {
+    /// The text block (docs/FORMAT.md §11).
+    pub text: String,
+    /// The compact form: [`COMPACT_PREFIX`] and the body in base32.
+    pub compact: String,
+}
+
+/// Cuts a vault file into parts of `chunk` bytes (at most [`MAX_CHUNK`]).
+pub fn split_in(file: &[u8], vault_id: &VaultId, chunk: usize) -> Vec<PrintedPart> {
+    let chunk = chunk.clamp(1, MAX_CHUNK);
     let file_hash = sha256(&[file]);
-    let chunks: Vec<&[u8]> = file.chunks(CHUNK).collect();
+    let chunks: Vec<&[u8]> = file.chunks(chunk).collect();
     let parts = chunks.len() as u16;
     chunks
         .iter()
@@ -119,7 +149,11 @@ pub fn split(file: &[u8], vault_id: &VaultId) -> Vec<String> {
             let mut body = w.finish();
             let check = part_check(&body);
             body.extend_from_slice(&check);
-            render(&base32().encode(&body), vault_id, i as u16 + 1, parts)
+            let symbols = base32().encode(&body);
+            PrintedPart {
+                text: render(&symbols, vault_id, i as u16 + 1, parts),
+                compact: format!("{COMPACT_PREFIX}{symbols}"),
+            }
         })
         .collect()
 }
@@ -165,11 +199,23 @@ impl Assembler {
     /// Reads every part in `text`. Returns the part numbers read; a bad
     /// part is an error naming it (and the parts before it are kept).
     /// Linear in the text: it is cut into blocks in one forward pass.
+    /// Parts in compact form (one a line, as a QR reader returns them) are
+    /// read as well as text blocks.
     pub fn add_text(&mut self, text: &str) -> Result<Vec<u16>, BackupError> {
         let mut read = Vec::new();
+        let compact: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with(COMPACT_PREFIX))
+            .collect();
         let blocks = blocks(text);
-        if blocks.is_empty() {
+        if blocks.is_empty() && compact.is_empty() {
             return Err(BackupError::NoParts);
+        }
+        for line in compact {
+            let part = decode_compact(line)?;
+            read.push(part.part);
+            self.add(part)?;
         }
         for block in blocks {
             let part = decode_block(block)?;
@@ -329,6 +375,18 @@ fn decode_block(block: &str) -> Result<Part, BackupError> {
         })?;
         symbols.push_str(l);
     }
+    from_symbols(&symbols, label)
+}
+
+/// A part in compact form: the prefix, then the body's symbols.
+fn decode_compact(line: &str) -> Result<Part, BackupError> {
+    let symbols = line.strip_prefix(COMPACT_PREFIX).unwrap_or(line);
+    // Its number, for messages, is only known once it decodes.
+    from_symbols(&normalize(symbols), "?".to_owned())
+}
+
+/// A part from its body's base32 symbols, checked.
+fn from_symbols(symbols: &str, label: String) -> Result<Part, BackupError> {
     let bytes = base32()
         .decode(symbols.as_bytes())
         .map_err(|_| BackupError::Damaged(label.clone()))?;
@@ -340,7 +398,7 @@ fn decode_block(block: &str) -> Result<Part, BackupError> {
     if part.part == 0
         || part.part > part.parts
         || part.parts as usize > MAX_PARTS
-        || part.chunk.len() > CHUNK
+        || part.chunk.len() > MAX_CHUNK
     {
         return Err(BackupError::Damaged(label));
     }
@@ -359,7 +417,7 @@ mod tests {
     #[test]
     fn split_and_restore_in_any_order() {
         let id = VaultId([4; 16]);
-        let f = file(500);
+        let f = file(3500);
         let parts = split(&f, &id);
         assert_eq!(parts.len(), 4);
         assert!(parts[1].contains("Part: 2 of 4"));
@@ -385,7 +443,7 @@ mod tests {
     #[test]
     fn damage_mixing_and_typos_are_named() {
         let id = VaultId([4; 16]);
-        let parts = split(&file(400), &id);
+        let parts = split(&file(2900), &id);
         let line = parts[1].lines().find(|l| l.starts_with("02: ")).unwrap();
         let mut typo = line.as_bytes().to_vec();
         typo[5] = if typo[5] == b'Z' { b'Y' } else { b'Z' };
@@ -395,7 +453,7 @@ mod tests {
             err.to_string(),
             "part 2: line 2: check code does not match (typo on this line?)"
         );
-        let other = split(&file(500), &VaultId([5; 16]));
+        let other = split(&file(3500), &VaultId([5; 16]));
         let mut a = Assembler::new();
         a.add_text(&parts[0]).unwrap();
         assert!(matches!(
@@ -408,8 +466,8 @@ mod tests {
         );
         // A part from another copy of the same vault (same id and count,
         // different bytes) is caught by the whole-file hash.
-        let mut changed = file(400);
-        changed[350] ^= 1;
+        let mut changed = file(2900);
+        changed[2500] ^= 1;
         let copy = split(&changed, &id);
         let mut a = Assembler::new();
         for p in [&parts[0], &parts[1]] {
@@ -428,7 +486,10 @@ mod tests {
     #[test]
     fn reading_parts_searches_each_byte_a_bounded_number_of_times() {
         let id = VaultId([6; 16]);
-        let parts = split(&file(CHUNK * 1024), &id);
+        let parts: Vec<String> = split_in(&file(150 * 1024), &id, 150)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
         assert_eq!(parts.len(), 1024);
         for copies in [1, 2, 4, 8] {
             let text: String = (0..copies)
@@ -449,7 +510,7 @@ mod tests {
                 "{searched} > 3 × {}",
                 text.len()
             );
-            assert_eq!(a.finish().unwrap(), file(CHUNK * 1024));
+            assert_eq!(a.finish().unwrap(), file(150 * 1024));
         }
         // Parts missing their END line are still cut at the next part, in
         // one pass.
@@ -461,6 +522,46 @@ mod tests {
         let mut a = Assembler::new();
         assert_eq!(a.add_text(&text).unwrap().len(), 64);
         assert!(SEARCHED.with(std::cell::Cell::get) <= 3 * text.len());
+    }
+
+    /// The compact (QR) form restores like the text, alone or mixed with
+    /// text parts and other lines, and is all QR alphanumerics.
+    #[test]
+    fn compact_parts_restore() {
+        let id = VaultId([8; 16]);
+        let f = file(2500);
+        let parts = split_in(&f, &id, CHUNK);
+        assert_eq!(parts.len(), 3);
+        for p in &parts {
+            assert!(p
+                .compact
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-:".contains(&b)));
+            assert!(p.compact.len() < 1800, "{}", p.compact.len());
+        }
+        let mut a = Assembler::new();
+        a.add_text(&format!(
+            "{}\nnoise\n{}\n",
+            parts[2].compact, parts[0].compact
+        ))
+        .unwrap();
+        a.add_text(&parts[1].text).unwrap();
+        assert_eq!(a.finish().unwrap(), f);
+        let mut damaged = parts[1].compact.clone().into_bytes();
+        damaged[100] = if damaged[100] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            Assembler::new()
+                .add_text(std::str::from_utf8(&damaged).unwrap())
+                .unwrap_err(),
+            BackupError::Damaged("?".into())
+        );
+        // Parts of 150 bytes (backups printed before) still read.
+        let old = split_in(&f, &id, 150);
+        let mut a = Assembler::new();
+        for p in &old {
+            a.add_text(&p.text).unwrap();
+        }
+        assert_eq!(a.finish().unwrap(), f);
     }
 
     proptest! {
