@@ -282,7 +282,7 @@ fn syslog_reaches_udp_tcp_and_local_socket_receivers() {
     let mut args = vec!["seal", "v.bg", "--label", "bg1@contoso.com"];
     args.extend(flags.iter().map(String::as_str));
     bg(&env, &args, "pw").success();
-    let mut args = vec!["unseal", "v.bg", "--reason", "INC-7"];
+    let mut args = vec!["unseal", "v.bg", "--all", "--reason", "INC-7"];
     args.extend(TWO);
     args.extend(flags.iter().map(String::as_str));
     bg(&env, &args, "").success();
@@ -332,7 +332,7 @@ fn down_receivers_never_fail_an_unseal_and_the_next_command_delivers() {
     let sock = env.path("nobody.sock");
     let unix = format!("unix:{}", sock.display());
     let mut args = vec![
-        "unseal", "v.bg", "--reason", "INC-8", "--syslog", &tcp, "--syslog", &unix,
+        "unseal", "v.bg", "--all", "--reason", "INC-8", "--syslog", &tcp, "--syslog", &unix,
     ];
     args.extend(TWO);
     let out = bg(&env, &args, "").success();
@@ -390,6 +390,7 @@ fn unseal_with_hanging_hook(timeout: Option<&str>) -> Duration {
     let mut args = vec![
         "unseal",
         "v.bg",
+        "--all",
         "--reason",
         "INC-9",
         "--notify",
@@ -621,14 +622,20 @@ fn sigma_rules_fire_on_exactly_these_events() {
         "",
     )
     .success();
-    q.quorum(&["unseal", "v.bg", "--reason", "drill: Q4 sign-in test CHG-1"]);
+    q.quorum(&[
+        "unseal",
+        "v.bg",
+        "--all",
+        "--reason",
+        "drill: Q4 sign-in test CHG-1",
+    ]);
     q.quorum(&["drill", "v.bg", "--kind", "drill", "--reason", "Q4"]);
     q.run(&["rotate", "v.bg", label, "--generate"], "")
         .success();
     // An emergency: unseal with an incident, reviewed as an emergency.
     let e = Stream::new("emergency");
     e.run(&["seal", "v.bg", "--label", label], "pw-1").success();
-    e.quorum(&["unseal", "v.bg", "--reason", "INC-4711 IdP outage"]);
+    e.quorum(&["unseal", "v.bg", "--all", "--reason", "INC-4711 IdP outage"]);
     e.quorum(&[
         "drill",
         "v.bg",
@@ -640,7 +647,7 @@ fn sigma_rules_fire_on_exactly_these_events() {
     // A misuse: unseal with no reason, reviewed as misuse, never rotated.
     let m = Stream::new("misuse");
     m.run(&["seal", "v.bg", "--label", label], "pw-1").success();
-    m.quorum(&["unseal", "v.bg"]);
+    m.quorum(&["unseal", "v.bg", "--all"]);
     m.quorum(&[
         "drill",
         "v.bg",
@@ -653,7 +660,7 @@ fn sigma_rules_fire_on_exactly_these_events() {
     let r = Stream::new("rollback");
     r.run(&["seal", "v.bg", "--label", label], "pw-1").success();
     std::fs::copy(r.env.path("v.bg"), r.env.path("old.bg")).unwrap();
-    r.quorum(&["unseal", "v.bg", "--reason", "drill: rehearsal"]);
+    r.quorum(&["unseal", "v.bg", "--all", "--reason", "drill: rehearsal"]);
     std::fs::copy(r.env.path("old.bg"), r.env.path("v.bg")).unwrap();
     std::fs::remove_file(r.env.path("v.bg.index")).ok();
     std::thread::sleep(Duration::from_millis(1100)); // a later second

@@ -65,7 +65,7 @@ impl Term {
                 return screen;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(20),
+                start.elapsed() < Duration::from_secs(60),
                 "timed out waiting for {text:?}; screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));

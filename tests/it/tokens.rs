@@ -191,3 +191,159 @@ fn a_token_for_a_retired_generation_names_the_rekey() {
     assert_eq!(j["generation"], 2);
     assert_eq!(j["recipient"].as_str().unwrap(), recipient(&env));
 }
+
+/// A forged token for the victim's token: same deposit id and metadata, the
+/// attacker's secret, sealed with nothing but the public recipient.
+fn forged_like(victim_line: &str, secret: &str) -> String {
+    use vault_core::entry::EntrySecret;
+    use vault_core::token::Token;
+    let mut t = Token::parse(victim_line).unwrap();
+    let info = vault_core::vault::exported_info(&t.fingerprint);
+    let batch = vault_core::escrow::Batch::new(&t.escrow_public, &info).unwrap();
+    let plain = EntrySecret {
+        username: zeroize::Zeroizing::new(String::new()),
+        secret: zeroize::Zeroizing::new(secret.as_bytes().to_vec()),
+    }
+    .encode();
+    t.deposit.ciphertext = batch.seal(&t.deposit.exported_aad(&t.fingerprint), &plain);
+    t.deposit.enc = batch.enc();
+    t.to_line()
+}
+
+/// Red-team finding: ingest skipped a token as "already ingested" when only
+/// its deposit id matched, so an attacker who saw a device's token could
+/// ingest a forged one first and make the real secret vanish (exit 0). Now
+/// a token is skipped only when it is that very deposit; another deposit
+/// under the same id is refused, exit 4, in either order, nothing written.
+#[test]
+fn a_forged_token_with_a_victims_deposit_id_is_refused() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let r = recipient(&env);
+    seal_to(&env, &r, "laps-pc1", "the-real-password", "victim.tokens");
+    let victim = env.read("victim.tokens");
+    env.write(
+        "evil.tokens",
+        forged_like(victim.trim(), "attacker-knows-this") + "\n",
+    );
+    let before = std::fs::read(env.path("v.bg")).unwrap();
+    // In one ingest, the forged token first.
+    let out = ingest(&env, &["evil.tokens", "victim.tokens"]);
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("victim.tokens line 1: the token carries the deposit id of token 1 of this ingest, but not its content"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), before);
+    // In two ingests: the forged one lands first (it is a deposit like any
+    // other), and the real one is then refused loudly, not skipped.
+    ingest(&env, &["evil.tokens"]).success();
+    let out = ingest(&env, &["victim.tokens"]);
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("carries the deposit id of record #2 of the vault, but not its content"),
+        "{err}"
+    );
+}
+
+/// Red-team finding: a recipient with the vault's real fingerprint but an
+/// attacker's escrow key (an altered MDM profile) was accepted by --expect,
+/// and tokens sealed with it were ingested though the vault cannot open
+/// them. Both are refused now, exit 4.
+#[test]
+fn a_recipient_with_the_real_fingerprint_and_another_key_is_refused() {
+    use vault_core::recipient::Recipient;
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let real = Recipient::parse(&recipient(&env)).unwrap();
+    let mut forged = real;
+    forged.escrow_public = vault_core::vault::Vault::replay(
+        &vault_core::log::parse(&{
+            let other = Env::new();
+            other.init(2, &["x", "y"], true);
+            std::fs::read(other.path("v.bg")).unwrap()
+        })
+        .unwrap(),
+    )
+    .unwrap()
+    .genesis()
+    .escrow_public;
+    let forged = forged.to_string();
+    let out = env.run(&["seal", "v.bg", "--label", "n", "--expect", &forged], "s");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("carries this vault's fingerprint") && err.contains("another escrow key"),
+        "{err}"
+    );
+    seal_to(&env, &forged, "laps-pc1", "pw", "t.tokens");
+    let out = ingest(&env, &["t.tokens"]);
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(err.contains("was sealed to another escrow key"), "{err}");
+}
+
+/// Red-team findings: two tokens of one label with different kinds were
+/// "would ingest" in a dry run and vault damage (exit 4) for real; a token
+/// already carried over by a rekey blocked the whole ingest. Now: the kind
+/// change is a named input error (exit 2) in both; the carried token is
+/// skipped.
+#[test]
+fn kind_changes_are_named_and_carried_tokens_are_skipped() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let r = recipient(&env);
+    env.run(
+        &["seal", "--to", &r, "--label", "l", "--out", "k.tokens"],
+        "pw",
+    )
+    .success();
+    env.run(
+        &[
+            "seal", "--to", &r, "--label", "l", "--kind", "note", "--out", "k.tokens",
+        ],
+        "note",
+    )
+    .success();
+    for dry in [true, false] {
+        let mut args = vec!["ingest", "v.bg", "k.tokens"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = env.run(&args, "");
+        let err = stderr(&out);
+        assert_eq!(out.get_output().status.code(), Some(2), "dry {dry}: {err}");
+        assert!(
+            err.contains("k.tokens line 2") && err.contains("'l'"),
+            "{err}"
+        );
+    }
+    seal_to(&env, &r, "carried", "pw-c", "c.tokens");
+    ingest(&env, &["c.tokens"]).success();
+    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
+    rekey.extend(["--share", "shares/bob.share", "--threshold", "2"]);
+    rekey.extend(["--share-dir", "new", "--no-passphrase"]);
+    rekey.extend(["--custodian", "bob", "--custodian", "carol"]);
+    env.run(&rekey, "").success();
+    let out = ingest(&env, &["c.tokens"]).success();
+    assert!(
+        stdout(&out).contains("already ingested as 'carried' version 1"),
+        "{}",
+        stdout(&out)
+    );
+    // seal --to --json gives the token and the fingerprint.
+    let j = json(
+        &env.run(
+            &["seal", "--to", &recipient(&env), "--label", "j", "--json"],
+            "pw",
+        )
+        .success(),
+    );
+    assert!(j["token"]
+        .as_str()
+        .unwrap()
+        .starts_with("breakglass-deposit:v1:"));
+    assert_eq!(j["label"], "j");
+}

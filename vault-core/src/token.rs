@@ -8,6 +8,8 @@
 //! and a 4-byte check: `breakglass-deposit:v1:<base32(F ‖ sealed-meta ‖ enc
 //! ‖ ciphertext ‖ check)>`.
 
+use std::collections::HashMap;
+
 use crate::entry::{EntryKind, EntrySecret};
 use crate::error::{Field, InputError};
 use crate::escrow::{BadPublicKey, Batch};
@@ -30,6 +32,10 @@ const CHECK_LABEL: &[u8] = b"breakglass/v1/deposit-token";
 pub struct Token {
     /// The fingerprint of the vault it was sealed to.
     pub fingerprint: Fingerprint,
+    /// The escrow public key it was sealed to (from the recipient): ingest
+    /// refuses a token sealed to another key, even under the vault's
+    /// fingerprint (a forged recipient in an MDM profile).
+    pub escrow_public: [u8; 32],
     /// The deposit, in the exported-key form, with `version` 0 (not yet
     /// assigned).
     pub deposit: Deposit,
@@ -118,6 +124,7 @@ fn seal_one(
     );
     Ok(Token {
         fingerprint: recipient.fingerprint,
+        escrow_public: recipient.escrow_public,
         deposit,
     })
 }
@@ -135,7 +142,12 @@ impl Token {
             ..self.deposit.clone()
         })
         .encode_body();
-        [self.fingerprint.as_bytes(), &body[4..]].concat()
+        [
+            self.fingerprint.as_bytes(),
+            &self.escrow_public[..],
+            &body[4..],
+        ]
+        .concat()
     }
 
     /// The token as one line of text.
@@ -157,7 +169,7 @@ impl Token {
         let bytes = base32()
             .decode(normalize(rest).as_bytes())
             .map_err(|_| TokenError::NotBase32)?;
-        if bytes.len() < 32 + 4 {
+        if bytes.len() < 64 + 4 {
             return Err(TokenError::NotBase32);
         }
         let (token, c) = bytes.split_at(bytes.len() - 4);
@@ -165,6 +177,7 @@ impl Token {
             return Err(TokenError::BadCheck);
         }
         let (f, rest) = token.split_at(32);
+        let (escrow, rest) = rest.split_at(32);
         let body = [&1u32.to_be_bytes()[..], rest].concat();
         let Ok(Record::Deposit(mut deposit)) =
             Record::decode(crate::record::kind::DEPOSIT_EXPORTED, &body)
@@ -176,21 +189,42 @@ impl Token {
             return Err(TokenError::Body { why });
         };
         // New input: the strict text rules, not replay's older ones.
-        let strict = |field, value: &str, max| {
-            check_text(field, value, max).map_err(|e| TokenError::Body { why: e.to_string() })
-        };
-        strict(Field::Label, &deposit.label, limits::LABEL)?;
-        if let Some(device) = deposit.attribute(crate::record::attr::DEVICE) {
-            strict(Field::Device, device, limits::ATTRIBUTE)?;
-        }
+        check_strict(&deposit).map_err(|why| TokenError::Body { why })?;
         deposit.version = 0;
         let mut fingerprint = [0u8; 32];
         fingerprint.copy_from_slice(f);
+        let mut escrow_public = [0u8; 32];
+        escrow_public.copy_from_slice(escrow);
         Ok(Self {
             fingerprint: Fingerprint::from_bytes(fingerprint),
+            escrow_public,
             deposit,
         })
     }
+}
+
+/// The rules new input follows (not replay's older ones), for every text
+/// a token carries: label, actor and each known attribute.
+fn check_strict(d: &Deposit) -> Result<(), String> {
+    use crate::record::attr;
+    let text = |field, value: &str, max| check_text(field, value, max).map_err(|e| e.to_string());
+    text(Field::Label, &d.label, limits::LABEL)?;
+    if !d.actor.is_empty() {
+        text(Field::Device, &d.actor, limits::ACTOR).map_err(|e| format!("actor: {e}"))?;
+    }
+    for (tag, value) in &d.attributes {
+        match *tag {
+            attr::DEVICE | attr::ALSO_KNOWN_AS | attr::USER => {
+                text(Field::Device, value, limits::ATTRIBUTE)?
+            }
+            attr::KEY_ID => match crate::recovery_key::check_key_id(value) {
+                Ok(id) if id == *value => {}
+                _ => return Err(format!("the key ID {value:?} is not 8 hexadecimal digits")),
+            },
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn strip_prefix(line: &str) -> Option<&str> {
@@ -222,7 +256,9 @@ pub enum Outcome {
 /// Why a token adds nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skipped {
-    /// The vault holds it as record `record`, version `version` of its label.
+    /// The vault holds this very deposit as record `record`, version
+    /// `version` of its label (byte for byte; or, for a token of an earlier
+    /// generation, the same deposit re-sealed by the rekey).
     Ingested {
         /// Its label.
         label: String,
@@ -249,23 +285,24 @@ pub enum Refusal {
         /// The vault's, short form.
         vault: String,
     },
+    /// Sealed under this vault's fingerprint but to another escrow key: the
+    /// recipient the device was given was forged.
+    #[error("carries this vault's fingerprint but was sealed to another escrow key: the recipient the device was given is not this vault's (forged or altered) — the vault cannot open it")]
+    OtherEscrowKey,
     /// Sealed to this vault before a rekey retired that recipient.
-    #[error("was sealed to generation {generation}'s recipient, retired by the rekey of {rekeyed}: re-seal it with the current recipient (breakglass recipient VAULT)")]
+    #[error("was sealed to generation {generation}'s recipient, which a rekey retired: re-seal it with the current recipient (breakglass recipient VAULT)")]
     EarlierGeneration {
         /// The generation it was sealed to.
         generation: u32,
         /// When that generation ended, Unix seconds.
         rekeyed: u64,
     },
-    /// Its deposit id is another entry's: a forged or corrupted token.
-    #[error(
-        "carries the deposit id of record #{record} ('{label}'): a token cannot be two deposits"
-    )]
-    IdOfAnotherEntry {
-        /// That record's label.
-        label: String,
-        /// That record's number.
-        record: usize,
+    /// Its deposit id is already another deposit's, with other content: a
+    /// forged or altered token (or the vault's deposit is).
+    #[error("carries the deposit id of {held}, but not its content: one of them was forged or altered — nothing was ingested; compare them with the device's own copy")]
+    ConflictingId {
+        /// What holds the id: a record of the vault, or an earlier token.
+        held: String,
     },
     /// The vault's rules refuse it (kind changed, nothing to rotate, …).
     #[error("{0}")]
@@ -274,36 +311,54 @@ pub enum Refusal {
 
 /// Decides, for each token in order, whether ingest appends it (with the
 /// version it gets), skips it or refuses it. Appends happen only when no
-/// token is refused (the caller writes the appends in one write).
+/// token is refused (the caller writes the appends in one write). A token
+/// is skipped only when the vault (or an earlier token) holds exactly the
+/// same deposit: a token that shares a deposit id with other content is
+/// refused, so a forged token cannot make the real one look ingested.
 pub fn plan(vault: &crate::vault::Vault, tokens: &[Token]) -> Vec<Outcome> {
-    let mut next: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    let mut seen: std::collections::HashMap<[u8; 16], usize> = std::collections::HashMap::new();
+    let mut next: HashMap<&str, (u32, EntryKind)> = HashMap::new();
+    let mut seen: HashMap<[u8; 16], usize> = HashMap::new();
     let vault_f = vault.fingerprint();
+    let escrow = vault.genesis().escrow_public;
     tokens
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let d = &t.deposit;
             let id = d.deposit_id.expect("tokens are exported-key deposits");
-            if t.fingerprint != vault_f {
-                return Outcome::Refuse(other_vault(vault, t));
+            let current = t.fingerprint == vault_f;
+            if current && t.escrow_public != escrow {
+                return Outcome::Refuse(Refusal::OtherEscrowKey);
+            }
+            let earlier = if current {
+                None
+            } else {
+                earlier_generation(vault, t)
+            };
+            if !current && earlier.is_none() {
+                return Outcome::Refuse(Refusal::OtherVault {
+                    token: t.fingerprint.short(),
+                    vault: vault_f.short(),
+                });
             }
             if let Some(&first) = seen.get(&id) {
-                return Outcome::Skip(Skipped::Repeated { first });
+                return if tokens[first] == *t {
+                    Outcome::Skip(Skipped::Repeated { first })
+                } else {
+                    Outcome::Refuse(Refusal::ConflictingId {
+                        held: format!("token {} of this ingest", first + 1),
+                    })
+                };
             }
             seen.insert(id, i);
             if let Some(record) = vault.deposit_with_id(&id) {
-                return match version_of(vault, &d.label, record) {
-                    Some(version) => Outcome::Skip(Skipped::Ingested {
-                        label: d.label.clone(),
-                        version,
-                        record,
-                    }),
-                    None => Outcome::Refuse(Refusal::IdOfAnotherEntry {
-                        label: label_of(vault, record).unwrap_or_default(),
-                        record,
-                    }),
-                };
+                return held_already(vault, t, record, current);
+            }
+            if let Some((generation, rekeyed)) = earlier {
+                return Outcome::Refuse(Refusal::EarlierGeneration {
+                    generation,
+                    rekeyed,
+                });
             }
             match assign(vault, &mut next, d) {
                 Ok(record) => Outcome::Append(record),
@@ -313,13 +368,46 @@ pub fn plan(vault: &crate::vault::Vault, tokens: &[Token]) -> Vec<Outcome> {
         .collect()
 }
 
+/// A token whose deposit id the vault holds in `record`: skipped when it is
+/// that very deposit, refused otherwise.
+fn held_already(vault: &crate::vault::Vault, t: &Token, record: usize, current: bool) -> Outcome {
+    let d = &t.deposit;
+    let held = vault.entries().get(&d.label).and_then(|e| {
+        let v = e.versions.iter().find(|v| v.record + 1 == record)?;
+        let stored = vault.deposit_at(&d.label, v.version, v.offset)?;
+        // A rekey re-seals (new enc and ciphertext) but keeps the metadata.
+        let same = stored.sealed_meta() == d.sealed_meta()
+            && (!current || (stored.enc == d.enc && stored.ciphertext == d.ciphertext));
+        same.then_some(v.version)
+    });
+    match held {
+        Some(version) => Outcome::Skip(Skipped::Ingested {
+            label: d.label.clone(),
+            version,
+            record,
+        }),
+        None => Outcome::Refuse(Refusal::ConflictingId {
+            held: format!("record #{record} of the vault"),
+        }),
+    }
+}
+
+/// The version a token's deposit gets, checking the label's kind against
+/// the vault and against the tokens before it in this ingest.
 fn assign<'t>(
     vault: &crate::vault::Vault,
-    next: &mut std::collections::HashMap<&'t str, u32>,
+    next: &mut HashMap<&'t str, (u32, EntryKind)>,
     d: &'t Deposit,
 ) -> Result<Record, InputError> {
     let version = match next.get(d.label.as_str()) {
-        Some(&v) => v,
+        Some(&(_, held)) if held != d.kind => {
+            return Err(InputError::KindMismatch {
+                label: d.label.clone(),
+                held,
+                given: d.kind,
+            })
+        }
+        Some(&(v, _)) => v,
         None => {
             let is_rotation = d.attribute(crate::record::attr::ROTATION).is_some();
             if is_rotation && !vault.entries().contains_key(&d.label) {
@@ -330,45 +418,19 @@ fn assign<'t>(
             vault.next_version(&d.label, d.kind)?
         }
     };
-    next.insert(&d.label, version + 1);
+    next.insert(&d.label, (version + 1, d.kind));
     Ok(Record::Deposit(Deposit {
         version,
         ..d.clone()
     }))
 }
 
-fn other_vault(vault: &crate::vault::Vault, t: &Token) -> Refusal {
-    for g in 1..vault.generation() {
-        if let Some((genesis, rekeyed)) = vault.earlier_generation(g) {
-            if Fingerprint::of_v1(genesis) == t.fingerprint {
-                return Refusal::EarlierGeneration {
-                    generation: g,
-                    rekeyed,
-                };
-            }
-        }
-    }
-    Refusal::OtherVault {
-        token: t.fingerprint.short(),
-        vault: vault.fingerprint().short(),
-    }
-}
-
-fn version_of(vault: &crate::vault::Vault, label: &str, record: usize) -> Option<u32> {
-    let entry = vault.entries().get(label)?;
-    entry
-        .versions
-        .iter()
-        .find(|v| v.record + 1 == record)
-        .map(|v| v.version)
-}
-
-fn label_of(vault: &crate::vault::Vault, record: usize) -> Option<String> {
-    vault.entries().values().find_map(|e| {
-        e.versions
-            .iter()
-            .any(|v| v.record + 1 == record)
-            .then(|| e.label.clone())
+/// The earlier generation of this vault the token was sealed to, with the
+/// time its rekey ended it.
+fn earlier_generation(vault: &crate::vault::Vault, t: &Token) -> Option<(u32, u64)> {
+    (1..vault.generation()).find_map(|g| {
+        let (genesis, rekeyed) = vault.earlier_generation(g)?;
+        (Fingerprint::of_v1(genesis) == t.fingerprint).then_some((g, rekeyed))
     })
 }
 
@@ -609,5 +671,25 @@ mod tests {
                 label: "new".into()
             }))
         );
+    }
+
+    #[test]
+    fn a_token_with_spoofing_text_is_refused() {
+        let t = &tokens(1)[0];
+        for (tag, value) in [
+            (crate::record::attr::KEY_ID, "\u{202e}gnp.exe"),
+            (crate::record::attr::DEVICE, "pc\u{200b}1"),
+            (crate::record::attr::USER, "a\u{202e}b"),
+        ] {
+            let mut bad = t.clone();
+            bad.deposit.attributes.retain(|(t, _)| *t != tag);
+            bad.deposit.attributes.push((tag, value.into()));
+            bad.deposit.attributes.sort_by_key(|(t, _)| *t);
+            let err = Token::parse(&bad.to_line()).unwrap_err();
+            assert!(matches!(err, TokenError::Body { .. }), "{tag}: {err}");
+        }
+        let mut actor = t.clone();
+        actor.deposit.actor = "x\u{202e}y".into();
+        assert!(Token::parse(&actor.to_line()).is_err());
     }
 }

@@ -102,8 +102,22 @@ pub fn check_expected(
         return Ok(());
     };
     let fingerprint = vault.fingerprint();
-    if fingerprint.matches(expected) {
+    // A recipient must match in both halves: a forged one may carry the
+    // vault's fingerprint beside another escrow key.
+    let escrow_differs = matches!(
+        expected,
+        Expected::Recipient(r) if r.escrow_public != vault.genesis().escrow_public
+    );
+    if fingerprint.matches(expected) && !escrow_differs {
         return Ok(());
+    }
+    if fingerprint.matches(expected) {
+        return Err(CliError::damaged(format!(
+            "{}: the recipient given carries this vault's fingerprint ({fingerprint}) but another \
+             escrow key: that recipient was forged or altered — {refused}; get the recipient \
+             again from the vault's owner (breakglass recipient VAULT)",
+            path.display()
+        )));
     }
     let what = match expected {
         Expected::Recipient(r) if r.escrow_public != vault.genesis().escrow_public => {

@@ -19,6 +19,8 @@ use crate::error::{CliError, CliResult};
 /// The most bytes read from one token file: 64 MiB, several hundred
 /// large tokens or half a million small ones (docs/HARDENING.md).
 pub const MAX_TOKEN_FILE: u64 = 64 << 20;
+/// The most bytes one ingest reads over all its files.
+pub const MAX_TOKEN_BYTES: u64 = 256 << 20;
 
 /// Runs `recipient`: the line on stdout, nothing else (scripts take it).
 pub fn recipient(a: RecipientArgs) -> CliResult {
@@ -57,7 +59,24 @@ pub fn seal_to(a: &SealArgs, recipient: &str) -> CliResult {
     let line = tokens[0].to_line();
     match &a.out {
         Some(path) => append_line(path, &line)?,
+        None if a.json => {}
         None => println!("{line}"),
+    }
+    if a.json {
+        let mut out = json!({
+            "label": a.label,
+            "kind": kind.name(),
+            "fingerprint": {"short": r.fingerprint.short(), "full": r.fingerprint.full()},
+            "token": line,
+        });
+        if let Some(path) = &a.out {
+            out["out"] = json!(path.display().to_string());
+        }
+        if let Some(g) = &generated {
+            out["secret"] = json!(g.secret.as_str());
+        }
+        super::print_json(&out);
+        return Ok(());
     }
     let to = a
         .out
@@ -121,8 +140,16 @@ struct Found {
 fn read_tokens(files: &[PathBuf]) -> CliResult<Vec<Found>> {
     let mut found = Vec::new();
     let mut damaged = Vec::new();
+    let mut total = 0u64;
     for path in files {
         let text = read_bounded(path)?;
+        total += text.len() as u64;
+        if total > MAX_TOKEN_BYTES {
+            return Err(CliError::input(format!(
+                "the token files come to more than {} MiB: ingest them in parts",
+                MAX_TOKEN_BYTES >> 20
+            )));
+        }
         let before = found.len() + damaged.len();
         for (line, parsed) in token::find(&text) {
             let source = format!("{} line {line}", path.display());
@@ -195,11 +222,16 @@ pub fn ingest(a: IngestArgs) -> CliResult {
         refuse_any(&a.vault, &found, &outcomes)?;
         first = vault.record_count() + 1;
         let mut frames = Vec::new();
-        for o in &outcomes {
+        for (f, o) in found.iter().zip(&outcomes) {
             if let Outcome::Append(record) = o {
-                let frame = vault
-                    .push(record.clone())
-                    .map_err(|e| CliError::damaged(format!("{}: {e}", a.vault.display())))?;
+                // A rule the plan does not know of: the token's fault, not
+                // the vault's; nothing is written.
+                let frame = vault.push(record.clone()).map_err(|e| {
+                    CliError::input(format!(
+                        "{}: the token breaks a rule of the vault file ({e}): nothing was ingested",
+                        f.source
+                    ))
+                })?;
                 frames.extend_from_slice(&frame);
             }
         }
@@ -221,11 +253,23 @@ fn refuse_any(path: &Path, found: &[Found], outcomes: &[Outcome]) -> CliResult {
     let (mut refused, mut altered) = (0, false);
     for (f, o) in found.iter().zip(outcomes) {
         let Outcome::Refuse(why) = o else { continue };
-        eprintln!("breakglass: {}: the token {why}", f.source);
+        let text = match why {
+            Refusal::EarlierGeneration {
+                generation,
+                rekeyed,
+            } => format!(
+                "was sealed to generation {generation}'s recipient, retired by the rekey of {}: \
+                 re-seal it with the current recipient (breakglass recipient {})",
+                &crate::context::rfc3339(*rekeyed)[..10],
+                path.display()
+            ),
+            other => other.to_string(),
+        };
+        eprintln!("breakglass: {}: the token {text}", f.source);
         refused += 1;
         altered |= matches!(
             why,
-            Refusal::OtherVault { .. } | Refusal::IdOfAnotherEntry { .. }
+            Refusal::OtherVault { .. } | Refusal::OtherEscrowKey | Refusal::ConflictingId { .. }
         );
     }
     if refused == 0 {

@@ -141,7 +141,19 @@ impl DepositAttrs {
         };
         Ok(Self {
             device: d.attribute(attr::DEVICE).map(str::to_owned),
-            key_id: d.attribute(attr::KEY_ID).map(str::to_owned),
+            key_id: match d.attribute(attr::KEY_ID) {
+                // FORMAT.md §7.2: 8 upper-case hex digits, as every writer
+                // stores it (a lookup by key ID trusts this).
+                Some(v)
+                    if v.len() == 8
+                        && v.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) =>
+                {
+                    Some(v.to_owned())
+                }
+                Some(_) => return Err("a malformed key ID"),
+                None => None,
+            },
             also_known_as: d.attribute(attr::ALSO_KNOWN_AS).map(str::to_owned),
             user: d.attribute(attr::USER).map(str::to_owned),
             rotate_days: number(attr::ROTATE_DAYS, MAX_ROTATE_DAYS)?,
