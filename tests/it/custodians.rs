@@ -307,3 +307,91 @@ fn invalid_recipients_are_named_with_their_position() {
         "{msg}"
     );
 }
+
+#[test]
+fn identities_that_cannot_be_used_are_refused_by_name() {
+    let env = Env::new();
+    let alice = age_key(&env, "alice.key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "bob-key-passphrase", "-f"])
+        .arg(env.path("bob_ssh"))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        return skip(
+            "custodians::identities_that_cannot_be_used_are_refused_by_name",
+            "ssh-keygen is not installed (apt-get install openssh-client)",
+        );
+    }
+    let bob = format!("bob={}", env.read("bob_ssh.pub").trim());
+    let alice_flag = format!("alice={alice}");
+    let mut args = vec![
+        "init",
+        "v.bg",
+        "--name",
+        "T",
+        "--threshold",
+        "2",
+        "--custodian",
+        &alice_flag,
+        "--custodian",
+        &bob,
+        "--share-dir",
+        "shares",
+    ];
+    args.extend(FLOOR);
+    // Nobody is asked anything: both shares are sealed to keys.
+    env.run(&args, "").success();
+
+    // A passphrase-protected SSH key needs a terminal for its passphrase.
+    let e = env
+        .run(
+            &[
+                "verify-share",
+                "v.bg",
+                "--share",
+                "shares/bob.share.age",
+                "--identity",
+                "bob_ssh",
+            ],
+            "bob-key-passphrase\n",
+        )
+        .code(2);
+    let msg = stderr(&e);
+    assert!(msg.contains("identity file bob_ssh"), "{msg}");
+    assert!(msg.contains("no terminal"), "{msg}");
+
+    // A public key given as an identity.
+    let e = env
+        .run(
+            &[
+                "verify-share",
+                "v.bg",
+                "--share",
+                "shares/bob.share.age",
+                "--identity",
+                "bob_ssh.pub",
+            ],
+            "",
+        )
+        .code(2);
+    assert!(stderr(&e).contains("not the .pub file"), "{}", stderr(&e));
+
+    // The custodian prints their envelope from the sealed share.
+    env.run(
+        &[
+            "envelope",
+            "v.bg",
+            "--share",
+            "shares/alice.share.age",
+            "--identity",
+            "alice.key",
+            "--out",
+            "alice.pdf",
+        ],
+        "",
+    )
+    .success();
+    assert!(std::fs::read(env.path("alice.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
+}
