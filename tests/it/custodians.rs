@@ -395,3 +395,48 @@ fn identities_that_cannot_be_used_are_refused_by_name() {
         .unwrap()
         .starts_with(b"%PDF"));
 }
+
+#[test]
+fn an_ssh_key_passphrase_is_asked_on_the_terminal_without_echo() {
+    let env = Env::new();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "bob-key-passphrase", "-f"])
+        .arg(env.path("bob_ssh"))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        return skip(
+            "custodians::an_ssh_key_passphrase_is_asked_on_the_terminal_without_echo",
+            "ssh-keygen is not installed (apt-get install openssh-client)",
+        );
+    }
+    let bob = format!("bob={}", env.read("bob_ssh.pub").trim());
+    let mut args = vec![
+        "init",
+        "v.bg",
+        "--name",
+        "T",
+        "--threshold",
+        "2",
+        "--custodian",
+        "alice=plain",
+        "--custodian",
+        &bob,
+        "--share-dir",
+        "shares",
+    ];
+    args.extend(FLOOR);
+    env.run(&args, "").success();
+    let term = crate::terminal::Term::start(
+        env.dir.path(),
+        &format!(
+            "{} verify-share v.bg --share shares/bob.share.age --identity bob_ssh",
+            crate::util::BIN
+        ),
+    );
+    term.answer("Passphrase for the SSH key bob_ssh:", "not-the-passphrase");
+    term.wait_for("wrong passphrase for bob_ssh");
+    term.answer("Passphrase for the SSH key bob_ssh:", "bob-key-passphrase");
+    let screen = term.exits(0);
+    assert!(!screen.contains("bob-key-passphrase"), "{screen}");
+    assert!(!screen.contains("not-the-passphrase"), "{screen}");
+}

@@ -54,6 +54,12 @@ pub fn custodian_of(path: &Path) -> String {
 /// The share text inside an age-encrypted share file.
 pub fn open_share(bytes: &[u8], path: &Path) -> Result<Zeroizing<String>, String> {
     let name = custodian_of(path);
+    if bytes.len() > super::MAX_AGE_FILE {
+        return Err(format!(
+            "share for {name}: the age file is larger than {} KiB — not a share",
+            super::MAX_AGE_FILE / 1024
+        ));
+    }
     let ids = identities()?;
     if ids.is_empty() {
         return Err(format!(
