@@ -11,6 +11,7 @@ mod budgets;
 mod cli;
 mod cmd;
 mod crash;
+mod custodians;
 mod golden;
 mod import;
 mod index_forgery;

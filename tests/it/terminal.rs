@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use crate::util::{init_args, Env, BIN, FLOOR};
 
 /// One tmux server (own socket) running one command in a temp directory.
-struct Term {
+pub(crate) struct Term {
     socket: String,
 }
 
 impl Term {
-    fn start(dir: &Path, command: &str) -> Self {
+    pub(crate) fn start(dir: &Path, command: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let socket = format!(
             "bg-test-{}-{}",
@@ -74,19 +74,19 @@ impl Term {
 
     /// Waits for the command to end, checks that it exited with `code`,
     /// and returns the screen.
-    fn exits(&self, code: i32) -> String {
+    pub(crate) fn exits(&self, code: i32) -> String {
         let screen = self.wait_for("EXIT=");
         assert!(screen.contains(&format!("EXIT={code}")), "{screen}");
         screen
     }
 
     /// Waits for the prompt `prompt`, then types `line` at it.
-    fn answer(&self, prompt: &str, line: &str) {
+    pub(crate) fn answer(&self, prompt: &str, line: &str) {
         self.wait_for(prompt);
         self.type_line(line);
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         self.wait_for_n(text, 1)
     }
 

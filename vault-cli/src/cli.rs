@@ -22,6 +22,10 @@ pub struct Cli {
     /// Where the events of the records a command writes go (docs/MONITORING.md).
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// An age identity file or SSH private key that opens shares sealed to
+    /// a custodian (with --share); repeat for each.
+    #[arg(long = "identity", global = true, value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 /// Monitoring flags, valid with every command (docs/MONITORING.md). The
@@ -330,9 +334,23 @@ pub struct CustodianSetArgs {
     /// How many custodians must bring their shares to unseal (k, at least 2).
     #[arg(long, value_name = "K")]
     pub threshold: usize,
-    /// A custodian's name; repeat for each custodian (n in all).
-    #[arg(long = "custodian", value_name = "NAME", required = true)]
+    /// A custodian: NAME, or NAME=RECIPIENT to seal the share to their key
+    /// (age1…, "ssh-ed25519 AAAA…", "ssh-rsa AAAA…"), NAME=passphrase or
+    /// NAME=plain; repeat for each custodian (n in all).
+    #[arg(
+        long = "custodian",
+        value_name = "NAME[=RECIPIENT]",
+        required_unless_present = "custodians_file"
+    )]
     pub custodians: Vec<String>,
+    /// A recipients file: one `NAME RECIPIENT` a line (`#` comments); read
+    /// before the --custodian flags.
+    #[arg(long = "custodians", value_name = "FILE")]
+    pub custodians_file: Option<PathBuf>,
+    /// Also write the ceremony transcript (fingerprint, recipients, share
+    /// file digests) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
     /// Directory for the share files (DIR/<custodian>.share); created if missing.
     #[arg(long, value_name = "DIR")]
     pub share_dir: PathBuf,

@@ -181,6 +181,9 @@ impl Input {
                 std::fs::read(path)
                     .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?,
             );
+            if crate::custody::is_age(&bytes) {
+                return crate::custody::open::open_share(&bytes, path).map_err(CliError::input);
+            }
             if crate::paper::scan::is_picture(&bytes) {
                 return crate::paper::scan::decode(path).map_err(CliError::input);
             }
@@ -324,7 +327,7 @@ fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
 /// prompt and only then turns echo off, so keys typed the moment the prompt
 /// appears were echoed (a test typing at once saw its secret on screen).
 #[cfg(unix)]
-fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+pub(crate) fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
     use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
     use std::io::Write;
     let mut tty = std::fs::OpenOptions::new()
@@ -348,7 +351,7 @@ fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
 
 /// Prompts on the terminal without echo (rpassword's own order).
 #[cfg(not(unix))]
-fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+pub(crate) fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
     rpassword::prompt_password(prompt)
 }
 

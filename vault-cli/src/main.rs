@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod context;
+mod custody;
 mod error;
 mod harden;
 mod input;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         }
     }
     notify::set_flags(cli.notify);
+    custody::open::set_identity_files(cli.identities);
     let result = run(cli.command);
     // Dead stack frames of the command may hold secrets (harden.rs).
     harden::wipe_stack();

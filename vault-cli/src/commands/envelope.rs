@@ -76,10 +76,9 @@ pub fn reprint_hint(vault: &Path, share_dir: &Path, t: &EnvelopeTextArgs) -> Opt
 
 /// Reads and checks a share file against the vault; prints its canonical text.
 fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read_to_string(share)
-            .map_err(|e| CliError::input(format!("{}: {e}", share.display())))?,
-    );
+    // Through the one share reader, so a share sealed to its custodian
+    // opens with --identity (issue 12).
+    let raw = crate::input::Input::new().share_text(share)?;
     let body = share_text::decode(&raw)
         .map_err(|e| CliError::input(format!("share {}: {}", share.display(), text_problem(&e))))?;
     vault.precheck_share(&body).map_err(|p| {

@@ -7,8 +7,10 @@ use vault_core::passphrase::KdfParams;
 use vault_core::store::{self, StoreError};
 use vault_core::vault::{self, InitSpec};
 
-use crate::cli::{InitArgs, KdfArgs};
+use crate::cli::{CustodianSetArgs, InitArgs, KdfArgs};
 use crate::context;
+use crate::custody::transcript::{self, ShareLine, Transcript};
+use crate::custody::{self, Custody};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
@@ -70,40 +72,114 @@ pub fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a PathBuf>, force: 
     Ok(())
 }
 
-/// Asks each custodian for a new passphrase, unless shares are plain.
-pub fn new_passphrases(
-    input: &mut Input,
-    custodians: &[String],
-    plain: bool,
-) -> CliResult<Vec<Option<secrecy::SecretString>>> {
-    if plain {
-        return Ok(vec![None; custodians.len()]);
-    }
+/// Parses `--custodians FILE` and `--custodian NAME[=RECIPIENT]`: the
+/// names replace `set.custodians`; how each share is protected is
+/// returned in the same order.
+pub fn resolve(set: &mut CustodianSetArgs) -> CliResult<Vec<Custody>> {
+    let parsed = custody::parse_custodians(&set.custodians, set.custodians_file.as_deref())?;
+    let (names, custody): (Vec<String>, Vec<Custody>) = parsed.into_iter().unzip();
+    set.custodians = names;
+    Ok(custody)
+}
+
+/// Share file paths: `DIR/<name>.share`, or `DIR/<name>.share.age` for a
+/// custodian whose share is sealed to their key.
+pub fn share_paths(dir: &Path, custodians: &[String], custody: &[Custody]) -> Vec<PathBuf> {
     custodians
         .iter()
-        .map(|c| input.new_passphrase(c).map(Some))
+        .zip(custody)
+        .map(|(c, how)| match how.key() {
+            Some(_) => dir.join(format!("{}.{}", file_stem(c), custody::AGE_EXTENSION)),
+            None => share_path(dir, c),
+        })
         .collect()
 }
 
-/// Writes share files (creating the directory); on failure removes the
-/// ones it wrote. Returns what it wrote, for the caller to remove if a
-/// later step fails.
+/// Asks each custodian whose share gets one for a new passphrase
+/// (custodians with a recipient get none: their key protects the share).
+pub fn new_passphrases(
+    input: &mut Input,
+    custodians: &[String],
+    custody: &[Custody],
+    no_passphrase: bool,
+) -> CliResult<Vec<Option<secrecy::SecretString>>> {
+    custodians
+        .iter()
+        .zip(custody)
+        .map(|(c, how)| {
+            if how.wants_passphrase(no_passphrase) {
+                input.new_passphrase(c).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .collect()
+}
+
+/// The transcript lines for the shares written.
+pub fn share_lines(
+    set: &CustodianSetArgs,
+    custody: &[Custody],
+    paths: &[PathBuf],
+    digests: &[String],
+) -> Vec<ShareLine> {
+    set.custodians
+        .iter()
+        .zip(custody)
+        .zip(paths.iter().zip(digests))
+        .map(|((c, how), (p, d))| ShareLine {
+            custodian: c.clone(),
+            custody: how.describe(set.no_passphrase),
+            path: p.clone(),
+            digest: d.clone(),
+        })
+        .collect()
+}
+
+/// Prints the transcript (unless JSON was asked for) and writes it with
+/// `--transcript`.
+pub fn emit_transcript(t: &Transcript<'_>, set: &CustodianSetArgs, json: bool) -> CliResult {
+    if !json {
+        print!("{}", t.render());
+    }
+    match &set.transcript {
+        Some(path) => t.write(path, set.force),
+        None => Ok(()),
+    }
+}
+
+/// Writes share files (creating the directory), each sealed to its
+/// custodian's recipient when they have one; on failure removes the ones
+/// it wrote. Returns what it wrote, for the caller to remove if a later
+/// step fails, and the SHA-256 of each file.
 pub fn write_shares(
     dir: &Path,
     paths: &[PathBuf],
     shares: &[vault::IssuedShare],
+    custody: &[Custody],
     force: bool,
-) -> CliResult<Vec<PathBuf>> {
+) -> CliResult<(Vec<PathBuf>, Vec<String>)> {
     std::fs::create_dir_all(dir).map_err(|e| CliError::input(format!("{}: {e}", dir.display())))?;
     let mut written = Vec::new();
-    for (path, share) in paths.iter().zip(shares) {
-        if let Err(e) = store::write_new_file(path, share.text.as_bytes(), force) {
+    let mut digests = Vec::new();
+    for ((path, share), how) in paths.iter().zip(shares).zip(custody) {
+        let sealed = match how.key() {
+            Some(key) => key.seal(share.text.as_bytes()).map(Some),
+            None => Ok(None),
+        };
+        let result = sealed.map_err(CliError::input).and_then(|sealed| {
+            let bytes = sealed.as_deref().unwrap_or(share.text.as_bytes());
+            digests.push(transcript::digest(bytes));
+            store::write_new_file(path, bytes, force)
+                .map_err(|e| CliError::input(format!("{e} — nothing was created")))
+        });
+        if let Err(e) = result {
             remove_all(&written);
-            return Err(CliError::input(format!("{e} — nothing was created")));
+            return Err(e);
         }
         written.push(path.clone());
     }
-    Ok(written)
+    Ok((written, digests))
 }
 
 /// Removes files written by a step that did not complete.
@@ -114,8 +190,9 @@ pub fn remove_all(paths: &[PathBuf]) {
 }
 
 /// Runs `init`.
-pub fn run(a: InitArgs) -> CliResult {
+pub fn run(mut a: InitArgs) -> CliResult {
     super::envelope::check_text(&a.set.text)?;
+    let custody = resolve(&mut a.set)?;
     let kdf = kdf(&a.set.kdf);
     let spec = InitSpec {
         name: a.name.clone(),
@@ -125,30 +202,50 @@ pub fn run(a: InitArgs) -> CliResult {
         time: context::now(),
         kdf,
     };
-    let paths: Vec<PathBuf> = a
-        .set
-        .custodians
-        .iter()
-        .map(|c| share_path(&a.set.share_dir, c))
-        .collect();
-    refuse_existing(std::iter::once(&a.vault).chain(&paths), a.set.force)?;
+    let paths = share_paths(&a.set.share_dir, &a.set.custodians, &custody);
+    let transcript_file = a.set.transcript.iter();
+    refuse_existing(
+        std::iter::once(&a.vault)
+            .chain(&paths)
+            .chain(transcript_file),
+        a.set.force,
+    )?;
     // Validate the spec (threshold, names, Argon2 floor) before prompting too.
     vault::validate(&spec)?;
-    let passphrases = new_passphrases(&mut Input::new(), &a.set.custodians, a.set.no_passphrase)?;
+    let passphrases = new_passphrases(
+        &mut Input::new(),
+        &a.set.custodians,
+        &custody,
+        a.set.no_passphrase,
+    )?;
     let created = vault::create(&spec, &passphrases)?;
     drop(passphrases);
-    let written = write_shares(&a.set.share_dir, &paths, &created.shares, a.set.force)?;
+    let (written, digests) = write_shares(
+        &a.set.share_dir,
+        &paths,
+        &created.shares,
+        &custody,
+        a.set.force,
+    )?;
     if let Err(e) = store::write_new_file(&a.vault, &created.bytes, a.set.force) {
         remove_all(&written);
         return Err(CliError::input(format!("{e} — nothing was created")));
     }
     crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(1));
-    report(&a, &paths, &created);
-    Ok(())
+    let lines = share_lines(&a.set, &custody, &paths, &digests);
+    report(&a, &lines, &created);
+    let t = Transcript {
+        command: "init",
+        vault: &a.vault,
+        name: &a.name,
+        threshold: a.set.threshold,
+        fingerprint: &created.fingerprint,
+        shares: &lines,
+    };
+    emit_transcript(&t, &a.set, a.json)
 }
 
-fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
-    let protected = !a.set.no_passphrase;
+fn report(a: &InitArgs, lines: &[ShareLine], created: &vault::Created) {
     if a.json {
         super::print_json(&json!({
             "vault": a.vault.display().to_string(),
@@ -157,10 +254,12 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
             "name": a.name,
             "threshold": a.set.threshold,
             "custodians": a.set.custodians.len(),
-            "shares": a.set.custodians.iter().zip(paths).map(|(c, p)| json!({
-                "custodian": c,
-                "path": p.display().to_string(),
-                "passphrase": protected,
+            "shares": lines.iter().map(|l| json!({
+                "custodian": l.custodian,
+                "path": l.path.display().to_string(),
+                "passphrase": l.custody == "passphrase",
+                "recipient": l.custody,
+                "sha256": l.digest,
             })).collect::<Vec<_>>(),
         }));
         return;
@@ -178,16 +277,13 @@ fn report(a: &InitArgs, paths: &[PathBuf], created: &vault::Created) {
          (seal --expect)",
         created.fingerprint
     );
-    for (c, p) in a.set.custodians.iter().zip(paths) {
-        println!(
-            "  {c}: {}{}",
-            p.display(),
-            if protected {
-                " (passphrase-protected)"
-            } else {
-                " (no passphrase)"
-            }
-        );
+    for l in lines {
+        let how = match l.custody.as_str() {
+            "passphrase" => " (passphrase-protected)".to_owned(),
+            "plain" => " (no passphrase)".to_owned(),
+            key => format!(" (sealed to {key})"),
+        };
+        println!("  {}: {}{how}", l.custodian, l.path.display());
     }
     println!(
         "Give each custodian their share file and delete the copies here. Anyone with {} \

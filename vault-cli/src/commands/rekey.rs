@@ -15,16 +15,19 @@ use vault_core::vault::{self, InitSpec};
 
 use crate::cli::RekeyArgs;
 use crate::commands::init::{
-    kdf, new_passphrases, refuse_existing, remove_all, share_path, write_shares,
+    emit_transcript, kdf, new_passphrases, refuse_existing, remove_all, resolve, share_lines,
+    share_paths, write_shares,
 };
 use crate::commands::shares::open_quorum;
 use crate::context;
+use crate::custody::transcript::{ShareLine, Transcript};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
 
 /// Runs `rekey`.
-pub fn run(a: RekeyArgs) -> CliResult {
+pub fn run(mut a: RekeyArgs) -> CliResult {
     super::envelope::check_text(&a.set.text)?;
+    let custody = resolve(&mut a.set)?;
     let vault = super::load(&a.vault)?;
     let spec = RekeySpec {
         threshold: a.set.threshold,
@@ -44,20 +47,17 @@ pub fn run(a: RekeyArgs) -> CliResult {
         time: 0,
         kdf: spec.kdf,
     })?;
-    let paths: Vec<PathBuf> = a
-        .set
-        .custodians
-        .iter()
-        .map(|c| share_path(&a.set.share_dir, c))
-        .collect();
-    refuse_existing(&paths, a.set.force)?;
+    let paths: Vec<PathBuf> = share_paths(&a.set.share_dir, &a.set.custodians, &custody);
+    refuse_existing(paths.iter().chain(&a.set.transcript), a.set.force)?;
     let mut input = Input::new();
     let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
-    let passphrases = new_passphrases(&mut input, &a.set.custodians, a.set.no_passphrase)?;
+    let passphrases =
+        new_passphrases(&mut input, &a.set.custodians, &custody, a.set.no_passphrase)?;
 
     // Built under the lock from the vault as it is then; the new shares are
     // written before the new file replaces the old one.
     let mut written = Vec::new();
+    let mut digests = Vec::new();
     let mut versions = 0;
     let mut receipt = None;
     let suffix = format!("before-rekey-{}", spec.time);
@@ -77,7 +77,13 @@ pub fn run(a: RekeyArgs) -> CliResult {
             .values()
             .map(|e| e.versions.len())
             .sum::<usize>();
-        written = write_shares(&a.set.share_dir, &paths, &created.shares, a.set.force)?;
+        (written, digests) = write_shares(
+            &a.set.share_dir,
+            &paths,
+            &created.shares,
+            &custody,
+            a.set.force,
+        )?;
         let new = vault_core::log::parse(&created.bytes)
             .ok()
             .and_then(|log| vault_core::vault::Vault::replay(&log).ok());
@@ -99,15 +105,30 @@ pub fn run(a: RekeyArgs) -> CliResult {
         super::print_receipt(r);
     }
     crate::notify::acknowledge(&a.vault, crate::notify::Since::Rekey);
-    report(&a, &used, versions, &paths, &backup, receipt.as_ref());
-    Ok(())
+    let lines = share_lines(&a.set, &custody, &paths, &digests);
+    report(&a, &used, versions, &lines, &backup, receipt.as_ref());
+    match &receipt {
+        Some((fingerprint, _)) => emit_transcript(
+            &Transcript {
+                command: "rekey",
+                vault: &a.vault,
+                name: vault.name(),
+                threshold: a.set.threshold,
+                fingerprint,
+                shares: &lines,
+            },
+            &a.set,
+            a.json,
+        ),
+        None => Ok(()),
+    }
 }
 
 fn report(
     a: &RekeyArgs,
     used: &[String],
     versions: usize,
-    paths: &[PathBuf],
+    lines: &[ShareLine],
     backup: &std::path::Path,
     new: Option<&(Fingerprint, Receipt)>,
 ) {
@@ -118,8 +139,10 @@ fn report(
             "threshold": a.set.threshold,
             "custodians": a.set.custodians,
             "versions_reencrypted": versions,
-            "shares": a.set.custodians.iter().zip(paths).map(|(c, p)| json!({
-                "custodian": c, "path": p.display().to_string(), "passphrase": !a.set.no_passphrase,
+            "shares": lines.iter().map(|l| json!({
+                "custodian": l.custodian, "path": l.path.display().to_string(),
+                "passphrase": l.custody == "passphrase", "recipient": l.custody,
+                "sha256": l.digest,
             })).collect::<Vec<_>>(),
             "backup": backup.display().to_string(),
             "fingerprint": new.map(|(f, _)| super::list::fingerprint_json(f)),
@@ -134,8 +157,8 @@ fn report(
         a.set.threshold,
         a.set.custodians.len()
     );
-    for (c, p) in a.set.custodians.iter().zip(paths) {
-        println!("  {c}: {}", p.display());
+    for l in lines {
+        println!("  {}: {}", l.custodian, l.path.display());
     }
     if let Some((f, _)) = new {
         println!(
