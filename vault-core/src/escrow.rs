@@ -243,11 +243,12 @@ mod tests {
         hex::decode(s).unwrap()
     }
 
-    /// RFC 9180 Appendix A.1.1 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-    /// AES-128-GCM, base mode), sequence number 0. It pins the KEM and KDF
-    /// we wire; AES-256-GCM itself has its own known answer in `keys`.
-    #[test]
-    fn rfc9180_a11_opens() {
+    /// RFC 9180 A.1.1's receiver key, encapsulated key and info.
+    fn a11_receiver() -> (
+        <EscrowKem as Kem>::PrivateKey,
+        <EscrowKem as Kem>::EncappedKey,
+        Vec<u8>,
+    ) {
         let sk = <EscrowKem as Kem>::PrivateKey::from_bytes(&h(
             "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8",
         ))
@@ -257,6 +258,15 @@ mod tests {
         ))
         .unwrap();
         let info = h("4f6465206f6e2061204772656369616e2055726e");
+        (sk, enc, info)
+    }
+
+    /// RFC 9180 Appendix A.1.1 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+    /// AES-128-GCM, base mode), sequence number 0. It pins the KEM and KDF
+    /// we wire; AES-256-GCM itself has its own known answer in `keys`.
+    #[test]
+    fn rfc9180_a11_opens() {
+        let (sk, enc, info) = a11_receiver();
         let aad = h("436f756e742d30");
         let ct = h("f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a");
         let pt = hpke::single_shot_open::<hpke::aead::AesGcm128, HkdfSha256, EscrowKem>(
@@ -325,15 +335,7 @@ mod tests {
     /// schedule names but does not run).
     #[test]
     fn rfc9180_a11_exports() {
-        let sk = <EscrowKem as Kem>::PrivateKey::from_bytes(&h(
-            "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8",
-        ))
-        .unwrap();
-        let enc = <EscrowKem as Kem>::EncappedKey::from_bytes(&h(
-            "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431",
-        ))
-        .unwrap();
-        let info = h("4f6465206f6e2061204772656369616e2055726e");
+        let (sk, enc, info) = a11_receiver();
         let ctx = hpke::setup_receiver::<hpke::aead::AesGcm128, HkdfSha256, EscrowKem>(
             &OpModeR::Base,
             &sk,
