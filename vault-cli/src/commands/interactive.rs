@@ -249,9 +249,15 @@ fn problem_hint(p: &LineProblem) -> String {
         LineProblem::Mismatch { .. } => {
             format!("{p} — compare it with the envelope and type line {n} again")
         }
-        LineProblem::FromEnvelope { .. } => {
+        LineProblem::FromEnvelope { or_line: None, .. } => {
             format!("{p} — type line {n} from this envelope")
         }
+        LineProblem::FromEnvelope {
+            or_line: Some(m), ..
+        } => format!(
+            "{p} — type line {n} from this envelope (if you typed line {m} of this one, \
+             type it with its own number)"
+        ),
         LineProblem::PastEnd { .. } => format!("{p} — check the line number"),
     }
 }

@@ -111,6 +111,9 @@ pub enum LineProblem {
         line: usize,
     },
     /// It checks as line `line` of another custodian's share of this vault.
+    /// Nothing is kept, even when it would also pass as another line of
+    /// this share typed under the wrong number (`or_line`: a 10-bit check
+    /// code lets about one stray line in a hundred do that).
     #[error("line {line} is from {custodian}'s envelope (share {index}), not from this one")]
     FromEnvelope {
         /// The line number.
@@ -119,6 +122,8 @@ pub enum LineProblem {
         custodian: String,
         /// Their share's index.
         index: u8,
+        /// The line of this share it would also pass as.
+        or_line: Option<usize>,
     },
     /// Past the last line of this share.
     #[error("this share has {lines} lines: there is no line {line}")]
@@ -430,14 +435,40 @@ impl TypedShare {
         if form.is_none() && share_line_check(checks, number, data) == check {
             return self.keep(number, symbols, number);
         }
-        // Typed under the wrong number: it checks as exactly one other line.
+        // Typed under the wrong number: it checks as exactly one other line,
+        // not yet typed (or typed the same). A typo passes as another line
+        // about once in a hundred; it must not replace a line kept.
         let count = self.line_count().unwrap_or(MAX_LINES);
         let mut elsewhere = (2..=count).filter(|&m| {
             m != number
                 && data_len_fits(self.format_and_protection(), m, data.len())
                 && share_line_check(checks, m, data) == check
+                && self.lines.get(&m).is_none_or(|kept| **kept == *symbols)
         });
-        if let (Some(m), None) = (elsewhere.next(), elsewhere.next()) {
+        let renumbered = match (elsewhere.next(), elsewhere.next()) {
+            (Some(m), None) => Some(m),
+            _ => None,
+        };
+        // The same line of another envelope outweighs a line of this one
+        // typed under the wrong number: keeping a stray line as another
+        // would only be caught once the whole share is in.
+        let stray = form.is_none().then(|| self.stray(number, data, check));
+        if let Some(LineProblem::FromEnvelope {
+            line,
+            custodian,
+            index,
+            ..
+        }) = stray
+        {
+            self.failed.insert(number, symbols);
+            return Typed::Refused(LineProblem::FromEnvelope {
+                line,
+                custodian,
+                index,
+                or_line: renumbered,
+            });
+        }
+        if let Some(m) = renumbered {
             return match self.keep(m, symbols, number) {
                 Typed::Kept { replaced, .. } => Typed::Renumbered {
                     typed: number,
@@ -450,9 +481,8 @@ impl TypedShare {
         if let Some(problem) = form {
             return Typed::Refused(problem);
         }
-        let problem = self.stray(number, data, check);
         self.failed.insert(number, symbols);
-        Typed::Refused(problem)
+        Typed::Refused(stray.unwrap_or(LineProblem::Mismatch { line: number }))
     }
 
     /// Names the envelope a line that fails its check came from, when
@@ -473,6 +503,7 @@ impl TypedShare {
                 line: number,
                 custodian: k.custodian.clone(),
                 index: k.index,
+                or_line: None,
             },
             _ => LineProblem::Mismatch { line: number },
         }
