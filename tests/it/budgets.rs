@@ -557,7 +557,11 @@ fn whole_vault_commands(dir: &Path, what: &str) -> Vec<(&'static str, Run)> {
         "--share",
         "shares/bob.share",
     ];
-    let commands: [(&str, Vec<&str>); 6] = [
+    // A receipt of the file as it is, kept outside it.
+    let vault = vault_core::store::load(&dir.join("v.bg")).unwrap().vault;
+    let receipt = vault_core::receipt::Receipt::of(&vault).to_line();
+    drop(vault);
+    let commands: [(&str, Vec<&str>); 7] = [
         ("list", vec!["list", "v.bg"]),
         ("status", vec!["status", "v.bg"]),
         ("audit", vec!["audit", "v.bg"]),
@@ -567,6 +571,10 @@ fn whole_vault_commands(dir: &Path, what: &str) -> Vec<(&'static str, Run)> {
             [&["audit", "v.bg", "--verify"][..], &shares].concat(),
         ),
         ("drill", [&["drill", "v.bg"][..], &shares].concat()),
+        (
+            "audit --verify --receipt",
+            vec!["audit", "v.bg", "--verify", "--receipt", &receipt],
+        ),
     ];
     commands
         .into_iter()
@@ -600,6 +608,42 @@ fn whole_vault_commands_stay_within_budget_on_an_amplified_vault() {
     for (name, r) in whole_vault_commands(env.dir.path(), &what) {
         r.within(&format!("{what}: {name}"), 120.0, BUDGET_MIB);
     }
+    // A paper backup of it is refused before anything is laid out: at most
+    // 500 pages (1 MB). It took more than 300 s for 27 MB.
+    let r = run(env.dir.path(), &["backup", "v.bg", "--out", "b.pdf"], b"");
+    r.exited(2, &["a paper backup holds at most 500 pages"], "v.bg:");
+    r.within(&format!("{what}: backup"), 10.0, BUDGET_MIB);
+    assert!(!env.path("b.pdf").exists());
+    // A rekey carries every record over, one at a time: last, as it
+    // replaces the file.
+    let r = run(env.dir.path(), &rekey_args(), b"");
+    assert_eq!(r.code(), Some(0), "{what}: rekey: {}", r.stderr());
+    r.within(&format!("{what}: rekey"), 120.0, BUDGET_MIB);
+}
+
+/// `rekey v.bg` with alice's and bob's shares to the same two, plain.
+fn rekey_args() -> Vec<&'static str> {
+    let mut args = vec![
+        "rekey",
+        "v.bg",
+        "--share",
+        "shares/alice.share",
+        "--share",
+        "shares/bob.share",
+        "--threshold",
+        "2",
+        "--custodian",
+        "alice",
+        "--custodian",
+        "bob",
+        "--share-dir",
+        "rekeyed",
+        "--no-passphrase",
+        "--reason",
+        "budget",
+    ];
+    args.extend(crate::util::FLOOR);
+    args
 }
 
 /// Appends `n` deposits (FileVault-style: label, device, a recovery key)

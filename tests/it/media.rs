@@ -130,6 +130,45 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     );
     assert_eq!(std::fs::read_dir(env.path("small/t")).unwrap().count(), 0);
 
+    // A rekey on the full disk (it writes the new file record by record):
+    // an error, the vault as it was, no share and no temporary file left.
+    let mut rekey = vec![
+        "rekey",
+        v,
+        "--share",
+        "small/s/a.share",
+        "--share",
+        "small/s/b.share",
+        "--threshold",
+        "2",
+        "--custodian",
+        "a",
+        "--custodian",
+        "b",
+        "--share-dir",
+        "small/t",
+        "--no-passphrase",
+        "--reason",
+        "full disk",
+    ];
+    rekey.extend(crate::util::FLOOR);
+    run(&rekey, "")
+        .code(2)
+        .stderr(predicate::str::contains("No space left on device"))
+        .stderr(predicate::str::contains("nothing was changed"));
+    assert_eq!(
+        std::fs::read(env.path(v)).unwrap(),
+        before,
+        "a failed rekey changed the vault"
+    );
+    let mut after: Vec<String> = std::fs::read_dir(env.path("small"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    after.sort();
+    assert_eq!(after, left, "files left behind by the rekey");
+    assert_eq!(std::fs::read_dir(env.path("small/t")).unwrap().count(), 0);
+
     // Space again: everything works and the file verifies.
     std::fs::remove_file(env.path("small/filler")).unwrap();
     run(&["seal", v, "--label", "after"], "now-kept").success();

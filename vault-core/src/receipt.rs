@@ -164,56 +164,72 @@ impl Receipt {
         })
     }
 
-    /// Whether `vault` (read whole) extends what this receipt saw.
-    pub fn verdict(&self, vault: &Vault) -> Verdict {
-        assert!(
-            vault.is_whole(),
-            "a receipt is checked against the whole file"
-        );
-        assert!(
-            vault.keeps_records(),
-            "a receipt is checked against the records (store::load_records)"
-        );
-        let current = vault.fingerprint();
-        if self.fingerprint == *current.as_bytes() {
-            return self.same_generation(vault);
+    /// Whether `vault` (read whole) extends what this receipt saw: one
+    /// pass over its records ([`verdicts`] checks many in one).
+    pub fn verdict(&self, vault: &Vault) -> Result<Verdict, RecordsUnreadable> {
+        Ok(verdicts(std::slice::from_ref(self), vault)?.remove(0))
+    }
+
+    /// Which record this receipt is judged by, from the vault's state.
+    fn plan(&self, vault: &Vault) -> Plan {
+        if self.fingerprint == *vault.fingerprint().as_bytes() {
+            return Plan::Same;
         }
-        match self.earlier_generation(vault) {
-            Some(verdict) => verdict,
-            None => Verdict::Fails(Failure::OtherVault {
-                issued: Fingerprint::from_bytes(self.fingerprint).short(),
-                current: current.short(),
-            }),
+        let generation = (1..vault.generation()).find(|&h| {
+            vault
+                .earlier_generation(h)
+                .is_some_and(|(g, _)| Fingerprint::of_v1(g).as_bytes() == &self.fingerprint)
+        });
+        match generation {
+            // Each rekey carries every record over one place later (its
+            // new genesis comes first), so record r of generation h is
+            // record r + (g - h) of this file: a History record with its
+            // old number and hash, or a deposit the rekey re-encrypted.
+            Some(h) => Plan::Earlier {
+                generation: h,
+                number: self.record as usize + (vault.generation() - h) as usize,
+            },
+            None => Plan::Other,
         }
     }
 
-    fn same_generation(&self, vault: &Vault) -> Verdict {
-        let records = vault.records();
-        match records.get(self.record as usize - 1) {
-            None => Verdict::Fails(Failure::Shorter {
-                holds: records.len(),
+    fn judge(&self, plan: Plan, vault: &Vault, seen: &Seen) -> Verdict {
+        match plan {
+            Plan::Same => self.same_generation(vault, seen),
+            Plan::Earlier { generation, number } => self
+                .earlier_generation(generation, seen, number)
+                .unwrap_or_else(|| self.other_vault(vault)),
+            Plan::Other => self.other_vault(vault),
+        }
+    }
+
+    fn other_vault(&self, vault: &Vault) -> Verdict {
+        Verdict::Fails(Failure::OtherVault {
+            issued: Fingerprint::from_bytes(self.fingerprint).short(),
+            current: vault.fingerprint().short(),
+        })
+    }
+
+    fn same_generation(&self, vault: &Vault, seen: &Seen) -> Verdict {
+        match seen.at.get(&(self.record as usize)) {
+            _ if self.record as usize > vault.record_count() => Verdict::Fails(Failure::Shorter {
+                holds: vault.record_count(),
                 saw: self.record,
             }),
-            Some(p) if p.frame.hash != self.head => Verdict::Fails(Failure::Rewritten {
+            Some(at) if at.hash == self.head => Verdict::Extends,
+            _ => Verdict::Fails(Failure::Rewritten {
                 record: self.record,
             }),
-            Some(_) => Verdict::Extends,
         }
     }
 
     /// A receipt of generation h < g: the rekey that ended h carried over
     /// `old_records` records up to `old_head`, and History keeps the chain
     /// hash of every carried record but the deposits (re-encrypted).
-    fn earlier_generation(&self, vault: &Vault) -> Option<Verdict> {
-        let generation = (1..vault.generation()).find(|&h| {
-            vault
-                .earlier_generation(h)
-                .is_some_and(|(g, _)| Fingerprint::of_v1(g).as_bytes() == &self.fingerprint)
-        })?;
+    fn earlier_generation(&self, generation: u32, seen: &Seen, number: usize) -> Option<Verdict> {
         // The rekey records in file order: generation h was closed by the
         // h-th one (earlier ones sit inside History).
-        let closing = rekeys(vault).nth(generation as usize - 1)?;
-        let (carried, old_head) = closing;
+        let &(carried, old_head) = seen.rekeys.get(generation as usize - 1)?;
         if self.record > carried {
             return Some(Verdict::Fails(Failure::LostBeforeRekey {
                 generation,
@@ -231,38 +247,123 @@ impl Receipt {
                 rewritten
             });
         }
-        // Each rekey carries every record over one place later (its new
-        // genesis comes first), so record r of generation h is at index
-        // r - 1 + (g - h) of this file: a History record with its old
-        // number and hash, or a deposit the rekey re-encrypted.
-        let at = (self.record as usize - 1) + (vault.generation() - generation) as usize;
-        Some(match vault.records().get(at).map(|p| &p.record) {
-            Some(Record::History(h)) if h.record == self.record => {
-                if h.hash == self.head {
+        Some(match seen.at.get(&number).map(|at| &at.kind) {
+            Some(Carried::History { record, hash }) if *record == self.record => {
+                if *hash == self.head {
                     Verdict::Extends
                 } else {
                     rewritten
                 }
             }
-            Some(Record::Deposit(_)) => Verdict::Unverifiable { generation },
+            Some(Carried::Deposit) => Verdict::Unverifiable { generation },
             _ => rewritten,
         })
     }
 }
 
-/// Every rekey record of the file, live or kept in History, in the order
-/// they were made: (records carried over, head of the file they replaced).
-/// A rekey carries the old records over in their order and appends its own
-/// record last, so file order is the order of the rekeys.
-fn rekeys(vault: &Vault) -> impl Iterator<Item = (u32, [u8; 32])> + '_ {
-    vault.records().iter().filter_map(|p| match &p.record {
-        Record::Rekey(k) => Some((k.old_records, k.old_head)),
-        Record::History(h) => match Record::decode(h.kind, &h.body) {
-            Ok(Record::Rekey(k)) => Some((k.old_records, k.old_head)),
-            _ => None,
-        },
-        _ => None,
-    })
+/// The records could not be read again to check receipts against them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the vault's records could not be read again to check the receipts (the file changed while it was read): run the command again")]
+pub struct RecordsUnreadable;
+
+/// The verdicts on `receipts` against `vault` (read whole), in their
+/// order, from one pass over its records: memory grows with the number of
+/// receipts and of rekeys, never with the file.
+pub fn verdicts(receipts: &[Receipt], vault: &Vault) -> Result<Vec<Verdict>, RecordsUnreadable> {
+    assert!(
+        vault.is_whole(),
+        "a receipt is checked against the whole file"
+    );
+    let plans: Vec<Plan> = receipts.iter().map(|r| r.plan(vault)).collect();
+    let mut seen = Seen::default();
+    for (r, plan) in receipts.iter().zip(&plans) {
+        seen.wanted.insert(match *plan {
+            Plan::Earlier { number, .. } => number,
+            _ => r.record as usize,
+        });
+    }
+    let whole = vault.for_each_record(|number, frame, record| seen.observe(number, frame, record));
+    if !whole {
+        return Err(RecordsUnreadable);
+    }
+    Ok(receipts
+        .iter()
+        .zip(plans)
+        .map(|(r, plan)| r.judge(plan, vault, &seen))
+        .collect())
+}
+
+/// How a receipt is judged.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// By the record it names, in this generation.
+    Same,
+    /// By the rekey that closed its generation, and by record `number` of
+    /// this file.
+    Earlier { generation: u32, number: usize },
+    /// It is of no generation of this vault.
+    Other,
+}
+
+/// A record a receipt is judged by.
+#[derive(Debug, Clone)]
+struct At {
+    hash: [u8; 32],
+    kind: Carried,
+}
+
+/// What a record carried over by a rekey is.
+#[derive(Debug, Clone)]
+enum Carried {
+    History { record: u32, hash: [u8; 32] },
+    Deposit,
+    Other,
+}
+
+/// What one pass over the records keeps for the verdicts.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Every rekey record of the file, live or kept in History, in the
+    /// order they were made: (records carried over, head of the file they
+    /// replaced). A rekey carries the old records over in their order and
+    /// appends its own record last, so file order is the order of the
+    /// rekeys.
+    rekeys: Vec<(u32, [u8; 32])>,
+    /// The numbers of the records receipts are judged by.
+    wanted: std::collections::BTreeSet<usize>,
+    /// Those records, by number, once seen.
+    at: std::collections::BTreeMap<usize, At>,
+}
+
+impl Seen {
+    fn observe(&mut self, number: usize, frame: &crate::log::Frame, record: &Record) {
+        match record {
+            Record::Rekey(k) => self.rekeys.push((k.old_records, k.old_head)),
+            Record::History(h) => {
+                if let Ok(Record::Rekey(k)) = Record::decode(h.kind, &h.body) {
+                    self.rekeys.push((k.old_records, k.old_head));
+                }
+            }
+            _ => {}
+        }
+        if self.wanted.contains(&number) {
+            let kind = match record {
+                Record::History(h) => Carried::History {
+                    record: h.record,
+                    hash: h.hash,
+                },
+                Record::Deposit(_) => Carried::Deposit,
+                _ => Carried::Other,
+            };
+            self.at.insert(
+                number,
+                At {
+                    hash: frame.hash,
+                    kind,
+                },
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -330,7 +431,7 @@ mod tests {
         let (at_two, _) = vault_with(1);
         // Another vault altogether (a new random id and keys).
         assert!(matches!(
-            Receipt::of(&at_two).verdict(&vault),
+            Receipt::of(&at_two).verdict(&vault).unwrap(),
             Verdict::Fails(Failure::OtherVault { .. })
         ));
         let mid = Receipt {
@@ -338,13 +439,13 @@ mod tests {
             head: vault.records()[2].frame.hash,
             ..Receipt::of(&vault)
         };
-        assert_eq!(mid.verdict(&vault), Verdict::Extends);
+        assert_eq!(mid.verdict(&vault).unwrap(), Verdict::Extends);
         let last = Receipt::of(&vault);
         // The last record dropped: the file is valid, the receipt says no.
         let cut = vault.records()[3].frame.offset as usize;
         let shorter = Vault::replay(&log::parse(&bytes[..cut]).unwrap()).unwrap();
         assert_eq!(
-            last.verdict(&shorter),
+            last.verdict(&shorter).unwrap(),
             Verdict::Fails(Failure::Shorter { holds: 3, saw: 4 })
         );
         let forged = Receipt {
@@ -352,7 +453,7 @@ mod tests {
             ..mid
         };
         assert_eq!(
-            forged.verdict(&vault),
+            forged.verdict(&vault).unwrap(),
             Verdict::Fails(Failure::Rewritten { record: 3 })
         );
     }

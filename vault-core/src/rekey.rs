@@ -13,14 +13,19 @@
 //! Nothing in the new file opens with the old shares: the old sealed
 //! escrow key is gone and every ciphertext is under the new escrow key.
 
+use std::io::Write;
+
 use secrecy::SecretString;
 
+use crate::entry::EntrySecret;
 use crate::escrow::{self, SealedEscrowKey};
+use crate::fingerprint::Fingerprint;
 use crate::log;
 use crate::record::{History, Record, Rekey};
 use crate::vault::{
-    new_keys, validate, Created, EntryDamaged, InitSpec, InputError, Unsealed, Vault,
+    new_keys, validate, Created, EntryDamaged, InitSpec, InputError, IssuedShare, Unsealed, Vault,
 };
+use crate::VaultId;
 
 /// The new custodian set and the rekey's audit details.
 #[derive(Debug, Clone)]
@@ -48,28 +53,79 @@ pub enum RekeyError {
     /// An entry version does not decrypt, so it cannot be carried over.
     #[error(transparent)]
     Damaged(#[from] EntryDamaged),
+    /// The new file could not be written.
+    #[error("writing the new vault file: {0} — nothing was changed")]
+    Write(String),
+    /// The old records could not be read again (the file changed).
+    #[error("the vault's records could not be read again (the file changed while the rekey read it): nothing was changed; run the rekey again")]
+    Reread,
+}
+
+/// A rekeyed file written out: what it is, and the new shares.
+#[derive(Debug)]
+pub struct Rekeyed {
+    /// The vault's id (unchanged).
+    pub id: VaultId,
+    /// The new generation's fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Records in the new file.
+    pub records: usize,
+    /// Chain hash of its last record (the rekey record).
+    pub head: [u8; 32],
+    /// One share per new custodian, in custodian order.
+    pub shares: Vec<IssuedShare>,
+}
+
+/// Writes frames one by one, chaining them.
+struct Framer<'a> {
+    out: &'a mut dyn Write,
+    prev: [u8; 32],
+    records: usize,
+}
+
+impl Framer<'_> {
+    fn push(&mut self, r: &Record) -> Result<(), RekeyError> {
+        let (frame, hash) = log::encode_frame(&self.prev, r.kind(), &r.encode_body());
+        self.out
+            .write_all(&frame)
+            .map_err(|e| RekeyError::Write(e.to_string()))?;
+        self.prev = hash;
+        self.records += 1;
+        Ok(())
+    }
 }
 
 impl Unsealed {
-    /// Builds the rekeyed file for `vault` (which these shares opened) and
-    /// the new custodians' shares.
+    /// Builds the rekeyed file for `vault` (which these shares opened) in
+    /// memory, with the new custodians' shares.
     pub fn rekey(
         &self,
         vault: &Vault,
         spec: &RekeySpec,
         passphrases: &[Option<SecretString>],
     ) -> Result<Created, RekeyError> {
-        self.rekey_with(vault, spec, passphrases, || {})
+        let mut bytes = Vec::new();
+        let r = self.rekey_into(vault, spec, passphrases, || {}, &mut bytes)?;
+        Ok(Created {
+            id: r.id,
+            fingerprint: r.fingerprint,
+            bytes,
+            shares: r.shares,
+        })
     }
 
-    /// [`Unsealed::rekey`], calling `progress` once per old record.
-    pub fn rekey_with(
+    /// Writes the rekeyed file for `vault` to `out` one record at a time,
+    /// calling `progress` once per old record. The old records are read
+    /// one at a time too ([`Vault::for_each_record`]): memory stays at the
+    /// vault's state and one record, whatever the file holds.
+    pub fn rekey_into(
         &self,
         vault: &Vault,
         spec: &RekeySpec,
         passphrases: &[Option<SecretString>],
         mut progress: impl FnMut(),
-    ) -> Result<Created, RekeyError> {
+        out: &mut dyn Write,
+    ) -> Result<Rekeyed, RekeyError> {
         assert!(vault.is_whole(), "a rekey carries over the whole vault");
         let init = InitSpec::new(
             vault.name().to_owned(),
@@ -90,8 +146,7 @@ impl Unsealed {
         let Record::Genesis(genesis) = &keys.genesis else {
             unreachable!("new_keys makes a genesis record")
         };
-        let fingerprint = crate::fingerprint::Fingerprint::of_v1(genesis);
-        assert!(vault.keeps_records(), "a rekey carries every record over");
+        let fingerprint = Fingerprint::of_v1(genesis);
         let new_escrow = NewEscrow {
             public: keys.escrow_public,
             fingerprint,
@@ -101,17 +156,30 @@ impl Unsealed {
             )
             .map_err(InputError::from)?,
         };
-        let mut records = vec![keys.genesis];
-        for (i, placed) in vault.records().iter().enumerate() {
+        out.write_all(&log::header())
+            .map_err(|e| RekeyError::Write(e.to_string()))?;
+        let mut framer = Framer {
+            out,
+            prev: log::genesis_prev(),
+            records: 0,
+        };
+        framer.push(&keys.genesis)?;
+        let mut failed = None;
+        let whole = vault.for_each_record(|number, frame, record| {
+            if failed.is_some() {
+                return;
+            }
             progress();
-            records.push(self.carry_over(vault, i, &placed.record, &placed.frame, &new_escrow)?);
+            let carried = self
+                .carry_over(vault, number - 1, record, frame, &new_escrow)
+                .and_then(|r| framer.push(&r));
+            failed = carried.err();
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
-        let mut bytes = log::header().to_vec();
-        let mut prev = log::genesis_prev();
-        for r in &records {
-            let (frame, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
-            bytes.extend_from_slice(&frame);
-            prev = hash;
+        if !whole || framer.records != vault.record_count() + 1 {
+            return Err(RekeyError::Reread);
         }
         let mut rekey = Record::Rekey(Rekey {
             time: spec.time,
@@ -124,12 +192,17 @@ impl Unsealed {
             reason: spec.reason.clone(),
             mac: [0; 32],
         });
-        rekey.sign(&keys.mk.record_mac_key(&id), &prev);
-        bytes.extend_from_slice(&log::encode_frame(&prev, rekey.kind(), &rekey.encode_body()).0);
-        Ok(Created {
+        rekey.sign(&keys.mk.record_mac_key(&id), &framer.prev);
+        framer.push(&rekey)?;
+        framer
+            .out
+            .flush()
+            .map_err(|e| RekeyError::Write(e.to_string()))?;
+        Ok(Rekeyed {
             id,
             fingerprint,
-            bytes,
+            records: framer.records,
+            head: framer.prev,
             shares: keys.shares,
         })
     }
@@ -145,15 +218,22 @@ impl Unsealed {
     ) -> Result<Record, RekeyError> {
         Ok(match record {
             Record::Deposit(d) => {
-                let entry = &vault.entries()[&d.label];
-                let version = entry
-                    .versions
-                    .iter()
-                    .find(|v| v.version == d.version)
-                    .expect("replay indexed every deposit");
-                let revealed = self.open_version(vault, entry, version)?;
+                // Opened from the record read, not read again by offset.
+                let damaged = || EntryDamaged {
+                    label: d.label.clone(),
+                    version: d.version,
+                    record: index + 1,
+                };
+                let plain = crate::vault::open_deposit(
+                    &self.escrow,
+                    &self.vault_id,
+                    || vault.fingerprint(),
+                    d,
+                )
+                .ok_or_else(damaged)?;
+                let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
                 let mut resealed = d.clone();
-                let plaintext = revealed.secret.encode();
+                let plaintext = secret.encode();
                 if d.deposit_id.is_some() {
                     // Same deposit id, metadata and version; the new F.
                     resealed.ciphertext = new

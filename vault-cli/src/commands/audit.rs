@@ -189,15 +189,13 @@ fn human(e: &Value) -> String {
 /// chain and decoding checked; memory stays at one record). `--verify`
 /// first replays the whole vault one frame at a time, checking every rule
 /// and keeping only the vault's state, then prints; with shares it checks
-/// each quorum record's MAC in one more pass. Only receipts need the
-/// records kept ([`store::load_records`]).
+/// each quorum record's MAC in one more pass, and with receipts checks
+/// them all in one more.
 pub fn run(a: AuditArgs) -> CliResult {
-    let vault = if !a.verify {
-        None
-    } else if a.receipts.is_empty() && a.receipts_file.is_none() {
+    let vault = if a.verify {
         Some(store::load(&a.vault)?.vault)
     } else {
-        Some(store::load_records(&a.vault)?.vault)
+        None
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -236,7 +234,7 @@ pub fn run(a: AuditArgs) -> CliResult {
         if count != vault.record_count() || last.as_ref() != Some(vault.head()) {
             return Err(changed(&a));
         }
-        if vault.keeps_records() {
+        if !a.receipts.is_empty() || a.receipts_file.is_some() {
             super::receipts::verify(&a, vault)?;
         }
         if !a.shares.is_empty() {

@@ -2,11 +2,32 @@
 //! extend what each receipt saw? A receipt kept outside the vault is what
 //! turns "a rollback is detectable" into "a rollback is detected".
 
-use vault_core::receipt::{Receipt, Verdict, PREFIX};
+use vault_core::receipt::{verdicts, Receipt, Verdict, PREFIX};
 use vault_core::vault::Vault;
 
 use crate::cli::AuditArgs;
 use crate::error::{CliError, CliResult};
+
+/// Largest receipts file read: 16 MiB (about 150,000 receipts, each kept
+/// as 68 bytes while they are checked).
+pub const MAX_RECEIPTS_FILE: u64 = 16 << 20;
+
+/// A receipts file, refused above [`MAX_RECEIPTS_FILE`] before more is read.
+fn read_receipts_file(path: &std::path::Path) -> CliResult<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RECEIPTS_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    if text.len() as u64 > MAX_RECEIPTS_FILE {
+        return Err(CliError::input(format!(
+            "{}: is larger than {} MiB: give the receipts to check in a smaller file",
+            path.display(),
+            MAX_RECEIPTS_FILE >> 20
+        )));
+    }
+    Ok(text)
+}
 
 /// The receipts given, each with where it came from. In a file, a receipt
 /// may stand anywhere in a line (a JSON audit event, a ticket's text).
@@ -18,8 +39,7 @@ fn given(a: &AuditArgs) -> CliResult<Vec<(String, String)>> {
         .map(|(i, r)| (format!("receipt {}", i + 1), r.clone()))
         .collect();
     if let Some(path) = &a.receipts_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        let text = read_receipts_file(path)?;
         let before = out.len();
         for (n, line) in text.lines().enumerate() {
             let lower = line.to_ascii_lowercase();
@@ -48,16 +68,21 @@ fn given(a: &AuditArgs) -> CliResult<Vec<(String, String)>> {
 pub fn verify(a: &AuditArgs, vault: &Vault) -> CliResult {
     let (mut failed, mut unreadable) = (None, None);
     let current = vault.fingerprint();
+    let mut read = Vec::new();
     for (source, line) in given(a)? {
-        let receipt = match Receipt::parse(&line) {
-            Ok(r) => r,
+        match Receipt::parse(&line) {
+            Ok(r) => read.push((source, r)),
             Err(e) => {
                 eprintln!("breakglass: {source}: {e}");
                 unreadable.get_or_insert(format!("{source}: {e}"));
-                continue;
             }
-        };
-        match receipt.verdict(vault) {
+        }
+    }
+    let receipts: Vec<Receipt> = read.iter().map(|(_, r)| *r).collect();
+    let judged = verdicts(&receipts, vault)
+        .map_err(|e| CliError::input(format!("{}: {e}", a.vault.display())))?;
+    for ((source, receipt), verdict) in read.iter().zip(judged) {
+        match verdict {
             Verdict::Extends if receipt.fingerprint != *current.as_bytes() => {
                 super::warn(format_args!(
                     "{source}: extended through a rekey (record #{} of an earlier generation is \

@@ -59,17 +59,17 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
     let mut written = Vec::new();
     let mut digests = Vec::new();
     let mut versions = 0;
-    let mut receipt = None;
     let suffix = format!("before-rekey-{}", spec.time);
-    let result = store::rewrite(&a.vault, &suffix, |current| {
-        let bar = super::progress(current.records().len(), "re-encrypting");
-        let created = unsealed
-            .rekey_with(current, &spec, &passphrases, || bar.inc(1))
+    let result = store::rewrite(&a.vault, &suffix, |current, out| {
+        let bar = super::progress(current.record_count(), "re-encrypting");
+        let rekeyed = unsealed
+            .rekey_into(current, &spec, &passphrases, || bar.inc(1), out)
             .map_err(|e| match e {
                 RekeyError::Input(i) => CliError::from(i),
                 RekeyError::Damaged(d) => {
                     CliError::damaged(format!("{d} — the rekey was not made"))
                 }
+                other => CliError::input(format!("{}: {other}", a.vault.display())),
             })?;
         bar.finish_and_clear();
         versions = current
@@ -80,18 +80,19 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
         (written, digests) = write_shares(
             &a.set.share_dir,
             &paths,
-            &created.shares,
+            &rekeyed.shares,
             &custody,
             a.set.force,
         )?;
-        let new = vault_core::log::parse(&created.bytes)
-            .ok()
-            .and_then(|log| vault_core::vault::Vault::replay(&log).ok());
-        receipt = new.map(|v| (v.fingerprint(), Receipt::of(&v)));
-        Ok::<_, CliError>(created.bytes)
+        let receipt = Receipt {
+            fingerprint: *rekeyed.fingerprint.as_bytes(),
+            record: rekeyed.records as u32,
+            head: rekeyed.head,
+        };
+        Ok::<_, CliError>((rekeyed.fingerprint, receipt))
     });
-    let backup = match result {
-        Ok(Ok(backup)) => backup,
+    let (backup, receipt) = match result {
+        Ok(Ok((backup, new))) => (backup, Some(new)),
         Ok(Err(e)) => {
             remove_all(&written);
             return Err(e);

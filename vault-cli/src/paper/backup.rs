@@ -17,6 +17,10 @@ use super::qr::{self, Mode, Spec};
 
 /// Parts on a page.
 pub const PER_PAGE: usize = 2;
+/// The most pages a paper backup may have: 1 MB of vault. The PDF is
+/// built in memory at about 120 KB a page (60 MB at the most), in about
+/// 80 ms of CPU a page in a debug build.
+pub const MAX_PAGES: usize = 500;
 
 /// QR codes of parts: level M, else L, up to version 30 (137 modules in
 /// about 8 cm: modules of 0.6 mm, read by 150 dpi scans and phones).

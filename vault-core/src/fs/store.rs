@@ -427,31 +427,39 @@ fn still_named(path: &Path, file: &File) -> Result<bool, StoreError> {
     }
 }
 
-/// Replaces the vault with a new file built by `build` from the vault as it
-/// is under the exclusive lock (rekey). The new file is written to a
-/// temporary file, synced, and renamed over the vault after the old one is
-/// hard-linked to a backup name; at every moment either the old or the new
-/// vault is whole under the vault's name. Returns the backup's path.
-pub fn rewrite<E>(
+/// Replaces the vault with a new file that `build` writes, from the vault
+/// as it is under the exclusive lock (rekey). The vault is read one record
+/// at a time and handed over without its records kept (they are read
+/// again through [`Vault::for_each_record`]); `build` writes the new file
+/// to a temporary file beside it, which is synced, and renamed over the
+/// vault after the old one is hard-linked to a backup name; at every
+/// moment either the old or the new vault is whole under the vault's name.
+/// Returns the backup's path and what `build` returned.
+pub fn rewrite<T, E>(
     path: &Path,
     backup_suffix: &str,
-    build: impl FnOnce(&Vault) -> Result<Vec<u8>, E>,
-) -> Result<Result<PathBuf, E>, StoreError> {
+    build: impl FnOnce(&Vault, &mut dyn Write) -> Result<T, E>,
+) -> Result<Result<(PathBuf, T), E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        // Not read_vault: the old file's index is removed below. A rekey
-        // carries every record over: it needs them all.
-        let ReadVault { loaded, .. } = read_whole(path, file, true)?;
+        // Not read_vault: the old file's index is removed below.
+        let ReadVault { loaded, .. } = read_whole(path, file, false)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }
         let build = build.take().expect("runs once");
-        let bytes = match build(&loaded.vault) {
+        let mut tmp = new_temp(path)?;
+        let mut out = io::BufWriter::new(tmp.as_file_mut());
+        let built = match build(&loaded.vault, &mut out) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
+        out.flush().map_err(|e| StoreError::io(path, e))?;
+        drop(out);
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| StoreError::io(path, e))?;
         let dir = parent_dir(path);
-        let tmp = synced_temp(path, &bytes)?;
         let mut backup = sibling(path, backup_suffix);
         let mut n = 1;
         while backup.exists() {
@@ -464,8 +472,18 @@ pub fn rewrite<E>(
         sync_dir(dir).map_err(|e| StoreError::io(dir, e))?;
         // The index described the old file; the next read rebuilds it.
         let _ = fs::remove_file(scope::index_path(path));
-        Ok(Ok(backup))
+        Ok(Ok((backup, built)))
     })
+}
+
+/// A new, empty 0600 temporary file beside `path`; removed on drop unless
+/// persisted.
+fn new_temp(path: &Path) -> Result<tempfile::NamedTempFile, StoreError> {
+    tempfile::Builder::new()
+        .prefix(".breakglass-")
+        .permissions(secret_file_permissions())
+        .tempfile_in(parent_dir(path))
+        .map_err(|e| StoreError::io(path, e))
 }
 
 /// `contents` in a new 0600 temporary file beside `path`, synced to disk;
@@ -673,9 +691,8 @@ pub(crate) mod tests {
         // Hold the old file open, as a writer waiting for the lock would.
         let old_handle = File::open(&path).unwrap();
         let other = new_vault_bytes();
-        let backup = rewrite(&path, "before-test", |_| Ok::<_, ()>(other.clone()))
-            .unwrap()
-            .unwrap();
+        let write = |_: &Vault, out: &mut dyn Write| out.write_all(&other).map_err(|_| ());
+        let (backup, ()) = rewrite(&path, "before-test", write).unwrap().unwrap();
         assert_eq!(fs::read(&backup).unwrap(), before);
         assert_eq!(fs::read(&path).unwrap(), other);
         assert!(!still_named(&path, &old_handle).unwrap());
@@ -686,9 +703,7 @@ pub(crate) mod tests {
             before,
             "the backup is never appended to"
         );
-        let again = rewrite(&path, "before-test", |_| Ok::<_, ()>(other.clone()))
-            .unwrap()
-            .unwrap();
+        let (again, ()) = rewrite(&path, "before-test", write).unwrap().unwrap();
         assert_ne!(again, backup, "an existing backup is never replaced");
     }
 
@@ -851,6 +866,56 @@ pub(crate) mod tests {
                 "flip at {at}"
             );
         }
+    }
+
+    #[test]
+    fn receipts_are_judged_alike_streamed_from_the_file_and_in_memory() {
+        use crate::receipt::{verdicts, Failure, Receipt, Verdict};
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        for label in ["one", "two", "one", "three"] {
+            deposit(&path, label);
+        }
+        let bytes = fs::read(&path).unwrap();
+        let in_memory = Vault::replay(&log::parse(&bytes).unwrap()).unwrap();
+        let streamed = load(&path).unwrap().vault;
+        assert!(!streamed.keeps_records());
+        let last = Receipt::of(&in_memory);
+        // A receipt at every record, one past the end, and one forged.
+        let mut receipts: Vec<Receipt> = in_memory
+            .records()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Receipt {
+                record: i as u32 + 1,
+                head: p.frame.hash,
+                ..last
+            })
+            .collect();
+        receipts.push(Receipt {
+            record: last.record + 1,
+            ..last
+        });
+        receipts.push(Receipt {
+            head: [9; 32],
+            record: 2,
+            ..last
+        });
+        let judged = verdicts(&receipts, &streamed).unwrap();
+        assert_eq!(judged, verdicts(&receipts, &in_memory).unwrap());
+        let n = receipts.len();
+        assert!(judged[..n - 2].iter().all(|v| *v == Verdict::Extends));
+        assert_eq!(
+            judged[n - 2],
+            Verdict::Fails(Failure::Shorter {
+                holds: last.record as usize,
+                saw: last.record + 1
+            })
+        );
+        assert_eq!(
+            judged[n - 1],
+            Verdict::Fails(Failure::Rewritten { record: 2 })
+        );
     }
 
     #[test]

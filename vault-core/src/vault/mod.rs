@@ -26,6 +26,7 @@ pub mod select;
 pub mod unsealed;
 
 pub use crate::error::InputError;
+pub(crate) use deposit::open_deposit;
 pub use deposit::{
     deposit_attributes, exported_info, validate_secret, DepositMeta, PreparedDeposit,
     MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
