@@ -630,19 +630,13 @@ fn rekey_args() -> Vec<&'static str> {
         "shares/alice.share",
         "--share",
         "shares/bob.share",
-        "--threshold",
-        "2",
-        "--custodian",
-        "alice",
-        "--custodian",
-        "bob",
-        "--share-dir",
-        "rekeyed",
-        "--no-passphrase",
-        "--reason",
-        "budget",
     ];
-    args.extend(crate::util::FLOOR);
+    args.extend(crate::util::rekey_to(
+        "2",
+        &["alice", "bob"],
+        "rekeyed",
+        "budget",
+    ));
     args
 }
 

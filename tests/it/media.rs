@@ -139,19 +139,13 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
         "small/s/a.share",
         "--share",
         "small/s/b.share",
-        "--threshold",
-        "2",
-        "--custodian",
-        "a",
-        "--custodian",
-        "b",
-        "--share-dir",
-        "small/t",
-        "--no-passphrase",
-        "--reason",
-        "full disk",
     ];
-    rekey.extend(crate::util::FLOOR);
+    rekey.extend(crate::util::rekey_to(
+        "2",
+        &["a", "b"],
+        "small/t",
+        "full disk",
+    ));
     run(&rekey, "")
         .code(2)
         .stderr(predicate::str::contains("No space left on device"))

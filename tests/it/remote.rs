@@ -289,3 +289,162 @@ fn a_request_shown_as_a_qr_code_is_contributed_to_from_its_picture() {
     contribute(&env, "bob", "op/req.txt").success();
     unseal_request(&env, "op/req.txt", &ALICE_AND_BOB).success();
 }
+
+/// `request --for PURPOSE` into `out`.
+fn request_for(env: &Env, out: &str, purpose: &str) -> String {
+    let r = env
+        .run(
+            &[
+                "request", "v.bg", "--out", out, "--for", purpose, "--reason", "Q4 drill",
+            ],
+            "",
+        )
+        .success();
+    stdout(&r)
+}
+
+/// Words the operator was shown, from `request`'s output.
+fn words_of(request_stdout: &str) -> String {
+    request_stdout
+        .lines()
+        .find_map(|l| l.split("before contributing: ").nth(1))
+        .expect("words printed")
+        .trim()
+        .to_owned()
+}
+
+/// A quarterly drill with the custodians in their own places: they see who
+/// asks, for a drill, of which generation, and the operator's words; the
+/// drill is recorded with the request id, and its key destroyed.
+#[test]
+fn a_remote_drill_shows_who_asks_for_what_and_is_recorded() {
+    let env = setup();
+    let out = request_for(&env, "op/drill.txt", "drill");
+    let words = words_of(&out);
+    assert_eq!(words.split(' ').count(), 4, "{words}");
+    let text = env.read("op/drill.txt");
+    assert!(text.starts_with("Drill request "), "{text}");
+    assert!(text.contains(&format!("Words: {words}")), "{text}");
+    for who in ["alice", "bob"] {
+        contribute(&env, who, "op/drill.txt")
+            .success()
+            .stderr(predicate::str::contains(format!("words:   {words}")))
+            .stderr(predicate::str::contains("Drill request "))
+            .stderr(predicate::str::contains(", generation 1"))
+            .stderr(predicate::str::contains("from:    "));
+    }
+    // Contributions for a drill do not unseal.
+    unseal_request(&env, "op/drill.txt", &ALICE_AND_BOB)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the custodians contributed to a drill, not a unseal",
+        ));
+    let mut args = vec!["drill", "v.bg", "--request", "op/drill.txt", "--json"];
+    for c in ALICE_AND_BOB {
+        args.extend(["--contribution", c]);
+    }
+    let r = env.run(&args, "").success();
+    assert_eq!(json(&r)["ok"], true);
+    assert!(
+        !env.path("op/drill.txt.key").exists(),
+        "the key is destroyed"
+    );
+    let audit = stdout(&env.run(&["audit", "v.bg", "--json"], "").success());
+    let drill: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(drill["event"], "drill", "{drill}");
+    assert!(
+        drill["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("remote request "),
+        "{drill}"
+    );
+    // Used once: the same contributions again find no key.
+    env.run(&args, "")
+        .code(2)
+        .stderr(predicate::str::contains("op/drill.txt.key"));
+}
+
+/// A custodian change with nobody in the same room: the rekey opens with
+/// contributions to a rekey request; afterwards an old share offered to a
+/// new request is refused on the custodian's machine, naming the rekey.
+#[test]
+fn a_remote_rekey_and_then_a_stale_share_is_refused_at_contribute() {
+    let env = setup();
+    request_for(&env, "op/rekey.txt", "rekey");
+    for who in ["alice", "bob"] {
+        contribute(&env, who, "op/rekey.txt").success();
+    }
+    let mut args = vec!["rekey", "v.bg", "--request", "op/rekey.txt"];
+    args.extend(crate::util::rekey_to(
+        "2",
+        &["alice", "bob"],
+        "new",
+        "carol left",
+    ));
+    for c in ALICE_AND_BOB {
+        args.extend(["--contribution", c]);
+    }
+    env.run(&args, "").success();
+    assert!(!env.path("op/rekey.txt.key").exists());
+    // A new unseal request; alice offers her old (generation 1) share.
+    request(&env, "op/req2.txt", "2h");
+    contribute(&env, "alice", "op/req2.txt")
+        .code(2)
+        .stderr(predicate::str::contains(
+            "this share is from generation 1 of the vault, the request is for generation 2",
+        ))
+        .stderr(predicate::str::contains(
+            "use the envelope you received at the last rekey",
+        ));
+}
+
+/// A request claiming to stay open ten years is refused at contribute,
+/// whatever it says, before the share is read.
+#[test]
+fn a_request_open_for_ten_years_is_refused_at_contribute() {
+    use vault_core::remote::{Asking, Purpose, Request};
+    let env = setup();
+    let vault = vault_core::store::load(&env.path("v.bg")).unwrap().vault;
+    let asking = Asking {
+        vault_id: *vault.id(),
+        fingerprint: *vault.fingerprint().as_bytes(),
+        generation: vault.generation(),
+        operator: "mallory".into(),
+        purpose: Purpose::Unseal,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (mut req, _) = Request::new(&asking, "routine", now, 3600).unwrap();
+    req.expires = now + 10 * 365 * 24 * 3600;
+    std::fs::write(env.path("alice/long.txt"), req.to_token()).unwrap();
+    contribute_from(&env, "alice", "long.txt", String::new())
+        .code(2)
+        .stderr(predicate::str::contains("more than 7 days"));
+    assert!(!env.path("alice/contribution.txt").exists());
+}
+
+/// On a terminal, `contribute` shows the words and asks the custodian to
+/// read them back before it goes on; "no" writes nothing.
+#[test]
+fn contribute_at_a_terminal_asks_for_the_words_to_be_read_back() {
+    let env = setup();
+    let words = words_of(&request_for(&env, "op/drill.txt", "drill"));
+    std::fs::copy(env.path("op/drill.txt"), env.path("bob/request.txt")).unwrap();
+    let t = crate::terminal::Term::start(
+        &env.path("bob"),
+        &format!("{BIN} contribute request.txt --share bob.share --out c.txt"),
+    );
+    let screen = t.wait_for("do you agree to this drill? [y/N]");
+    assert!(screen.contains(&format!("words:   {words}")), "{screen}");
+    assert!(
+        screen.contains("Read the words above to the person who asked, by phone"),
+        "{screen}"
+    );
+    t.answer("do you agree to this drill? [y/N]", "n");
+    let screen = t.exits(2);
+    assert!(screen.contains("nothing was written"), "{screen}");
+    assert!(!env.path("bob/c.txt").exists());
+}

@@ -172,6 +172,20 @@ pub fn init_args<'a>(
     args
 }
 
+/// The new custodian set of a rekey, plain shares at the Argon2 floor:
+/// `--threshold K --custodian N ... --share-dir DIR --no-passphrase
+/// --reason REASON` (the caller puts `rekey VAULT` and the shares or a
+/// request before).
+pub fn rekey_to<'a>(k: &'a str, names: &[&'a str], dir: &'a str, reason: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["--threshold", k];
+    for n in names {
+        args.extend(["--custodian", *n]);
+    }
+    args.extend(["--share-dir", dir, "--no-passphrase", "--reason", reason]);
+    args.extend(FLOOR);
+    args
+}
+
 /// Arguments `envelope v.bg --all --share-dir shares --out-dir OUT`.
 pub fn envelope_all_args(out_dir: &str) -> Vec<&str> {
     vec![

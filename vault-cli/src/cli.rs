@@ -234,6 +234,10 @@ pub struct RequestArgs {
     /// How long the request stays open (e.g. 30m, 2h; at most 7 days).
     #[arg(long, value_name = "DURATION", default_value = "2h")]
     pub expires: String,
+    /// What the contributions are for (shown to custodians; only that command accepts
+    /// them).
+    #[arg(long = "for", value_enum, default_value = "unseal")]
+    pub purpose: PurposeArg,
     /// Also write the request as a QR code picture (PNG), to show on a screen.
     #[arg(long, value_name = "FILE.png")]
     pub qr: Option<PathBuf>,
@@ -243,6 +247,34 @@ pub struct RequestArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What a remote request is for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PurposeArg {
+    /// Reveal entries.
+    Unseal,
+    /// A drill: shares checked, nothing revealed.
+    Drill,
+    /// A rekey: new master key and shares.
+    Rekey,
+}
+
+/// Remote contributions instead of shares (`unseal`, `drill`, `rekey`).
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// Use the contributions to this request (made by `breakglass request`, `--for` this
+    /// command) instead of shares.
+    #[arg(
+        long,
+        value_name = "REQUEST",
+        conflicts_with = "shares",
+        requires = "contributions"
+    )]
+    pub request: Option<PathBuf>,
+    /// A contribution file; repeat for each custodian (with --request).
+    #[arg(long = "contribution", value_name = "FILE", requires = "request")]
+    pub contributions: Vec<PathBuf>,
 }
 
 /// `breakglass contribute`.
@@ -440,8 +472,15 @@ pub struct DrillArgs {
     /// The vault file.
     pub vault: PathBuf,
     /// A share file (or `-`); repeat for each custodian present.
-    #[arg(long = "share", value_name = "FILE", required = true)]
+    #[arg(
+        long = "share",
+        value_name = "FILE",
+        required_unless_present = "request"
+    )]
     pub shares: Vec<PathBuf>,
+    /// Custodians elsewhere.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// What kind of exercise this is.
     #[arg(long, value_enum, default_value = "drill")]
     pub kind: DrillKindArg,
@@ -459,8 +498,15 @@ pub struct RekeyArgs {
     /// The vault file.
     pub vault: PathBuf,
     /// Current shares of k custodians (text file, picture or `-`); repeat for each.
-    #[arg(long = "share", value_name = "FILE", required = true)]
+    #[arg(
+        long = "share",
+        value_name = "FILE",
+        required_unless_present = "request"
+    )]
     pub shares: Vec<PathBuf>,
+    /// Custodians elsewhere.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// The new custodians.
     #[command(flatten)]
     pub set: CustodianSetArgs,
@@ -661,17 +707,9 @@ pub struct UnsealArgs {
     /// stdin; repeat for each custodian. On a terminal with none, breakglass asks for them.
     #[arg(long = "share", value_name = "FILE")]
     pub shares: Vec<PathBuf>,
-    /// Unseal with remote contributions to this request (made by `breakglass request`).
-    #[arg(
-        long,
-        value_name = "REQUEST",
-        conflicts_with = "shares",
-        requires = "contributions"
-    )]
-    pub request: Option<PathBuf>,
-    /// A contribution file; repeat for each custodian (with --request).
-    #[arg(long = "contribution", value_name = "FILE", requires = "request")]
-    pub contributions: Vec<PathBuf>,
+    /// Custodians elsewhere.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// Reveal the entry for this device (serial number, host name; any case). When
     /// several entries are for it: asks which at a terminal, else add --entry or
     /// --all-matches.

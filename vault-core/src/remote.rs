@@ -62,6 +62,25 @@ pub enum RemoteError {
     /// An expiry of zero or beyond [`MAX_TTL_SECS`].
     #[error("a request must expire between 1 second and 7 days from now")]
     Expiry,
+    /// A request that stays open longer than [`MAX_TTL_SECS`], whatever
+    /// it says about itself.
+    #[error("request {id} stays open until {expires} (Unix time), more than 7 days after it was made or from now: breakglass refuses requests open longer than 7 days — ask the operator for a new one")]
+    TooLong {
+        /// Request id (short).
+        id: String,
+        /// Expiry, Unix seconds.
+        expires: u64,
+    },
+    /// A share of another generation of the request's vault.
+    #[error("this share is from generation {share} of the vault, the request is for generation {request}: {hint}")]
+    OtherGeneration {
+        /// The share's generation.
+        share: u16,
+        /// The request's generation.
+        request: u32,
+        /// What to do.
+        hint: &'static str,
+    },
     /// A share of another vault offered to this request.
     #[error("this share belongs to vault {share}, the request to vault {request}")]
     ShareOfOtherVault {
@@ -126,7 +145,63 @@ fn dearmor(
     Ok(body.to_vec())
 }
 
-/// An unseal request (public: everything in it may travel in the clear).
+/// What a request's contributions may be used for: shown to custodians
+/// before they contribute and checked by the command that opens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Reveal entries (`unseal`).
+    Unseal,
+    /// A quarterly test that reveals nothing (`drill`).
+    Drill,
+    /// New master key and shares (`rekey`).
+    Rekey,
+}
+
+impl Purpose {
+    fn code(self) -> u8 {
+        match self {
+            Self::Unseal => 1,
+            Self::Drill => 2,
+            Self::Rekey => 3,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => Self::Unseal,
+            2 => Self::Drill,
+            3 => Self::Rekey,
+            _ => return None,
+        })
+    }
+
+    /// The command it is for.
+    pub fn command(self) -> &'static str {
+        match self {
+            Self::Unseal => "unseal",
+            Self::Drill => "drill",
+            Self::Rekey => "rekey",
+        }
+    }
+}
+
+/// Which generation of which vault a request is for, who asks, and why
+/// (request format 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asking {
+    /// The vault.
+    pub vault_id: VaultId,
+    /// Its fingerprint now.
+    pub fingerprint: [u8; 32],
+    /// Its generation now.
+    pub generation: u32,
+    /// The operator's name (self-asserted, like every actor).
+    pub operator: String,
+    /// What the contributions are for.
+    pub purpose: Purpose,
+}
+
+/// A request (public: everything in it may travel in the clear).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The vault to be unsealed.
@@ -141,7 +216,46 @@ pub struct Request {
     pub reason: String,
     /// Ephemeral X25519 public key.
     pub public: [u8; 32],
+    /// The vault's fingerprint and generation when the request was made
+    /// (format 2; `None` in a format-1 request).
+    pub generation: Option<([u8; 32], u32)>,
+    /// Who made it (format 2; empty in format 1).
+    pub operator: String,
+    /// What it is for (format 1: unseal).
+    pub purpose: Purpose,
 }
+
+/// The words both ends of a request read to each other (see
+/// [`Request::words`]): 256 short, distinct English nouns, none the start
+/// of another, so each word carries 8 bits.
+pub const WORDS: [&str; 256] = [
+    "acid", "acorn", "actor", "adult", "agent", "album", "alarm", "alley", "amber", "angle",
+    "ankle", "apple", "apron", "arena", "armor", "arrow", "atlas", "attic", "award", "bacon",
+    "badge", "bagel", "baker", "banjo", "barn", "basin", "beach", "beard", "bench", "berry",
+    "bison", "blade", "blank", "blaze", "block", "bloom", "board", "bonus", "boot", "bread",
+    "brick", "bride", "broom", "brush", "bucket", "cabin", "cable", "cactus", "camel", "canal",
+    "candy", "canoe", "cargo", "carpet", "castle", "cedar", "chain", "chalk", "chess", "chief",
+    "cider", "circus", "cliff", "clock", "cloud", "coast", "cobra", "cocoa", "comet", "coral",
+    "cotton", "couch", "crab", "crane", "crown", "curry", "daisy", "dance", "delta", "denim",
+    "desk", "diary", "dingo", "dock", "donkey", "dove", "dragon", "drum", "duck", "eagle", "easel",
+    "echo", "elbow", "elder", "ember", "engine", "fabric", "falcon", "fence", "ferry", "fiber",
+    "field", "finch", "flute", "fork", "fossil", "fox", "frost", "fudge", "gadget", "garden",
+    "garlic", "gecko", "ghost", "giant", "ginger", "glove", "goat", "gold", "goose", "grape",
+    "gravel", "guitar", "hammer", "harbor", "hazel", "helmet", "hero", "hippo", "honey", "hook",
+    "horse", "hotel", "igloo", "index", "island", "ivory", "jacket", "jaguar", "jelly", "jewel",
+    "judge", "juice", "kayak", "kettle", "koala", "ladder", "lagoon", "lamp", "lemon", "lens",
+    "lily", "lion", "lizard", "llama", "locket", "lotus", "magnet", "mango", "maple", "marble",
+    "meadow", "melon", "mirror", "mitten", "monkey", "moose", "motor", "mouse", "muffin", "nickel",
+    "noodle", "oasis", "ocean", "olive", "onion", "orbit", "otter", "oyster", "paddle", "palace",
+    "panda", "parrot", "peach", "pearl", "pebble", "pepper", "piano", "pickle", "pilot", "pine",
+    "pizza", "planet", "plum", "pocket", "pony", "poppy", "potato", "puzzle", "quail", "quartz",
+    "quilt", "rabbit", "radar", "radio", "raven", "razor", "ribbon", "river", "robin", "rocket",
+    "ruby", "saddle", "salmon", "sandal", "satin", "scarf", "shark", "sheep", "shield", "silver",
+    "skunk", "sloth", "snail", "spider", "spoon", "squid", "statue", "stove", "sugar", "summit",
+    "swan", "table", "tiger", "toast", "tomato", "topaz", "torch", "tulip", "tunnel", "turtle",
+    "valley", "velvet", "violin", "wagon", "walnut", "walrus", "whale", "wheat", "willow",
+    "window", "wizard", "wolf", "yacht", "yogurt", "zebra",
+];
 
 /// The request's private key. Zeroized on drop.
 pub struct RequestKey(Zeroizing<[u8; 32]>);
@@ -209,9 +323,9 @@ impl RequestKey {
 }
 
 impl Request {
-    /// A new request for `vault_id`, open for `ttl_secs` from `now`.
+    /// A new request (format 2), open for `ttl_secs` from `now`.
     pub fn new(
-        vault_id: VaultId,
+        asking: &Asking,
         reason: &str,
         now: u64,
         ttl_secs: u64,
@@ -225,14 +339,37 @@ impl Request {
         let (sk, pk) = RemoteKem::gen_keypair_with_rng(&mut os_rng());
         let key = RequestKey(Zeroizing::new(sk.to_bytes().into()));
         let request = Self {
-            vault_id,
+            vault_id: asking.vault_id,
             id,
             created: now,
             expires: now + ttl_secs,
             reason: reason.to_owned(),
             public: pk.to_bytes().into(),
+            generation: Some((asking.fingerprint, asking.generation)),
+            // Self-asserted, like every actor: cleaned, not refused.
+            operator: crate::vault::clean_actor(&asking.operator),
+            purpose: asking.purpose,
         };
         Ok((request, key))
+    }
+
+    /// Four words from the request's id and key, which the custodian reads
+    /// back to the operator by phone before contributing: a request
+    /// swapped on its way (another key) shows other words. They come from
+    /// Argon2id at OWASP's floor (19 MiB, 2 passes: about 50 ms), so that
+    /// whoever swaps a request must run it about 2³¹ times to match the
+    /// words of the one they replace (docs/SECURITY.md says what this does
+    /// not prevent).
+    pub fn words(&self) -> [&'static str; 4] {
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let params = Params::new(19 * 1024, 2, 1, Some(4)).expect("valid Argon2 costs");
+        let mut input = self.id.to_vec();
+        input.extend_from_slice(&self.public);
+        let mut out = [0u8; 4];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(&input, b"breakglass/v1/request-words", &mut out)
+            .expect("valid Argon2 input");
+        out.map(|b| WORDS[usize::from(b)])
     }
 
     /// Short id for people: the first 4 bytes in hex.
@@ -257,13 +394,19 @@ impl Request {
 
     fn encode_body(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(1)
+        w.u8(if self.generation.is_some() { 2 } else { 1 })
             .bytes(self.vault_id.as_bytes())
             .bytes(&self.id)
             .u64(self.created)
             .u64(self.expires)
             .str(&self.reason)
             .bytes(&self.public);
+        if let Some((fingerprint, generation)) = &self.generation {
+            w.bytes(fingerprint)
+                .u32(*generation)
+                .str(&self.operator)
+                .u8(self.purpose.code());
+        }
         w.finish()
     }
 
@@ -282,22 +425,38 @@ impl Request {
         let bad = |e| RemoteError::Malformed("request", e);
         let mut r = Reader::new(&body);
         let at = r.pos();
-        if r.u8("format").map_err(bad)? != 1 {
+        let format = r.u8("format").map_err(bad)?;
+        if !(1..=2).contains(&format) {
             return Err(bad(r.invalid("format", at, "unknown request format")));
         }
-        let request = Self {
+        let mut request = Self {
             vault_id: VaultId(r.array("vault id").map_err(bad)?),
             id: r.array("request id").map_err(bad)?,
             created: r.u64("created").map_err(bad)?,
             expires: r.u64("expires").map_err(bad)?,
             reason: r.str("reason").map_err(bad)?.to_owned(),
             public: r.array("public key").map_err(bad)?,
+            generation: None,
+            operator: String::new(),
+            purpose: Purpose::Unseal,
         };
+        if format == 2 {
+            let fingerprint = r.array("fingerprint").map_err(bad)?;
+            let generation = r.u32("generation").map_err(bad)?;
+            request.generation = Some((fingerprint, generation));
+            request.operator = r.str("operator").map_err(bad)?.to_owned();
+            let at = r.pos();
+            let code = r.u8("purpose").map_err(bad)?;
+            request.purpose = Purpose::from_code(code)
+                .ok_or_else(|| bad(r.invalid("purpose", at, "unknown purpose")))?;
+        }
         r.finish().map_err(bad)?;
         Ok(request)
     }
 
-    /// Fails if the request has expired at `now`.
+    /// Fails if the request has expired at `now`, or would stay open
+    /// longer than [`MAX_TTL_SECS`] from when it says it was made or from
+    /// `now` (a request's times are its maker's word).
     pub fn check_open(&self, now: u64) -> Result<(), RemoteError> {
         if now > self.expires {
             return Err(RemoteError::Expired {
@@ -305,7 +464,44 @@ impl Request {
                 expires: self.expires,
             });
         }
+        let longest = |from: u64| from.saturating_add(MAX_TTL_SECS);
+        if self.expires > longest(now) || self.expires > longest(self.created) {
+            return Err(RemoteError::TooLong {
+                id: self.short_id(),
+                expires: self.expires,
+            });
+        }
         Ok(())
+    }
+
+    /// Fails if `body` is not a share of the vault and generation this
+    /// request is for (a format-1 share or request names no generation).
+    pub fn check_share(&self, body: &ShareBody) -> Result<(), RemoteError> {
+        if !body.identity.names_vault(&self.vault_id) {
+            return Err(RemoteError::ShareOfOtherVault {
+                share: body.identity.vault_short(),
+                request: self.vault_id.short(),
+            });
+        }
+        let (Some((_, request)), Some(share)) = (self.generation, body.identity.generation())
+        else {
+            return Ok(());
+        };
+        match u32::from(share).cmp(&request) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Less => Err(RemoteError::OtherGeneration {
+                share,
+                request,
+                hint: "the vault was rekeyed since this share was made, so it no longer opens the \
+                       vault — use the envelope you received at the last rekey",
+            }),
+            std::cmp::Ordering::Greater => Err(RemoteError::OtherGeneration {
+                share,
+                request,
+                hint: "the request was made before the last rekey — ask the operator for a new \
+                       request",
+            }),
+        }
     }
 
     fn info(&self) -> Vec<u8> {
@@ -319,12 +515,7 @@ impl Request {
     /// The caller has checked the share belongs to the request's vault and
     /// unlocked it with the custodian's passphrase.
     pub fn contribute(&self, body: &ShareBody, share: &KeyShare) -> Result<String, RemoteError> {
-        if !body.identity.names_vault(&self.vault_id) {
-            return Err(RemoteError::ShareOfOtherVault {
-                share: body.identity.vault_short(),
-                request: self.vault_id.short(),
-            });
-        }
+        self.check_share(body)?;
         let pk = <RemoteKem as Kem>::PublicKey::from_bytes(&self.public)
             .map_err(|_| RemoteError::Damaged("request"))?;
         let mut plain = Zeroizing::new(Vec::with_capacity(33));
@@ -400,13 +591,121 @@ mod tests {
     use crate::shamir::split;
     use proptest::prelude::*;
 
+    fn asking(vault_id: VaultId) -> Asking {
+        Asking {
+            vault_id,
+            fingerprint: [7; 32],
+            generation: 2,
+            operator: "olga".into(),
+            purpose: Purpose::Unseal,
+        }
+    }
+
     fn setup() -> (Request, RequestKey, ShareBody, KeyShare) {
         let id = VaultId([3; 16]);
         let share = split(&MasterKey::generate(), 2, 3).unwrap().remove(1);
         let body =
             ShareBody::seal(crate::share::ShareIdentity::V1(id), 2, 3, &share, None).unwrap();
-        let (req, key) = Request::new(id, "IdP outage", 1000, 7200).unwrap();
+        let (req, key) = Request::new(&asking(id), "IdP outage", 1000, 7200).unwrap();
         (req, key, body, share)
+    }
+
+    fn v2_body(generation: u16, share: &KeyShare) -> ShareBody {
+        let identity = crate::share::ShareIdentity::V2 {
+            vault_tag: [3; 5],
+            generation,
+            fingerprint: [7; 8],
+        };
+        ShareBody::seal(identity, 2, 3, share, None).unwrap()
+    }
+
+    #[test]
+    fn a_format_1_request_still_reads_as_an_unseal_request() {
+        let (mut req, _, _, _) = setup();
+        req.generation = None;
+        req.operator = String::new();
+        let token = req.to_token();
+        let read = Request::from_text(&token).unwrap();
+        assert_eq!(read, req);
+        assert_eq!(read.purpose, Purpose::Unseal);
+    }
+
+    #[test]
+    fn purposes_round_trip_and_an_unknown_one_is_refused() {
+        for purpose in [Purpose::Unseal, Purpose::Drill, Purpose::Rekey] {
+            let a = Asking {
+                purpose,
+                ..asking(VaultId([3; 16]))
+            };
+            let (req, _) = Request::new(&a, "drill Q3", 1000, 60).unwrap();
+            assert_eq!(Request::from_text(&req.to_token()).unwrap(), req);
+        }
+        let (req, _, _, _) = setup();
+        let mut body = req.encode_body();
+        *body.last_mut().unwrap() = 9;
+        let token = armor(REQUEST_PREFIX, b"breakglass/v1/request", &body);
+        assert!(matches!(
+            Request::from_text(&token),
+            Err(RemoteError::Malformed("request", _))
+        ));
+    }
+
+    #[test]
+    fn words_come_from_the_id_and_key_and_the_list_is_unambiguous() {
+        let (req, _, _, _) = setup();
+        assert_eq!(req.words(), req.clone().words());
+        let (other, _) = Request::new(&asking(req.vault_id), "IdP outage", 1000, 7200).unwrap();
+        assert_ne!(req.words(), other.words());
+        let mut swapped = req.clone();
+        swapped.public = other.public;
+        assert_ne!(req.words(), swapped.words(), "another key, other words");
+        for (i, a) in WORDS.iter().enumerate() {
+            assert!((3..=7).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_lowercase()));
+            for b in &WORDS[i + 1..] {
+                assert!(!a.starts_with(b) && !b.starts_with(a), "{a} / {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_open_longer_than_7_days_is_refused_whatever_it_says() {
+        let (mut req, _, _, _) = setup();
+        req.check_open(1000).unwrap();
+        req.expires = 1000 + 10 * 365 * 24 * 3600;
+        assert!(matches!(
+            req.check_open(1000),
+            Err(RemoteError::TooLong { .. })
+        ));
+        // Made "later" than it was, to look fresh: from now, still too long.
+        req.created = req.expires - 60;
+        assert!(matches!(
+            req.check_open(1000),
+            Err(RemoteError::TooLong { .. })
+        ));
+        req.expires = 1000 + MAX_TTL_SECS;
+        req.created = 1000;
+        req.check_open(1000).unwrap();
+    }
+
+    #[test]
+    fn a_share_of_another_generation_is_refused_before_anything_is_sealed() {
+        let (req, _, _, share) = setup();
+        assert_eq!(req.generation.map(|g| g.1), Some(2));
+        req.contribute(&v2_body(2, &share), &share).unwrap();
+        let stale = req.contribute(&v2_body(1, &share), &share).unwrap_err();
+        assert!(
+            stale
+                .to_string()
+                .contains("use the envelope you received at the last rekey"),
+            "{stale}"
+        );
+        let newer = req.contribute(&v2_body(3, &share), &share).unwrap_err();
+        assert!(
+            newer
+                .to_string()
+                .contains("ask the operator for a new request"),
+            "{newer}"
+        );
     }
 
     #[test]
@@ -414,7 +713,8 @@ mod tests {
         let (req, _, _, _) = setup();
         let token = req.to_token();
         assert!(token.starts_with("breakglass-request:v1:"));
-        assert!(token.len() < 200, "short enough to paste: {}", token.len());
+        // Format 2 adds the fingerprint, generation, operator and purpose.
+        assert!(token.len() < 260, "short enough to paste: {}", token.len());
         let text = format!("Please contribute\n{token}\n");
         assert_eq!(Request::from_text(&text).unwrap(), req);
         // Case, and O/I/L look-alikes, are forgiven as in share text.
@@ -428,13 +728,13 @@ mod tests {
         let got = req.open(&key, &c).unwrap();
         assert_eq!((got.index(), got.y()), (share.index(), share.y()));
         // Another request (another key and id): foreign.
-        let (other, other_key) = Request::new(req.vault_id, "x", 1000, 60).unwrap();
+        let (other, other_key) = Request::new(&asking(req.vault_id), "x", 1000, 60).unwrap();
         assert!(matches!(
             other.open(&other_key, &c),
             Err(RemoteError::ForeignRequest(_))
         ));
         // Same id, another key (a replay after the key is gone): does not open.
-        let (_, wrong_key) = Request::new(req.vault_id, "x", 1000, 60).unwrap();
+        let (_, wrong_key) = Request::new(&asking(req.vault_id), "x", 1000, 60).unwrap();
         assert_eq!(
             req.open(&wrong_key, &c).unwrap_err(),
             RemoteError::DoesNotOpen
@@ -469,7 +769,7 @@ mod tests {
             req.check_open(8201),
             Err(RemoteError::Expired { .. })
         ));
-        assert!(Request::new(req.vault_id, "x", 0, MAX_TTL_SECS + 1).is_err());
+        assert!(Request::new(&asking(req.vault_id), "x", 0, MAX_TTL_SECS + 1).is_err());
         let foreign_body = ShareBody::seal(
             crate::share::ShareIdentity::V1(VaultId([9; 16])),
             2,
@@ -482,6 +782,25 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn requests_round_trip(
+            reason in "[a-zA-Z0-9 ]{0,60}",
+            operator in "[a-z]{1,20}",
+            generation in 1u32..,
+            created in 0u64..(1 << 40),
+            ttl in 1u64..=MAX_TTL_SECS,
+            purpose in 1u8..=3,
+        ) {
+            let a = Asking {
+                operator,
+                generation,
+                purpose: Purpose::from_code(purpose).unwrap(),
+                ..asking(VaultId([5; 16]))
+            };
+            let (req, _) = Request::new(&a, reason.trim(), created, ttl).unwrap();
+            prop_assert_eq!(Request::from_text(&req.to_token()).unwrap(), req);
+        }
+
         #[test]
         fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
             let _ = Request::from_text(&s);

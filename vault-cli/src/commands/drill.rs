@@ -6,7 +6,7 @@ use serde_json::json;
 use vault_core::record::DrillKind;
 
 use crate::cli::{DrillArgs, DrillKindArg};
-use crate::commands::shares::open_quorum;
+use crate::commands::remote::open_shares_or_request;
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -19,7 +19,14 @@ pub fn run(a: DrillArgs) -> CliResult {
         DrillKindArg::Misuse => DrillKind::Misuse,
     };
     let vault = super::load(&a.vault)?;
-    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut Input::new())?;
+    let (unsealed, used, request) = open_shares_or_request(
+        &vault,
+        &a.vault,
+        &a.shares,
+        &a.remote,
+        vault_core::remote::Purpose::Drill,
+        &mut Input::new(),
+    )?;
     let versions = vault.entries().values().map(|e| e.versions.len()).sum();
     let bar = super::progress(versions, "decrypting");
     let outcome = unsealed.check_all_with(&vault, || bar.inc(1));
@@ -31,7 +38,10 @@ pub fn run(a: DrillArgs) -> CliResult {
     // index cannot prove where the records end): not two states at once.
     let entries = vault.entries().len();
     drop(vault);
-    let reason = a.reason.trim().to_owned();
+    let mut reason = a.reason.trim().to_owned();
+    if let Some(open) = &request {
+        reason = open.request.audit_reason(&reason);
+    }
     let (actor, time) = (context::actor(), context::now());
     let record = super::append_quorum_record(
         &a.vault,
@@ -44,6 +54,14 @@ pub fn run(a: DrillArgs) -> CliResult {
             })
         },
     )?;
+    if let Some(open) = request {
+        // Finished: the contributions can never be opened again.
+        if let Err(e) = open.finish() {
+            super::warn(format_args!(
+                "the request's key could not be destroyed: {e} — delete it by hand"
+            ));
+        }
+    }
     if a.json {
         super::print_json(&json!({
             "ok": outcome.failed.is_empty(),

@@ -18,7 +18,6 @@ use crate::commands::init::{
     emit_transcript, kdf, new_passphrases, refuse_existing, remove_all, resolve, share_lines,
     share_paths, write_shares,
 };
-use crate::commands::shares::open_quorum;
 use crate::context;
 use crate::custody::transcript::{ShareLine, Transcript};
 use crate::error::{CliError, CliResult};
@@ -29,7 +28,7 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
     super::envelope::check_text(&a.set.text)?;
     let custody = resolve(&mut a.set)?;
     let vault = super::load(&a.vault)?;
-    let spec = RekeySpec {
+    let mut spec = RekeySpec {
         threshold: a.set.threshold,
         custodians: a.set.custodians.clone(),
         actor: context::actor(),
@@ -50,7 +49,17 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
     let paths: Vec<PathBuf> = share_paths(&a.set.share_dir, &a.set.custodians, &custody);
     refuse_existing(paths.iter().chain(&a.set.transcript), a.set.force)?;
     let mut input = Input::new();
-    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    let (unsealed, used, request) = super::remote::open_shares_or_request(
+        &vault,
+        &a.vault,
+        &a.shares,
+        &a.remote,
+        vault_core::remote::Purpose::Rekey,
+        &mut input,
+    )?;
+    if let Some(open) = &request {
+        spec.reason = open.request.audit_reason(&spec.reason);
+    }
     let passphrases =
         new_passphrases(&mut input, &a.set.custodians, &custody, a.set.no_passphrase)?;
 
@@ -102,6 +111,15 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
             return Err(CliError::from(e));
         }
     };
+    if let Some(open) = request {
+        // Finished: the contributions can never be opened again (and
+        // their shares no longer open the vault).
+        if let Err(e) = open.finish() {
+            super::warn(format_args!(
+                "the request's key could not be destroyed: {e} — delete it by hand"
+            ));
+        }
+    }
     if let Some((_, r)) = &receipt {
         super::print_receipt(r);
     }

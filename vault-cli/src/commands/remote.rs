@@ -9,14 +9,16 @@ use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use vault_core::remote::{Request, RequestKey};
+use vault_core::remote::{Asking, Purpose, Request, RequestKey};
 use vault_core::share_text;
 use vault_core::store::{self, Scope};
 use vault_core::vault::{ShareProblem, Vault};
 use zeroize::Zeroizing;
 
-use crate::cli::{ContributeArgs, RequestArgs};
-use crate::commands::shares::{self, share_problem, source_name, text_problem, Gathered};
+use crate::cli::{ContributeArgs, PurposeArg, RemoteArgs, RequestArgs};
+use crate::commands::shares::{
+    self, open_gathered, open_quorum, share_problem, source_name, text_problem, Gathered,
+};
 use crate::context::{self, rfc3339};
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -39,16 +41,34 @@ pub fn request(a: RequestArgs) -> CliResult {
             ))
         })?
         .as_secs();
-    let (req, key) = Request::new(*vault.id(), a.reason.trim(), context::now(), ttl)?;
+    let purpose = match a.purpose {
+        PurposeArg::Unseal => Purpose::Unseal,
+        PurposeArg::Drill => Purpose::Drill,
+        PurposeArg::Rekey => Purpose::Rekey,
+    };
+    let asking = Asking {
+        vault_id: *vault.id(),
+        fingerprint: *vault.fingerprint().as_bytes(),
+        generation: vault.generation(),
+        operator: context::actor(),
+        purpose,
+    };
+    let (req, key) = Request::new(&asking, a.reason.trim(), context::now(), ttl)?;
     let token = req.to_token();
+    let words = req.words().join(" ");
     let text = format!(
-        "Unseal request {} for vault '{}' ({})\nReason: {}\nExpires: {}\n\
+        "{} request {} for vault '{}' ({}), generation {}\nFrom: {}\nReason: {}\nExpires: {}\n\
+         Words: {words} (read them back to {} by phone before you contribute)\n\
          Custodian: breakglass contribute REQUEST --share YOUR.share --out contribution.txt\n{token}\n",
+        capitalised(purpose.command()),
         req.short_id(),
         vault.name(),
-        vault.id().fingerprint(),
+        vault.fingerprint(),
+        vault.generation(),
+        req.operator,
         req.reason,
-        rfc3339(req.expires)
+        rfc3339(req.expires),
+        req.operator,
     );
     let keyfile = key.to_file_text(&req);
     let kpath = key_path(&a.out);
@@ -69,6 +89,8 @@ pub fn request(a: RequestArgs) -> CliResult {
             "key": kpath.display().to_string(),
             "id": vault_core::hex_upper(&req.id),
             "expires": rfc3339(req.expires),
+            "for": purpose.command(),
+            "words": words,
             "token": token,
         }));
     } else {
@@ -79,6 +101,9 @@ pub fn request(a: RequestArgs) -> CliResult {
             a.out.display(),
             rfc3339(req.expires),
             kpath.display()
+        );
+        println!(
+            "Each custodian reads these words back to you by phone before contributing: {words}"
         );
         println!("{token}");
     }
@@ -122,10 +147,21 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
             req.vault_id.short()
         )));
     }
+    req.check_share(&body)
+        .map_err(|e| CliError::input(format!("share {source}: {e}")))?;
+    let words = req.words().join(" ");
     eprintln!(
-        "Request {} for vault {}\n  reason:  {}\n  expires: {}",
+        "{} request {} for vault {}{}\n  from:    {}\n  reason:  {}\n  expires: {}\n  words:   {words}",
+        capitalised(req.purpose.command()),
         req.short_id(),
         req.vault_id.fingerprint(),
+        req.generation
+            .map_or(String::new(), |(_, g)| format!(", generation {g}")),
+        if req.operator.is_empty() {
+            "(not named: an older request)"
+        } else {
+            &req.operator
+        },
         if req.reason.is_empty() {
             "(none given)"
         } else {
@@ -136,7 +172,14 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
     let confirmed = if a.yes {
         true
     } else if input.is_terminal() {
-        input.confirm("Contribute your share to this request?")?
+        eprintln!(
+            "Read the words above to the person who asked, by phone, before you go on: if they \
+             see other words, the request was swapped on its way — stop and tell them."
+        );
+        input.confirm(&format!(
+            "Did they confirm the words, and do you agree to this {}?",
+            req.purpose.command()
+        ))?
     } else {
         return Err(CliError::usage(
             "confirm with --yes when stdin is not a terminal",
@@ -184,7 +227,7 @@ pub struct OpenRequest {
 impl OpenRequest {
     /// Loads a request and its key for `vault`; an expired request's key is
     /// destroyed and the request refused.
-    pub fn load(vault: &Vault, path: &Path) -> CliResult<Self> {
+    pub fn load(vault: &Vault, path: &Path, purpose: Purpose) -> CliResult<Self> {
         let request = read_request(&path.display().to_string())?;
         if request.vault_id != *vault.id() {
             return Err(CliError::input(format!(
@@ -192,6 +235,26 @@ impl OpenRequest {
                 path.display(),
                 request.vault_id.short()
             )));
+        }
+        if request.purpose != purpose {
+            return Err(CliError::input(format!(
+                "request {}: the custodians contributed to a {}, not a {} — make a request with \
+                 --for {}",
+                path.display(),
+                request.purpose.command(),
+                purpose.command(),
+                purpose.command()
+            )));
+        }
+        if let Some((_, g)) = request.generation {
+            if g != vault.generation() {
+                return Err(CliError::input(format!(
+                    "request {}: made for generation {g} of the vault, which is now generation {} \
+                     (rekeyed since) — make a new request",
+                    path.display(),
+                    vault.generation()
+                )));
+            }
         }
         let key_path = key_path(path);
         if let Err(e) = request.check_open(context::now()) {
@@ -269,4 +332,35 @@ fn destroy_key(path: &Path) -> std::io::Result<()> {
     f.sync_all()?;
     drop(f);
     std::fs::remove_file(path)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// Opens the vault with the shares given, or else with the contributions
+/// to a request made `--for` this command; the request comes back with the
+/// keys, to be finished (its key destroyed) once the command is done.
+pub fn open_shares_or_request(
+    vault: &Vault,
+    path: &Path,
+    shares: &[PathBuf],
+    remote: &RemoteArgs,
+    purpose: Purpose,
+    input: &mut Input,
+) -> CliResult<(
+    vault_core::vault::Unsealed,
+    Vec<String>,
+    Option<OpenRequest>,
+)> {
+    let Some(request) = &remote.request else {
+        let (u, used) = open_quorum(vault, path, shares, input)?;
+        return Ok((u, used, None));
+    };
+    let request = OpenRequest::load(vault, request, purpose)?;
+    let gathered = request.gather(vault, &remote.contributions);
+    let (u, used) = open_gathered(path, &gathered)?;
+    Ok((u, used, Some(request)))
 }

@@ -21,7 +21,7 @@ use crate::input::Input;
 pub fn run(a: UnsealArgs) -> CliResult {
     // A lookup that cannot be a key ID is refused before anything is read.
     let lookup = lookup(&a)?;
-    if a.shares.is_empty() && a.request.is_none() && !Input::new().is_terminal() {
+    if a.shares.is_empty() && a.remote.request.is_none() && !Input::new().is_terminal() {
         return Err(CliError::usage(
             "give the shares with --share FILE (one per custodian), or run unseal at a terminal to type them",
         ));
@@ -159,7 +159,7 @@ fn open(
     a: &UnsealArgs,
     reason: &mut String,
 ) -> CliResult<(Unsealed, Vec<String>, Option<OpenRequest>)> {
-    let Some(path) = &a.request else {
+    let Some(path) = &a.remote.request else {
         let mut input = Input::new();
         let (u, used) = if a.shares.is_empty() {
             let gathered = interactive::gather(vault, &mut input)?;
@@ -169,8 +169,8 @@ fn open(
         };
         return Ok((u, used, None));
     };
-    let request = OpenRequest::load(vault, path)?;
-    let gathered = request.gather(vault, &a.contributions);
+    let request = OpenRequest::load(vault, path, vault_core::remote::Purpose::Unseal)?;
+    let gathered = request.gather(vault, &a.remote.contributions);
     let (u, used) = open_gathered(&a.vault, &gathered)?;
     let r = &request.request;
     *reason = r.audit_reason(reason);
