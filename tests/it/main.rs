@@ -26,6 +26,7 @@ mod process;
 mod readme;
 mod rekey;
 mod remote;
+mod session;
 mod terminal;
 mod text_rules;
 mod tokens;

@@ -164,6 +164,11 @@ fn every_record_writing_command_hands_out_its_audit_event() {
         ],
         "",
     );
+    // A recovery session: its start, one reveal and its end, each handed
+    // out as it is written.
+    let mut session = vec!["session", "v.bg", "--reason", "INC-3", "--allow-unlocked"];
+    session.extend(TWO);
+    seal(&session, "bg1@contoso.com\n");
     // Every record, delivered once, byte for byte the line audit prints.
     let delivered = std::fs::read_to_string(&ev).unwrap();
     let printed = stdout(&bg(&env, &["audit", "v.bg", "--json"], "").success());
@@ -182,7 +187,7 @@ fn every_record_writing_command_hands_out_its_audit_event() {
     ] {
         assert!(kinds.contains(&k.to_owned()), "no {k} event in {kinds:?}");
     }
-    assert_eq!(kinds.iter().filter(|k| *k == "unseal").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "unseal").count(), 2 + 3);
     // A rekey hands out its new records, not the ones it carried over.
     let before = delivered.lines().count();
     let mut rekey = vec![

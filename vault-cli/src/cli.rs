@@ -76,6 +76,9 @@ pub enum Command {
     Rotate(RotateArgs),
     /// Prove k shares open the vault and every entry version decrypts; reveals nothing.
     Drill(DrillArgs),
+    /// A recovery session: the quorum once, then one recorded reveal per lookup (key ID,
+    /// serial number, device name or label) until its time runs out.
+    Session(SessionArgs),
     /// New master key, escrow key and shares for a new custodian set; every entry
     /// re-encrypted; old shares stop working.
     Rekey(RekeyArgs),
@@ -490,6 +493,28 @@ pub struct DrillArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `breakglass session`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// A share file (or `-`); repeat for each custodian present.
+    #[arg(long = "share", value_name = "FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// Why (the incident): kept in every record of the session.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// How long the session may last (e.g. 8h; at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "8h")]
+    pub ttl: String,
+    /// End the session after this long without a lookup.
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub idle: String,
+    /// Start even where memory cannot be locked (the escrow key could reach swap).
+    #[arg(long)]
+    pub allow_unlocked: bool,
 }
 
 /// `breakglass rekey`.

@@ -107,6 +107,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Ingest(a) => commands::tokens::ingest(a),
         Command::Rotate(a) => commands::seal::rotate(a),
         Command::Drill(a) => commands::drill::run(a),
+        Command::Session(a) => commands::session::run(a),
         Command::Rekey(a) => commands::rekey::run(a),
         Command::Status(a) => commands::status::run(a),
         Command::List(a) => commands::list::run(a),

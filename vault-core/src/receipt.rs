@@ -282,8 +282,13 @@ pub fn verdicts(receipts: &[Receipt], vault: &Vault) -> Result<Vec<Verdict>, Rec
             _ => r.record as usize,
         });
     }
-    let whole = vault.for_each_record(|number, frame, record| seen.observe(number, frame, record));
-    if !whole {
+    let mut last = None;
+    let whole = vault.for_each_record(|number, frame, record| {
+        last = Some(frame.hash);
+        seen.observe(number, frame, record);
+    });
+    // The records read again must end where the checked replay ended.
+    if !whole || last != Some(*vault.head()) {
         return Err(RecordsUnreadable);
     }
     Ok(receipts

@@ -165,7 +165,9 @@ impl Unsealed {
         };
         framer.push(&keys.genesis)?;
         let mut failed = None;
+        let mut last = None;
         let whole = vault.for_each_record(|number, frame, record| {
+            last = Some(frame.hash);
             if failed.is_some() {
                 return;
             }
@@ -178,7 +180,10 @@ impl Unsealed {
         if let Some(e) = failed {
             return Err(e);
         }
-        if !whole || framer.records != vault.record_count() + 1 {
+        // The records read again must be the ones replay checked: the same
+        // count, ending at the same head (a file rewritten in between with
+        // as many records would otherwise be carried over unchecked).
+        if !whole || framer.records != vault.record_count() + 1 || last != Some(*vault.head()) {
             return Err(RekeyError::Reread);
         }
         let mut rekey = Record::Rekey(Rekey {
@@ -455,5 +460,72 @@ mod tests {
             _ => true,
         }));
         assert_eq!(av.entries()["y"].versions.len(), 1);
+    }
+
+    /// Hands back other frames than those the vault was replayed from.
+    #[derive(Debug)]
+    struct Swapped(Vec<log::Frame>);
+
+    impl crate::vault::RecordSource for Swapped {
+        fn frame_at(&self, offset: u64) -> Option<log::Frame> {
+            self.0.iter().find(|f| f.offset == offset).cloned()
+        }
+        fn for_each_frame(&self, each: &mut dyn FnMut(usize, &log::Frame)) -> bool {
+            for (i, f) in self.0.iter().enumerate() {
+                each(i + 1, f);
+            }
+            true
+        }
+    }
+
+    /// The file rewritten between the replay and the rekey's second read,
+    /// with as many records (another last one): the rekey refuses rather
+    /// than carry over records no replay checked (red-team finding).
+    #[test]
+    fn records_that_changed_since_the_replay_are_not_carried_over() {
+        let spec = InitSpec::new("R", 2, ["a", "b"]).with_kdf(KdfParams::FLOOR);
+        let old = create(&spec, &[None, None]).unwrap();
+        let mut bytes = old.bytes.clone();
+        let v = load(&bytes);
+        let r = v
+            .deposit(
+                "x",
+                EntryKind::Password,
+                &secret("x1"),
+                &DepositMeta::default(),
+            )
+            .unwrap();
+        push(&mut bytes, &v, &r);
+        let frames = log::parse(&bytes).unwrap().frames;
+        let streamed = |source: Vec<log::Frame>| {
+            let mut v = Vault::begin(frames.first(), false).unwrap();
+            for (i, f) in frames.iter().enumerate().skip(1) {
+                v.replay_frame(f, i + 1).unwrap();
+            }
+            v.set_source(std::sync::Arc::new(Swapped(source)));
+            v
+        };
+        let rekey_spec = RekeySpec {
+            threshold: 2,
+            custodians: vec!["a".into(), "b".into()],
+            actor: String::new(),
+            time: 30,
+            kdf: KdfParams::FLOOR,
+            reason: String::new(),
+        };
+        let texts = [&old.shares[0].text, &old.shares[1].text];
+        let same = streamed(frames.clone());
+        let un = open(&same, &texts).unwrap();
+        let mut out = Vec::new();
+        un.rekey_into(&same, &rekey_spec, &[None, None], || {}, &mut out)
+            .unwrap();
+        let mut changed = frames.clone();
+        changed.last_mut().unwrap().hash = [9; 32];
+        let swapped = streamed(changed);
+        assert_eq!(
+            un.rekey_into(&swapped, &rekey_spec, &[None, None], || {}, &mut Vec::new())
+                .unwrap_err(),
+            RekeyError::Reread
+        );
     }
 }

@@ -28,6 +28,9 @@ const REQUEST_PREFIX: &str = "breakglass-request:v1:";
 const CONTRIBUTION_PREFIX: &str = "breakglass-contribution:v1:";
 /// Longest time a request may stay open.
 pub const MAX_TTL_SECS: u64 = 7 * 24 * 3600;
+/// How far a checking machine's clock may be behind the maker's before a
+/// request of the longest life is taken for one that says too much.
+pub const CLOCK_GRACE_SECS: u64 = 3600;
 
 /// Why a request or contribution is refused. Messages carry no secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -225,6 +228,20 @@ pub struct Request {
     pub purpose: Purpose,
 }
 
+/// The operator's name as a request carries it: self-asserted, like every
+/// actor, so cleaned rather than refused, down to what a reader accepts.
+fn operator_name(given: &str) -> String {
+    let cleaned = crate::vault::clean_actor(given);
+    if crate::text_rules::input_problem(&cleaned, crate::record::limits::ACTOR, true).is_none() {
+        return cleaned;
+    }
+    let plain: String = cleaned
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || " @._-".contains(*c))
+        .collect();
+    plain.trim().to_owned()
+}
+
 /// The words both ends of a request read to each other (see
 /// [`Request::words`]): 256 short, distinct English nouns, none the start
 /// of another, so each word carries 8 bits.
@@ -346,25 +363,24 @@ impl Request {
             reason: reason.to_owned(),
             public: pk.to_bytes().into(),
             generation: Some((asking.fingerprint, asking.generation)),
-            // Self-asserted, like every actor: cleaned, not refused.
-            operator: crate::vault::clean_actor(&asking.operator),
+            operator: operator_name(&asking.operator),
             purpose: asking.purpose,
         };
         Ok((request, key))
     }
 
-    /// Four words from the request's id and key, which the custodian reads
-    /// back to the operator by phone before contributing: a request
-    /// swapped on its way (another key) shows other words. They come from
-    /// Argon2id at OWASP's floor (19 MiB, 2 passes: about 50 ms), so that
-    /// whoever swaps a request must run it about 2³¹ times to match the
-    /// words of the one they replace (docs/SECURITY.md says what this does
-    /// not prevent).
+    /// Four words from the whole request (vault, id, times, reason,
+    /// operator, purpose, generation, key), which the custodian reads back
+    /// to the operator by phone before contributing: a request swapped on
+    /// its way shows other words. They come from Argon2id at OWASP's floor
+    /// (19 MiB, 2 passes: about 50 ms); as they cover the request's own
+    /// vault and times, no table can be made ahead of time, and matching
+    /// one request's words takes about 2³² runs once it is seen
+    /// (docs/SECURITY.md says what this does not prevent).
     pub fn words(&self) -> [&'static str; 4] {
         use argon2::{Algorithm, Argon2, Params, Version};
         let params = Params::new(19 * 1024, 2, 1, Some(4)).expect("valid Argon2 costs");
-        let mut input = self.id.to_vec();
-        input.extend_from_slice(&self.public);
+        let input = self.encode_body();
         let mut out = [0u8; 4];
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(&input, b"breakglass/v1/request-words", &mut out)
@@ -386,10 +402,16 @@ impl Request {
         } else {
             given
         };
-        format!(
+        let mut text = format!(
             "remote request {}: {reason}",
             crate::hex_upper(&self.id[..8])
-        )
+        );
+        // The prefix must not push a long reason past the record's limit.
+        while text.len() > crate::record::limits::REASON {
+            text.pop();
+        }
+        text.truncate(text.trim_end().len());
+        text
     }
 
     fn encode_body(&self) -> Vec<u8> {
@@ -429,12 +451,27 @@ impl Request {
         if !(1..=2).contains(&format) {
             return Err(bad(r.invalid("format", at, "unknown request format")));
         }
+        // What a request says is shown to a custodian: it follows the text
+        // rules of new records (no control, reordering or invisible
+        // characters that could hide or fake a line, such as the words).
+        let text = |r: &mut Reader<'_>, field: &'static str, max: usize| {
+            let at = r.pos();
+            let value = r.str(field).map_err(bad)?;
+            match crate::text_rules::input_problem(value, max, true) {
+                Some(_) => Err(bad(r.invalid(
+                    field,
+                    at,
+                    "not plain text of the allowed length",
+                ))),
+                None => Ok(value.to_owned()),
+            }
+        };
         let mut request = Self {
             vault_id: VaultId(r.array("vault id").map_err(bad)?),
             id: r.array("request id").map_err(bad)?,
             created: r.u64("created").map_err(bad)?,
             expires: r.u64("expires").map_err(bad)?,
-            reason: r.str("reason").map_err(bad)?.to_owned(),
+            reason: text(&mut r, "reason", crate::record::limits::REASON)?,
             public: r.array("public key").map_err(bad)?,
             generation: None,
             operator: String::new(),
@@ -444,7 +481,7 @@ impl Request {
             let fingerprint = r.array("fingerprint").map_err(bad)?;
             let generation = r.u32("generation").map_err(bad)?;
             request.generation = Some((fingerprint, generation));
-            request.operator = r.str("operator").map_err(bad)?.to_owned();
+            request.operator = text(&mut r, "operator", crate::record::limits::ACTOR)?;
             let at = r.pos();
             let code = r.u8("purpose").map_err(bad)?;
             request.purpose = Purpose::from_code(code)
@@ -464,8 +501,9 @@ impl Request {
                 expires: self.expires,
             });
         }
-        let longest = |from: u64| from.saturating_add(MAX_TTL_SECS);
-        if self.expires > longest(now) || self.expires > longest(self.created) {
+        // From now, an hour of grace for a clock behind the maker's.
+        let from_now = now.saturating_add(MAX_TTL_SECS + CLOCK_GRACE_SECS);
+        if self.expires > from_now || self.expires > self.created.saturating_add(MAX_TTL_SECS) {
             return Err(RemoteError::TooLong {
                 id: self.short_id(),
                 expires: self.expires,
@@ -779,6 +817,57 @@ mod tests {
         )
         .unwrap();
         assert!(req.contribute(&foreign_body, &share).is_err());
+    }
+
+    /// A request's reason or operator that could fake or hide a line on
+    /// the custodian's screen (the words, say) is refused when read: the
+    /// maker's binary checks it, an attacker's need not (red-team finding).
+    #[test]
+    fn a_request_whose_text_could_fake_a_line_is_refused_when_read() {
+        let (req, _, _, _) = setup();
+        for (reason, operator) in [
+            (
+                "IdP outage\n  words:   acid acorn actor adult\u{1b}[8m",
+                "olga",
+            ),
+            ("IdP outage", "olga\u{202e}"),
+            ("IdP outage", "olga\r  expires: never"),
+        ] {
+            let forged = Request {
+                reason: reason.into(),
+                operator: operator.into(),
+                ..req.clone()
+            };
+            assert!(
+                matches!(
+                    Request::from_text(&forged.to_token()),
+                    Err(RemoteError::Malformed("request", _))
+                ),
+                "{reason:?} / {operator:?}"
+            );
+        }
+        // The maker cleans a name instead of refusing it.
+        let a = Asking {
+            operator: "olga\u{202e}x".into(),
+            ..asking(VaultId([3; 16]))
+        };
+        let (made, _) = Request::new(&a, "ok", 1000, 60).unwrap();
+        assert_eq!(Request::from_text(&made.to_token()).unwrap(), made);
+    }
+
+    #[test]
+    fn the_words_cover_the_whole_request_and_the_audit_reason_fits_a_record() {
+        let (req, _, _, _) = setup();
+        let changed = Request {
+            reason: "another reason".into(),
+            ..req.clone()
+        };
+        assert_ne!(req.words(), changed.words());
+        let long = Request {
+            reason: "x".repeat(crate::record::limits::REASON),
+            ..req
+        };
+        assert!(crate::vault::check_reason(&long.audit_reason("")).is_ok());
     }
 
     proptest! {

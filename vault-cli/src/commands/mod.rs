@@ -13,6 +13,7 @@ pub mod receipts;
 pub mod rekey;
 pub mod remote;
 pub mod seal;
+pub mod session;
 pub mod shares;
 pub mod status;
 pub mod tokens;

@@ -8,9 +8,11 @@ use vault_core::vault::Vault;
 use crate::cli::AuditArgs;
 use crate::error::{CliError, CliResult};
 
-/// Largest receipts file read: 16 MiB (about 150,000 receipts, each kept
-/// as 68 bytes while they are checked).
+/// Largest receipts file read: 16 MiB.
 pub const MAX_RECEIPTS_FILE: u64 = 16 << 20;
+/// Most receipts checked in one run (each kept as about 140 bytes with
+/// where it came from while they are checked: 14 MB).
+pub const MAX_RECEIPTS: usize = 100_000;
 
 /// A receipts file, refused above [`MAX_RECEIPTS_FILE`] before more is read.
 fn read_receipts_file(path: &std::path::Path) -> CliResult<String> {
@@ -48,6 +50,12 @@ fn given(a: &AuditArgs) -> CliResult<Vec<(String, String)>> {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
                     .collect();
+                if out.len() == MAX_RECEIPTS {
+                    return Err(CliError::input(format!(
+                        "{}: holds more than {MAX_RECEIPTS} receipts: check them in smaller files",
+                        path.display()
+                    )));
+                }
                 out.push((format!("{} line {}", path.display(), n + 1), receipt));
             }
         }

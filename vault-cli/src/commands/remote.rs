@@ -154,7 +154,11 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
         "{} request {} for vault {}{}\n  from:    {}\n  reason:  {}\n  expires: {}\n  words:   {words}",
         capitalised(req.purpose.command()),
         req.short_id(),
-        req.vault_id.fingerprint(),
+        // The fingerprint the envelopes show (format 2), else the vault id.
+        req.generation.map_or_else(
+            || req.vault_id.fingerprint(),
+            |(f, _)| vault_core::fingerprint::Fingerprint::from_bytes(f).to_string()
+        ),
         req.generation
             .map_or(String::new(), |(_, g)| format!(", generation {g}")),
         if req.operator.is_empty() {
@@ -196,6 +200,18 @@ pub fn contribute(a: ContributeArgs) -> CliResult {
     let share = match &a.vault {
         Some(v) => {
             let vault = super::load_scope(v, &Scope::Keys)?;
+            if let Some((f, _)) = req.generation {
+                if f != *vault.fingerprint().as_bytes() {
+                    return Err(CliError::input(format!(
+                        "request {}: made for vault fingerprint {}, but {} has fingerprint {} — \
+                         do not contribute; ask the operator",
+                        req.short_id(),
+                        vault_core::fingerprint::Fingerprint::from_bytes(f).short(),
+                        v.display(),
+                        vault.fingerprint().short()
+                    )));
+                }
+            }
             vault.check_share(&body, passphrase.as_ref()).map_err(|p| {
                 CliError::input(format!("share {source}: {}", share_problem(&vault, &p)))
             })?
@@ -258,10 +274,15 @@ impl OpenRequest {
         }
         let key_path = key_path(path);
         if let Err(e) = request.check_open(context::now()) {
-            let _ = destroy_key(&key_path);
-            return Err(CliError::input(format!(
-                "{e}; its key was destroyed — make a new request"
-            )));
+            // An expired request's key goes; one refused for another reason
+            // (a clock behind the maker's) is kept for a later try.
+            if matches!(e, vault_core::remote::RemoteError::Expired { .. }) {
+                let _ = destroy_key(&key_path);
+                return Err(CliError::input(format!(
+                    "{e}; its key was destroyed — make a new request"
+                )));
+            }
+            return Err(CliError::input(e.to_string()));
         }
         let key = read_key(&key_path, &request)?;
         Ok(Self {

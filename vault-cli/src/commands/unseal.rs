@@ -222,7 +222,7 @@ fn record_unseal(
 
 /// A revealed secret as text: text kinds as they are (checked to be UTF-8
 /// when sealed), files as base64.
-fn secret_text(r: &Revealed) -> Zeroizing<String> {
+pub(crate) fn secret_text(r: &Revealed) -> Zeroizing<String> {
     match std::str::from_utf8(&r.secret.secret) {
         Ok(t) if r.kind.is_text() => Zeroizing::new(t.to_owned()),
         _ => Zeroizing::new(data_encoding::BASE64.encode(&r.secret.secret)),

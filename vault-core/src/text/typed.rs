@@ -1,6 +1,8 @@
 //! Typing a share line by line (docs/FORMAT.md §6.5, "Typed entry"): every
-//! accepted line is kept until the share is whole; a line typed again or
-//! under the wrong number replaces the earlier one; a line typed before
+//! accepted line is kept until the share is whole; a line typed again
+//! replaces the earlier one; a line typed under the wrong number is kept
+//! under its own (never over a line already typed, and not when it also
+//! checks as that number of another custodian's envelope); a line typed before
 //! line 1 is held until line 1 can check it; a line from another
 //! custodian's envelope is named at that line; a fix for a mistyped symbol
 //! is proposed only when the whole-share check confirms it, so a line that

@@ -23,6 +23,7 @@ pub mod quorum;
 pub mod replay;
 pub mod rules;
 pub mod select;
+pub mod session;
 pub mod unsealed;
 
 pub use crate::error::InputError;

@@ -1,0 +1,362 @@
+//! Recovery sessions on the real binary (issue 19): one quorum, then many
+//! lookups over stdin answered one JSON line each, every secret shown
+//! recorded first; the session's limits end it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vault_core::entry::{EntryKind, EntrySecret};
+use vault_core::vault::{DepositMeta, Vault};
+use zeroize::Zeroizing;
+
+use crate::util::{Env, BIN};
+
+/// 20 BitLocker keys (`bl-NN`, device `PC-NN`, key ID `NNNN0000`), 20
+/// FileVault keys (`fv-NN`, serial `C02NN`), and two keys of one PC
+/// (`pc7-os`, `pc7-data` on device `PC-7`): at the library level, in one
+/// write.
+fn fleet(env: &Env) {
+    env.init(2, &["alice", "bob"], true);
+    let path = env.path("v.bg");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut vault = Vault::replay(&vault_core::log::parse(&bytes).unwrap()).unwrap();
+    let mut put = |label: String, device: String, key_id: Option<String>, secret: String| {
+        let kind = if key_id.is_some() {
+            EntryKind::RecoveryKey
+        } else {
+            EntryKind::Note
+        };
+        let s = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(secret.into_bytes()),
+        };
+        let meta = DepositMeta {
+            actor: "test".into(),
+            time: 1_700_000_000,
+            device: Some(device),
+            key_id,
+            ..DepositMeta::default()
+        };
+        let r = vault.deposit(&label, kind, &s, &meta).unwrap();
+        bytes.extend(vault.push(r).unwrap());
+    };
+    for n in 10..30 {
+        put(
+            format!("bl-{n}"),
+            format!("PC-{n}"),
+            Some(format!("{n}{n}0000")),
+            recovery_password(n),
+        );
+        put(
+            format!("fv-{n}"),
+            format!("C02{n}"),
+            None,
+            format!("fv-secret-{n}"),
+        );
+    }
+    put(
+        "pc7-os".into(),
+        "PC-7".into(),
+        Some("7A7A0001".into()),
+        recovery_password(1),
+    );
+    put(
+        "pc7-data".into(),
+        "PC-7".into(),
+        Some("7A7A0002".into()),
+        recovery_password(2),
+    );
+    std::fs::write(&path, bytes).unwrap();
+}
+
+/// A well-formed BitLocker recovery password, different for each `n`:
+/// eight groups of six digits, each a multiple of 11 below 720,896.
+fn recovery_password(n: u32) -> String {
+    (0..8)
+        .map(|i| format!("{:06}", 11 * (n * 100 + i)))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn session(env: &Env, extra: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(env.dir.path())
+        .args([
+            "session",
+            "v.bg",
+            "--share",
+            "shares/alice.share",
+            "--share",
+            "shares/bob.share",
+            "--reason",
+            "INC-19 boot loop",
+            "--allow-unlocked",
+        ])
+        .args(extra)
+        .env("BREAKGLASS_KNOWN_VAULTS", env.path(".known_vaults"));
+    c
+}
+
+fn audit(env: &Env) -> Vec<serde_json::Value> {
+    let out = env.run(&["audit", "v.bg", "--json"], "").success();
+    String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// 50 lookups in one session over stdin: key IDs in mixed case, with
+/// braces and as whole GUIDs, serials, labels, one ambiguous, unknown and
+/// malformed ones, and a pasted recovery password. Each answer is checked,
+/// and each secret shown has its own unseal record naming that entry.
+#[test]
+fn fifty_lookups_over_stdin_each_answered_and_each_reveal_recorded() {
+    let env = Env::new();
+    fleet(&env);
+    let before = audit(&env).len();
+    let mut lookups: Vec<(String, &str, Option<String>)> = Vec::new();
+    for n in 10..30 {
+        let id = format!("{n}{n}0000");
+        let form = match n % 4 {
+            0 => id.to_lowercase(),
+            1 => format!("{{{id}}}"),
+            2 => format!("{id}-0E1F-2A3B-4C5D-6E7F8A9B0C1D"),
+            _ => format!("  {id}  "),
+        };
+        lookups.push((form, "found", Some(recovery_password(n))));
+    }
+    for n in 10..30 {
+        let form = if n % 2 == 0 {
+            format!("c02{n}")
+        } else {
+            format!("fv-{n}")
+        };
+        lookups.push((form, "found", Some(format!("fv-secret-{n}"))));
+    }
+    lookups.push(("PC-7".into(), "ambiguous", None));
+    lookups.push(("7a7a0002".into(), "found", Some(recovery_password(2))));
+    lookups.push(("no-such-pc".into(), "not_found", None));
+    lookups.push(("DEADBEEF".into(), "not_found", None));
+    lookups.push(("{1A2B3C4G}".into(), "refused", None));
+    lookups.push((
+        "1A2B3C4G-0E1F-2A3B-4C5D-6E7F8A9B0C1D".into(),
+        "refused",
+        None,
+    ));
+    lookups.push((
+        "123456-234567-345678-456789-567890-678901-789012-890123".into(),
+        "refused",
+        None,
+    ));
+    lookups.push(("a\u{202e}b".into(), "refused", None));
+    lookups.push(("".into(), "refused", None));
+    lookups.push(("pc7-os".into(), "found", Some(recovery_password(1))));
+    assert_eq!(lookups.len(), 50);
+    let input: String = lookups.iter().map(|(l, _, _)| format!("{l}\n")).collect();
+    let started = Instant::now();
+    let out = session(&env, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 50, "{answers:?}");
+    let mut shown = Vec::new();
+    for (n, ((lookup, status, secret), answer)) in lookups.iter().zip(&answers).enumerate() {
+        assert_eq!(answer["lookup"], n + 1);
+        assert_eq!(answer["status"], *status, "{lookup:?}: {answer}");
+        if let Some(secret) = secret {
+            assert_eq!(answer["secret"], secret.as_str(), "{lookup:?}");
+            shown.push((
+                answer["label"].as_str().unwrap().to_owned(),
+                answer["record"].clone(),
+            ));
+        }
+        if *status == "refused" {
+            // A refused lookup is never echoed (it may be a secret).
+            let error = answer["error"].as_str().unwrap();
+            assert!(
+                lookup.trim().is_empty() || !error.contains(lookup.trim()),
+                "{error}"
+            );
+        }
+    }
+    assert_eq!(
+        answers[40]["labels"],
+        serde_json::json!(["pc7-data", "pc7-os"])
+    );
+    // Start, one record a secret shown (in order, each before the next
+    // answer), end.
+    let events = audit(&env);
+    let session_events = &events[before..];
+    assert_eq!(session_events.len(), shown.len() + 2);
+    let start = session_events[0]["reason"].as_str().unwrap();
+    assert!(
+        start.contains(" start: INC-19 boot loop (ttl 28800 s, idle 900 s)"),
+        "{start}"
+    );
+    for ((label, record), e) in shown.iter().zip(&session_events[1..]) {
+        assert_eq!(e["event"], "unseal");
+        assert_eq!(e["entries"][0]["label"], label.as_str());
+        assert_eq!(e["record"], *record);
+    }
+    let end = session_events.last().unwrap()["reason"].as_str().unwrap();
+    assert!(
+        end.ends_with(&format!("end: {} reveals (end of input)", shown.len())),
+        "{end}"
+    );
+    // Every secret shown is now exposed: status says to rotate them.
+    let status = env.run(&["status", "v.bg", "--json"], "");
+    let status = String::from_utf8_lossy(&status.get_output().stdout).into_owned();
+    assert!(
+        status.contains("bl-10") && status.contains("fv-29"),
+        "{status}"
+    );
+    println!(
+        "session: 50 lookups, {} secrets shown and recorded, {secs:.2} s with the quorum (debug build)",
+        shown.len()
+    );
+}
+
+/// The idle time ends a session that waits for a lookup, with its end
+/// record; so does its time to live while lookups keep coming.
+#[test]
+fn idle_and_ttl_end_a_session_with_its_end_record() {
+    let env = Env::new();
+    fleet(&env);
+    let mut child = session(&env, &["--idle", "2s", "--ttl", "1h"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "bl-10").unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains(&recovery_password(10)), "{first}");
+    // Nothing more is asked: the session ends by itself, stdin still open.
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    drop(stdin);
+    let end = audit(&env).last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(end.ends_with("end: 1 reveals (idle)"), "{end}");
+
+    // A time to live of 3 s while a lookup comes every half second.
+    let mut child = session(&env, &["--idle", "1m", "--ttl", "3s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(30) {
+        let _ = writeln!(stdin, "no-such-pc");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(child.wait().unwrap().success());
+    let end = audit(&env).last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        end.ends_with("end: 0 reveals (time to live reached)"),
+        "{end}"
+    );
+}
+
+/// A limit past 24 hours, no reason, or a bad duration: usage errors
+/// before any share is read.
+#[test]
+fn session_limits_are_checked_before_any_share_is_read() {
+    let env = Env::new();
+    fleet(&env);
+    for (extra, says) in [
+        (vec!["--ttl", "25h"], "at most 24h"),
+        (vec!["--idle", "soon"], "give a duration"),
+    ] {
+        let out = session(&env, &extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says));
+    }
+    let out = Command::new(BIN)
+        .current_dir(env.dir.path())
+        .args([
+            "session",
+            "v.bg",
+            "--share",
+            "shares/alice.share",
+            "--reason",
+            " ",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reason"));
+}
+
+/// A new version deposited while the session runs is the one shown next:
+/// never an older secret as current.
+#[test]
+fn a_version_deposited_during_the_session_is_the_one_shown() {
+    let env = Env::new();
+    fleet(&env);
+    let mut child = session(&env, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |stdin: &mut std::process::ChildStdin, lookup: &str| {
+        writeln!(stdin, "{lookup}").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    let first = ask(&mut stdin, "10100000");
+    assert_eq!(first["version"], 1);
+    assert_eq!(first["secret"], recovery_password(10).as_str());
+    env.run(
+        &[
+            "seal",
+            "v.bg",
+            "--label",
+            "bl-10",
+            "--kind",
+            "recovery-key",
+            "--device",
+            "PC-10",
+            "--key-id",
+            "10100000",
+        ],
+        recovery_password(99),
+    )
+    .success();
+    let second = ask(&mut stdin, "10100000");
+    assert_eq!(second["version"], 2, "{second}");
+    assert_eq!(second["secret"], recovery_password(99).as_str());
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

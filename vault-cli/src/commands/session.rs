@@ -1,0 +1,281 @@
+//! `breakglass session`: a recovery session for a mass outage (many locked
+//! devices at once). The quorum is combined once; then lookups are
+//! answered one after another — at a `lookup>` prompt on a terminal, or
+//! one a line on stdin with one JSON object a line on stdout for a
+//! help-desk tool. Each secret shown has its own unseal record, written
+//! and synced before the secret is printed; the session's first and last
+//! records say who opened it, why, its limits and how it ended
+//! (docs/FORMAT.md §13). The rules for lookups are vault-core's
+//! (`vault::session`).
+
+use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vault_core::store::{self, Appended, Scope};
+use vault_core::vault::session::{
+    end_reason, reveal_reason, start_reason, SessionEnd, SessionLookup,
+};
+use vault_core::vault::{SelectError, Unsealed, Vault};
+use zeroize::Zeroizing;
+
+use crate::cli::SessionArgs;
+use crate::commands::shares::open_quorum;
+use crate::context::{self, rfc3339};
+use crate::error::{CliError, CliResult};
+use crate::input::Input;
+
+/// The longest session: a working day and a night.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Runs `session`.
+pub fn run(a: SessionArgs) -> CliResult {
+    let ttl = duration("--ttl", &a.ttl)?;
+    let idle = duration("--idle", &a.idle)?;
+    if ttl > MAX_TTL {
+        return Err(CliError::usage(
+            "--ttl: a session lasts at most 24h; start another one after it",
+        ));
+    }
+    let reason = a.reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(CliError::usage(
+            "--reason: say why (the incident), it is kept in every record of the session",
+        ));
+    }
+    if let Err(why) = crate::harden::lock_memory() {
+        if !a.allow_unlocked {
+            return Err(CliError::input(format!(
+                "{why} — a session keeps the vault's escrow key in memory for hours, where it \
+                 could be swapped to disk: run it where memory can be locked (as root, or with a \
+                 higher memlock limit), or accept the risk with --allow-unlocked"
+            )));
+        }
+        super::warn(format_args!(
+            "{why}: the escrow key may reach swap (--allow-unlocked)"
+        ));
+    }
+    let mut vault = super::load(&a.vault)?;
+    let mut input = Input::new();
+    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    let tty = input.is_terminal();
+    let mut session = Session {
+        path: &a.vault,
+        unsealed: &unsealed,
+        id: session_id(),
+        reveals: 0,
+        lookups: 0,
+        tty,
+    };
+    let start = start_reason(&session.id, &reason, ttl.as_secs(), idle.as_secs());
+    let first = session.record(&[], &start)?;
+    let mut expected = first.record;
+    if vault.record_count() + 1 != first.record {
+        vault = super::load(&a.vault)?;
+    }
+    eprintln!(
+        "Session {} open with the shares of {}: until {} or {} without a lookup. Give a key ID, \
+         serial number, device name or label{}; each secret shown is recorded first.",
+        session.id,
+        used.join(", "),
+        rfc3339(context::now() + ttl.as_secs()),
+        humantime::format_duration(idle),
+        if tty {
+            " at the prompt (q ends)"
+        } else {
+            ", one a line"
+        },
+    );
+    let (lines, ready) = reader(input, tty);
+    let started = Instant::now();
+    let end = loop {
+        let left = ttl.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break SessionEnd::Ttl;
+        }
+        let line = match lines.recv_timeout(left.min(idle)) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break SessionEnd::EndOfInput,
+            Err(RecvTimeoutError::Timeout) if left > idle => break SessionEnd::Idle,
+            Err(RecvTimeoutError::Timeout) => break SessionEnd::Ttl,
+        };
+        if tty && matches!(line.trim(), "q" | "quit") {
+            break SessionEnd::EndOfInput;
+        }
+        session.answer(&mut vault, &mut expected, &line)?;
+        let _ = ready.send(());
+    };
+    session.record(&[], &end_reason(&session.id, session.reveals, end))?;
+    eprintln!(
+        "Session {} ended ({}): {} secrets shown, each recorded; rotate them (breakglass status \
+         lists them as exposed).",
+        session.id,
+        end.name(),
+        session.reveals
+    );
+    Ok(())
+}
+
+fn duration(flag: &str, text: &str) -> CliResult<Duration> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::usage(format!("{flag} {text}: give a duration like 15m or 8h")))
+}
+
+fn session_id() -> String {
+    let mut id = [0u8; 4];
+    vault_core::keys::random_bytes(&mut id);
+    vault_core::hex_upper(&id)
+}
+
+/// Reads lookups on a thread, so that the session can end while it waits;
+/// the next prompt comes only once the last answer is printed.
+fn reader(
+    mut input: Input,
+    tty: bool,
+) -> (mpsc::Receiver<Option<Zeroizing<String>>>, mpsc::Sender<()>) {
+    let (tx, rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || loop {
+        let line = input.prompt_line(if tty { "lookup> " } else { "" });
+        let line = match line {
+            Ok(Some(l)) => Some(l),
+            _ => None,
+        };
+        let done = line.is_none();
+        if tx.send(line).is_err() || done || ready_rx.recv().is_err() {
+            return;
+        }
+    });
+    (rx, ready_tx)
+}
+
+struct Session<'a> {
+    path: &'a Path,
+    unsealed: &'a Unsealed,
+    id: String,
+    reveals: usize,
+    lookups: usize,
+    tty: bool,
+}
+
+impl Session<'_> {
+    /// Appends one unseal record of the session, synced; no secret is
+    /// shown unless this succeeds.
+    fn record(&self, entries: &[(String, u32)], reason: &str) -> CliResult<Appended> {
+        let (actor, time) = (context::actor(), context::now());
+        let appended = store::append(self.path, &Scope::Keys, |v| {
+            self.unsealed
+                .unseal_record(entries, reason, &actor, time, v.head())
+        })
+        .map_err(|e| {
+            CliError::input(format!(
+                "could not record the session in the vault: {e} — nothing more is shown"
+            ))
+        })??;
+        super::report_append(self.path, &appended);
+        // Each record leaves the machine as it is written (monitoring),
+        // not at the end of a session that may be killed.
+        crate::notify::acknowledge(self.path, crate::notify::Since::Record(appended.record));
+        Ok(appended)
+    }
+
+    /// Answers one lookup: refused, not found, ambiguous, or found — then
+    /// recorded and shown.
+    fn answer(&mut self, vault: &mut Vault, expected: &mut usize, line: &str) -> CliResult {
+        self.lookups += 1;
+        let lookup = match SessionLookup::parse(line) {
+            Ok(l) => l,
+            Err(e) => {
+                return self.reply(json!({"status": "refused", "error": e.to_string()}), || {
+                    format!("  refused: {e}")
+                })
+            }
+        };
+        // A record someone else appended (a new version deposited) makes
+        // the state stale: read it again, and look up again, so that an
+        // older secret is never shown as current.
+        loop {
+            let label = match vault.session_select(&lookup) {
+                Ok(label) => label,
+                Err(SelectError::SeveralMatches { labels, .. }) => {
+                    let text = format!(
+                        "  {lookup} matches {} entries: {} — give the label of the one you need",
+                        labels.len(),
+                        labels.join(", ")
+                    );
+                    return self.reply(json!({"status": "ambiguous", "labels": labels}), || text);
+                }
+                Err(e) => {
+                    return self.reply(
+                        json!({"status": "not_found", "error": e.to_string()}),
+                        || format!("  not found: {e}"),
+                    )
+                }
+            };
+            let (revealed, damaged) =
+                self.unsealed
+                    .reveal_all(vault, std::slice::from_ref(&label), false);
+            let Some(r) = revealed.into_iter().next() else {
+                let e = damaged
+                    .into_iter()
+                    .next()
+                    .map_or_else(String::new, |e| e.to_string());
+                return self.reply(json!({"status": "damaged", "error": e}), || {
+                    format!("  damaged: {e}")
+                });
+            };
+            let reason = reveal_reason(&self.id, self.reveals + 1, &lookup);
+            let appended = self.record(&[(r.label.clone(), r.version)], &reason)?;
+            if appended.record != *expected + 1 {
+                *vault = super::load(self.path)?;
+                *expected = appended.record;
+                if vault.entries().get(&r.label).map(|e| e.current().version) != Some(r.version) {
+                    continue;
+                }
+            }
+            *expected = appended.record;
+            self.reveals += 1;
+            let secret = super::unseal::secret_text(&r);
+            let entry = &vault.entries()[&r.label];
+            let v = entry.current();
+            let reply = json!({
+                "status": "found",
+                "label": r.label,
+                "kind": r.kind.name(),
+                "version": r.version,
+                "device": v.device,
+                "key_id": v.key_id,
+                "username": r.secret.username.as_str(),
+                "secret": secret.as_str(),
+                "record": appended.record,
+            });
+            return self.reply(reply, || {
+                format!(
+                    "  {} (version {}, {}{}): {}",
+                    r.label,
+                    r.version,
+                    r.kind.name(),
+                    v.device
+                        .as_deref()
+                        .map_or(String::new(), |d| format!(", device {d}")),
+                    secret.as_str()
+                )
+            });
+        }
+    }
+
+    /// One answer: a JSON line on stdout for a tool, a line for a person.
+    fn reply(&self, mut value: Value, text: impl FnOnce() -> String) -> CliResult {
+        if self.tty {
+            println!("{}", text());
+        } else {
+            value["lookup"] = json!(self.lookups);
+            // One object a line, for the tool reading them.
+            println!("{value}");
+        }
+        Ok(())
+    }
+}

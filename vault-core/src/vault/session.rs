@@ -1,0 +1,226 @@
+//! Recovery sessions (docs/FORMAT.md §13): one quorum, then many reveals,
+//! one lookup at a time, each recorded before its secret is shown. What a
+//! lookup may be, what it finds, and the reasons a session's unseal
+//! records carry live here, so that every front end (the terminal, a
+//! help-desk tool driving stdin, a browser page) follows the same rules.
+
+use super::select::{KeyIdQuery, KeyIdQueryError, Lookup, SelectError, Several};
+use super::Vault;
+
+/// The longest lookup read: a label or device identifier is at most 128
+/// bytes (FORMAT.md §4).
+pub const MAX_LOOKUP: usize = 128;
+
+/// A lookup during a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLookup {
+    /// A BitLocker key ID: the 8 hex digits of the recovery screen or the
+    /// whole GUID.
+    KeyId(KeyIdQuery),
+    /// An entry label, or else a device identifier (a FileVault serial, a
+    /// computer name), matched by the device rule.
+    Name(String),
+}
+
+/// Why a lookup was refused without searching. Messages never repeat
+/// what was given: a recovery password pasted by mistake must not reach a
+/// log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// Nothing but white space.
+    #[error("an empty lookup: give a key ID, a serial number, a device name or a label")]
+    Empty,
+    /// Longer than [`MAX_LOOKUP`].
+    #[error("too long for a key ID, serial number, device name or label (at most 128 bytes)")]
+    TooLong,
+    /// Control, bidirectional or invisible characters.
+    #[error("holds characters no identifier has (control, invisible or reordering ones)")]
+    NotText,
+    /// Shaped like a key ID (braces, or 8-4-4-4-12) but not one.
+    #[error(transparent)]
+    KeyId(#[from] KeyIdQueryError),
+    /// Eight groups of six digits: a BitLocker recovery password, which is
+    /// the secret, not a way to find one.
+    #[error("this looks like a recovery password (eight groups of six digits), not a key ID: give the key ID shown above it on the recovery screen")]
+    LooksLikeARecoveryPassword,
+}
+
+impl SessionLookup {
+    /// Reads a lookup as a person or a help-desk tool gives it.
+    pub fn parse(text: &str) -> Result<Self, LookupError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(LookupError::Empty);
+        }
+        if text.len() > MAX_LOOKUP {
+            return Err(LookupError::TooLong);
+        }
+        if crate::text_rules::input_problem(text, MAX_LOOKUP, false).is_some() {
+            return Err(LookupError::NotText);
+        }
+        if looks_like_recovery_password(text) {
+            return Err(LookupError::LooksLikeARecoveryPassword);
+        }
+        if let Ok(id) = KeyIdQuery::parse(text) {
+            return Ok(Self::KeyId(id));
+        }
+        // Meant as a key ID, but not one: refused rather than searched as
+        // a name.
+        let lengths: Vec<usize> = text
+            .trim_matches(['{', '}'])
+            .split('-')
+            .map(str::len)
+            .collect();
+        if text.starts_with('{') || lengths == [8, 4, 4, 4, 12] {
+            return Err(LookupError::KeyId(KeyIdQueryError));
+        }
+        Ok(Self::Name(text.to_owned()))
+    }
+}
+
+impl std::fmt::Display for SessionLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::KeyId(id) => write!(f, "key ID {id}"),
+            Self::Name(name) => write!(f, "'{name}'"),
+        }
+    }
+}
+
+fn looks_like_recovery_password(text: &str) -> bool {
+    let groups: Vec<&str> = text.split(['-', ' ']).filter(|g| !g.is_empty()).collect();
+    groups.len() == 8
+        && groups
+            .iter()
+            .all(|g| g.len() == 6 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Vault {
+    /// The entry a session lookup finds: a key ID by the key-ID rule; a
+    /// name as a label when one is exactly that, else as a device. Several
+    /// matches are refused ([`SelectError::SeveralMatches`]): one secret is
+    /// shown at a time.
+    pub fn session_select(&self, lookup: &SessionLookup) -> Result<String, SelectError> {
+        let labels = match lookup {
+            SessionLookup::KeyId(id) => {
+                self.select(&[], Some(&Lookup::KeyId(id.clone())), Several::Refuse)?
+            }
+            SessionLookup::Name(name) if self.entries().contains_key(name) => {
+                vec![name.clone()]
+            }
+            SessionLookup::Name(name) => {
+                self.select(&[], Some(&Lookup::Device(name.clone())), Several::Refuse)?
+            }
+        };
+        Ok(labels
+            .into_iter()
+            .next()
+            .expect("select names at least one"))
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Its time to live passed.
+    Ttl,
+    /// Nothing was asked for the idle time.
+    Idle,
+    /// The input ended (end of file, `q`).
+    EndOfInput,
+    /// Interrupted (Ctrl-C).
+    Interrupted,
+}
+
+impl SessionEnd {
+    /// As the end record says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ttl => "time to live reached",
+            Self::Idle => "idle",
+            Self::EndOfInput => "end of input",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// The reason of a session's first unseal record (no entries).
+pub fn start_reason(session: &str, reason: &str, ttl_secs: u64, idle_secs: u64) -> String {
+    format!("session {session} start: {reason} (ttl {ttl_secs} s, idle {idle_secs} s)")
+}
+
+/// The reason of the unseal record of a session's `n`-th reveal.
+pub fn reveal_reason(session: &str, n: usize, lookup: &SessionLookup) -> String {
+    format!("session {session} reveal {n}: {lookup}")
+}
+
+/// The reason of a session's last unseal record (no entries).
+pub fn end_reason(session: &str, reveals: usize, end: SessionEnd) -> String {
+    format!("session {session} end: {reveals} reveals ({})", end.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_are_key_ids_or_names_and_the_rest_is_refused_unsearched() {
+        let id = |t: &str| match SessionLookup::parse(t) {
+            Ok(SessionLookup::KeyId(id)) => id.to_string(),
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(id("1a2b3c4d"), "1A2B3C4D");
+        assert_eq!(id(" {1A2B3C4D-0E1F-2A3B-4C5D-6E7F8A9B0C1D} "), "1A2B3C4D");
+        assert_eq!(
+            SessionLookup::parse("C02XK1ZZJG5H"),
+            Ok(SessionLookup::Name("C02XK1ZZJG5H".into()))
+        );
+        assert_eq!(
+            SessionLookup::parse("pc 7 (front desk)"),
+            Ok(SessionLookup::Name("pc 7 (front desk)".into()))
+        );
+        for (bad, why) in [
+            ("", LookupError::Empty),
+            ("   ", LookupError::Empty),
+            ("a\u{202e}b", LookupError::NotText),
+            ("{1A2B3C4D-0E1F}", LookupError::KeyId(KeyIdQueryError)),
+            (
+                "1A2B3C4G-0E1F-2A3B-4C5D-6E7F8A9B0C1D",
+                LookupError::KeyId(KeyIdQueryError),
+            ),
+            (
+                "123456-234567-345678-456789-567890-678901-789012-890123",
+                LookupError::LooksLikeARecoveryPassword,
+            ),
+        ] {
+            assert_eq!(SessionLookup::parse(bad), Err(why), "{bad:?}");
+        }
+        assert_eq!(
+            SessionLookup::parse(&"x".repeat(MAX_LOOKUP + 1)),
+            Err(LookupError::TooLong)
+        );
+        // No message repeats what was given.
+        let secret = "123456-234567-345678-456789-567890-678901-789012-890123";
+        let msg = SessionLookup::parse(secret).unwrap_err().to_string();
+        assert!(!msg.contains("123456"), "{msg}");
+    }
+
+    #[test]
+    fn reasons_name_the_session_and_fit_a_record() {
+        let id = SessionLookup::parse("1a2b3c4d").unwrap();
+        assert_eq!(
+            start_reason("9F3A", "CrowdStrike day", 28_800, 900),
+            "session 9F3A start: CrowdStrike day (ttl 28800 s, idle 900 s)"
+        );
+        assert_eq!(
+            reveal_reason("9F3A", 3, &id),
+            "session 9F3A reveal 3: key ID 1A2B3C4D"
+        );
+        assert_eq!(
+            end_reason("9F3A", 12, SessionEnd::Idle),
+            "session 9F3A end: 12 reveals (idle)"
+        );
+        let longest = reveal_reason("9F3A", usize::MAX, &SessionLookup::Name("x".repeat(128)));
+        assert!(crate::vault::check_reason(&longest).is_ok());
+    }
+}
