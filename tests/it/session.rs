@@ -98,6 +98,24 @@ fn session(env: &Env, extra: &[&str]) -> Command {
     c
 }
 
+/// A session started with stdin piped, stderr dropped, stdout as given.
+fn spawned(env: &Env, extra: &[&str], stdout: Stdio) -> std::process::Child {
+    session(env, extra)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The reason of the vault's last record.
+fn last_reason(env: &Env) -> String {
+    audit(env).last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn audit(env: &Env) -> Vec<serde_json::Value> {
     let out = env.run(&["audit", "v.bg", "--json"], "").success();
     String::from_utf8_lossy(&out.get_output().stdout)
@@ -236,12 +254,7 @@ fn fifty_lookups_over_stdin_each_answered_and_each_reveal_recorded() {
 fn idle_and_ttl_end_a_session_with_its_end_record() {
     let env = Env::new();
     fleet(&env);
-    let mut child = session(&env, &["--idle", "2s", "--ttl", "1h"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawned(&env, &["--idle", "2s", "--ttl", "1h"], Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "bl-10").unwrap();
     let mut first = String::new();
@@ -255,19 +268,11 @@ fn idle_and_ttl_end_a_session_with_its_end_record() {
     assert!(status.success());
     assert!(started.elapsed() < Duration::from_secs(30));
     drop(stdin);
-    let end = audit(&env).last().unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let end = last_reason(&env);
     assert!(end.ends_with("end: 1 reveals (idle)"), "{end}");
 
     // A time to live of 3 s while a lookup comes every half second.
-    let mut child = session(&env, &["--idle", "1m", "--ttl", "3s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawned(&env, &["--idle", "1m", "--ttl", "3s"], Stdio::null());
     let mut stdin = child.stdin.take().unwrap();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(30) {
@@ -275,10 +280,7 @@ fn idle_and_ttl_end_a_session_with_its_end_record() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(child.wait().unwrap().success());
-    let end = audit(&env).last().unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let end = last_reason(&env);
     assert!(
         end.ends_with("end: 0 reveals (time to live reached)"),
         "{end}"
@@ -321,12 +323,7 @@ fn session_limits_are_checked_before_any_share_is_read() {
 fn a_version_deposited_during_the_session_is_the_one_shown() {
     let env = Env::new();
     fleet(&env);
-    let mut child = session(&env, &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawned(&env, &[], Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut ask = |stdin: &mut std::process::ChildStdin, lookup: &str| {
@@ -359,4 +356,26 @@ fn a_version_deposited_during_the_session_is_the_one_shown() {
     assert_eq!(second["secret"], recovery_password(99).as_str());
     drop(stdin);
     assert!(child.wait().unwrap().success());
+}
+
+/// A lookup line of 2 MiB is refused unread (the session ends with its end
+/// record), not held: stdin lines are at most 1 MiB.
+#[test]
+fn an_endless_lookup_line_ends_the_session_without_holding_it() {
+    let env = Env::new();
+    fleet(&env);
+    let mut child = session(&env, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(&vec![b'a'; 2 << 20]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a line longer than 1024 KiB"), "{stderr}");
+    assert!(last_reason(&env).ends_with("end: 0 reveals (end of input)"));
 }

@@ -21,6 +21,9 @@ use crate::error::{CliError, CliResult};
 
 /// Shortest passphrase accepted for a new share.
 pub const MIN_PASSPHRASE: usize = 8;
+/// The longest line read from stdin (a passphrase, a typed share line, a
+/// session lookup): 1 MiB; longer input is refused, not held.
+pub const MAX_LINE: usize = 1 << 20;
 
 /// Reads passphrases, secrets and shares from the terminal or stdin.
 pub struct Input {
@@ -262,6 +265,12 @@ impl RawStdin {
     fn read_line(&mut self, out: &mut Zeroizing<Vec<u8>>) -> io::Result<usize> {
         let mut n = 0;
         while self.fill()? {
+            if n > MAX_LINE {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a line longer than {} KiB", MAX_LINE >> 10),
+                ));
+            }
             let unread = &self.buf[self.start..self.end];
             let take = unread
                 .iter()

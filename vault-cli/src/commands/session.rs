@@ -142,7 +142,11 @@ fn reader(
         let line = input.prompt_line(if tty { "lookup> " } else { "" });
         let line = match line {
             Ok(Some(l)) => Some(l),
-            _ => None,
+            Ok(None) => None,
+            Err(e) => {
+                eprintln!("breakglass: {e}: the session ends");
+                None
+            }
         };
         let done = line.is_none();
         if tx.send(line).is_err() || done || ready_rx.recv().is_err() {
