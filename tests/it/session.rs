@@ -379,3 +379,31 @@ fn an_endless_lookup_line_ends_the_session_without_holding_it() {
     assert!(stderr.contains("a line longer than 1024 KiB"), "{stderr}");
     assert!(last_reason(&env).ends_with("end: 0 reveals (end of input)"));
 }
+
+/// A session killed (SIGKILL) right after showing a secret loses no
+/// record of it: the reveal was synced before the secret was printed. It
+/// has no end record, which the audit trail shows.
+#[test]
+fn a_killed_session_keeps_the_record_of_every_secret_it_showed() {
+    let env = Env::new();
+    fleet(&env);
+    let mut child = spawned(&env, &[], Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "fv-11").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(answer["secret"], "fv-secret-11");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let events = audit(&env);
+    let last = events.last().unwrap();
+    assert_eq!(last["record"], answer["record"]);
+    assert_eq!(last["entries"][0]["label"], "fv-11");
+    assert!(last["reason"]
+        .as_str()
+        .unwrap()
+        .contains(" reveal 1: 'fv-11'"));
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+}
