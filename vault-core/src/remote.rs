@@ -668,6 +668,35 @@ mod tests {
         assert_eq!(read.purpose, Purpose::Unseal);
     }
 
+    /// A format-1 request token as the format-1 writer (62f915b) made it:
+    /// read forever, as an unseal request naming no generation.
+    #[test]
+    fn a_golden_format_1_token_still_reads() {
+        const GOLDEN_V1: &str =
+            "breakglass-request:v1:041G60R30C1G60R30C1G60R30C1G2081040G2081040G\
+            2081040G200000000003X000000000020200194P8M10DXTQ8RB7CM4GJ289144GJ289144GJ289144GJ2891\
+            44GJ289144GJ289144GKXA4X6MG";
+        let read = Request::from_text(GOLDEN_V1).unwrap();
+        assert_eq!(
+            read,
+            Request {
+                vault_id: VaultId([3; 16]),
+                id: [1; 16],
+                created: 1000,
+                expires: 8200,
+                reason: "IdP outage".into(),
+                public: [9; 32],
+                generation: None,
+                operator: String::new(),
+                purpose: Purpose::Unseal,
+            }
+        );
+        assert_eq!(
+            read.to_token(),
+            GOLDEN_V1.split_whitespace().collect::<String>()
+        );
+    }
+
     #[test]
     fn purposes_round_trip_and_an_unknown_one_is_refused() {
         for purpose in [Purpose::Unseal, Purpose::Drill, Purpose::Rekey] {
