@@ -7,8 +7,9 @@ use vault_core::{log, record::Record, vault::Vault};
 fuzz_target!(|data: &[u8]| {
     let Ok(parsed) = log::parse(data) else { return };
     let _ = Vault::replay(&parsed);
-    let mut out = log::header().to_vec();
-    let mut prev = log::genesis_prev();
+    let version = log::read_header(data).expect("parsed, so the header is read");
+    let mut out = log::header(version).to_vec();
+    let mut prev = log::genesis_prev(version);
     for frame in &parsed.frames {
         let Ok(record) = Record::decode(frame.kind, &frame.body) else { return };
         let (bytes, hash) = log::encode_frame(&prev, record.kind(), &record.encode_body());

@@ -67,12 +67,15 @@ fn fingerprint(env: &Env) -> String {
 
 /// Someone who can write the vault file (every depositor can) and holds no
 /// share replaces the genesis record's escrow public key with their own and
-/// re-chains: every later deposit would be readable with their key. A
-/// depositor who pinned the fingerprint (`--expect`, as printed by `init`
-/// and on every envelope) is refused, exit 4, and nothing is written; the
-/// fingerprint `list` shows changes, so a person comparing sees it.
-/// (Caught without a pin by `audit --verify` only in format version 2,
-/// where genesis is signed: docs/design/format-v2.md.)
+/// re-chains: every later deposit would be readable with their key.
+///
+/// Format 2 signs the genesis with the quorum's key: the plain swap is
+/// refused by every command that reads the vault, exit 4, pin or no pin.
+/// An attacker who also puts in a signature key of their own and signs
+/// with it makes a consistent file — of another vault: its fingerprint
+/// commits to both keys, so a depositor who pinned it (`--expect`, as
+/// printed by `init` and on every envelope) is refused, exit 4, nothing
+/// written, and the custodians' shares do not open it.
 #[test]
 fn escrow_key_swapped() {
     let env = Env::new();
@@ -80,13 +83,41 @@ fn escrow_key_swapped() {
     env.seal("root", "before-the-attack");
     let pinned = fingerprint(&env);
     let good = std::fs::read(env.path("v.bg")).unwrap();
-    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public = [9; 32]);
-    env.write("v.bg", &swapped);
     let _ = std::fs::remove_file(env.path("v.bg.index"));
+
+    let naive = crate::util::with_genesis(&good, |g| g.escrow_public = [9; 32]);
+    env.write("v.bg", &naive);
+    for args in [
+        vec!["list", "v.bg"],
+        vec!["status", "v.bg"],
+        vec!["audit", "v.bg", "--verify"],
+        vec!["recipient", "v.bg"],
+        vec!["seal", "v.bg", "--label", "new"],
+    ] {
+        let out = env.run(&args, "the-secret-to-protect");
+        let err = stderr(&out);
+        assert_eq!(out.get_output().status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains("record #1 at offset 10")
+                && err.contains("the genesis record's signature does not verify"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), naive);
+    }
+
+    let swapped = crate::util::hijacked(&good);
+    env.write("v.bg", &swapped);
     assert_ne!(
         fingerprint(&env),
         pinned,
         "the swap must change the fingerprint"
+    );
+    let out = env.unseal(&["alice", "bob"], &["--entry", "root"], "");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("was issued for a different generation-1 vault"),
+        "{err}"
     );
 
     env.write("fleet.csv", "name,secret\nlaptop-1,pw-one\n");
@@ -276,7 +307,7 @@ fn restore_and_rechain() {
     env.seal("root", "before");
     let good = std::fs::read(env.path("v.bg")).unwrap();
     let _ = std::fs::remove_file(env.path("v.bg.index"));
-    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public[0] ^= 1);
+    let swapped = crate::util::hijacked(&good);
     env.write("v.bg", &swapped);
     let out = env
         .run(&["seal", "v.bg", "--label", "stolen", "--json"], "victim")
@@ -289,7 +320,7 @@ fn restore_and_rechain() {
     let hijacked = std::fs::read(env.path("v.bg")).unwrap();
     let restored = rechained(&hijacked, |records| {
         let good_genesis = vault_core::record::Record::decode(
-            1,
+            vault_core::record::kind::GENESIS_V2,
             &vault_core::log::parse(&good).unwrap().frames[0].body,
         )
         .unwrap();
@@ -409,4 +440,207 @@ fn revoked_shares_of_two_generations_are_told_apart() {
             );
         }
     }
+}
+
+/// A vault with a deposit, a drill, an unseal and a share check (format 2:
+/// all three signed), and its records decoded.
+fn signed_trail(env: &Env) -> Vec<vault_core::record::Record> {
+    use vault_core::record::Record;
+    env.init(2, &["alice", "bob", "carol"], true);
+    env.seal("root", "s3cret");
+    let shares = [
+        "--share",
+        "shares/alice.share",
+        "--share",
+        "shares/bob.share",
+    ];
+    env.run(&[&["drill", "v.bg"][..], &shares].concat(), "")
+        .success();
+    env.unseal(
+        &["alice", "bob"],
+        &["--entry", "root", "--reason", "outage"],
+        "",
+    )
+    .success();
+    env.run(
+        &["verify-share", "v.bg", "--share", "shares/carol.share"],
+        "",
+    )
+    .success();
+    let bytes = std::fs::read(env.path("v.bg")).unwrap();
+    let records: Vec<Record> = vault_core::log::parse(&bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    let kinds: Vec<u8> = records.iter().map(Record::kind).collect();
+    assert_eq!(kinds, [0x11, 0x02, 0x15, 0x13, 0x14], "the trail as built");
+    records
+}
+
+/// Writes `records`, re-chained, as the vault and checks that every reader
+/// refuses it without shares — `audit --verify`, `status`, `list` — exit
+/// 4, naming `record` and saying `why`.
+fn refused_without_shares(
+    env: &Env,
+    records: &[vault_core::record::Record],
+    record: usize,
+    why: &str,
+) {
+    env.write("v.bg", crate::util::encode_log(records));
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    for args in [
+        vec!["audit", "v.bg", "--verify"],
+        vec!["status", "v.bg"],
+        vec!["list", "v.bg"],
+    ] {
+        let out = env.run(&args, "");
+        let err = stderr(&out);
+        assert_eq!(out.get_output().status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("record #{record} at offset")) && err.contains(why),
+            "{args:?}: expected record #{record}, {why:?}: {err}"
+        );
+    }
+}
+
+/// Issue 11, attack 2: quorum records erased, reordered or forged by
+/// someone who can write the file and re-chain it (the chain is unkeyed).
+/// In format 2 each quorum record is signed over the chain before it, so
+/// every such edit is refused without shares, naming the record; only the
+/// very last records can be cut off unseen, and a receipt kept outside
+/// the file catches that (`last_unseal_dropped`).
+#[test]
+fn quorum_records_erased_reordered_or_forged_are_refused_without_shares() {
+    use vault_core::record::{Proof, Record};
+    let env = Env::new();
+    let trail = signed_trail(&env);
+    let signature = "signature does not verify";
+
+    // The drill erased: the unseal after it no longer follows its chain.
+    let mut erased = trail.clone();
+    erased.remove(2);
+    refused_without_shares(&env, &erased, 3, signature);
+
+    // The unseal and the share check swapped.
+    let mut swapped = trail.clone();
+    swapped.swap(3, 4);
+    refused_without_shares(&env, &swapped, 4, signature);
+
+    // A drill made up, with a garbage signature, where a drill belongs.
+    let mut forged = trail.clone();
+    if let Record::Drill(d) = &mut forged[2] {
+        d.time += 86_400;
+        d.proof = Proof::Signature([7; 64]);
+    }
+    refused_without_shares(&env, &forged, 3, signature);
+
+    // A deposit slipped in before the signed records (or one taken out).
+    let mut inserted = trail.clone();
+    inserted.insert(2, trail[1].clone());
+    refused_without_shares(&env, &inserted, 3, "entry version out of sequence");
+    let mut removed = trail.clone();
+    removed.remove(1);
+    refused_without_shares(&env, &removed, 2, signature);
+
+    // The share check claimed for another custodian.
+    let mut claimed = trail.clone();
+    if let Record::ShareVerified(s) = &mut claimed[4] {
+        s.custodian = 1;
+    }
+    refused_without_shares(&env, &claimed, 5, signature);
+
+    // The real trail still verifies.
+    env.write("v.bg", crate::util::encode_log(&trail));
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+}
+
+/// Issue 11, attack 2: a drill wrapped in a History record "passed even
+/// `audit --verify --share`, in a vault that was never rekeyed". In format
+/// 2 history records stand only among the records a rekey carried over
+/// (FORMAT.md §14.5): anywhere else they are refused without shares.
+#[test]
+fn a_drill_wrapped_in_history_outside_a_rekey_is_refused() {
+    use vault_core::record::{History, HistoryV2, Record};
+    let env = Env::new();
+    let trail = signed_trail(&env);
+    let drill = &trail[2];
+    let wrapped = Record::History(History {
+        kind: drill.kind(),
+        record: 3,
+        hash: [0; 32],
+        body: drill.encode_body(),
+        v2: Some(HistoryV2 {
+            generation: 1,
+            prev: [0; 32],
+        }),
+    });
+    let mut records = trail.clone();
+    records.push(wrapped);
+    refused_without_shares(
+        &env,
+        &records,
+        6,
+        "a history record outside the records a rekey carried over",
+    );
+    // An unsigned (format 1) drill appended: refused too.
+    let mut records = trail.clone();
+    if let Record::Drill(mut d) = drill.clone() {
+        d.proof = vault_core::record::Proof::Mac([0; 32]);
+        records.push(Record::Drill(d));
+    }
+    refused_without_shares(&env, &records, 6, "a version 1 record in a version 2 file");
+}
+
+/// Issue 11, attack 1 done without a key: the escrow key swapped and the
+/// history rewritten after a rekey. A forged rekey (the attacker's own
+/// keys, a History copied from the real file) lacks the handover the old
+/// generation's quorum signs, and is refused without shares.
+#[test]
+fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
+    use vault_core::record::{Proof, Record};
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("root", "s3cret");
+    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
+    rekey.extend(["--share", "shares/bob.share"]);
+    rekey.extend(crate::util::rekey_to(
+        "2",
+        &["alice", "bob"],
+        "new",
+        "rotation",
+    ));
+    env.run(&rekey, "").success();
+    env.run(&["audit", "v.bg", "--verify"], "").success();
+    let bytes = std::fs::read(env.path("v.bg")).unwrap();
+    // The attacker signs everything again with keys of their own, keeping
+    // the history: the handover (signed by generation 1's quorum) no
+    // longer matches the new fingerprint.
+    let forged = crate::util::hijacked(&bytes);
+    env.write("v.bg", &forged);
+    let _ = std::fs::remove_file(env.path("v.bg.index"));
+    let out = env.run(&["audit", "v.bg", "--verify"], "");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("the previous generation's quorum did not sign this rekey"),
+        "{err}"
+    );
+    // Zeroing the handover instead: refused too (the old file was format 2).
+    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    let at = records
+        .iter()
+        .position(|r| matches!(r, Record::Rekey(_)))
+        .unwrap();
+    if let Record::Rekey(k) = &mut records[at] {
+        k.handover = Some([0; 64]);
+        k.proof = Proof::Signature([1; 64]);
+    }
+    refused_without_shares(&env, &records, at + 1, "signature does not verify");
 }

@@ -30,7 +30,7 @@ pub(crate) fn amplify(path: &Path, target: usize) -> usize {
         custodians: vec![1, 2],
         entries: vec![("a".to_owned(), 1); u16::MAX as usize],
         reason: String::new(),
-        mac: [0; 32],
+        proof: vault_core::record::Proof::UNMACED,
     })
     .encode_body();
     let mut added = 0;
@@ -42,6 +42,22 @@ pub(crate) fn amplify(path: &Path, target: usize) -> usize {
     }
     std::fs::write(path, bytes).unwrap();
     added
+}
+
+/// A format 1 vault in `env` as v.bg — fixtures/v1/lifecycle, rekeyed
+/// once, 2 of bob, carol and dave — with bob's and carol's plain shares as
+/// shares/bob.share and shares/carol.share. Format 1 is where an unsigned
+/// unseal record is accepted; it must stay within budget there forever.
+pub(crate) fn v1_vault(env: &Env) {
+    let v1 = |name: &str| crate::util::fixture(&format!("v1/lifecycle/{name}"));
+    env.write("v.bg", v1("lifecycle.bg"));
+    std::fs::create_dir_all(env.path("shares")).unwrap();
+    for name in ["bob", "carol"] {
+        env.write(
+            &format!("shares/{name}.share"),
+            v1(&format!("{name}.share")),
+        );
+    }
 }
 
 /// Runs `breakglass ARGS` under `/usr/bin/time` with stdout to a file;
@@ -87,7 +103,7 @@ fn show(what: &str, (secs, peak, code, _): (f64, Option<f64>, Option<i32>, usize
 #[test]
 fn audit_streams_a_vault_of_huge_unseal_records() {
     let env = Env::new();
-    env.init(2, &["alice", "bob"], true);
+    v1_vault(&env);
     let path = env.path("v.bg");
     let mb: usize = std::env::var("BREAKGLASS_AMPLIFY_MB")
         .ok()
@@ -103,7 +119,9 @@ fn audit_streams_a_vault_of_huge_unseal_records() {
     let audit = measured(&env, &["audit", "v.bg", "--json"]);
     show("audit --json", audit);
     assert_eq!(audit.2, Some(0));
-    assert_eq!(audit.3, added + 1, "one JSON line a record");
+    let before =
+        crate::util::load(&crate::util::fixture("v1/lifecycle/lifecycle.bg")).record_count();
+    assert_eq!(audit.3, added + before, "one JSON line a record");
     if let Some(peak) = audit.1 {
         assert!(peak <= BUDGET_MIB, "audit --json peak {peak:.0} MiB");
     }
@@ -120,4 +138,22 @@ fn audit_streams_a_vault_of_huge_unseal_records() {
             assert!(peak <= BUDGET_MIB, "{}: peak {peak:.0} MiB", args.join(" "));
         }
     }
+}
+
+/// The same records appended to a format 2 vault are refused at the first
+/// one: an unseal record must be signed by the quorum (FORMAT.md §14.3).
+#[test]
+fn unsigned_unseal_records_are_refused_by_a_format_2_vault() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let path = env.path("v.bg");
+    let start = std::fs::metadata(&path).unwrap().len() as usize;
+    amplify(&path, start + 1);
+    let out = env.run(&["list", "v.bg"], "");
+    let err = crate::util::stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("record #2") && err.contains("a version 1 record in a version 2 file"),
+        "{err}"
+    );
 }

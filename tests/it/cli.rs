@@ -248,10 +248,10 @@ fn newer_format_is_refused_with_upgrade_hint() {
     let env = Env::new();
     env.init(2, &["alice", "bob"], true);
     let mut bytes = std::fs::read(env.path("v.bg")).unwrap();
-    bytes[9] = 2;
+    bytes[9] = 3;
     env.write("v.bg", &bytes);
     env.run(&["list", "v.bg"], "").code(2).stderr(
-        predicate::str::contains("format version 2 is newer")
+        predicate::str::contains("format version 3 is newer")
             .and(predicate::str::contains("upgrade breakglass")),
     );
 }
@@ -593,7 +593,8 @@ fn audit_verify_prints_head_and_catches_tampering() {
     env.seal("x", "s");
     env.seal("y", "t");
     let out = env.run(&["audit", "v.bg", "--verify"], "").success();
-    assert!(stderr(&out).contains("hash chain intact. Head hash: "));
+    assert!(stderr(&out)
+        .contains("hash chain intact, every quorum and custodian signature valid. Head hash: "));
     // Flip one byte inside the second record (the first deposit).
     let mut bytes = std::fs::read(env.path("v.bg")).unwrap();
     let len = bytes.len();
@@ -635,12 +636,25 @@ fn damaged_key_material_is_exit_4() {
     env.init(2, &["alice", "bob"], true);
     env.seal("x", "s");
     // Rewrite the key-check value inside the genesis record and fix up the
-    // chain so only the key check is wrong. The fingerprint covers it, so
-    // format-2 shares name the change before any passphrase (format-1
-    // shares pass their commitments and combine to a key the vault does
-    // not know: vault-core's `altered_key_check_is_damage`).
+    // chain so only the key check is wrong: the genesis signature fails,
+    // and the vault is refused before any share is read.
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
     let out = with_genesis(&bytes, |genesis| genesis.key_check[0] ^= 1);
+    env.write("v.bg", &out);
+    env.unseal(&["alice", "bob"], &[], "")
+        .code(4)
+        .stderr(predicate::str::contains(
+            "the genesis record's signature does not verify",
+        ));
+    // Signed again by someone else's key, the file is consistent — of
+    // another vault: the fingerprint covers the key check and the
+    // signature key, so format-2 shares name the change before any
+    // passphrase (format-1 shares pass their commitments and combine to a
+    // key the vault does not know: vault-core's
+    // `altered_key_check_is_damage`).
+    let out = crate::util::resigned(&bytes, &vault_core::keys::MasterKey::generate(), |g| {
+        g.key_check[0] ^= 1
+    });
     env.write("v.bg", &out);
     env.unseal(&["alice", "bob"], &[], "")
         .code(4)
@@ -650,6 +664,18 @@ fn damaged_key_material_is_exit_4() {
         .stderr(predicate::str::contains(
             "this vault file was replaced or altered",
         ));
+    // Signed again with the vault's own master key (an insider quorum),
+    // the shares pass their fingerprint but the key check does not match.
+    let mk = crate::util::master_key(
+        &bytes,
+        &[
+            &env.path("shares/alice.share"),
+            &env.path("shares/bob.share"),
+        ],
+    );
+    let out = crate::util::resigned(&bytes, &mk, |g| g.key_check[0] ^= 1);
+    env.write("v.bg", &out);
+    env.unseal(&["alice", "bob"], &[], "").code(4);
 }
 
 // ---------------------------------------------------------------- concurrency

@@ -234,8 +234,8 @@ fn any_altered_byte_of_a_quorum_record_is_detected() {
     for target in [0usize, 5] {
         // record 1 (genesis) and record 6 (unseal)
         for i in 0..parsed.frames[target].body.len() {
-            let mut file = log::header().to_vec();
-            let mut prev = log::genesis_prev();
+            let mut file = log::header(1).to_vec();
+            let mut prev = log::genesis_prev(1);
             for (j, f) in parsed.frames.iter().enumerate() {
                 let mut b = f.body.clone();
                 if j == target {

@@ -138,8 +138,8 @@ fn letter_and_a4_pages_and_plain_shares() {
 }
 
 /// The envelope a custodian follows alone: what to do and not do, who
-/// else holds a share, whom to call and where things are (given as flags:
-/// a version 1 vault has no field for them), which generation it is; the
+/// else holds a share, whom to call and where things are (given as flags,
+/// or kept in a version 2 vault's genesis), which generation it is; the
 /// QR code on page 1 and the typed share on page 2; unseal by --entry with
 /// a reason, never reveal-all.
 #[test]
@@ -192,14 +192,34 @@ fn an_envelope_says_who_whom_to_call_where_and_which_generation() {
         scan(&env, "carol.pdf", 150).trim_end(),
         compact(&env.read("shares/carol.share"))
     );
-    // The same flags at init: checked, and the envelope command to run shown.
+    // The same flags at init: checked, kept in the (format 2) genesis,
+    // and printed on envelopes made later without them.
     let env2 = Env::new();
     let mut init = crate::util::init_args("v.bg", "T", "2", &["a", "b"], "s");
     init.extend(crate::util::FLOOR);
     init.extend(["--no-passphrase", "--contact", "Maria +49 30 1234"]);
-    env2.run(&init, "").success().stdout(predicate::str::contains(
-        "breakglass envelope 'v.bg' --all --share-dir 's' --out-dir envelopes --contact 'Maria +49 30 1234'",
-    ));
+    init.extend(["--where", "safe 2, room 4.12"]);
+    env2.run(&init, "")
+        .success()
+        .stdout(predicate::str::contains(
+            "breakglass envelope 'v.bg' --all --share-dir 's' --out-dir envelopes",
+        ));
+    env2.run(&envelope_args("s/a.share", "a.pdf"), "").success();
+    let text = tool("pdftotext")
+        .current_dir(env2.dir.path())
+        .args(["a.pdf", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in ["Maria +49 30 1234", "safe 2, room 4.12"] {
+        assert!(
+            text.contains(want),
+            "the envelope lacks {want:?} kept in the vault:\n{text}"
+        );
+    }
     let mut bad = crate::util::init_args("w.bg", "T", "2", &["a", "b"], "s2");
     bad.extend(["--where", "two\nlines"]);
     env2.run(&bad, "").code(2).stderr(predicate::str::contains(

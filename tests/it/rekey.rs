@@ -116,7 +116,9 @@ fn custodian_change_from_3_of_5_to_2_of_3() {
         "bob-new-passphrase\nfrank-new-passphrase\n",
     )
     .success()
-    .stderr(predicate::str::contains("quorum records authentic"));
+    .stderr(predicate::str::contains(
+        "every quorum and custodian signature valid, and the quorum's key is the master key's",
+    ));
     let s = json(&env.run(&["status", "v.bg", "--json"], "").success());
     assert_eq!(
         s["exposed"][0]["label"], "entra-ba1",

@@ -611,7 +611,7 @@ fn a_vault_pinned_at_first_use_is_refused_once_its_keys_change() {
     assert!(!seal("two").contains("Pinned"), "pinned once only");
 
     let good = std::fs::read(env.path("v.bg")).unwrap();
-    let swapped = crate::util::with_genesis(&good, |g| g.escrow_public = [9; 32]);
+    let swapped = crate::util::hijacked(&good);
     env.write("v.bg", &swapped);
     let _ = std::fs::remove_file(env.path("v.bg.index"));
     let t = Term::start(env.dir.path(), &format!("{BIN} seal v.bg --label three"));

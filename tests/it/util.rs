@@ -257,8 +257,13 @@ pub fn strs<'a>(
 /// Frames `records` into a vault file: the header, then each record chained
 /// to the one before (as the binary writes them, or a forger would).
 pub fn encode_log(records: &[vault_core::record::Record]) -> Vec<u8> {
-    let mut out = vault_core::log::header().to_vec();
-    let mut prev = vault_core::log::genesis_prev();
+    // The file's version follows its genesis record.
+    let version = match records.first() {
+        Some(r) if r.kind() == vault_core::record::kind::GENESIS => 1,
+        _ => vault_core::log::FORMAT_VERSION,
+    };
+    let mut out = vault_core::log::header(version).to_vec();
+    let mut prev = vault_core::log::genesis_prev(version);
     for r in records {
         let (frame, hash) = vault_core::log::encode_frame(&prev, r.kind(), &r.encode_body());
         out.extend_from_slice(&frame);
@@ -278,6 +283,69 @@ pub fn with_genesis(bytes: &[u8], edit: impl FnOnce(&mut vault_core::record::Gen
             .chain(vault.records()[1..].iter().map(|p| p.record.clone()))
             .collect();
     encode_log(&records)
+}
+
+/// The master key the plain share files `shares` (paths) of the vault in
+/// `bytes` combine to: what a quorum holds.
+pub fn master_key(bytes: &[u8], shares: &[&Path]) -> vault_core::keys::MasterKey {
+    let vault = load(bytes);
+    let shares: Vec<_> = shares
+        .iter()
+        .map(|p| {
+            let body =
+                vault_core::share_text::decode(&std::fs::read_to_string(p).unwrap()).unwrap();
+            vault.check_share(&body, None).unwrap()
+        })
+        .collect();
+    vault_core::shamir::combine(vault.threshold(), &shares).unwrap()
+}
+
+/// The format 2 vault file `bytes` with its genesis changed by `edit`, its
+/// quorum key set to `mk`'s, and every quorum-signed record signed again
+/// with it for its new place: what someone holding `mk` can write — the
+/// vault's own master key (an insider quorum), or an attacker's own (who
+/// then also swaps the escrow key to one they hold). Records a custodian
+/// signed are copied as they are (their signatures then fail).
+pub fn resigned(
+    bytes: &[u8],
+    mk: &vault_core::keys::MasterKey,
+    edit: impl FnOnce(&mut vault_core::record::Genesis),
+) -> Vec<u8> {
+    use vault_core::record::{Proof, Record, Signer};
+    use vault_core::{log, sign, Fingerprint};
+    let vault = load(bytes);
+    let mut genesis = vault.genesis().clone();
+    edit(&mut genesis);
+    let generation = genesis.generation().expect("a format 2 vault");
+    let key = sign::quorum_key(mk, &genesis.vault_id, generation);
+    if let Some(v2) = genesis.v2.as_mut() {
+        v2.quorum_public = key.public().0;
+    }
+    genesis.proof = Proof::UNSIGNED;
+    let fingerprint = Fingerprint::of(&genesis);
+    let records = std::iter::once(Record::Genesis(genesis))
+        .chain(vault.records()[1..].iter().map(|p| p.record.clone()));
+    let mut out = log::header(2).to_vec();
+    let mut prev = log::genesis_prev(2);
+    for mut r in records {
+        if r.signer() == Some(Signer::Quorum) {
+            r.sign_v2(&key, fingerprint.as_bytes(), &prev);
+        }
+        let (frame, hash) = log::encode_frame(&prev, r.kind(), &r.encode_body());
+        out.extend_from_slice(&frame);
+        prev = hash;
+    }
+    out
+}
+
+/// The format 2 vault file `good` with an escrow key an attacker holds,
+/// its genesis signed by the attacker's own quorum key (they hold no share,
+/// so not the vault's): the deposit hijack done as well as it can be.
+pub fn hijacked(good: &[u8]) -> Vec<u8> {
+    let attacker = vault_core::keys::MasterKey::generate();
+    let id = *load(good).id();
+    let (escrow, _) = vault_core::escrow::generate(&attacker, &id);
+    resigned(good, &attacker, |g| g.escrow_public = escrow)
 }
 
 /// The vault in the file bytes `bytes`.

@@ -82,6 +82,9 @@ pub enum Command {
     /// New master key, escrow key and shares for a new custodian set; every entry
     /// re-encrypted; old shares stop working.
     Rekey(RekeyArgs),
+    /// Move a version 1 vault to version 2 (signed records, a fingerprint
+    /// that commits to its keys) with a quorum; shares stay valid.
+    Upgrade(UpgradeArgs),
     /// Readiness report: drills, rotations, exposed entries, share checks.
     Status(StatusArgs),
     /// Print the vault's audit trail.
@@ -537,6 +540,29 @@ pub struct RekeyArgs {
     pub set: CustodianSetArgs,
     /// Why (kept in the rekey record).
     #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The vault file (format version 1).
+    pub vault: PathBuf,
+    /// Shares of k custodians (text file, picture or `-`); repeat for each.
+    #[arg(long = "share", value_name = "FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// Whom to call, where things are: kept in the new genesis record.
+    #[command(flatten)]
+    pub text: EnvelopeTextArgs,
+    /// Why (kept in the closing record).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "upgrade to format version 2"
+    )]
     pub reason: String,
     /// Print JSON.
     #[arg(long)]

@@ -176,7 +176,9 @@ impl From<OpenError> for CliError {
     fn from(e: OpenError) -> Self {
         match e {
             OpenError::TooFew { .. } => Self::shares(e.to_string()),
-            OpenError::KeyMismatch | OpenError::EscrowSealed => Self::damaged(e.to_string()),
+            OpenError::KeyMismatch | OpenError::EscrowSealed | OpenError::SignatureKey => {
+                Self::damaged(e.to_string())
+            }
         }
     }
 }

@@ -124,8 +124,20 @@ fn vault_cases(c: &mut Corpus, golden: &[u8]) {
         "not a breakglass vault",
     );
     c.case("empty.bg", b"", "list", "-", 2, "not a breakglass vault");
+    // A version 1 file whose header says 2: its chain no longer starts
+    // where its first record says (the header is hashed into it).
+    let mut b = golden.to_vec();
+    b[8..10].copy_from_slice(&[0, 2]);
+    c.case(
+        "version-2.bg",
+        &b,
+        "list",
+        "-",
+        4,
+        "chain hash does not match",
+    );
     for (name, v) in [
-        ("version-2.bg", [0u8, 2]),
+        ("version-3.bg", [0u8, 3]),
         ("version-ffff.bg", [0xff, 0xff]),
     ] {
         let mut b = golden.to_vec();

@@ -1,8 +1,11 @@
-//! Writes the golden fixture of format version 1 (fixtures/v1/).
+//! Writes the golden fixtures of the format version this build writes
+//! (version 2: fixtures/v2/; fixtures/v1/ was made by the same program
+//! when it wrote version 1).
 //!
 //! ```text
-//! cargo run -p vault-core --example make_golden -- fixtures/v1
-//! cargo run -p vault-core --example make_golden -- fixtures/v1/lifecycle lifecycle
+//! cargo run -p vault-core --example make_golden -- fixtures/v2
+//! cargo run -p vault-core --example make_golden -- fixtures/v2/lifecycle lifecycle
+//! cargo run -p vault-core --example make_golden -- fixtures/v2/upgraded upgrade
 //! ```
 //!
 //! The fixture is a compatibility contract: once committed it is never
@@ -29,10 +32,13 @@ fn main() {
         .nth(1)
         .expect("usage: make_golden OUT_DIR [lifecycle]");
     let out = Path::new(&out);
-    if std::env::args().nth(2).as_deref() == Some("lifecycle") {
-        return lifecycle(out);
+    match std::env::args().nth(2).as_deref() {
+        Some("lifecycle") => return lifecycle(out),
+        Some("upgrade") => return upgrade(out),
+        _ => {}
     }
-    let spec = InitSpec::new("breakglass golden v1", 2, ["alice", "bob", "carol"])
+    let spec = InitSpec::new("breakglass golden v2", 2, ["alice", "bob", "carol"])
+        .with_contact("Security on-call +1 555 0100", "Safe 2, 4th floor")
         .with_actor("fixture@breakglass")
         .with_time(T0)
         .with_kdf(KdfParams::FLOOR);
@@ -119,10 +125,13 @@ fn main() {
     push(&mut bytes, &vault, &record);
     let vault = replay(&bytes);
     t += 60;
+    let bob = vault
+        .check_share(&shares[1], pass("golden-bob-passphrase").as_ref())
+        .unwrap();
     push(
         &mut bytes,
         &vault,
-        &vault.share_verified(2, "fixture@breakglass", t),
+        &vault.share_verified(&bob, "fixture@breakglass", t, vault.head()),
     );
 
     std::fs::create_dir_all(out).unwrap();
@@ -155,7 +164,7 @@ fn push(bytes: &mut Vec<u8>, vault: &Vault, record: &Record) {
 fn lifecycle(out: &Path) {
     use vault_core::record::DrillKind;
     use vault_core::rekey::RekeySpec;
-    let spec = InitSpec::new("breakglass lifecycle v1", 2, ["alice", "bob", "carol"])
+    let spec = InitSpec::new("breakglass lifecycle v2", 2, ["alice", "bob", "carol"])
         .with_actor("fixture@breakglass")
         .with_time(T0)
         .with_kdf(KdfParams::FLOOR);
@@ -259,6 +268,8 @@ fn lifecycle(out: &Path) {
         time: T0 + 720,
         kdf: KdfParams::FLOOR,
         reason: "alice left".into(),
+        contact: None,
+        location: None,
     };
     let pass = Some(SecretString::from("lifecycle-dave-passphrase".to_owned()));
     let rekeyed = unsealed.rekey(&vault, &rekey, &[None, None, pass]).unwrap();
@@ -290,5 +301,40 @@ fn lifecycle(out: &Path) {
         "wrote {} ({} bytes) and 3 shares",
         out.join("lifecycle.bg").display(),
         bytes.len()
+    );
+}
+
+/// The v1 golden vault (fixtures/v1/) upgraded to format 2 with alice's and
+/// carol's shares: the same shares open it.
+fn upgrade(out: &Path) {
+    use vault_core::rekey::UpgradeSpec;
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/v1");
+    let bytes = std::fs::read(v1.join("golden.bg")).unwrap();
+    let vault = replay(&bytes);
+    let body = |name: &str| {
+        share_text::decode(&std::fs::read_to_string(v1.join(format!("{name}.share"))).unwrap())
+            .unwrap()
+    };
+    let pass = Some(SecretString::from("golden-alice-passphrase".to_owned()));
+    let alice = vault.check_share(&body("alice"), pass.as_ref()).unwrap();
+    let carol = vault.check_share(&body("carol"), None).unwrap();
+    let unsealed = vault.open(&[alice, carol]).unwrap();
+    let spec = UpgradeSpec {
+        actor: "fixture@breakglass".into(),
+        time: T0 + 3600,
+        reason: "upgrade to format version 2".into(),
+        contact: "Security on-call +1 555 0100".into(),
+        location: String::new(),
+    };
+    let mut upgraded = Vec::new();
+    unsealed
+        .upgrade_into(&vault, &spec, || {}, &mut upgraded)
+        .unwrap();
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(out.join("upgraded.bg"), &upgraded).unwrap();
+    eprintln!(
+        "wrote {} ({} bytes); the v1 shares open it",
+        out.join("upgraded.bg").display(),
+        upgraded.len()
     );
 }

@@ -21,6 +21,10 @@ pub enum Field {
     Reason,
     /// A device identifier.
     Device,
+    /// Whom to call, on the envelopes (format 2 genesis).
+    Contact,
+    /// Where the envelopes are kept (format 2 genesis).
+    Location,
 }
 
 impl Field {
@@ -32,6 +36,8 @@ impl Field {
             Self::Label => "label",
             Self::Reason => "reason",
             Self::Device => "device",
+            Self::Contact => "contact",
+            Self::Location => "location",
         }
     }
 }

@@ -15,6 +15,8 @@ use crate::keys::sha256;
 use crate::record::Genesis;
 use crate::text::lines::{base32, normalize};
 
+/// Domain label of a version 2 vault's fingerprint (§14.2).
+const LABEL_V2: &[u8] = b"breakglass/v2/fingerprint";
 /// Domain label of a version 1 vault's fingerprint.
 const LABEL_V1: &[u8] = b"breakglass/v2/fingerprint-v1";
 /// Symbols of the short form: 20 base32 symbols, 100 bits.
@@ -43,6 +45,15 @@ impl Fingerprint {
         }
         w.bytes(&genesis.escrow_public).bytes(&genesis.key_check);
         Self(sha256(&[LABEL_V1, &w.finish()]))
+    }
+
+    /// The fingerprint of a vault by its genesis record: format 2 (§14.2)
+    /// when the genesis is a format 2 one, else format 1 (§3.3).
+    pub fn of(genesis: &Genesis) -> Self {
+        match genesis.fingerprinted_v2() {
+            Some(head) => Self(sha256(&[LABEL_V2, &head])),
+            None => Self::of_v1(genesis),
+        }
     }
 
     /// A fingerprint from its 32 bytes (as a receipt carries it).
@@ -167,10 +178,12 @@ mod tests {
                 Custodian {
                     name: "alice".into(),
                     commitment: [1; 32],
+                    public: None,
                 },
                 Custodian {
                     name: "bob".into(),
                     commitment: [2; 32],
+                    public: None,
                 },
             ],
             escrow_public: [3; 32],
@@ -179,7 +192,8 @@ mod tests {
                 ciphertext: [5; 48],
             },
             key_check: [6; 32],
-            mac: [8; 32],
+            proof: crate::record::Proof::Mac([8; 32]),
+            v2: None,
         }
     }
 
@@ -227,8 +241,61 @@ mod tests {
         // Not covered: what only the master key can check.
         let mut g = genesis();
         g.escrow_sealed.ciphertext[0] ^= 1;
-        g.mac[0] ^= 1;
+        g.proof = crate::record::Proof::Mac([9; 32]);
         assert_eq!(Fingerprint::of_v1(&g), base);
+    }
+
+    fn genesis_v2() -> Genesis {
+        let mut g = genesis();
+        for c in &mut g.custodians {
+            c.public = Some([11; 32]);
+        }
+        g.v2 = Some(crate::record::GenesisV2 {
+            generation: 2,
+            origin: crate::record::Origin::Rekey,
+            previous: [12; 32],
+            carried: 5,
+            contact: "call Maria".into(),
+            location: "safe 2".into(),
+            quorum_public: [13; 32],
+        });
+        g.proof = crate::record::Proof::Signature([14; 64]);
+        g
+    }
+
+    /// Format 2 (§14.2) covers what format 1 does and the generation, the
+    /// lineage, contact and location and every signature key; not the
+    /// sealed escrow key or the signature.
+    #[test]
+    fn v2_covers_the_keys_and_the_lineage() {
+        let base = Fingerprint::of(&genesis_v2());
+        assert_ne!(base, Fingerprint::of_v1(&genesis_v2()));
+        let changes: [fn(&mut Genesis); 14] = [
+            |g| g.vault_id.0[0] ^= 1,
+            |g| g.time += 1,
+            |g| g.name.push('x'),
+            |g| g.threshold = 1,
+            |g| g.custodians[0].commitment[0] ^= 1,
+            |g| g.custodians[1].public = Some([15; 32]),
+            |g| g.escrow_public[0] ^= 1,
+            |g| g.key_check[0] ^= 1,
+            |g| g.v2.as_mut().unwrap().generation = 3,
+            |g| g.v2.as_mut().unwrap().previous[0] ^= 1,
+            |g| g.v2.as_mut().unwrap().carried = 6,
+            |g| g.v2.as_mut().unwrap().contact.push('x'),
+            |g| g.v2.as_mut().unwrap().location.push('x'),
+            |g| g.v2.as_mut().unwrap().quorum_public[0] ^= 1,
+        ];
+        for (i, change) in changes.into_iter().enumerate() {
+            let mut g = genesis_v2();
+            change(&mut g);
+            assert_ne!(Fingerprint::of(&g), base, "change {i} kept the fingerprint");
+        }
+        let mut g = genesis_v2();
+        g.escrow_sealed.ciphertext[0] ^= 1;
+        g.escrow_sealed.nonce[0] ^= 1;
+        g.proof = crate::record::Proof::Signature([16; 64]);
+        assert_eq!(Fingerprint::of(&g), base);
     }
 
     /// The golden vault's fingerprint, as printed on its envelopes: pinned

@@ -19,8 +19,10 @@ use crate::keys::sha256;
 
 /// First eight bytes of every vault file.
 pub const MAGIC: [u8; 8] = *b"\x89BGVLT\r\n";
-/// The file format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The file format version this build writes (docs/FORMAT.md §14).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build reads (forever: `fixtures/v1/`).
+pub const OLDEST_VERSION: u16 = 1;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 10;
 /// Bytes of a frame before its body: length, type, frame check.
@@ -30,17 +32,38 @@ pub const FRAME_OVERHEAD: usize = FRAME_HEAD + 32;
 /// The largest body any record may have.
 pub const MAX_BODY: usize = 1 << 20;
 
-/// The file header for this format version.
-pub fn header() -> [u8; HEADER_LEN] {
+/// The file header of format version `version`.
+pub fn header(version: u16) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[..8].copy_from_slice(&MAGIC);
-    h[8..].copy_from_slice(&FORMAT_VERSION.to_be_bytes());
+    h[8..].copy_from_slice(&version.to_be_bytes());
     h
 }
 
-/// The chain hash a file starts from.
-pub fn genesis_prev() -> [u8; 32] {
-    sha256(&[b"breakglass/v1/chain", &header()])
+/// The chain hash a file of format version `version` starts from. The
+/// header holds the version, so a version 1 chain and a version 2 chain
+/// never agree.
+pub fn genesis_prev(version: u16) -> [u8; 32] {
+    sha256(&[b"breakglass/v1/chain", &header(version)])
+}
+
+/// The format version a file's first record says, by the chain hash it
+/// follows (`Frame::prev` of record 1); `None` for any other hash.
+pub fn version_of_first(prev: &[u8; 32]) -> Option<u16> {
+    (OLDEST_VERSION..=FORMAT_VERSION).find(|&v| genesis_prev(v) == *prev)
+}
+
+/// The format version in a file header, when it is one this build reads.
+pub fn read_header(bytes: &[u8]) -> Result<u16, LogError> {
+    if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
+        return Err(LogError::NotAVault);
+    }
+    match u16::from_be_bytes([bytes[8], bytes[9]]) {
+        // Version 0 does not exist; anything newer is from the future.
+        0 => Err(LogError::NotAVault),
+        v if v > FORMAT_VERSION => Err(LogError::NewerFormat(v)),
+        v => Ok(v),
+    }
 }
 
 /// The chain hash of a record following `prev`.
@@ -137,19 +160,13 @@ pub enum LogError {
 
 /// Parses and checks the whole file. Only the end of the file may be torn.
 pub fn parse(bytes: &[u8]) -> Result<Log, LogError> {
-    if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
-        return Err(LogError::NotAVault);
-    }
-    let version = u16::from_be_bytes([bytes[8], bytes[9]]);
-    if version != FORMAT_VERSION {
-        // Version 0 does not exist; anything else is from the future.
-        return Err(if version == 0 {
-            LogError::NotAVault
-        } else {
-            LogError::NewerFormat(version)
-        });
-    }
-    parse_tail(&bytes[HEADER_LEN..], HEADER_LEN as u64, genesis_prev(), 1)
+    let version = read_header(bytes)?;
+    parse_tail(
+        &bytes[HEADER_LEN..],
+        HEADER_LEN as u64,
+        genesis_prev(version),
+        1,
+    )
 }
 
 /// Parses the records in `bytes`, which sit at file offset `base` right
@@ -288,8 +305,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn file(bodies: &[&[u8]]) -> Vec<u8> {
-        let mut out = header().to_vec();
-        let mut prev = genesis_prev();
+        let mut out = header(1).to_vec();
+        let mut prev = genesis_prev(1);
         for b in bodies {
             let (frame, hash) = encode_frame(&prev, 2, b);
             out.extend_from_slice(&frame);
@@ -300,7 +317,12 @@ mod tests {
 
     #[test]
     fn header_bytes_are_pinned() {
-        assert_eq!(hex::encode(header()), "894247564c540d0a0001");
+        assert_eq!(hex::encode(header(1)), "894247564c540d0a0001");
+        assert_eq!(hex::encode(header(2)), "894247564c540d0a0002");
+        assert_ne!(genesis_prev(1), genesis_prev(2));
+        assert_eq!(version_of_first(&genesis_prev(1)), Some(1));
+        assert_eq!(version_of_first(&genesis_prev(2)), Some(2));
+        assert_eq!(version_of_first(&[0; 32]), None);
     }
 
     #[test]
@@ -348,8 +370,10 @@ mod tests {
         assert_eq!(parse(b"hello world"), Err(LogError::NotAVault));
         assert_eq!(parse(b""), Err(LogError::NotAVault));
         let mut bytes = file(&[]);
-        bytes[9] = 2;
-        assert_eq!(parse(&bytes), Err(LogError::NewerFormat(2)));
+        bytes[9] = 3;
+        assert_eq!(parse(&bytes), Err(LogError::NewerFormat(3)));
+        bytes[9] = 0;
+        assert_eq!(parse(&bytes), Err(LogError::NotAVault));
     }
 
     #[test]
@@ -439,7 +463,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let mut bytes = header().to_vec();
+            let mut bytes = header(1).to_vec();
             bytes.extend_from_slice(&tail);
             let _ = parse(&bytes);
             let _ = parse(&tail);

@@ -23,6 +23,8 @@ const EVERY: u32 = 90;
 struct Bench {
     vault: Vault,
     quorum: Unsealed,
+    /// Every custodian's checked share, in index order.
+    shares: Vec<crate::shamir::KeyShare>,
 }
 
 impl Bench {
@@ -35,15 +37,20 @@ impl Bench {
         let plain: Vec<_> = names.iter().map(|_| None).collect();
         let created = create(&spec, &plain).unwrap();
         let vault = Vault::replay(&log::parse(&created.bytes).unwrap()).unwrap();
-        let shares: Vec<_> = created.shares[..k]
+        let shares: Vec<_> = created
+            .shares
             .iter()
             .map(|s| {
                 let body = share_text::decode(&s.text).unwrap();
                 vault.check_share(&body, None).unwrap()
             })
             .collect();
-        let quorum = vault.open(&shares).unwrap();
-        Self { vault, quorum }
+        let quorum = vault.open(&shares[..k]).unwrap();
+        Self {
+            vault,
+            quorum,
+            shares,
+        }
     }
 
     /// A 2-of-3 vault: no margin warning beyond "two lost envelopes".
@@ -116,7 +123,10 @@ impl Bench {
 
     /// Custodian `index` (1-based) verified their share at `time`.
     fn verified(&mut self, index: u8, time: u64) {
-        let record = self.vault.share_verified(index, "tester", time);
+        let share = &self.shares[usize::from(index) - 1];
+        let record = self
+            .vault
+            .share_verified(share, "tester", time, self.vault.head());
         self.vault.push(record).unwrap();
     }
 

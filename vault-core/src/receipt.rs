@@ -175,10 +175,10 @@ impl Receipt {
         if self.fingerprint == *vault.fingerprint().as_bytes() {
             return Plan::Same;
         }
-        let generation = (1..vault.generation()).find(|&h| {
+        let generation = (1..vault.epoch()).find(|&h| {
             vault
-                .earlier_generation(h)
-                .is_some_and(|(g, _)| Fingerprint::of_v1(g).as_bytes() == &self.fingerprint)
+                .earlier_epoch(h)
+                .is_some_and(|(g, _)| Fingerprint::of(g).as_bytes() == &self.fingerprint)
         });
         match generation {
             // Each rekey carries every record over one place later (its
@@ -187,7 +187,7 @@ impl Receipt {
             // old number and hash, or a deposit the rekey re-encrypted.
             Some(h) => Plan::Earlier {
                 generation: h,
-                number: self.record as usize + (vault.generation() - h) as usize,
+                number: self.record as usize + (vault.epoch() - h) as usize,
             },
             None => Plan::Other,
         }

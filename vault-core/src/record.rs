@@ -1,4 +1,9 @@
-//! Record bodies of the vault file (docs/FORMAT.md §7).
+//! Record bodies of the vault file (docs/FORMAT.md §7, and §14 for
+//! format version 2).
+//!
+//! One struct per record kind serves both versions: a quorum record's
+//! [`Proof`] is a MAC in version 1 and an Ed25519 signature in version 2,
+//! and the type byte follows from it (`0x03` or `0x13`, …).
 //!
 //! Each record type has one canonical encoding; `decode(encode(r)) == r`
 //! and `encode(decode(b)) == b` for every accepted `b`.
@@ -29,6 +34,31 @@ pub mod kind {
     /// A deposit in the exported-key form (§7.8): sealed with or without
     /// the vault file, alone or in a batch.
     pub const DEPOSIT_EXPORTED: u8 = 0x12;
+    /// Format 2 genesis (§14.2), quorum-signed.
+    pub const GENESIS_V2: u8 = 0x11;
+    /// Format 2 unseal, quorum-signed.
+    pub const UNSEAL_V2: u8 = 0x13;
+    /// Format 2 share check, signed by the custodian.
+    pub const SHARE_VERIFIED_V2: u8 = 0x14;
+    /// Format 2 drill, quorum-signed.
+    pub const DRILL_V2: u8 = 0x15;
+    /// Format 2 history record (carries its generation and old link).
+    pub const HISTORY_V2: u8 = 0x16;
+    /// Format 2 rekey or upgrade closing record, quorum-signed.
+    pub const REKEY_V2: u8 = 0x17;
+
+    /// True for a genesis of either format.
+    pub fn is_genesis(kind: u8) -> bool {
+        matches!(kind, GENESIS | GENESIS_V2)
+    }
+
+    /// True for the types only a version 2 file holds at top level.
+    pub fn is_v2(kind: u8) -> bool {
+        matches!(
+            kind,
+            GENESIS_V2 | UNSEAL_V2 | SHARE_VERIFIED_V2 | DRILL_V2 | HISTORY_V2 | REKEY_V2
+        )
+    }
 }
 
 /// Limits on text fields, in bytes.
@@ -45,6 +75,8 @@ pub mod limits {
     pub const REASON: usize = 1024;
     /// A deposit attribute's value.
     pub const ATTRIBUTE: usize = 128;
+    /// Contact and location of a version 2 genesis (may be empty).
+    pub const CONTACT: usize = 512;
     /// HPKE ciphertext of one deposit.
     pub const CIPHERTEXT: usize = crate::entry::MAX_SECRET + crate::entry::MAX_USERNAME + 64;
 }
@@ -78,6 +110,100 @@ pub struct Custodian {
     pub name: String,
     /// Commitment to this custodian's share.
     pub commitment: [u8; 32],
+    /// Format 2: this custodian's Ed25519 public key (derived from their
+    /// share), which signs their share checks. `None` in format 1.
+    pub public: Option<[u8; 32]>,
+}
+
+/// How a quorum record shows who wrote it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// Format 1: HMAC-SHA256 under the master key; only k shares check it.
+    Mac([u8; 32]),
+    /// Format 2: an Ed25519 signature; anyone checks it (§14.3).
+    Signature([u8; 64]),
+}
+
+impl std::fmt::Debug for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, bytes): (&str, &[u8]) = match self {
+            Self::Mac(m) => ("Mac", m),
+            Self::Signature(s) => ("Signature", s),
+        };
+        write!(f, "{name}(")?;
+        for b in &bytes[..4] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
+    }
+}
+
+impl Proof {
+    /// A version 2 proof to be signed.
+    pub const UNSIGNED: Self = Self::Signature([0; 64]);
+    /// A version 1 proof to be MAC'd.
+    pub const UNMACED: Self = Self::Mac([0; 32]);
+
+    fn is_v2(&self) -> bool {
+        matches!(self, Self::Signature(_))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Mac(m) => m,
+            Self::Signature(s) => s,
+        }
+    }
+}
+
+/// Why a version 2 genesis was written (§14.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `init`: generation 1, nothing carried.
+    Init,
+    /// `rekey`: a new master key; the replaced file's records carried.
+    Rekey,
+    /// `upgrade`: a version 1 vault moved to version 2 with the same
+    /// master key, shares and escrow key.
+    Upgrade,
+}
+
+impl Origin {
+    fn code(self) -> u8 {
+        match self {
+            Self::Init => 1,
+            Self::Rekey => 2,
+            Self::Upgrade => 3,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Init),
+            2 => Some(Self::Rekey),
+            3 => Some(Self::Upgrade),
+            _ => None,
+        }
+    }
+}
+
+/// The fields a version 2 genesis adds (§14.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenesisV2 {
+    /// 1 at init, one more at each rekey; an upgrade keeps it.
+    pub generation: u16,
+    /// Why this genesis was written.
+    pub origin: Origin,
+    /// The fingerprint of the file this one replaced (zeros at init).
+    pub previous: [u8; 32],
+    /// How many records after this one the rewrite carried over.
+    pub carried: u32,
+    /// Whom to call (may be empty).
+    pub contact: String,
+    /// Where the envelopes are kept (may be empty).
+    pub location: String,
+    /// The quorum's Ed25519 public key (derived from the master key).
+    pub quorum_public: [u8; 32],
 }
 
 /// The first record: the vault's public parameters and sealed escrow key.
@@ -101,8 +227,10 @@ pub struct Genesis {
     pub escrow_sealed: SealedEscrowKey,
     /// Key-check value derived from the master key.
     pub key_check: [u8; 32],
-    /// MAC under the record key.
-    pub mac: [u8; 32],
+    /// MAC (format 1) or quorum signature (format 2).
+    pub proof: Proof,
+    /// What a format 2 genesis adds; `None` in format 1.
+    pub v2: Option<GenesisV2>,
 }
 
 /// Public attribute tags of a deposit (docs/FORMAT.md §7.2).
@@ -168,8 +296,8 @@ pub struct Unseal {
     pub entries: Vec<(String, u32)>,
     /// Reason given (may be empty).
     pub reason: String,
-    /// MAC under the record key.
-    pub mac: [u8; 32],
+    /// MAC (format 1) or quorum signature (format 2).
+    pub proof: Proof,
 }
 
 /// A custodian checked their share (and passphrase) alone.
@@ -181,6 +309,8 @@ pub struct ShareVerified {
     pub actor: String,
     /// The custodian's index.
     pub custodian: u8,
+    /// Format 2: the custodian's signature (§14.3); `None` in format 1.
+    pub signature: Option<[u8; 64]>,
 }
 
 /// What a drill record says happened.
@@ -237,8 +367,8 @@ pub struct Drill {
     pub versions_failed: u32,
     /// Reason or notes (may be empty).
     pub reason: String,
-    /// MAC under the record key.
-    pub mac: [u8; 32],
+    /// MAC (format 1) or quorum signature (format 2).
+    pub proof: Proof,
 }
 
 /// A record from before a rekey, kept for the audit trail. It has no effect
@@ -253,6 +383,36 @@ pub struct History {
     pub hash: [u8; 32],
     /// Its body (a genesis body with its sealed escrow key zeroed).
     pub body: Vec<u8>,
+    /// Format 2 (`0x16`): its generation and the chain hash before it in
+    /// its file; `None` for a format 1 history record (`0x06`).
+    pub v2: Option<HistoryV2>,
+}
+
+/// What a format 2 history record adds (§14.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryV2 {
+    /// The generation of the file the record was in.
+    pub generation: u16,
+    /// The chain hash before it in that file.
+    pub prev: [u8; 32],
+}
+
+impl History {
+    /// True when the old record's hash follows from `prev` and its body
+    /// (format 2; format 1 history has no `prev` to check against).
+    pub fn links(&self) -> Option<bool> {
+        let v2 = self.v2.as_ref()?;
+        Some(crate::log::chain_hash(&v2.prev, self.kind, &self.body) == self.hash)
+    }
+}
+
+/// Who signs a format 2 record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// The quorum's key of the file's generation.
+    Quorum,
+    /// Custodian `i`'s key (a share check).
+    Custodian(u8),
 }
 
 /// The vault was rekeyed: this file starts over from a new genesis and
@@ -275,8 +435,29 @@ pub struct Rekey {
     pub old_records: u32,
     /// Reason (may be empty).
     pub reason: String,
-    /// MAC under the new record key.
-    pub mac: [u8; 32],
+    /// Format 2: the previous generation's quorum key signs the handover
+    /// to this one (§14.4); zeros when the replaced file was format 1.
+    /// `None` in format 1.
+    pub handover: Option<[u8; 64]>,
+    /// MAC under the new record key (format 1) or the new quorum's
+    /// signature (format 2).
+    pub proof: Proof,
+}
+
+impl Rekey {
+    /// What the previous generation's quorum signs to hand over to the new
+    /// one (§14.4): a label, the old and the new fingerprint, and what the
+    /// old file held.
+    pub fn handover_message(&self, old: &[u8; 32], new: &[u8; 32]) -> Vec<u8> {
+        [
+            crate::sign::HANDOVER_SIG,
+            old,
+            new,
+            &self.old_head,
+            &self.old_records.to_be_bytes(),
+        ]
+        .concat()
+    }
 }
 
 /// Any record.
@@ -369,29 +550,37 @@ impl Record {
     /// The type byte.
     pub fn kind(&self) -> u8 {
         match self {
+            Self::Genesis(g) if g.v2.is_some() => kind::GENESIS_V2,
             Self::Genesis(_) => kind::GENESIS,
             Self::Deposit(d) if d.deposit_id.is_some() => kind::DEPOSIT_EXPORTED,
             Self::Deposit(_) => kind::DEPOSIT,
+            Self::Unseal(u) if u.proof.is_v2() => kind::UNSEAL_V2,
             Self::Unseal(_) => kind::UNSEAL,
+            Self::ShareVerified(s) if s.signature.is_some() => kind::SHARE_VERIFIED_V2,
             Self::ShareVerified(_) => kind::SHARE_VERIFIED,
+            Self::Drill(d) if d.proof.is_v2() => kind::DRILL_V2,
             Self::Drill(_) => kind::DRILL,
+            Self::History(h) if h.v2.is_some() => kind::HISTORY_V2,
             Self::History(_) => kind::HISTORY,
+            Self::Rekey(k) if k.proof.is_v2() => kind::REKEY_V2,
             Self::Rekey(_) => kind::REKEY,
         }
     }
 
-    /// True for records that carry a MAC (written by a quorum).
+    /// True for records that carry a MAC (format 1, written by a quorum).
     pub fn has_mac(&self) -> bool {
-        matches!(
-            self,
-            Self::Genesis(_) | Self::Unseal(_) | Self::Drill(_) | Self::Rekey(_)
-        )
+        self.mac_field().is_some()
     }
 
     /// The body without its MAC (the whole body when there is none).
     fn encode_unsigned(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
+            Self::Genesis(g) if g.v2.is_some() => {
+                g.encode_v2_head(&mut w);
+                w.bytes(&g.escrow_sealed.nonce)
+                    .bytes(&g.escrow_sealed.ciphertext);
+            }
             Self::Genesis(g) => {
                 w.bytes(g.vault_id.as_bytes())
                     .u64(g.time)
@@ -429,7 +618,19 @@ impl Record {
                 w.u64(s.time).str(&s.actor).u8(s.custodian);
             }
             Self::History(h) => {
-                w.u8(h.kind).u32(h.record).bytes(&h.hash).blob(&h.body);
+                match &h.v2 {
+                    Some(v2) => {
+                        w.u16(v2.generation)
+                            .u8(h.kind)
+                            .u32(h.record)
+                            .bytes(&v2.prev)
+                            .bytes(&h.hash);
+                    }
+                    None => {
+                        w.u8(h.kind).u32(h.record).bytes(&h.hash);
+                    }
+                }
+                w.blob(&h.body);
             }
             Self::Rekey(k) => {
                 w.u64(k.time)
@@ -441,6 +642,9 @@ impl Record {
                     .bytes(&k.old_head)
                     .u32(k.old_records)
                     .str(&k.reason);
+                if k.proof.is_v2() {
+                    w.bytes(&k.handover.unwrap_or([0; 64]));
+                }
             }
             Self::Drill(d) => {
                 w.u64(d.time)
@@ -456,33 +660,106 @@ impl Record {
         w.finish()
     }
 
-    fn mac_field(&self) -> Option<&[u8; 32]> {
+    fn proof(&self) -> Option<&Proof> {
         match self {
-            Self::Genesis(g) => Some(&g.mac),
-            Self::Unseal(u) => Some(&u.mac),
-            Self::Drill(d) => Some(&d.mac),
-            Self::Rekey(k) => Some(&k.mac),
+            Self::Genesis(g) => Some(&g.proof),
+            Self::Unseal(u) => Some(&u.proof),
+            Self::Drill(d) => Some(&d.proof),
+            Self::Rekey(k) => Some(&k.proof),
             _ => None,
         }
     }
 
-    fn mac_field_mut(&mut self) -> Option<&mut [u8; 32]> {
+    fn proof_mut(&mut self) -> Option<&mut Proof> {
         match self {
-            Self::Genesis(g) => Some(&mut g.mac),
-            Self::Unseal(u) => Some(&mut u.mac),
-            Self::Drill(d) => Some(&mut d.mac),
-            Self::Rekey(k) => Some(&mut k.mac),
+            Self::Genesis(g) => Some(&mut g.proof),
+            Self::Unseal(u) => Some(&mut u.proof),
+            Self::Drill(d) => Some(&mut d.proof),
+            Self::Rekey(k) => Some(&mut k.proof),
             _ => None,
         }
+    }
+
+    fn mac_field(&self) -> Option<&[u8; 32]> {
+        match self.proof()? {
+            Proof::Mac(m) => Some(m),
+            Proof::Signature(_) => None,
+        }
+    }
+
+    /// The format 2 signature, if this is a signed record.
+    pub fn signature(&self) -> Option<&[u8; 64]> {
+        match self {
+            Self::ShareVerified(s) => s.signature.as_ref(),
+            _ => match self.proof()? {
+                Proof::Signature(s) => Some(s),
+                Proof::Mac(_) => None,
+            },
+        }
+    }
+
+    /// Who signs this record, if it is a format 2 signed record.
+    pub fn signer(&self) -> Option<Signer> {
+        self.signature()?;
+        Some(match self {
+            Self::ShareVerified(s) => Signer::Custodian(s.custodian),
+            _ => Signer::Quorum,
+        })
     }
 
     /// The canonical body bytes.
     pub fn encode_body(&self) -> Vec<u8> {
         let mut body = self.encode_unsigned();
-        if let Some(mac) = self.mac_field() {
-            body.extend_from_slice(mac);
+        if let Some(sig) = self.signature() {
+            body.extend_from_slice(sig);
+        } else if let Some(proof) = self.proof() {
+            body.extend_from_slice(proof.bytes());
         }
         body
+    }
+
+    /// What a format 2 signature covers (§14.3): a label naming the
+    /// signer, the file's fingerprint, the chain hash before the record,
+    /// its type and its body without the signature.
+    fn signed_message(&self, fingerprint: &[u8; 32], prev: &[u8; 32]) -> Option<Vec<u8>> {
+        let label = match self.signer()? {
+            Signer::Quorum => crate::sign::RECORD_SIG,
+            Signer::Custodian(_) => crate::sign::CUSTODIAN_SIG,
+        };
+        let unsigned = self.encode_unsigned();
+        Some([label, fingerprint, prev, &[self.kind()], &unsigned].concat())
+    }
+
+    /// Signs a format 2 record (built with [`Proof::UNSIGNED`], or a
+    /// share check with a signature of zeros) for its place after `prev`
+    /// in the file whose fingerprint is `fingerprint`.
+    pub fn sign_v2(
+        &mut self,
+        key: &crate::sign::SecretSigningKey,
+        fingerprint: &[u8; 32],
+        prev: &[u8; 32],
+    ) {
+        let message = self
+            .signed_message(fingerprint, prev)
+            .expect("sign_v2 is for format 2 signed records");
+        let sig = key.sign(&[&message]);
+        match self {
+            Self::ShareVerified(s) => s.signature = Some(sig),
+            _ => *self.proof_mut().expect("a signed record has a proof") = Proof::Signature(sig),
+        }
+    }
+
+    /// Checks a format 2 signature against `key` for the record's place
+    /// after `prev` in the file whose fingerprint is `fingerprint`; `None`
+    /// for records that are not signed.
+    pub fn verify_signature(
+        &self,
+        key: &crate::sign::PublicKey,
+        fingerprint: &[u8; 32],
+        prev: &[u8; 32],
+    ) -> Option<bool> {
+        let message = self.signed_message(fingerprint, prev)?;
+        Some(key.verify(&[&message], self.signature()?))
     }
 
     fn mac_input<'a>(prev: &'a [u8; 32], kind: &'a [u8; 1], unsigned: &'a [u8]) -> [&'a [u8]; 4] {
@@ -495,8 +772,8 @@ impl Record {
         let unsigned = self.encode_unsigned();
         let kind = [self.kind()];
         let tag = key.mac(&Self::mac_input(prev, &kind, &unsigned));
-        if let Some(mac) = self.mac_field_mut() {
-            *mac = tag;
+        if let Some(proof @ Proof::Mac(_)) = self.proof_mut() {
+            *proof = Proof::Mac(tag);
         }
     }
 
@@ -512,14 +789,16 @@ impl Record {
     /// Decodes a body of type `kind`.
     pub fn decode(kind: u8, body: &[u8]) -> Result<Self, RecordError> {
         let mut r = Reader::new(body);
+        let v2 = kind::is_v2(kind);
         let record = match kind {
             kind::GENESIS => Self::Genesis(decode_genesis(&mut r)?),
+            kind::GENESIS_V2 => Self::Genesis(decode_genesis_v2(&mut r)?),
             kind::DEPOSIT => Self::Deposit(decode_deposit(&mut r, false)?),
             kind::DEPOSIT_EXPORTED => Self::Deposit(decode_deposit(&mut r, true)?),
-            kind::UNSEAL => Self::Unseal(decode_unseal(&mut r)?),
-            kind::DRILL => Self::Drill(decode_drill(&mut r)?),
-            kind::HISTORY => Self::History(decode_history(&mut r)?),
-            kind::REKEY => Self::Rekey(Rekey {
+            kind::UNSEAL | kind::UNSEAL_V2 => Self::Unseal(decode_unseal(&mut r, v2)?),
+            kind::DRILL | kind::DRILL_V2 => Self::Drill(decode_drill(&mut r, v2)?),
+            kind::HISTORY | kind::HISTORY_V2 => Self::History(decode_history(&mut r, v2)?),
+            kind::REKEY | kind::REKEY_V2 => Self::Rekey(Rekey {
                 time: r.u64("time")?,
                 actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
                 custodians: read_custodians(&mut r)?,
@@ -528,12 +807,18 @@ impl Record {
                 old_head: r.array("old head")?,
                 old_records: r.u32("old records")?,
                 reason: read_text(&mut r, "reason", limits::REASON, true)?.to_owned(),
-                mac: r.array("mac")?,
+                handover: if v2 { Some(r.array("handover")?) } else { None },
+                proof: read_proof(&mut r, v2)?,
             }),
-            kind::SHARE_VERIFIED => Self::ShareVerified(ShareVerified {
+            kind::SHARE_VERIFIED | kind::SHARE_VERIFIED_V2 => Self::ShareVerified(ShareVerified {
                 time: r.u64("time")?,
                 actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
                 custodian: r.u8("custodian")?,
+                signature: if v2 {
+                    Some(r.array("signature")?)
+                } else {
+                    None
+                },
             }),
             other => return Err(RecordError::UnknownType(other)),
         };
@@ -559,6 +844,7 @@ fn decode_genesis(r: &mut Reader<'_>) -> Result<Genesis, DecodeError> {
         custodians.push(Custodian {
             name,
             commitment: r.array("commitment")?,
+            public: None,
         });
     }
     Ok(Genesis {
@@ -574,8 +860,129 @@ fn decode_genesis(r: &mut Reader<'_>) -> Result<Genesis, DecodeError> {
             ciphertext: r.array("sealed escrow key")?,
         },
         key_check: r.array("key check")?,
-        mac: r.array("mac")?,
+        proof: Proof::Mac(r.array("mac")?),
+        v2: None,
     })
+}
+
+fn read_proof(r: &mut Reader<'_>, v2: bool) -> Result<Proof, DecodeError> {
+    Ok(if v2 {
+        Proof::Signature(r.array("signature")?)
+    } else {
+        Proof::Mac(r.array("mac")?)
+    })
+}
+
+/// A format 2 genesis body (§14.2).
+fn decode_genesis_v2(r: &mut Reader<'_>) -> Result<Genesis, DecodeError> {
+    let vault_id = VaultId(r.array("vault id")?);
+    let at = r.pos();
+    let generation = r.u16("generation")?;
+    let origin = Origin::from_code(r.u8("origin")?)
+        .ok_or_else(|| r.invalid("origin", at + 2, "unknown origin"))?;
+    let previous = r.array("previous fingerprint")?;
+    let carried = r.u32("carried")?;
+    let consistent = match origin {
+        Origin::Init => generation == 1 && previous == [0; 32] && carried == 0,
+        Origin::Rekey => generation >= 2 && carried >= 1,
+        Origin::Upgrade => generation >= 1 && carried >= 1,
+    };
+    if !consistent {
+        return Err(r.invalid(
+            "generation",
+            at,
+            "generation, origin, previous fingerprint and carried count disagree",
+        ));
+    }
+    let time = r.u64("time")?;
+    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
+    let name = read_text(r, "vault name", limits::NAME, false)?.to_owned();
+    let contact = read_text(r, "contact", limits::CONTACT, true)?.to_owned();
+    let location = read_text(r, "location", limits::CONTACT, true)?.to_owned();
+    let at = r.pos();
+    let threshold = r.u8("threshold")?;
+    let n = r.u8("custodian count")?;
+    if threshold < 2 || n < threshold {
+        return Err(r.invalid("threshold", at, "need 2 <= k <= n"));
+    }
+    let mut custodians = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let name = read_text(r, "custodian name", limits::CUSTODIAN, false)?.to_owned();
+        custodians.push(Custodian {
+            name,
+            commitment: r.array("commitment")?,
+            public: Some(r.array("custodian key")?),
+        });
+    }
+    let escrow_public = r.array("escrow public key")?;
+    let quorum_public = r.array("quorum key")?;
+    Ok(Genesis {
+        vault_id,
+        time,
+        actor,
+        name,
+        threshold,
+        custodians,
+        escrow_public,
+        key_check: r.array("key check")?,
+        escrow_sealed: SealedEscrowKey {
+            nonce: r.array("escrow key nonce")?,
+            ciphertext: r.array("sealed escrow key")?,
+        },
+        proof: Proof::Signature(r.array("signature")?),
+        v2: Some(GenesisV2 {
+            generation,
+            origin,
+            previous,
+            carried,
+            contact,
+            location,
+            quorum_public,
+        }),
+    })
+}
+
+impl Genesis {
+    /// A format 2 genesis body up to `FP_END` (§14.2): what the
+    /// fingerprint hashes.
+    fn encode_v2_head(&self, w: &mut Writer) {
+        let v2 = self.v2.as_ref().expect("a format 2 genesis");
+        w.bytes(self.vault_id.as_bytes())
+            .u16(v2.generation)
+            .u8(v2.origin.code())
+            .bytes(&v2.previous)
+            .u32(v2.carried)
+            .u64(self.time)
+            .str(&self.actor)
+            .str(&self.name)
+            .str(&v2.contact)
+            .str(&v2.location)
+            .u8(self.threshold)
+            .u8(self.custodians.len() as u8);
+        for c in &self.custodians {
+            w.str(&c.name)
+                .bytes(&c.commitment)
+                .bytes(&c.public.unwrap_or([0; 32]));
+        }
+        w.bytes(&self.escrow_public)
+            .bytes(&v2.quorum_public)
+            .bytes(&self.key_check);
+    }
+
+    /// The fingerprinted part of a format 2 genesis body (`body[..FP_END]`);
+    /// `None` for format 1.
+    pub fn fingerprinted_v2(&self) -> Option<Vec<u8>> {
+        self.v2.as_ref()?;
+        let mut w = Writer::new();
+        self.encode_v2_head(&mut w);
+        Some(w.finish())
+    }
+
+    /// The generation this genesis states (format 2); `None` in format 1,
+    /// where the generation is counted from the history (§3.3).
+    pub fn generation(&self) -> Option<u16> {
+        self.v2.as_ref().map(|v| v.generation)
+    }
 }
 
 fn decode_deposit(r: &mut Reader<'_>, exported: bool) -> Result<Deposit, DecodeError> {
@@ -669,13 +1076,32 @@ fn read_custodians(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     Ok(custodians)
 }
 
-fn decode_history(r: &mut Reader<'_>) -> Result<History, DecodeError> {
+fn decode_history(r: &mut Reader<'_>, v2: bool) -> Result<History, DecodeError> {
+    let generation = if v2 { Some(r.u16("generation")?) } else { None };
     let at = r.pos();
     let kind = r.u8("history type")?;
     if kind == kind::HISTORY {
         return Err(r.invalid("history type", at, "history records are not nested"));
     }
+    // Format 2 (§14.4): deposits are carried live, never as history.
+    if v2
+        && matches!(
+            kind,
+            kind::HISTORY_V2 | kind::DEPOSIT | kind::DEPOSIT_EXPORTED
+        )
+    {
+        return Err(r.invalid(
+            "history type",
+            at,
+            "a history record holds no deposit and no history record",
+        ));
+    }
     let record = r.u32("history record")?;
+    let prev = if v2 {
+        Some(r.array("history link")?)
+    } else {
+        None
+    };
     let hash = r.array("history hash")?;
     let body = r.blob("history body")?.to_vec();
     // The old body must itself be a valid record of its type.
@@ -686,10 +1112,13 @@ fn decode_history(r: &mut Reader<'_>) -> Result<History, DecodeError> {
         record,
         hash,
         body,
+        v2: generation
+            .zip(prev)
+            .map(|(generation, prev)| HistoryV2 { generation, prev }),
     })
 }
 
-fn decode_drill(r: &mut Reader<'_>) -> Result<Drill, DecodeError> {
+fn decode_drill(r: &mut Reader<'_>, v2: bool) -> Result<Drill, DecodeError> {
     let time = r.u64("time")?;
     let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
     let custodians = read_custodians(r)?;
@@ -704,11 +1133,11 @@ fn decode_drill(r: &mut Reader<'_>) -> Result<Drill, DecodeError> {
         versions_ok: r.u32("versions ok")?,
         versions_failed: r.u32("versions failed")?,
         reason: read_text(r, "reason", limits::REASON, true)?.to_owned(),
-        mac: r.array("mac")?,
+        proof: read_proof(r, v2)?,
     })
 }
 
-fn decode_unseal(r: &mut Reader<'_>) -> Result<Unseal, DecodeError> {
+fn decode_unseal(r: &mut Reader<'_>, v2: bool) -> Result<Unseal, DecodeError> {
     let time = r.u64("time")?;
     let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
     let custodians = read_custodians(r)?;
@@ -725,7 +1154,7 @@ fn decode_unseal(r: &mut Reader<'_>) -> Result<Unseal, DecodeError> {
         custodians,
         entries,
         reason,
-        mac: r.array("mac")?,
+        proof: read_proof(r, v2)?,
     })
 }
 
@@ -748,8 +1177,32 @@ mod tests {
             proptest::collection::vec((text(), any::<[u8; 32]>()), 2..6),
             any::<[u8; 32]>(),
             any::<[u8; 12]>(),
+            proptest::option::of((1u16.., any::<[u8; 32]>(), 1u32.., text(), any::<[u8; 64]>())),
         )
-            .prop_map(|(id, time, actor, name, custodians, public, nonce)| {
+            .prop_map(|(id, time, actor, name, custodians, public, nonce, v2)| {
+                let v2 = v2.map(|(generation, quorum, carried, contact, sig)| {
+                    let origin = match generation {
+                        1 => Origin::Upgrade,
+                        _ => Origin::Rekey,
+                    };
+                    (
+                        GenesisV2 {
+                            generation,
+                            origin,
+                            previous: quorum,
+                            carried,
+                            contact: contact.clone(),
+                            location: contact,
+                            quorum_public: quorum,
+                        },
+                        sig,
+                    )
+                });
+                let proof = match &v2 {
+                    Some((_, sig)) => Proof::Signature(*sig),
+                    None => Proof::Mac([9; 32]),
+                };
+                let key = v2.as_ref().map(|_| public);
                 Record::Genesis(Genesis {
                     vault_id: VaultId(id),
                     time,
@@ -758,7 +1211,11 @@ mod tests {
                     threshold: 2,
                     custodians: custodians
                         .into_iter()
-                        .map(|(name, commitment)| Custodian { name, commitment })
+                        .map(|(name, commitment)| Custodian {
+                            name,
+                            commitment,
+                            public: key,
+                        })
                         .collect(),
                     escrow_public: public,
                     escrow_sealed: SealedEscrowKey {
@@ -766,7 +1223,8 @@ mod tests {
                         ciphertext: [7; 48],
                     },
                     key_check: public,
-                    mac: [9; 32],
+                    proof,
+                    v2: v2.map(|(v, _)| v),
                 })
             });
         let deposit = (
@@ -801,24 +1259,32 @@ mod tests {
             proptest::collection::btree_set(1u8.., 0..5),
             proptest::collection::vec((text(), any::<u32>()), 0..4),
             text(),
+            proof(),
         )
-            .prop_map(|(time, actor, custodians, entries, reason)| {
+            .prop_map(|(time, actor, custodians, entries, reason, proof)| {
                 Record::Unseal(Unseal {
                     time,
                     actor,
                     custodians: custodians.into_iter().collect(),
                     entries,
                     reason,
-                    mac: [1; 32],
+                    proof,
                 })
             });
-        let verified = (any::<u64>(), text(), any::<u8>()).prop_map(|(time, actor, custodian)| {
-            Record::ShareVerified(ShareVerified {
-                time,
-                actor,
-                custodian,
-            })
-        });
+        let verified = (
+            any::<u64>(),
+            text(),
+            any::<u8>(),
+            proptest::option::of(any::<[u8; 64]>()),
+        )
+            .prop_map(|(time, actor, custodian, signature)| {
+                Record::ShareVerified(ShareVerified {
+                    time,
+                    actor,
+                    custodian,
+                    signature,
+                })
+            });
         let drill = (
             any::<u64>(),
             text(),
@@ -827,8 +1293,9 @@ mod tests {
             any::<u32>(),
             any::<u32>(),
             text(),
+            proof(),
         )
-            .prop_map(|(time, actor, custodians, k, ok, failed, reason)| {
+            .prop_map(|(time, actor, custodians, k, ok, failed, reason, proof)| {
                 Record::Drill(Drill {
                     time,
                     actor,
@@ -837,7 +1304,7 @@ mod tests {
                     versions_ok: ok,
                     versions_failed: failed,
                     reason,
-                    mac: [3; 32],
+                    proof,
                 })
             });
         let rekey = (
@@ -846,20 +1313,25 @@ mod tests {
             proptest::collection::btree_set(1u8.., 0..5),
             any::<[u8; 32]>(),
             any::<u32>(),
+            proof(),
+            any::<[u8; 64]>(),
         )
-            .prop_map(|(time, actor, custodians, old_head, old_records)| {
-                Record::Rekey(Rekey {
-                    time,
-                    actor,
-                    custodians: custodians.into_iter().collect(),
-                    old_threshold: 2,
-                    old_custodians: 3,
-                    old_head,
-                    old_records,
-                    reason: String::new(),
-                    mac: [4; 32],
-                })
-            });
+            .prop_map(
+                |(time, actor, custodians, old_head, old_records, proof, handover)| {
+                    Record::Rekey(Rekey {
+                        time,
+                        actor,
+                        custodians: custodians.into_iter().collect(),
+                        old_threshold: 2,
+                        old_custodians: 3,
+                        old_head,
+                        old_records,
+                        reason: String::new(),
+                        handover: matches!(proof, Proof::Signature(_)).then_some(handover),
+                        proof,
+                    })
+                },
+            );
         let base = prop_oneof![genesis, deposit, unseal, verified, drill, rekey];
         base.prop_flat_map(|r| {
             let history = Record::History(History {
@@ -867,9 +1339,28 @@ mod tests {
                 record: 7,
                 hash: [8; 32],
                 body: r.encode_body(),
+                v2: None,
             });
-            prop_oneof![Just(r), Just(history)]
+            let deposit = matches!(r, Record::Deposit(_));
+            let history_v2 = Record::History(History {
+                kind: r.kind(),
+                record: 9,
+                hash: [8; 32],
+                body: r.encode_body(),
+                v2: (!deposit).then_some(HistoryV2 {
+                    generation: 3,
+                    prev: [5; 32],
+                }),
+            });
+            prop_oneof![Just(r), Just(history), Just(history_v2)]
         })
+    }
+
+    fn proof() -> impl Strategy<Value = Proof> {
+        prop_oneof![
+            any::<[u8; 32]>().prop_map(Proof::Mac),
+            any::<[u8; 64]>().prop_map(Proof::Signature),
+        ]
     }
 
     proptest! {
@@ -892,7 +1383,7 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_bodies_never_panic(kind in 0u8..10, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn arbitrary_bodies_never_panic(kind in 0u8..0x20, body in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Record::decode(kind, &body);
         }
     }
@@ -914,7 +1405,7 @@ mod tests {
             custodians: vec![1, 2],
             entries: vec![("x".into(), 1)],
             reason: "drill".into(),
-            mac: [0; 32],
+            proof: Proof::UNMACED,
         });
         r.sign(&key, &[5; 32]);
         assert_eq!(r.verify_mac(&key, &[5; 32]), Some(true));
@@ -927,6 +1418,7 @@ mod tests {
             time: 1,
             actor: String::new(),
             custodian: 1,
+            signature: None,
         });
         assert_eq!(deposit.verify_mac(&key, &[5; 32]), None);
     }

@@ -1,17 +1,21 @@
-//! Rekey (docs/FORMAT.md §8.2): a new master key, a new escrow key pair
-//! and new shares for a new custodian set, with every entry version
-//! re-encrypted. The result is a new file for the same vault (same id):
+//! Rekey and upgrade (docs/FORMAT.md §8.1, §14.6): a new file for the
+//! same vault (same id), always in format 2:
 //!
 //! ```text
-//! genesis (new keys) · the old records, in order:
-//!     deposit  → the same deposit re-encrypted to the new escrow key
-//!     anything else → a history record (an old genesis with its sealed
-//!                     escrow key zeroed)
-//! · rekey (links to the old head; MAC under the new key)
+//! genesis (format 2, signed) · the old records, in order:
+//!     deposit  → the same deposit re-sealed to the new escrow key / F
+//!     history  → copied as it is
+//!     anything else → a history record of its generation (an old genesis
+//!                     with its sealed escrow key zeroed)
+//! · rekey (links to the old head; signed by the new quorum key, and the
+//!          handover signed by the old one when the old file is format 2)
 //! ```
 //!
-//! Nothing in the new file opens with the old shares: the old sealed
-//! escrow key is gone and every ciphertext is under the new escrow key.
+//! A **rekey** makes a new master key, escrow key pair and shares for a
+//! new custodian set: nothing in the new file opens with the old shares.
+//! An **upgrade** moves a format 1 vault to format 2 keeping its master
+//! key, escrow key and shares, after checking every format 1 MAC: the
+//! quorum that signs the new file vouches for the old one.
 
 use std::io::Write;
 
@@ -21,7 +25,8 @@ use crate::entry::EntrySecret;
 use crate::escrow::{self, SealedEscrowKey};
 use crate::fingerprint::Fingerprint;
 use crate::log;
-use crate::record::{History, Record, Rekey};
+use crate::record::{History, HistoryV2, Origin, Proof, Record, Rekey};
+use crate::vault::init::{sign_genesis_v2, Lineage, NewKeys};
 use crate::vault::{
     new_keys, validate, Created, EntryDamaged, InitSpec, InputError, IssuedShare, Unsealed, Vault,
 };
@@ -42,6 +47,11 @@ pub struct RekeySpec {
     pub kdf: crate::passphrase::KdfParams,
     /// Reason kept in the rekey record.
     pub reason: String,
+    /// Whom to call, for the new genesis and envelopes (`None`: keep the
+    /// vault's).
+    pub contact: Option<String>,
+    /// Where the envelopes are kept (`None`: keep the vault's).
+    pub location: Option<String>,
 }
 
 /// Why a rekey could not be made.
@@ -59,6 +69,39 @@ pub enum RekeyError {
     /// The old records could not be read again (the file changed).
     #[error("the vault's records could not be read again (the file changed while the rekey read it): nothing was changed; run the rekey again")]
     Reread,
+    /// An upgrade of a vault already in format 2.
+    #[error("the vault is already in format version 2: nothing to upgrade")]
+    AlreadyCurrent,
+    /// An upgrade found format 1 records whose MAC fails: the quorum will
+    /// not sign a trail that was altered.
+    #[error("records {records:?} fail their MAC: the audit trail was altered, so the upgrade will not vouch for it — nothing was changed; restore the vault from a backup or keep it in format 1")]
+    BadMacs {
+        /// 1-based record numbers.
+        records: Vec<usize>,
+    },
+    /// An absent custodian's share could not be rebuilt to match their
+    /// commitment: the genesis record was altered.
+    #[error("custodian {index}'s share, rebuilt from the quorum's, does not match the commitment in the genesis record: the vault was altered — nothing was changed")]
+    Commitment {
+        /// The custodian's index.
+        index: u8,
+    },
+}
+
+/// What an upgrade records: who, when, why, and the contact and location
+/// a format 2 genesis holds.
+#[derive(Debug, Clone)]
+pub struct UpgradeSpec {
+    /// Who is upgrading (self-asserted).
+    pub actor: String,
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Reason kept in the closing record.
+    pub reason: String,
+    /// Whom to call (may be empty).
+    pub contact: String,
+    /// Where the envelopes are kept (may be empty).
+    pub location: String,
 }
 
 /// A rekeyed file written out: what it is, and the new shares.
@@ -142,11 +185,116 @@ impl Unsealed {
         // rekeyed 65,535 times (once a day for 179 years) cannot go on.
         let generation =
             u16::try_from(vault.generation() + 1).map_err(|_| InputError::TooManyGenerations)?;
-        let keys = new_keys(&init, id, generation, passphrases)?;
-        let Record::Genesis(genesis) = &keys.genesis else {
-            unreachable!("new_keys makes a genesis record")
+        let lineage = Lineage {
+            generation,
+            origin: Origin::Rekey,
+            previous: *vault.fingerprint().as_bytes(),
+            carried: vault.record_count() as u32,
         };
-        let fingerprint = Fingerprint::of_v1(genesis);
+        let init = init.with_contact(
+            spec.contact
+                .clone()
+                .unwrap_or_else(|| vault.contact().to_owned()),
+            spec.location
+                .clone()
+                .unwrap_or_else(|| vault.location().to_owned()),
+        );
+        let keys = new_keys(&init, id, lineage, passphrases)?;
+        let closing = Closing {
+            time: spec.time,
+            actor: spec.actor.clone(),
+            reason: spec.reason.clone(),
+        };
+        let (records, head) = self.rewrite(vault, &keys, &closing, &mut progress, out)?;
+        Ok(Rekeyed {
+            id,
+            fingerprint: keys.fingerprint,
+            records,
+            head,
+            shares: keys.shares,
+        })
+    }
+
+    /// Writes `vault` (format 1) to `out` as a format 2 file with the same
+    /// master key, escrow key and shares (FORMAT.md §14.6), after checking
+    /// every format 1 MAC and rebuilding every custodian's share to derive
+    /// their signature keys. No new shares are issued.
+    pub fn upgrade_into(
+        &self,
+        vault: &Vault,
+        spec: &UpgradeSpec,
+        mut progress: impl FnMut(),
+        out: &mut dyn Write,
+    ) -> Result<Rekeyed, RekeyError> {
+        assert!(vault.is_whole(), "an upgrade carries over the whole vault");
+        if vault.genesis().v2.is_some() {
+            return Err(RekeyError::AlreadyCurrent);
+        }
+        crate::vault::check_reason(&spec.reason)?;
+        let bad = self.bad_macs(vault);
+        if !bad.is_empty() {
+            return Err(RekeyError::BadMacs { records: bad });
+        }
+        let id = *vault.id();
+        let mut shares = Vec::with_capacity(vault.custodians().len());
+        for (i, c) in vault.custodians().iter().enumerate() {
+            let index = i as u8 + 1;
+            let share = crate::shamir::share_at(self.threshold, &self.shares, index)
+                .ok()
+                .filter(|s| s.matches(&id, &c.commitment))
+                .ok_or(RekeyError::Commitment { index })?;
+            shares.push(share);
+        }
+        let names = vault.custodians().iter().map(|c| c.name.clone());
+        let init = InitSpec::new(vault.name().to_owned(), vault.threshold(), names)
+            .with_contact(spec.contact.clone(), spec.location.clone());
+        let generation =
+            u16::try_from(vault.generation()).map_err(|_| InputError::TooManyGenerations)?;
+        let lineage = Lineage {
+            generation,
+            origin: Origin::Upgrade,
+            previous: *vault.fingerprint().as_bytes(),
+            carried: vault.record_count() as u32,
+        };
+        let mut genesis = vault.genesis().clone();
+        genesis.actor = crate::vault::clean_actor(&spec.actor);
+        genesis.time = spec.time;
+        let (genesis, fingerprint, quorum) =
+            sign_genesis_v2(genesis, &self.mk, &shares, lineage, &init)?;
+        let keys = NewKeys {
+            escrow_public: vault.genesis().escrow_public,
+            genesis,
+            fingerprint,
+            quorum,
+            shares: Vec::new(),
+        };
+        let closing = Closing {
+            time: spec.time,
+            actor: spec.actor.clone(),
+            reason: spec.reason.clone(),
+        };
+        let (records, head) = self.rewrite(vault, &keys, &closing, &mut progress, out)?;
+        Ok(Rekeyed {
+            id,
+            fingerprint,
+            records,
+            head,
+            shares: Vec::new(),
+        })
+    }
+
+    /// Writes the new file: `keys`' genesis, every old record carried
+    /// over, and the closing record. Returns the records written and the
+    /// head.
+    fn rewrite(
+        &self,
+        vault: &Vault,
+        keys: &NewKeys,
+        closing: &Closing,
+        progress: &mut dyn FnMut(),
+        out: &mut dyn Write,
+    ) -> Result<(usize, [u8; 32]), RekeyError> {
+        let fingerprint = keys.fingerprint;
         let new_escrow = NewEscrow {
             public: keys.escrow_public,
             fingerprint,
@@ -156,14 +304,15 @@ impl Unsealed {
             )
             .map_err(InputError::from)?,
         };
-        out.write_all(&log::header())
+        out.write_all(&log::header(log::FORMAT_VERSION))
             .map_err(|e| RekeyError::Write(e.to_string()))?;
         let mut framer = Framer {
             out,
-            prev: log::genesis_prev(),
+            prev: log::genesis_prev(log::FORMAT_VERSION),
             records: 0,
         };
         framer.push(&keys.genesis)?;
+        let generation = vault.generation() as u16;
         let mut failed = None;
         let mut last = None;
         let whole = vault.for_each_record(|number, frame, record| {
@@ -173,7 +322,7 @@ impl Unsealed {
             }
             progress();
             let carried = self
-                .carry_over(vault, number - 1, record, frame, &new_escrow)
+                .carry_over(vault, generation, number - 1, record, frame, &new_escrow)
                 .and_then(|r| framer.push(&r));
             failed = carried.err();
         });
@@ -186,36 +335,40 @@ impl Unsealed {
         if !whole || framer.records != vault.record_count() + 1 || last != Some(*vault.head()) {
             return Err(RekeyError::Reread);
         }
-        let mut rekey = Record::Rekey(Rekey {
-            time: spec.time,
-            actor: spec.actor.clone(),
+        let mut rekey = Rekey {
+            time: closing.time,
+            actor: crate::vault::clean_actor(&closing.actor),
             custodians: self.custodians.clone(),
             old_threshold: vault.threshold() as u8,
             old_custodians: vault.custodians().len() as u8,
             old_head: *vault.head(),
             old_records: vault.record_count() as u32,
-            reason: spec.reason.clone(),
-            mac: [0; 32],
-        });
-        rekey.sign(&keys.mk.record_mac_key(&id), &framer.prev);
+            reason: closing.reason.clone(),
+            handover: Some([0; 64]),
+            proof: Proof::UNSIGNED,
+        };
+        // The old quorum hands over to the new generation (format 2 only:
+        // a format 1 vault has no signature key).
+        if let Some(old) = &self.signer {
+            let message =
+                rekey.handover_message(old.fingerprint.as_bytes(), fingerprint.as_bytes());
+            rekey.handover = Some(old.key.sign(&[&message]));
+        }
+        let mut rekey = Record::Rekey(rekey);
+        rekey.sign_v2(&keys.quorum, fingerprint.as_bytes(), &framer.prev);
         framer.push(&rekey)?;
         framer
             .out
             .flush()
             .map_err(|e| RekeyError::Write(e.to_string()))?;
-        Ok(Rekeyed {
-            id,
-            fingerprint,
-            records: framer.records,
-            head: framer.prev,
-            shares: keys.shares,
-        })
+        Ok((framer.records, framer.prev))
     }
 
     /// One old record as it goes into the new file.
     fn carry_over(
         &self,
         vault: &Vault,
+        generation: u16,
         index: usize,
         record: &Record,
         frame: &log::Frame,
@@ -262,13 +415,14 @@ impl Unsealed {
                     ciphertext: [0; 48],
                 };
                 history(
+                    generation,
                     record.kind(),
                     index,
                     frame,
                     Record::Genesis(scrubbed).encode_body(),
                 )
             }
-            other => history(other.kind(), index, frame, other.encode_body()),
+            _ => history(generation, frame.kind, index, frame, frame.body.clone()),
         })
     }
 }
@@ -280,12 +434,23 @@ struct NewEscrow {
     batch: escrow::Batch,
 }
 
-fn history(kind: u8, index: usize, frame: &log::Frame, body: Vec<u8>) -> Record {
+/// Who closes a rewrite, when and why.
+struct Closing {
+    time: u64,
+    actor: String,
+    reason: String,
+}
+
+fn history(generation: u16, kind: u8, index: usize, frame: &log::Frame, body: Vec<u8>) -> Record {
     Record::History(History {
         kind,
         record: index as u32 + 1,
         hash: frame.hash,
         body,
+        v2: Some(HistoryV2 {
+            generation,
+            prev: frame.prev,
+        }),
     })
 }
 
@@ -379,6 +544,8 @@ mod tests {
             time: 30,
             kdf: KdfParams::FLOOR,
             reason: "a left".into(),
+            contact: None,
+            location: None,
         };
         let new = un.rekey(&v, &rk, &[None, None, None]).unwrap();
         assert_eq!(new.id, old.id);
@@ -512,6 +679,8 @@ mod tests {
             time: 30,
             kdf: KdfParams::FLOOR,
             reason: String::new(),
+            contact: None,
+            location: None,
         };
         let texts = [&old.shares[0].text, &old.shares[1].text];
         let same = streamed(frames.clone());

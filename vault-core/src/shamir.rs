@@ -102,6 +102,33 @@ pub fn split(mk: &MasterKey, k: usize, n: usize) -> Result<Vec<KeyShare>, Shamir
         .collect())
 }
 
+/// Rebuilds share `index` from `k` shares of the same key (FORMAT.md
+/// §14.6), with no field arithmetic written here: over GF(2^8) addition is
+/// XOR, so q(x) = p(x XOR index) is a polynomial of the same degree with
+/// q(0) = p(index), and blahaj's recover over the points
+/// (x_i XOR index, y_i) returns it. The caller MUST check the result
+/// against the custodian's commitment before using it.
+pub fn share_at(k: usize, shares: &[KeyShare], index: u8) -> Result<KeyShare, ShamirError> {
+    if index == 0 {
+        return Err(ShamirError::TooFew { need: k, got: 0 });
+    }
+    if let Some(s) = shares.iter().find(|s| s.index == index) {
+        return Ok(s.clone());
+    }
+    let moved: Vec<KeyShare> = shares
+        .iter()
+        .map(|s| KeyShare {
+            index: s.index ^ index,
+            y: s.y.clone(),
+        })
+        .collect();
+    let y = combine(k, &moved)?;
+    Ok(KeyShare {
+        index,
+        y: Zeroizing::new(*y.expose()),
+    })
+}
+
 /// Combines shares into a candidate master key. The caller MUST check the
 /// result against the vault's key check: Shamir alone cannot tell a right
 /// key from a wrong one.
@@ -137,6 +164,46 @@ pub fn combine(k: usize, shares: &[KeyShare]) -> Result<MasterKey, ShamirError> 
                 })?,
         );
     Ok(MasterKey::from_slice(&secret).expect("shares of a 32-byte key recover 32 bytes"))
+}
+
+#[cfg(test)]
+mod share_at_tests {
+    use super::*;
+
+    #[test]
+    fn every_share_is_rebuilt_from_any_k_others() {
+        let mk = MasterKey::generate();
+        for (k, n) in [(2, 2), (2, 5), (3, 5), (5, 7)] {
+            let shares = split(&mk, k, n).unwrap();
+            for j in 1..=n as u8 {
+                let others: Vec<KeyShare> = shares
+                    .iter()
+                    .filter(|s| s.index() != j)
+                    .rev()
+                    .take(k)
+                    .cloned()
+                    .collect();
+                if others.len() < k {
+                    continue;
+                }
+                let rebuilt = share_at(k, &others, j).unwrap();
+                assert_eq!(rebuilt.index(), j);
+                assert_eq!(rebuilt.y(), shares[j as usize - 1].y(), "k={k} n={n} j={j}");
+            }
+        }
+    }
+
+    #[test]
+    fn too_few_shares_do_not_rebuild_the_right_share() {
+        let mk = MasterKey::generate();
+        let shares = split(&mk, 3, 5).unwrap();
+        // Two shares of a 3-of-5 key: blahaj returns *something*; the
+        // commitment check is what refuses it.
+        let two = [shares[0].clone(), shares[1].clone()];
+        if let Ok(s) = share_at(2, &two, 4) {
+            assert_ne!(s.y(), shares[3].y());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ pub fn find(text: &str) -> impl Iterator<Item = (usize, Result<Token, TokenError
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Appended as this version of its label.
-    Append(Record),
+    Append(Box<Record>),
     /// Already in the vault (or earlier in this ingest): nothing added.
     Skip(Skipped),
     /// Refused: nothing of this ingest is written.
@@ -361,7 +361,7 @@ pub fn plan(vault: &crate::vault::Vault, tokens: &[Token]) -> Vec<Outcome> {
                 });
             }
             match assign(vault, &mut next, d) {
-                Ok(record) => Outcome::Append(record),
+                Ok(record) => Outcome::Append(Box::new(record)),
                 Err(e) => Outcome::Refuse(Refusal::Input(e)),
             }
         })
@@ -428,9 +428,9 @@ fn assign<'t>(
 /// The earlier generation of this vault the token was sealed to, with the
 /// time its rekey ended it.
 fn earlier_generation(vault: &crate::vault::Vault, t: &Token) -> Option<(u32, u64)> {
-    (1..vault.generation()).find_map(|g| {
-        let (genesis, rekeyed) = vault.earlier_generation(g)?;
-        (Fingerprint::of_v1(genesis) == t.fingerprint).then_some((g, rekeyed))
+    (1..vault.epoch()).find_map(|g| {
+        let (genesis, rekeyed) = vault.earlier_epoch(g)?;
+        (Fingerprint::of(genesis) == t.fingerprint).then_some((g, rekeyed))
     })
 }
 
@@ -587,7 +587,7 @@ mod tests {
         outcomes
             .iter()
             .filter_map(|o| match o {
-                Outcome::Append(r) => Some(r.clone()),
+                Outcome::Append(r) => Some((**r).clone()),
                 _ => None,
             })
             .collect()

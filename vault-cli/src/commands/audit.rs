@@ -49,6 +49,8 @@ fn event_of(record: &Record, names: &Names) -> Value {
             "vault": g.name,
             "threshold": g.threshold,
             "custodians": g.custodians.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            "format": if g.v2.is_some() { 2 } else { 1 },
+            "generation": g.generation(),
         }),
         Record::Deposit(d) => json!({
             "event": if d.attribute(attr::ROTATION).is_some() { "rotate" } else { "deposit" },
@@ -109,6 +111,9 @@ pub(crate) struct Events {
     fingerprint: [u8; 32],
     current: Names,
     old: Names,
+    /// The file was written by an upgrade to format 2 (its closing record
+    /// is an upgrade, not a rekey).
+    upgraded: bool,
 }
 
 impl Events {
@@ -119,7 +124,10 @@ impl Events {
         if let (1, Record::Genesis(g)) = (number, record) {
             self.current = Names::of(&g.custodians);
             self.vault_id = g.vault_id.hex();
-            self.fingerprint = *Fingerprint::of_v1(g).as_bytes();
+            self.fingerprint = *Fingerprint::of(g).as_bytes();
+            self.upgraded =
+                g.v2.as_ref()
+                    .is_some_and(|v| v.origin == vault_core::record::Origin::Upgrade);
         }
         let mut e = match record {
             Record::History(h) => {
@@ -131,7 +139,13 @@ impl Events {
                 e["old_record"] = json!(h.record);
                 e
             }
-            Record::Rekey(_) => event_of(record, &self.old),
+            Record::Rekey(_) => {
+                let mut e = event_of(record, &self.old);
+                if self.upgraded {
+                    e["event"] = json!("upgrade");
+                }
+                e
+            }
             r => event_of(r, &self.current),
         };
         e["record"] = json!(number);
@@ -240,19 +254,31 @@ pub fn run(a: AuditArgs) -> CliResult {
         if !a.shares.is_empty() {
             verify_macs(&a, vault)?;
         }
+        let signed = vault.format() >= 2;
         eprintln!(
             "Verified {} records: hash chain intact{}. Head hash: {}",
             vault.record_count(),
-            if a.shares.is_empty() {
-                ""
-            } else {
-                ", quorum records authentic"
+            match (signed, a.shares.is_empty()) {
+                (true, true) => ", every quorum and custodian signature valid",
+                (true, false) => {
+                    ", every quorum and custodian signature valid, and the quorum's key is the master key's"
+                }
+                (false, true) => "",
+                (false, false) => ", quorum records authentic",
             },
             super::hex(vault.head())
         );
-        if a.shares.is_empty() {
+        if signed {
             eprintln!(
-                "(Give k custodians' shares with --share to check the MACs of quorum records too.)"
+                "Fingerprint {} (format version 2, generation {}): compare it with the one on your envelope or receipt.",
+                vault.fingerprint(),
+                vault.generation()
+            );
+        } else if a.shares.is_empty() {
+            eprintln!(
+                "(A version 1 vault: give k custodians' shares with --share to check the MACs of \
+                 quorum records too, or move it to version 2, where anyone can check them: \
+                 breakglass upgrade.)"
             );
         }
     }

@@ -49,29 +49,36 @@ pub fn check_text(t: &EnvelopeTextArgs) -> CliResult {
     Ok(())
 }
 
-/// The `breakglass envelope` command that prints these envelopes with the
-/// same `--contact`/`--where`, for `init` and `rekey` to show: a version 1
-/// vault file cannot keep them.
+/// The `breakglass envelope` command that prints these envelopes, for
+/// `init` and `rekey` to show when `--contact` or `--where` was given: the
+/// version 2 vault keeps them, so the command needs neither.
 pub fn reprint_hint(vault: &Path, share_dir: &Path, t: &EnvelopeTextArgs) -> Option<String> {
     if t.contact.is_none() && t.place.is_none() {
         return None;
     }
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let mut cmd = format!(
+    let cmd = format!(
         "breakglass envelope {} --all --share-dir {} --out-dir envelopes",
         quote(&vault.display().to_string()),
         quote(&share_dir.display().to_string())
     );
-    if let Some(c) = &t.contact {
-        cmd.push_str(&format!(" --contact {}", quote(c)));
-    }
-    if let Some(w) = &t.place {
-        cmd.push_str(&format!(" --where {}", quote(w)));
-    }
     Some(format!(
-        "Print the envelopes now (--contact and --where are printed on them but not kept in \
-         this version 1 vault file, so give them again whenever you reprint):\n  {cmd}"
+        "Print the envelopes now (whom to call and where things are are kept in the vault file \
+         and printed on every envelope):\n  {cmd}"
     ))
+}
+
+/// Whom to call and where things are, for an envelope: the flags, else
+/// what the vault's genesis keeps (format 2).
+fn envelope_text<'a>(
+    a: &'a EnvelopeTextArgs,
+    vault: &'a Vault,
+) -> (Option<&'a str>, Option<&'a str>) {
+    let kept = |s: &'a str| (!s.is_empty()).then_some(s);
+    (
+        a.contact.as_deref().or_else(|| kept(vault.contact())),
+        a.place.as_deref().or_else(|| kept(vault.location())),
+    )
 }
 
 /// Reads and checks a share file against the vault; prints its canonical text.
@@ -163,6 +170,7 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
         .file_name()
         .map_or("VAULT".into(), |n| n.to_string_lossy().into_owned());
     let mut report = Vec::new();
+    let (contact, place) = envelope_text(&a.text, &vault);
     for job in &jobs {
         let page = Envelope {
             vault_name: vault.name(),
@@ -178,8 +186,8 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
             protected: job.protected,
             share_text: &job.text,
             qr: (&job.qr.0, job.qr.1),
-            contact: a.text.contact.as_deref(),
-            place: a.text.place.as_deref(),
+            contact,
+            place,
         };
         let printed = envelope::render(&[page], paper).map_err(CliError::input)?;
         store::write_new_file(&job.out, &printed.pdf, a.force)?;
@@ -201,7 +209,7 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
     }
     if a.json {
         super::print_json(&json!({ "envelopes": report }));
-    } else if a.text.contact.is_none() || a.text.place.is_none() {
+    } else if contact.is_none() || place.is_none() {
         println!(
             "No --contact or --where given: the envelopes leave blank lines for whom to call and \
              where the vault copy, laptop and program are; fill them in by hand or reprint with \

@@ -201,6 +201,22 @@ pub fn run(mut a: InitArgs) -> CliResult {
         actor: context::actor(),
         time: context::now(),
         kdf,
+        contact: a
+            .set
+            .text
+            .contact
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        location: a
+            .set
+            .text
+            .place
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     };
     let paths = share_paths(&a.set.share_dir, &a.set.custodians, &custody);
     let transcript_file = a.set.transcript.iter();

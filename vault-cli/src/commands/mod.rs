@@ -18,6 +18,7 @@ pub mod shares;
 pub mod status;
 pub mod tokens;
 pub mod unseal;
+pub mod upgrade;
 pub mod verify_share;
 
 use std::path::Path;

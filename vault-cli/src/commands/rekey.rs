@@ -35,6 +35,8 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
         time: context::now(),
         kdf: kdf(&a.set.kdf),
         reason: a.reason.trim().to_owned(),
+        contact: a.set.text.contact.as_deref().map(|c| c.trim().to_owned()),
+        location: a.set.text.place.as_deref().map(|w| w.trim().to_owned()),
     };
     // Refuse a bad custodian set or existing share files before anyone
     // types anything.
@@ -45,6 +47,8 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
         actor: String::new(),
         time: 0,
         kdf: spec.kdf,
+        contact: String::new(),
+        location: String::new(),
     })?;
     let paths: Vec<PathBuf> = share_paths(&a.set.share_dir, &a.set.custodians, &custody);
     refuse_existing(paths.iter().chain(&a.set.transcript), a.set.force)?;

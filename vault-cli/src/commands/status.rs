@@ -51,6 +51,10 @@ pub fn run(a: StatusArgs) -> CliResult {
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
             })).collect::<Vec<_>>(),
             "warnings": r.warnings.iter().map(warning_text).collect::<Vec<_>>(),
+            // Format 2: every drill, unseal and share check counted was
+            // signed and checked without shares; format 1: none could be.
+            "records_verified": vault.format() >= 2,
+            "unverified": unverified(&vault),
             // Flat, for SIEM rules (monitoring/sigma): an entry exposed by
             // an unseal and not rotated by its deadline.
             "exposed_overdue": r.exposed.iter().any(|d| d.overdue),
@@ -63,6 +67,19 @@ pub fn run(a: StatusArgs) -> CliResult {
         return Err(CliError::attention("the vault needs attention (see above)"));
     }
     Ok(())
+}
+
+/// Why the drills and share checks above cannot be trusted, if they
+/// cannot: a format 1 vault's quorum records carry MACs only k shares can
+/// check, and its share checks nothing at all, so anyone who can write the
+/// file could have forged them.
+fn unverified(vault: &vault_core::vault::Vault) -> Option<&'static str> {
+    (vault.format() < 2).then_some(
+        "this is a version 1 vault: its drills, unseals and share checks are not signed, so \
+         anyone who can write the file could have added or removed them; `breakglass audit \
+         --verify --share` checks them with k shares, and `breakglass upgrade` (k custodians) \
+         makes every later one checkable by anyone",
+    )
 }
 
 fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Readiness) {
@@ -128,6 +145,9 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
     }
     for w in &r.warnings {
         println!("Warning:     {}", warning_text(w));
+    }
+    if let Some(why) = unverified(vault) {
+        println!("Unverified:  {why}");
     }
     // Where the events go (or that they go nowhere): whoever can write
     // beside the vault can change VAULT.monitoring (SECURITY.md).

@@ -226,7 +226,7 @@ pub fn ingest(a: IngestArgs) -> CliResult {
             if let Outcome::Append(record) = o {
                 // A rule the plan does not know of: the token's fault, not
                 // the vault's; nothing is written.
-                let frame = vault.push(record.clone()).map_err(|e| {
+                let frame = vault.push((**record).clone()).map_err(|e| {
                     CliError::input(format!(
                         "{}: the token breaks a rule of the vault file ({e}): nothing was ingested",
                         f.source
@@ -300,10 +300,13 @@ fn report(
     let mut rows = Vec::new();
     for (f, o) in found.iter().zip(outcomes) {
         let (what, text) = match o {
-            Outcome::Append(vault_core::Record::Deposit(d)) => (
-                json!({"outcome": "ingested", "label": d.label, "version": d.version}),
-                format!("{verb} as '{}' version {}", d.label, d.version),
-            ),
+            Outcome::Append(record) => match record.as_ref() {
+                vault_core::Record::Deposit(d) => (
+                    json!({"outcome": "ingested", "label": d.label, "version": d.version}),
+                    format!("{verb} as '{}' version {}", d.label, d.version),
+                ),
+                _ => continue,
+            },
             Outcome::Skip(Skipped::Ingested {
                 label,
                 version,

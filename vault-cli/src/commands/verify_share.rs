@@ -24,11 +24,12 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     };
     let custodian =
         added.map_err(|why| CliError::input(format!("share {}: {why}", source_name(&a.share))))?;
-    let index = gathered.quorum.indices()[0];
+    let share = gathered.quorum.shares()[0].clone();
+    let index = share.index();
     drop(gathered);
     let (actor, time) = (context::actor(), context::now());
     let recorded = match store::append(&a.vault, &Scope::Keys, |v| {
-        Ok::<_, std::convert::Infallible>(v.share_verified(index, &actor, time))
+        Ok::<_, std::convert::Infallible>(v.share_verified(&share, &actor, time, v.head()))
     }) {
         Ok(Ok(appended)) => {
             super::report_append(&a.vault, &appended);

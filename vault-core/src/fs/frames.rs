@@ -42,11 +42,8 @@ fn stream_from<E>(
         .read_to_end(&mut header)
         .map_err(StreamError::Io)?;
     // An empty file, the wrong magic or a newer version: as parse says.
-    if header.len() < HEADER_LEN || header[..] != log::header() {
-        let e = log::parse(&header).err().unwrap_or(LogError::NotAVault);
-        return Err(StreamError::Log(e));
-    }
-    let (mut offset, mut prev, mut number) = (HEADER_LEN as u64, log::genesis_prev(), 1);
+    let version = log::read_header(&header).map_err(StreamError::Log)?;
+    let (mut offset, mut prev, mut number) = (HEADER_LEN as u64, log::genesis_prev(version), 1);
     let mut bytes = Vec::new();
     loop {
         bytes.clear();
@@ -104,7 +101,7 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// before's chain hash, or the header's for the first record).
 pub(crate) fn read_frame(file: &File, offset: u64, limit: u64) -> Option<Frame> {
     let prev: [u8; 32] = if offset == HEADER_LEN as u64 {
-        log::genesis_prev()
+        log::genesis_prev(log::read_header(&read_at(file, 0, HEADER_LEN)?).ok()?)
     } else {
         read_at(file, offset.checked_sub(32)?, 32)?
             .try_into()

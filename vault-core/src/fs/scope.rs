@@ -168,9 +168,7 @@ pub(crate) fn read(
     if h.covered > file_len || h.covered < (HEADER_LEN + log::FRAME_OVERHEAD) as u64 {
         return None;
     }
-    if read_at(file, 0, HEADER_LEN)? != log::header() {
-        return None;
-    }
+    log::read_header(&read_at(file, 0, HEADER_LEN)?).ok()?;
     let genesis = read_frame(file, HEADER_LEN as u64, h.covered)?;
     if genesis.hash != h.genesis || read_at(file, h.covered - 32, 32)? != h.head {
         return None;
@@ -225,7 +223,7 @@ fn earlier_geneses(file: &File, genesis: &Frame, covered: u64) -> Vec<Frame> {
     while let Some(frame) = read_frame(file, at, covered).filter(|f| f.prev == prev) {
         let is_old_genesis = matches!(
             Record::decode(frame.kind, &frame.body),
-            Ok(Record::History(h)) if h.kind == crate::record::kind::GENESIS
+            Ok(Record::History(h)) if crate::record::kind::is_genesis(h.kind)
         );
         if !is_old_genesis {
             break;
@@ -354,7 +352,10 @@ mod tests {
 
     fn verified(path: &Path) {
         append(path, &Scope::Keys, |v| {
-            Ok::<_, ()>(v.share_verified(1, "t", 9))
+            let text = fs::read_to_string(path.with_extension("share1")).unwrap();
+            let body = crate::share_text::decode(&text).unwrap();
+            let share = v.check_share(&body, None).unwrap();
+            Ok::<_, ()>(v.share_verified(&share, "t", 9, v.head()))
         })
         .unwrap()
         .unwrap();

@@ -201,6 +201,7 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
         Some(v) => v,
         None => Vault::begin(None, keep).map_err(damaged)?,
     };
+    vault.finish().map_err(damaged)?;
     if !keep {
         let file = file.try_clone().map_err(|e| StoreError::io(path, e))?;
         vault.set_source(Arc::new(FileSource {
@@ -613,9 +614,15 @@ pub(crate) mod tests {
     /// A new 2-of-2 vault `NAME.bg` in `dir`, named NAME, without deposits.
     pub(crate) fn vault_named(dir: &Path, name: &str) -> PathBuf {
         let spec = InitSpec::new(name, 2, ["a", "b"]).with_kdf(KdfParams::FLOOR);
-        let bytes = create(&spec, &[None, None]).unwrap().bytes;
+        let created = create(&spec, &[None, None]).unwrap();
         let path = dir.join(format!("{name}.bg"));
-        write_new_file(&path, &bytes, false).unwrap();
+        write_new_file(&path, &created.bytes, false).unwrap();
+        // Custodian a's share beside it, for tests that sign as a.
+        std::fs::write(
+            path.with_extension("share1"),
+            created.shares[0].text.as_bytes(),
+        )
+        .unwrap();
         path
     }
 

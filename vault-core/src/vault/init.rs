@@ -11,10 +11,11 @@ use crate::fingerprint::Fingerprint;
 use crate::keys::{random_bytes, MasterKey};
 use crate::log;
 use crate::passphrase::KdfParams;
-use crate::record::{limits, Custodian, Genesis, Record};
+use crate::record::{limits, Custodian, Genesis, GenesisV2, Origin, Proof, Record};
 use crate::shamir;
 use crate::share::{ShareBody, ShareIdentity};
 use crate::share_text::{self, ShareHeader};
+use crate::sign::{self, SecretSigningKey};
 use crate::VaultId;
 
 /// What `init` needs to know.
@@ -32,6 +33,10 @@ pub struct InitSpec {
     pub time: u64,
     /// Argon2id costs for passphrase-protected shares.
     pub kdf: KdfParams,
+    /// Whom to call (printed on envelopes; may be empty).
+    pub contact: String,
+    /// Where the envelopes are kept (may be empty).
+    pub location: String,
 }
 
 impl InitSpec {
@@ -50,7 +55,17 @@ impl InitSpec {
             actor: String::new(),
             time: 0,
             kdf: KdfParams::DEFAULT,
+            contact: String::new(),
+            location: String::new(),
         }
+    }
+
+    /// The same spec with whom to call and where the envelopes are kept,
+    /// kept in the genesis record and printed on every envelope.
+    pub fn with_contact(mut self, contact: impl Into<String>, location: impl Into<String>) -> Self {
+        self.contact = contact.into();
+        self.location = location.into();
+        self
     }
 
     /// The same spec with creation time `time` (Unix seconds).
@@ -113,37 +128,55 @@ pub fn create(
     let mut id = [0u8; 16];
     random_bytes(&mut id);
     let vault_id = VaultId(id);
-    let keys = new_keys(spec, vault_id, 1, passphrases)?;
-    let Record::Genesis(genesis) = &keys.genesis else {
-        unreachable!("new_keys makes a genesis record")
-    };
-    let fingerprint = Fingerprint::of_v1(genesis);
-    let mut bytes = log::header().to_vec();
+    let keys = new_keys(spec, vault_id, Lineage::INIT, passphrases)?;
+    let mut bytes = log::header(log::FORMAT_VERSION).to_vec();
     let body = keys.genesis.encode_body();
-    bytes.extend_from_slice(&log::encode_frame(&log::genesis_prev(), keys.genesis.kind(), &body).0);
+    let prev = log::genesis_prev(log::FORMAT_VERSION);
+    bytes.extend_from_slice(&log::encode_frame(&prev, keys.genesis.kind(), &body).0);
     Ok(Created {
         id: vault_id,
-        fingerprint,
+        fingerprint: keys.fingerprint,
         bytes,
         shares: keys.shares,
     })
 }
 
 /// A new master key and everything made from it: the signed genesis
-/// record (first in its file) and the custodians' shares.
+/// record (first in its file), its fingerprint, the quorum's signing key
+/// and the custodians' shares.
 pub(crate) struct NewKeys {
-    pub(crate) mk: MasterKey,
     pub(crate) genesis: Record,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) quorum: SecretSigningKey,
     pub(crate) escrow_public: [u8; 32],
     pub(crate) shares: Vec<IssuedShare>,
 }
 
+/// Where a new genesis sits in its vault's line (FORMAT.md §14.2).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lineage {
+    pub(crate) generation: u16,
+    pub(crate) origin: Origin,
+    pub(crate) previous: [u8; 32],
+    pub(crate) carried: u32,
+}
+
+impl Lineage {
+    /// A new vault.
+    pub(crate) const INIT: Self = Self {
+        generation: 1,
+        origin: Origin::Init,
+        previous: [0; 32],
+        carried: 0,
+    };
+}
+
 /// Makes a master key, splits it, makes an escrow key pair, and builds and
-/// signs the genesis record for `vault_id`.
+/// signs the format 2 genesis record for `vault_id`.
 pub(crate) fn new_keys(
     spec: &InitSpec,
     vault_id: VaultId,
-    generation: u16,
+    lineage: Lineage,
     passphrases: &[Option<SecretString>],
 ) -> Result<NewKeys, InputError> {
     assert_eq!(
@@ -155,7 +188,7 @@ pub(crate) fn new_keys(
     let n = spec.custodians.len();
     let key_shares = shamir::split(&mk, spec.threshold, n)?;
     let (escrow_public, escrow_sealed) = escrow::generate(&mk, &vault_id);
-    let mut genesis = Record::Genesis(Genesis {
+    let genesis = Genesis {
         vault_id,
         time: spec.time,
         actor: check_actor(&spec.actor),
@@ -168,20 +201,19 @@ pub(crate) fn new_keys(
             .map(|(name, share)| Custodian {
                 name: name.clone(),
                 commitment: share.commitment(&vault_id),
+                public: None,
             })
             .collect(),
         escrow_public,
         escrow_sealed,
         key_check: mk.key_check(&vault_id),
-        mac: [0; 32],
-    });
-    genesis.sign(&mk.record_mac_key(&vault_id), &log::genesis_prev());
-    let Record::Genesis(g) = &genesis else {
-        unreachable!("built as a genesis record")
+        proof: Proof::UNSIGNED,
+        v2: None,
     };
-    let fingerprint = Fingerprint::of_v1(g);
+    let (genesis, fingerprint, quorum) = sign_genesis_v2(genesis, &mk, &key_shares, lineage, spec)?;
+    let generation = lineage.generation;
     let identity = ShareIdentity::v2(&vault_id, generation, &fingerprint);
-    let fingerprint = fingerprint.short();
+    let short = fingerprint.short();
     let mut shares = Vec::with_capacity(n);
     for ((name, share), pass) in spec.custodians.iter().zip(&key_shares).zip(passphrases) {
         let body = ShareBody::seal(
@@ -193,7 +225,7 @@ pub(crate) fn new_keys(
         )?;
         let header = ShareHeader {
             vault_name: &spec.name,
-            fingerprint: &fingerprint,
+            fingerprint: &short,
             custodian: name,
         };
         shares.push(IssuedShare {
@@ -202,11 +234,69 @@ pub(crate) fn new_keys(
         });
     }
     Ok(NewKeys {
-        mk,
         genesis,
+        fingerprint,
+        quorum,
         escrow_public,
         shares,
     })
+}
+
+/// Makes `genesis` (its format 1 fields set) a format 2 genesis for
+/// `lineage`: every custodian's public key from their share (`shares` holds
+/// all n, in index order), the quorum's from `mk`, contact and location
+/// from `spec`; then signs it. Returns it with its fingerprint and the
+/// quorum's signing key.
+pub(crate) fn sign_genesis_v2(
+    mut genesis: Genesis,
+    mk: &MasterKey,
+    shares: &[shamir::KeyShare],
+    lineage: Lineage,
+    spec: &InitSpec,
+) -> Result<(Record, Fingerprint, SecretSigningKey), InputError> {
+    check_contact(spec)?;
+    let (id, generation) = (genesis.vault_id, lineage.generation);
+    assert_eq!(
+        shares.len(),
+        genesis.custodians.len(),
+        "a share per custodian"
+    );
+    for (c, share) in genesis.custodians.iter_mut().zip(shares) {
+        let key = sign::custodian_key(share.y(), &id, generation, share.index());
+        c.public = Some(key.public().0);
+    }
+    let quorum = sign::quorum_key(mk, &id, generation);
+    genesis.v2 = Some(GenesisV2 {
+        generation,
+        origin: lineage.origin,
+        previous: lineage.previous,
+        carried: lineage.carried,
+        contact: spec.contact.clone(),
+        location: spec.location.clone(),
+        quorum_public: quorum.public().0,
+    });
+    genesis.proof = Proof::UNSIGNED;
+    let fingerprint = Fingerprint::of(&genesis);
+    let mut record = Record::Genesis(genesis);
+    record.sign_v2(
+        &quorum,
+        fingerprint.as_bytes(),
+        &log::genesis_prev(log::FORMAT_VERSION),
+    );
+    Ok((record, fingerprint, quorum))
+}
+
+/// Contact and location: may be empty; otherwise the text rules.
+fn check_contact(spec: &InitSpec) -> Result<(), InputError> {
+    for (field, value) in [
+        (Field::Contact, &spec.contact),
+        (Field::Location, &spec.location),
+    ] {
+        if !value.is_empty() {
+            check_text(field, value, limits::CONTACT)?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks an init spec: name, threshold, custodian names, Argon2 costs.

@@ -24,6 +24,7 @@ pub mod replay;
 pub mod rules;
 pub mod select;
 pub mod session;
+mod trust;
 pub mod unsealed;
 
 pub use crate::error::InputError;
@@ -176,6 +177,16 @@ pub struct Vault {
     /// Deposit ids of exported-key deposits, with their record numbers: a
     /// repeat is a copied deposit (FORMAT.md §4).
     deposit_ids: std::collections::HashMap<[u8; 16], usize>,
+    /// The format 2 checks (signatures, carried segment, handover).
+    trust: trust::Trust,
+}
+
+/// True for the genesis an upgrade to format 2 wrote.
+fn upgraded(genesis: &Genesis) -> bool {
+    genesis
+        .v2
+        .as_ref()
+        .is_some_and(|v| v.origin == crate::record::Origin::Upgrade)
 }
 
 /// Where a file's records end: for a vault read in part.
@@ -212,23 +223,53 @@ impl Vault {
     /// The vault's fingerprint, computed from the genesis record (never
     /// read from a cache): what people compare and depositors pin.
     pub fn fingerprint(&self) -> crate::fingerprint::Fingerprint {
-        crate::fingerprint::Fingerprint::of_v1(&self.genesis)
+        crate::fingerprint::Fingerprint::of(&self.genesis)
     }
-    /// The generation: 1 at init, one more at each rekey. (A vault read in
-    /// part through the index may not know its earlier generations: then 1.)
+    /// The generation: 1 at init, one more at each rekey; an upgrade to
+    /// format 2 keeps it. Format 2 states it in the genesis; format 1
+    /// counts the geneses in the history (a format 1 vault read in part
+    /// through the index may not know them: then 1).
     pub fn generation(&self) -> u32 {
+        match self.genesis.generation() {
+            Some(g) => u32::from(g),
+            None => self.earlier.len() as u32 + 1,
+        }
+    }
+    /// The file's epoch: 1 + the rewrites (rekeys and the upgrade) that
+    /// led to it. Receipts count records through rewrites, not generations.
+    pub fn epoch(&self) -> u32 {
         self.earlier.len() as u32 + 1
     }
-    /// Generation `generation`'s genesis record and when a rekey ended it
-    /// (Unix seconds), for an earlier generation this replay saw.
-    pub fn earlier_generation(&self, generation: u32) -> Option<(&Genesis, u64)> {
-        let back = self.generation().checked_sub(generation)? as usize;
+    /// The genesis of the file of epoch `epoch` (< this one) and when the
+    /// rewrite that replaced it began (Unix seconds).
+    pub fn earlier_epoch(&self, epoch: u32) -> Option<(&Genesis, u64)> {
+        let back = self.epoch().checked_sub(epoch)? as usize;
         let genesis = self.earlier.get(back.checked_sub(1)?)?;
         let ended = match back {
             1 => self.genesis.time,
             _ => self.earlier[back - 2].time,
         };
         Some((genesis, ended))
+    }
+    /// Generation `generation`'s genesis record (< this generation) and
+    /// when a rekey ended it (Unix seconds), if this replay saw it.
+    pub fn earlier_generation(&self, generation: u32) -> Option<(&Genesis, u64)> {
+        let current = self.generation();
+        let (mut newer, mut newer_gen) = (&self.genesis, current);
+        for e in &self.earlier {
+            let gen = match e.generation() {
+                Some(g) => u32::from(g),
+                // The format 1 file an upgrade replaced holds the same
+                // generation as the upgrade.
+                None if upgraded(newer) => newer_gen,
+                None => newer_gen.saturating_sub(1),
+            };
+            if gen == generation && gen < current {
+                return Some((e, newer.time));
+            }
+            (newer, newer_gen) = (e, gen);
+        }
+        None
     }
     /// The vault's recipient: what a depositor needs to seal to it without
     /// the file, and to recognise it (FORMAT.md §7.9).
@@ -246,6 +287,22 @@ impl Vault {
     /// Vault name.
     pub fn name(&self) -> &str {
         &self.genesis.name
+    }
+    /// Whom to call, as the genesis records it (format 2; empty in 1).
+    pub fn contact(&self) -> &str {
+        self.genesis.v2.as_ref().map_or("", |v| v.contact.as_str())
+    }
+    /// Where the envelopes are kept (format 2; empty in format 1).
+    pub fn location(&self) -> &str {
+        self.genesis.v2.as_ref().map_or("", |v| v.location.as_str())
+    }
+    /// The file's format version: 2 when its genesis is a format 2 one.
+    pub fn format(&self) -> u16 {
+        if self.genesis.v2.is_some() {
+            2
+        } else {
+            1
+        }
     }
     /// The genesis record.
     pub fn genesis(&self) -> &Genesis {

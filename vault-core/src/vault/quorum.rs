@@ -95,6 +95,10 @@ pub enum OpenError {
     /// vault file was altered or damaged.
     #[error("the vault is damaged or was altered: the sealed escrow key does not open")]
     EscrowSealed,
+    /// The key checks but the genesis names another quorum signature key
+    /// (format 2): the genesis record was altered.
+    #[error("the vault is damaged or was altered: its genesis record names a signature key that is not this master key's")]
+    SignatureKey,
 }
 
 /// Shares gathered one at a time toward a quorum. Each is checked alone
@@ -108,6 +112,11 @@ pub struct Quorum<'v> {
 }
 
 impl<'v> Quorum<'v> {
+    /// The shares accepted so far, each checked against its commitment.
+    pub fn shares(&self) -> &[KeyShare] {
+        &self.accepted
+    }
+
     /// An empty quorum for `vault`.
     pub fn new(vault: &'v Vault) -> Self {
         Self {
@@ -307,7 +316,7 @@ impl Vault {
         } = body.identity
         {
             self.precheck_generation(body.index, generation)?;
-            if fingerprint[..] != self.fingerprint().as_bytes()[..8] {
+            if !self.names_fingerprint_prefix(&fingerprint) {
                 return Err(ShareProblem::OtherFingerprint {
                     generation: u32::from(generation),
                     fingerprint: short_prefix(&fingerprint),
@@ -367,13 +376,45 @@ impl Vault {
         Ok(())
     }
 
-    /// A record that custodian `index` verified their share.
-    pub fn share_verified(&self, index: u8, actor: &str, time: u64) -> Record {
-        Record::ShareVerified(ShareVerified {
+    /// True when a format 2 share's fingerprint prefix names this vault:
+    /// its fingerprint, or — for a vault upgraded to format 2 with the same
+    /// shares — the format 1 fingerprint it had before (FORMAT.md §14.6).
+    fn names_fingerprint_prefix(&self, prefix: &[u8; 8]) -> bool {
+        let upgraded = self
+            .genesis
+            .v2
+            .as_ref()
+            .filter(|v| v.origin == crate::record::Origin::Upgrade)
+            .map(|v| v.previous);
+        prefix[..] == self.fingerprint().as_bytes()[..8]
+            || upgraded.is_some_and(|previous| prefix[..] == previous[..8])
+    }
+
+    /// A record that the custodian whose checked share is `share` verified
+    /// it, for its place after `prev` (the file's head when it is
+    /// appended): in format 2 signed with the custodian's key, which only
+    /// their share makes.
+    pub fn share_verified(
+        &self,
+        share: &KeyShare,
+        actor: &str,
+        time: u64,
+        prev: &[u8; 32],
+    ) -> Record {
+        let mut record = Record::ShareVerified(ShareVerified {
             time,
             actor: check_actor(actor),
-            custodian: index,
-        })
+            custodian: share.index(),
+            signature: None,
+        });
+        if let Some(generation) = self.genesis.generation() {
+            if let Record::ShareVerified(s) = &mut record {
+                s.signature = Some([0; 64]);
+            }
+            let key = crate::sign::custodian_key(share.y(), self.id(), generation, share.index());
+            record.sign_v2(&key, self.fingerprint().as_bytes(), prev);
+        }
+        record
     }
 
     /// Combines checked shares and opens the escrow key.
@@ -395,12 +436,50 @@ impl Vault {
             .open(&mk, self.id(), &self.genesis.escrow_public)
             .ok_or(OpenError::EscrowSealed)?;
         indices.retain(|i| !inconsistent.contains(i));
+        let signer = match self.genesis.v2.as_ref() {
+            None => None,
+            Some(v2) => {
+                let key = crate::sign::quorum_key(&mk, self.id(), v2.generation);
+                if key.public().0 != v2.quorum_public {
+                    return Err(OpenError::SignatureKey);
+                }
+                // Each custodian's key, from their share (FORMAT.md §14.7).
+                for share in shares.iter().filter(|s| !inconsistent.contains(&s.index())) {
+                    let own = crate::sign::custodian_key(
+                        share.y(),
+                        self.id(),
+                        v2.generation,
+                        share.index(),
+                    );
+                    let named = self
+                        .genesis
+                        .custodians
+                        .get(usize::from(share.index()) - 1)
+                        .and_then(|c| c.public);
+                    if named != Some(own.public().0) {
+                        return Err(OpenError::SignatureKey);
+                    }
+                }
+                Some(super::unsealed::QuorumSigner {
+                    key,
+                    fingerprint: self.fingerprint(),
+                })
+            }
+        };
+        let shares = shares
+            .iter()
+            .filter(|s| !inconsistent.contains(&s.index()))
+            .cloned()
+            .collect();
         Ok(Unsealed {
             vault_id: *self.id(),
             mk,
             escrow,
             custodians: indices,
             inconsistent,
+            shares,
+            threshold: need,
+            signer,
         })
     }
 

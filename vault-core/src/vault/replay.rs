@@ -37,7 +37,20 @@ impl Vault {
         for (i, frame) in frames.enumerate() {
             vault.replay_frame(frame, i + 2)?;
         }
+        vault.finish()?;
         Ok(vault)
+    }
+
+    /// Ends a replay fed one frame at a time: a rekeyed format 2 file must
+    /// reach the record that closes its rekey (FORMAT.md §14.5).
+    pub fn finish(&self) -> Result<(), ReplayError> {
+        self.trust
+            .complete(self.count)
+            .map_err(|why| ReplayError::Invalid {
+                record: self.count,
+                offset: self.end,
+                why,
+            })
     }
 
     /// Starts a replay at the file's first record, which must be a genesis
@@ -62,6 +75,8 @@ impl Vault {
                 ))
             }
         };
+        let trust =
+            super::trust::Trust::begin(&genesis, first).map_err(|why| invalid(first, 1, &why))?;
         let mut records = Vec::new();
         if keep {
             records.push(Placed {
@@ -84,6 +99,7 @@ impl Vault {
             whole: true,
             earlier: Vec::new(),
             deposit_ids: Default::default(),
+            trust,
         })
     }
 
@@ -115,7 +131,7 @@ impl Vault {
         let mut vault = Self::begin(Some(genesis), true)?;
         for (i, frame) in earlier.iter().enumerate() {
             let record = decode(frame, i + 2)?;
-            if !matches!(&record, Record::History(h) if h.kind == crate::record::kind::GENESIS) {
+            if !matches!(&record, Record::History(h) if crate::record::kind::is_genesis(h.kind)) {
                 break;
             }
             vault.apply(record, frame, i + 2)?;
@@ -158,6 +174,9 @@ impl Vault {
     }
 
     fn apply(&mut self, record: Record, frame: &Frame, number: usize) -> Result<(), ReplayError> {
+        self.trust
+            .check(&record, frame, number)
+            .map_err(|why| invalid(frame, number, &why))?;
         let n = self.genesis.custodians.len() as u8;
         let unknown = |custodians: &[u8]| custodians.iter().any(|&c| c == 0 || c > n);
         match &record {
@@ -184,7 +203,7 @@ impl Vault {
                 custodians: d.custodians.clone(),
                 versions_failed: d.versions_failed,
             }),
-            Record::History(h) => self.apply_history(h),
+            Record::History(h) => self.apply_history(h, n),
             Record::Rekey(k) if k.custodians.iter().any(|&c| c == 0 || c > k.old_custodians) => {
                 return Err(invalid(
                     frame,
@@ -220,8 +239,22 @@ impl Vault {
     /// Records from before a rekey keep their effect on readiness: an old
     /// unseal still exposes what it revealed, an old drill still counts.
     /// Custodian numbers in them are the old vault's.
-    fn apply_history(&mut self, h: &crate::record::History) {
+    fn apply_history(&mut self, h: &crate::record::History, n: u8) {
+        // An upgrade keeps the custodians and their numbering: their share
+        // checks from before it still count (the upgrade's signature
+        // vouches for them). A rekey's custodians are new.
+        let same_custodians =
+            h.v2.is_some_and(|v| u32::from(v.generation) == self.generation())
+                && self
+                    .genesis
+                    .v2
+                    .as_ref()
+                    .is_some_and(|v| v.origin == crate::record::Origin::Upgrade);
         match Record::decode(h.kind, &h.body) {
+            Ok(Record::ShareVerified(s)) if same_custodians && (1..=n).contains(&s.custodian) => {
+                let v = self.verifications.entry(s.custodian).or_insert((0, 0));
+                *v = (v.0 + 1, s.time);
+            }
             Ok(Record::Genesis(g)) => self.earlier.push(g),
             Ok(Record::Unseal(u)) => self.mark_exposed(&u),
             Ok(Record::Drill(d)) => self.drills.push(DrillEvent {

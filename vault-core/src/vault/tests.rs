@@ -124,19 +124,31 @@ fn a_reason_is_one_line_of_at_most_1024_bytes() {
     assert!(un
         .drill_record(&outcome, DrillKind::Drill, "a\tb", "", 1, vault.head())
         .is_err());
-    // A good one is signed for its place: appended, its MAC verifies;
-    // altered, it does not.
+    // A good one is signed for its place: appended, its signature
+    // verifies without shares; altered, or placed elsewhere, replay
+    // refuses it as damage.
     let ok = un.unseal_record(&[], "fine", "", 1, vault.head()).unwrap();
     let mut grown = vault.clone();
     grown.push(ok.clone()).unwrap();
     assert!(un.bad_macs(&grown).is_empty());
-    let Record::Unseal(mut u) = ok else {
+    let Record::Unseal(mut u) = ok.clone() else {
         unreachable!()
     };
     u.reason = "fine!".into();
     let mut forged = vault.clone();
-    forged.push(Record::Unseal(u)).unwrap();
-    assert_eq!(un.bad_macs(&forged), vec![2]);
+    let refused = forged.push(Record::Unseal(u)).unwrap_err().to_string();
+    assert!(
+        refused.contains("record #2") && refused.contains("signature does not verify"),
+        "{refused}"
+    );
+    // The same signed record one place later (a record removed before it,
+    // or one inserted): refused too.
+    let mut moved = grown.clone();
+    let refused = moved.push(ok).unwrap_err().to_string();
+    assert!(
+        refused.contains("record #3") && refused.contains("signature"),
+        "{refused}"
+    );
 }
 
 #[test]

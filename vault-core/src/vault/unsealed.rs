@@ -7,7 +7,7 @@ use crate::entry::{EntryKind, EntrySecret};
 use crate::error::InputError;
 use crate::escrow::EscrowSecret;
 use crate::keys::MasterKey;
-use crate::record::{Drill, DrillKind, Record, Unseal};
+use crate::record::{Drill, DrillKind, Proof, Record, Unseal};
 use crate::VaultId;
 
 /// Unseal failed on an entry version: its record is damaged or altered.
@@ -46,14 +46,28 @@ pub struct DrillOutcome {
     pub failed: Vec<EntryDamaged>,
 }
 
-/// The vault opened by a quorum: the master key and the escrow private key.
-/// Dropping it zeroizes both.
+/// The vault opened by a quorum: the master key, the escrow private key,
+/// the shares that opened it and (format 2) the quorum's signing key.
+/// Dropping it zeroizes them all.
 pub struct Unsealed {
     pub(crate) vault_id: VaultId,
     pub(crate) mk: MasterKey,
     pub(crate) escrow: EscrowSecret,
     pub(crate) custodians: Vec<u8>,
     pub(crate) inconsistent: Vec<u8>,
+    /// The checked shares that opened it (an upgrade rebuilds the others).
+    pub(crate) shares: Vec<crate::shamir::KeyShare>,
+    /// The vault's threshold.
+    pub(crate) threshold: usize,
+    /// Format 2: the quorum's key, checked against the genesis.
+    pub(crate) signer: Option<QuorumSigner>,
+}
+
+/// The quorum's signing key of a format 2 vault, and the fingerprint its
+/// signatures cover.
+pub(crate) struct QuorumSigner {
+    pub(crate) key: crate::sign::SecretSigningKey,
+    pub(crate) fingerprint: crate::fingerprint::Fingerprint,
 }
 
 impl std::fmt::Debug for Unsealed {
@@ -165,14 +179,26 @@ impl Unsealed {
             versions_ok: outcome.ok,
             versions_failed: outcome.failed.len() as u32,
             reason: reason.to_owned(),
-            mac: [0; 32],
+            proof: self.proof(),
         });
         Ok(self.signed(record, prev))
     }
 
-    /// `record` with its MAC for its place after `prev`.
+    /// An unsigned proof of the vault's format.
+    fn proof(&self) -> Proof {
+        match self.signer {
+            Some(_) => Proof::UNSIGNED,
+            None => Proof::UNMACED,
+        }
+    }
+
+    /// `record` signed (format 2) or MAC'd (format 1) for its place after
+    /// `prev`.
     fn signed(&self, mut record: Record, prev: &[u8; 32]) -> Record {
-        record.sign(&self.mk.record_mac_key(&self.vault_id), prev);
+        match &self.signer {
+            Some(s) => record.sign_v2(&s.key, s.fingerprint.as_bytes(), prev),
+            None => record.sign(&self.mk.record_mac_key(&self.vault_id), prev),
+        }
         record
     }
 
@@ -221,7 +247,7 @@ impl Unsealed {
             custodians: self.custodians.clone(),
             entries: entries.to_vec(),
             reason: reason.to_owned(),
-            mac: [0; 32],
+            proof: self.proof(),
         });
         // FORMAT.md §7.3: the count is a u16 and a body at most 1 MiB; a
         // record that cannot say what was revealed must not be written.

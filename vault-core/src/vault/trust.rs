@@ -1,0 +1,270 @@
+//! What a format 2 file proves without shares (docs/FORMAT.md §14): every
+//! signature, the shape of a rewritten file's carried segment, the links of
+//! its history records, and the old quorum's handover to the new one.
+//!
+//! Replay asks [`Trust`] about every record in order; a record it refuses
+//! is damage. A format 1 file has nothing to check here: its quorum
+//! records carry MACs that only k shares can check.
+
+use std::collections::BTreeMap;
+
+use crate::fingerprint::Fingerprint;
+use crate::log::Frame;
+use crate::record::{kind, Genesis, History, Origin, Record, Signer};
+use crate::sign::PublicKey;
+
+/// The keys of one format 2 generation.
+#[derive(Debug, Clone)]
+struct Keys {
+    fingerprint: [u8; 32],
+    quorum: PublicKey,
+    custodians: Vec<PublicKey>,
+}
+
+impl Keys {
+    /// The keys a format 2 genesis names, each checked usable (a point on
+    /// the curve, not of small order).
+    fn of(genesis: &Genesis) -> Result<Option<Self>, String> {
+        let Some(v2) = &genesis.v2 else {
+            return Ok(None);
+        };
+        let quorum = PublicKey(v2.quorum_public);
+        quorum
+            .check()
+            .map_err(|e| format!("its quorum key is unusable ({e})"))?;
+        let mut custodians = Vec::with_capacity(genesis.custodians.len());
+        for (i, c) in genesis.custodians.iter().enumerate() {
+            let key = PublicKey(c.public.unwrap_or([0; 32]));
+            key.check()
+                .map_err(|e| format!("custodian {}'s key is unusable ({e})", i + 1))?;
+            custodians.push(key);
+        }
+        Ok(Some(Self {
+            fingerprint: *Fingerprint::of(genesis).as_bytes(),
+            quorum,
+            custodians,
+        }))
+    }
+
+    /// The key that signs `record`, if the record names a known signer.
+    fn signer(&self, record: &Record) -> Option<&PublicKey> {
+        match record.signer()? {
+            Signer::Quorum => Some(&self.quorum),
+            Signer::Custodian(i) => self.custodians.get(usize::from(i).checked_sub(1)?),
+        }
+    }
+
+    /// Checks `record`'s signature for its place after `prev`.
+    fn verify(&self, record: &Record, prev: &[u8; 32]) -> bool {
+        let Some(key) = self.signer(record) else {
+            return false;
+        };
+        record.verify_signature(key, &self.fingerprint, prev) == Some(true)
+    }
+}
+
+/// The format 2 checks of one file, fed its records in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Trust {
+    /// This file's generation keys; `None` for a format 1 file.
+    own: Option<Keys>,
+    /// Format 2 rewrites: the closing record's number (carried + 2), the
+    /// previous fingerprint, and the origin.
+    rewrite: Option<(usize, [u8; 32], Origin)>,
+    /// Keys of earlier format 2 generations, from the geneses carried in
+    /// the history.
+    earlier: BTreeMap<u16, Keys>,
+    /// The replaced file's quorum key, when that file was format 2.
+    previous: Option<Keys>,
+}
+
+impl Trust {
+    /// The checks of a file whose first record is `genesis` in `frame`:
+    /// for format 2, its keys are usable and it is signed by its own
+    /// quorum key, and the file's header says version 2.
+    pub(crate) fn begin(genesis: &Genesis, frame: &Frame) -> Result<Self, String> {
+        let version = crate::log::version_of_first(&frame.prev);
+        let own = Keys::of(genesis)?;
+        match (&own, version) {
+            (None, Some(1)) | (Some(_), Some(2)) => {}
+            (None, _) => return Err("a version 1 genesis record in a version 2 file".into()),
+            (Some(_), _) => return Err("a version 2 genesis record in a version 1 file".into()),
+        }
+        if let Some(keys) = &own {
+            if !keys.verify(&Record::Genesis(genesis.clone()), &frame.prev) {
+                return Err(
+                    "the genesis record's signature does not verify: the vault's keys or settings were altered"
+                        .into(),
+                );
+            }
+        }
+        let rewrite = genesis.v2.as_ref().and_then(|v2| {
+            (v2.origin != Origin::Init).then(|| (v2.carried as usize + 2, v2.previous, v2.origin))
+        });
+        Ok(Self {
+            own,
+            rewrite,
+            earlier: BTreeMap::new(),
+            previous: None,
+        })
+    }
+
+    /// The record number the file must reach for its rewrite to be whole
+    /// (the closing rekey record), if it was rewritten.
+    pub(crate) fn closes_at(&self) -> Option<usize> {
+        self.rewrite.map(|(at, _, _)| at)
+    }
+
+    /// Checks record `number` (≥ 2) in `frame`.
+    pub(crate) fn check(
+        &mut self,
+        record: &Record,
+        frame: &Frame,
+        number: usize,
+    ) -> Result<(), String> {
+        let Some(own) = &self.own else {
+            return if kind::is_v2(frame.kind) {
+                Err("a version 2 record in a version 1 file".into())
+            } else {
+                Ok(())
+            };
+        };
+        if !kind::is_v2(frame.kind) && !matches!(record, Record::Deposit(_) | Record::History(_)) {
+            return Err("a version 1 record in a version 2 file".into());
+        }
+        self.check_place(record, number)?;
+        if number == 2 && self.rewrite.is_some() && !carries_genesis(record) {
+            return Err("a rekeyed file's second record must be the replaced file's genesis, kept in the history".into());
+        }
+        if record.signer().is_some() && !own.verify(record, &frame.prev) {
+            return Err(
+                "its signature does not verify: this record, or a record before it, was altered, removed or reordered"
+                    .into(),
+            );
+        }
+        match record {
+            Record::History(h) => self.check_history(h, number),
+            Record::Rekey(k) => self.check_handover(k),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a rewritten file reached its closing record: a file that
+    /// ends before it was cut short (damage, never a torn write: a rekey
+    /// writes the whole new file before it replaces the old).
+    pub(crate) fn complete(&self, records: usize) -> Result<(), String> {
+        match self.closes_at() {
+            Some(at) if records < at => Err(format!(
+                "the file ends at record #{records}, before the record #{at} that closes its rekey or upgrade: records were cut off"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Where history and rekey records may stand (§14.5).
+    fn check_place(&self, record: &Record, number: usize) -> Result<(), String> {
+        let closes = self.closes_at().unwrap_or(0);
+        let carried = number < closes;
+        match record {
+            Record::History(_) if !carried => Err(
+                "a history record outside the records a rekey carried over: it was added later".into(),
+            ),
+            Record::Rekey(_) if number != closes => Err(
+                "a rekey record where none belongs: a rekey record only closes the records its rekey carried over".into(),
+            ),
+            Record::Deposit(_) | Record::History(_) => Ok(()),
+            _ if carried => Err(format!(
+                "record #{closes} should close the rekey, and only carried deposits and history come before it"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A history record: its link to its old file holds, a carried genesis
+    /// is the one the previous fingerprint names, and a signed old record
+    /// verifies under its generation's key.
+    fn check_history(&mut self, h: &History, number: usize) -> Result<(), String> {
+        let inner = Record::decode(h.kind, &h.body).map_err(|e| e.to_string())?;
+        if let Record::Genesis(g) = &inner {
+            return self.carried_genesis(g, h, number);
+        }
+        if h.links() == Some(false) {
+            return Err("a history record whose chain hash does not follow from its body".into());
+        }
+        let Some(v2) = &h.v2 else { return Ok(()) };
+        if inner.signer().is_none() {
+            // A format 1 record: its MAC is an old master key's; the
+            // closing record's signature vouches for it.
+            return Ok(());
+        }
+        match self.earlier.get(&v2.generation) {
+            Some(keys) if keys.verify(&inner, &v2.prev) => Ok(()),
+            Some(_) => Err(format!(
+                "a record of generation {} kept in the history fails its signature",
+                v2.generation
+            )),
+            None => Err(format!(
+                "a signed record of generation {}, but the history holds no format 2 genesis of that generation",
+                v2.generation
+            )),
+        }
+    }
+
+    fn carried_genesis(&mut self, g: &Genesis, h: &History, number: usize) -> Result<(), String> {
+        let keys = Keys::of(g)?;
+        if let (Some(v2), Some(gen)) = (&h.v2, g.generation()) {
+            if v2.generation != gen {
+                return Err("a history record's generation differs from its genesis's".into());
+            }
+        }
+        if number == 2 {
+            let (_, previous, _) = self
+                .rewrite
+                .ok_or("a history record in a file never rekeyed")?;
+            if Fingerprint::of(g).as_bytes() != &previous {
+                return Err(
+                    "the carried genesis is not the vault the previous fingerprint names: the history was swapped"
+                        .into(),
+                );
+            }
+            self.previous = keys.clone();
+        }
+        if let (Some(keys), Some(gen)) = (keys, g.generation()) {
+            self.earlier.entry(gen).or_insert(keys);
+        }
+        Ok(())
+    }
+
+    /// The closing record of a rekey of a format 2 file carries the old
+    /// quorum's handover (§14.4); of a format 1 file, zeros.
+    fn check_handover(&self, k: &crate::record::Rekey) -> Result<(), String> {
+        let handover = k.handover.unwrap_or([0; 64]);
+        let Some(own) = &self.own else { return Ok(()) };
+        let carried = self.closes_at().map_or(0, |at| at - 2);
+        if k.old_records as usize != carried {
+            return Err(format!(
+                "the rekey says the replaced file held {} records, but {carried} were carried over",
+                k.old_records
+            ));
+        }
+        match &self.previous {
+            None if handover == [0; 64] => Ok(()),
+            None => Err("a handover signature, but the replaced file had no signature key".into()),
+            Some(old) => {
+                let message = k.handover_message(&old.fingerprint, &own.fingerprint);
+                if old.quorum.verify(&[&message], &handover) {
+                    Ok(())
+                } else {
+                    Err(
+                        "the previous generation's quorum did not sign this rekey: it was forged"
+                            .into(),
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn carries_genesis(record: &Record) -> bool {
+    matches!(record, Record::History(h) if kind::is_genesis(h.kind))
+}
