@@ -42,6 +42,11 @@ pub struct Readiness {
     pub drill_overdue: bool,
     /// True when the most recent drill of any kind found damaged versions.
     pub last_drill_failed: bool,
+    /// Entry versions deposited since a quorum last decrypted them all (a
+    /// drill without failures, or a rekey): anyone with the file can
+    /// deposit, so a rotation or a cleared exposure among these is what
+    /// the depositor said, not yet checked. Informational.
+    pub unchecked: usize,
     /// Entries past their routine rotation date.
     pub rotation_overdue: Vec<Due>,
     /// Entries revealed by an unseal and not rotated since, with deadlines.
@@ -123,6 +128,14 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
             });
         }
     }
+    // Entry versions a quorum has not yet decrypted (EntryVersion.record
+    // is 0-based, checked_through 1-based).
+    let unchecked = vault
+        .entries()
+        .values()
+        .flat_map(|e| &e.versions)
+        .filter(|v| v.record >= vault.checked_through())
+        .count();
     let custodians: Vec<CustodianCheck> = vault
         .custodians()
         .iter()
@@ -144,6 +157,7 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
         last_drill_failed: vault.drills().last().is_some_and(|d| d.versions_failed > 0),
         rotation_overdue,
         exposed,
+        unchecked,
         warnings: warnings(vault, &custodians),
         custodians,
     }

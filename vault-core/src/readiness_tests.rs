@@ -219,6 +219,30 @@ fn only_scheduled_drills_reset_the_schedule_but_any_failure_counts() {
     assert!(b.at(T0 + 87 * DAY).last_drill_failed);
 }
 
+/// Deposits are not signed (anyone with the file can make one): the
+/// versions since the last drill that decrypted everything are counted as
+/// unchecked, and a failed drill or a review checks nothing.
+#[test]
+fn versions_after_the_last_good_drill_are_unchecked() {
+    let mut b = Bench::three();
+    b.deposit("x", T0 + HOUR, None, None);
+    b.deposit("y", T0 + 2 * HOUR, None, None);
+    assert_eq!(b.at(T0 + DAY).unchecked, 2);
+    b.drill(DrillKind::Drill, T0 + DAY, 0);
+    assert_eq!(b.at(T0 + DAY).unchecked, 0);
+    b.deposit("x", T0 + 2 * DAY, None, None);
+    assert_eq!(b.at(T0 + 3 * DAY).unchecked, 1);
+    b.drill(DrillKind::Drill, T0 + 3 * DAY, 1);
+    b.drill(DrillKind::Emergency, T0 + 4 * DAY, 0);
+    assert_eq!(
+        b.at(T0 + 5 * DAY).unchecked,
+        1,
+        "a failed drill or a review checks nothing"
+    );
+    b.drill(DrillKind::Drill, T0 + 5 * DAY, 0);
+    assert_eq!(b.at(T0 + 6 * DAY).unchecked, 0);
+}
+
 // ---------------------------------------------------------------- rotation
 
 #[test]

@@ -46,6 +46,7 @@ pub fn run(a: StatusArgs) -> CliResult {
             "last_drill_failed": r.last_drill_failed,
             "entries": vault.entries().len(),
             "rotation_overdue": dues(&r.rotation_overdue),
+            "unchecked_versions": r.unchecked,
             "exposed": dues(&r.exposed),
             "custodians": r.custodians.iter().map(|c| json!({
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
@@ -124,6 +125,14 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
                 .join(", ")
         }
     );
+    if r.unchecked > 0 {
+        println!(
+            "Unchecked:   {} entry version{} deposited since the last drill: anyone with the file \
+             can deposit, so rotations among them are not yet proven; the next drill decrypts them",
+            r.unchecked,
+            if r.unchecked == 1 { "" } else { "s" }
+        );
+    }
     for e in &r.exposed {
         println!(
             "Exposed:     {} — rotate by {} [{}]",

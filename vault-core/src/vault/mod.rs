@@ -174,6 +174,11 @@ pub struct Vault {
     /// The genesis records of earlier generations, kept in History by each
     /// rekey, in file order: the newest (generation g − 1) first.
     earlier: Vec<Genesis>,
+    /// The last record (1-based) at which a quorum decrypted every entry
+    /// version before it: a drill with no failure, or the rekey that
+    /// re-sealed them all. Deposits after it are unchecked: anyone with
+    /// the file can append one.
+    checked_through: usize,
     /// Deposit ids of exported-key deposits, with their record numbers: a
     /// repeat is a copied deposit (FORMAT.md §4).
     deposit_ids: std::collections::HashMap<[u8; 16], usize>,
@@ -209,6 +214,13 @@ impl Vault {
     /// Drills, oldest first.
     pub fn drills(&self) -> &[DrillEvent] {
         &self.drills
+    }
+
+    /// The record (1-based) through which a quorum decrypted every entry
+    /// version: the last drill without failures, or the rekey that
+    /// re-sealed them (0: never). Versions after it were not checked.
+    pub fn checked_through(&self) -> usize {
+        self.checked_through
     }
 
     /// Share verifications per custodian index: (count, last time).

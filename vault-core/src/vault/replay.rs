@@ -98,6 +98,7 @@ impl Vault {
             end: frame_end(first),
             whole: true,
             earlier: Vec::new(),
+            checked_through: 0,
             deposit_ids: Default::default(),
             trust,
         })
@@ -197,12 +198,17 @@ impl Vault {
                     "names a custodian the vault does not have",
                 ))
             }
-            Record::Drill(d) => self.drills.push(DrillEvent {
-                time: d.time,
-                kind: d.kind,
-                custodians: d.custodians.clone(),
-                versions_failed: d.versions_failed,
-            }),
+            Record::Drill(d) => {
+                if d.kind == crate::record::DrillKind::Drill && d.versions_failed == 0 {
+                    self.checked_through = number;
+                }
+                self.drills.push(DrillEvent {
+                    time: d.time,
+                    kind: d.kind,
+                    custodians: d.custodians.clone(),
+                    versions_failed: d.versions_failed,
+                })
+            }
             Record::History(h) => self.apply_history(h, n),
             Record::Rekey(k) if k.custodians.iter().any(|&c| c == 0 || c > k.old_custodians) => {
                 return Err(invalid(
@@ -211,7 +217,8 @@ impl Vault {
                     "names a custodian the old vault did not have",
                 ))
             }
-            Record::Rekey(_) => {}
+            // A rekey decrypted and re-sealed every version it carried.
+            Record::Rekey(_) => self.checked_through = number,
             Record::ShareVerified(s) if unknown(&[s.custodian]) => {
                 return Err(invalid(
                     frame,
