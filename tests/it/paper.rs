@@ -344,6 +344,80 @@ fn degraded_scans_and_photos_of_an_envelope_still_give_the_share() {
 
 // ---------------------------------------------------------------- the whole vault on paper
 
+/// The size, in points, of every typed part line in `pdf` (pdftotext's
+/// word boxes of the four-symbol groups below the page header), smallest
+/// first.
+fn typed_sizes(env: &Env, pdf: &str) -> Vec<f32> {
+    let out = tool("pdftotext")
+        .current_dir(env.dir.path())
+        .args(["-bbox", pdf, "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut sizes: Vec<f32> = text
+        .lines()
+        .filter(|l| l.contains("<word"))
+        .filter_map(|l| {
+            let attr = |name: &str| -> Option<f32> {
+                let at = l.find(&format!("{name}=\""))? + name.len() + 2;
+                l[at..].split('"').next()?.parse().ok()
+            };
+            let word = l.split('>').nth(1)?.split('<').next()?;
+            let group = word.len() == 4
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            // Below the header (whose byte count is four digits too).
+            let below = attr("yMin")? > 120.0;
+            (group && below).then(|| attr("yMax").zip(attr("yMin")).map(|(a, b)| a - b))?
+        })
+        .collect();
+    sizes.sort_by(f32::total_cmp);
+    sizes
+}
+
+/// `backup --large-type`: one part a page, its typed lines at 10 pt or
+/// more (the dense default sets them at about 7.5 pt, two parts a page),
+/// and the pages still scan back to the same file.
+#[test]
+fn a_large_type_backup_sets_its_typed_parts_at_ten_points() {
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    for i in 0..12 {
+        env.seal(&format!("entry-{i}"), &format!("backed-up-secret-{i}"));
+    }
+    let len = std::fs::read(env.path("v.bg")).unwrap().len();
+    let parts = len.div_ceil(1000);
+    env.run(&["backup", "v.bg", "--out", "dense.pdf"], "")
+        .success();
+    env.run(
+        &["backup", "v.bg", "--out", "large.pdf", "--large-type"],
+        "",
+    )
+    .success()
+    .stdout(predicate::str::contains(format!(
+        "large.pdf: {parts} pages; {len} bytes of vault in {parts} parts"
+    )));
+    let dense = typed_sizes(&env, "dense.pdf");
+    let large = typed_sizes(&env, "large.pdf");
+    assert!(dense[0] >= 7.0, "dense typed text at {} pt", dense[0]);
+    assert!(large[0] >= 10.0, "large typed text at {} pt", large[0]);
+    assert!(tool("pdftoppm")
+        .current_dir(env.dir.path())
+        .args(["-r", "150", "-png", "large.pdf", "large"])
+        .status()
+        .unwrap()
+        .success());
+    let pages: Vec<String> = (1..=parts).map(|n| format!("large-{n}.png")).collect();
+    let mut args = vec!["restore", "r.bg", "--from"];
+    args.extend(pages.iter().map(String::as_str));
+    env.run(&args, "").success();
+    assert_eq!(
+        std::fs::read(env.path("r.bg")).unwrap(),
+        std::fs::read(env.path("v.bg")).unwrap()
+    );
+}
+
 #[test]
 fn backup_pages_scan_back_to_the_same_vault_in_any_order() {
     let env = Env::new();

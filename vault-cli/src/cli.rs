@@ -204,6 +204,10 @@ pub struct BackupArgs {
     /// Paper size.
     #[arg(long, value_enum, default_value = "a4")]
     pub paper: PaperArg,
+    /// One part a page (1,000 bytes) with its typed lines at about 10 pt,
+    /// instead of two (2,000 bytes) at about 7.5 pt: for typing back by hand.
+    #[arg(long)]
+    pub large_type: bool,
     /// Overwrite an existing PDF.
     #[arg(long)]
     pub force: bool,

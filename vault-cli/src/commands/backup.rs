@@ -15,7 +15,12 @@ use crate::paper::scan;
 /// Runs `backup`.
 pub fn backup(a: BackupArgs) -> CliResult {
     let vault = super::load(&a.vault)?;
-    let bytes = read_printable(&a.vault)?;
+    let layout = if a.large_type {
+        paper::LARGE
+    } else {
+        paper::DENSE
+    };
+    let bytes = read_printable(&a.vault, layout.per_page)?;
     let parts = backup::split_in(&bytes, vault.id(), backup::CHUNK);
     let paper_size = match a.paper {
         PaperArg::A4 => Paper::A4,
@@ -34,7 +39,7 @@ pub fn backup(a: BackupArgs) -> CliResult {
             .map_or("VAULT".into(), |n| n.to_string_lossy().into_owned()),
         date: &rfc3339(context::now())[..10],
     };
-    let printed = paper::render(&parts, &info, paper_size).map_err(CliError::input)?;
+    let printed = paper::render(&parts, &info, paper_size, layout).map_err(CliError::input)?;
     store::write_new_file(&a.out, &printed.pdf, a.force)?;
     let (version, level) = printed
         .qr
@@ -59,16 +64,16 @@ pub fn backup(a: BackupArgs) -> CliResult {
 /// The vault file, refused before it is laid out when it needs more than
 /// [`paper::MAX_PAGES`] pages (1 MB of vault): the PDF is built in memory,
 /// at about 120 KB a page.
-fn read_printable(path: &std::path::Path) -> CliResult<Vec<u8>> {
+fn read_printable(path: &std::path::Path, per_page: usize) -> CliResult<Vec<u8>> {
     use std::io::Read;
-    let most = (paper::MAX_PAGES * paper::PER_PAGE * backup::CHUNK) as u64;
+    let most = (paper::MAX_PAGES * per_page * backup::CHUNK) as u64;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(most + 1).read_to_end(&mut bytes))
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if bytes.len() as u64 > most {
         let len = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
-        let pages = len.div_ceil((paper::PER_PAGE * backup::CHUNK) as u64);
+        let pages = len.div_ceil((per_page * backup::CHUNK) as u64);
         return Err(CliError::input(format!(
             "{}: {len} bytes would take {pages} pages; a paper backup holds at most {} pages \
              ({most} bytes of vault) — keep copies of the file instead: it is sealed, so a copy \

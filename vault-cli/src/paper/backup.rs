@@ -15,8 +15,36 @@ use super::envelope::{finish, Printed, QrInfo};
 use super::layout::{Fonts, Paper, Pen};
 use super::qr::{self, Mode, Spec};
 
-/// Parts on a page.
-pub const PER_PAGE: usize = 2;
+/// How parts sit on a page: how many, and the typed fallback's columns and
+/// largest size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    /// Parts on a page.
+    pub per_page: usize,
+    /// Columns of typed lines.
+    columns: usize,
+    /// The largest size of the typed lines, in points.
+    max_size: f32,
+}
+
+/// The default: two parts (2,000 bytes of vault) a page, typed in four
+/// columns at about 7.5 pt of DejaVu Sans Mono (whose x-height, 0.55 em,
+/// matches that of a 9 pt serif text face). More bytes a page than a
+/// larger type allows: a page holds the two QR codes and about 5,000
+/// typed characters.
+pub const DENSE: Layout = Layout {
+    per_page: 2,
+    columns: 4,
+    max_size: 10.0,
+};
+
+/// `--large-type`: one part (1,000 bytes) a page, typed in three columns
+/// at about 10 pt, for whoever will type a part back by hand.
+pub const LARGE: Layout = Layout {
+    per_page: 1,
+    columns: 3,
+    max_size: 11.0,
+};
 /// The most pages a paper backup may have: 1 MB of vault. The PDF is
 /// built in memory at about 120 KB a page (60 MB at the most), in about
 /// 80 ms of CPU a page in a debug build.
@@ -51,25 +79,26 @@ pub struct BackupInfo<'a> {
 
 const M: f32 = 30.0;
 
-/// Renders the whole vault on paper, [`PER_PAGE`] parts a page.
+/// Renders the whole vault on paper, `layout.per_page` parts a page.
 pub fn render(
     parts: &[PrintedPart],
     info: &BackupInfo<'_>,
     paper: Paper,
+    layout: Layout,
 ) -> Result<Printed, String> {
     let fonts = Fonts::load()?;
     let (w, h) = paper.size();
-    let pages = parts.len().div_ceil(PER_PAGE);
+    let pages = parts.len().div_ceil(layout.per_page);
     let mut doc = Document::new();
     let mut qrs = Vec::new();
-    for (n, group) in parts.chunks(PER_PAGE).enumerate() {
+    for (n, group) in parts.chunks(layout.per_page).enumerate() {
         let mut page = doc.start_page_with(PageSettings::from_wh(w, h).ok_or("bad paper size")?);
         let mut s = page.surface();
         let mut p = Pen::new(&mut s, &fonts);
         let y = header(&mut p, info, (n + 1, pages), parts.len(), w);
         let (y, symbols) = qr_row(&mut p, group, y + 8.0, w)?;
         qrs.extend(symbols);
-        typed(&mut p, group, y + 6.0, (w, h));
+        typed(&mut p, group, y + 6.0, (w, h), layout);
         s.finish();
         page.finish();
     }
@@ -126,7 +155,7 @@ fn qr_row(
     w: f32,
 ) -> Result<(f32, Vec<QrInfo>), String> {
     let gap = 20.0;
-    let size = ((w - 2.0 * M - gap) / PER_PAGE as f32).min(236.0);
+    let size = ((w - 2.0 * M - gap) / 2.0).min(236.0);
     let mut out = Vec::new();
     for (i, part) in group.iter().enumerate() {
         let mode = Mode::for_payload(&part.compact);
@@ -154,8 +183,9 @@ fn qr_row(
 }
 
 /// The parts typed out, in columns filling the rest of the page, in the
-/// largest monospace size that fits (about 8 pt on A4).
-fn typed(p: &mut Pen<'_, '_>, group: &[PrintedPart], y0: f32, (w, h): (f32, f32)) {
+/// largest monospace size that fits (on A4 about 7.5 pt in the dense
+/// layout, 10 pt in the large one).
+fn typed(p: &mut Pen<'_, '_>, group: &[PrintedPart], y0: f32, (w, h): (f32, f32), layout: Layout) {
     let lines: Vec<&str> = group
         .iter()
         .flat_map(|part| {
@@ -164,13 +194,13 @@ fn typed(p: &mut Pen<'_, '_>, group: &[PrintedPart], y0: f32, (w, h): (f32, f32)
                 .filter(|l| !l.is_empty() && !l.starts_with("Vault:"))
         })
         .collect();
-    let columns = 4;
+    let columns = layout.columns;
     let gap = 10.0;
     let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
     let per_column = lines.len().div_ceil(columns).max(1);
     let by_width = (w - 2.0 * M - gap * (columns - 1) as f32) / (columns as f32 * widest * 0.602);
     let by_height = (h - M - y0) / (per_column as f32 * 1.12);
-    let size = by_width.min(by_height).min(10.0);
+    let size = by_width.min(by_height).min(layout.max_size);
     let leading = (h - M - y0) / per_column as f32;
     let leading = leading.min(size * 1.3);
     let col_w = (w - 2.0 * M + gap) / columns as f32;
