@@ -644,3 +644,68 @@ fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
     }
     refused_without_shares(&env, &records, at + 1, "signature does not verify");
 }
+
+/// Red-team finding 1: a rekeyed file whose closing rekey record is
+/// replaced by a deposit (or cut off) would leave its carried segment
+/// signed by no one and skip the old quorum's handover. The record after
+/// the carried segment must be the rekey, and a file must reach it.
+#[test]
+fn a_rekeyed_file_without_its_closing_record_is_refused() {
+    use vault_core::record::Record;
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    env.seal("root", "s3cret");
+    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
+    rekey.extend(["--share", "shares/bob.share"]);
+    rekey.extend(crate::util::rekey_to(
+        "2",
+        &["alice", "bob"],
+        "new",
+        "rotation",
+    ));
+    env.run(&rekey, "").success();
+    let bytes = std::fs::read(env.path("v.bg")).unwrap();
+    let records: Vec<Record> = vault_core::log::parse(&bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    let at = records
+        .iter()
+        .position(|r| matches!(r, Record::Rekey(_)))
+        .unwrap();
+    let deposit = records
+        .iter()
+        .find(|r| matches!(r, Record::Deposit(_)))
+        .unwrap();
+    let mut replaced = records.clone();
+    replaced[at] = deposit.clone();
+    refused_without_shares(&env, &replaced, at + 1, "must be the rekey record");
+    let cut = records[..at].to_vec();
+    refused_without_shares(&env, &cut, at, "that closes its rekey or upgrade");
+}
+
+/// Red-team finding 2: a version 1 history record (0x06), which nothing
+/// checks, may not hold a signed (version 2) record — not in a version 2
+/// file, where it would smuggle in a drill or a rekey, nor anywhere.
+#[test]
+fn a_version_1_history_record_cannot_hold_a_signed_record() {
+    use vault_core::record::{History, Record};
+    let env = Env::new();
+    let trail = signed_trail(&env);
+    let drill = &trail[2];
+    let smuggled = History {
+        kind: drill.kind(),
+        record: 3,
+        hash: [0; 32],
+        body: drill.encode_body(),
+        v2: None,
+    };
+    // Encoded by hand: the library refuses to decode what it would be.
+    let body = Record::History(smuggled).encode_body();
+    assert!(Record::decode(vault_core::record::kind::HISTORY, &body)
+        .unwrap_err()
+        .to_string()
+        .contains("a version 1 history record holds no version 2 record"));
+}

@@ -632,11 +632,15 @@ fn whole_vault_commands_stay_within_budget_on_an_amplified_vault() {
     r.exited(2, &["a paper backup holds at most 500 pages"], "v.bg:");
     r.within(&format!("{what}: backup"), 10.0, BUDGET_MIB);
     assert!(!env.path("b.pdf").exists());
-    // A rekey carries every record over, one at a time: last, as it
-    // replaces the file.
+    // A rekey checks every MAC of a format 1 file before it signs the
+    // carried trail in format 2, one record at a time: these forged
+    // records fail theirs, so it is refused (exit 4), within the budget,
+    // and nothing is replaced.
+    let before = std::fs::read(env.path("v.bg")).unwrap();
     let r = run(env.dir.path(), &rekey_args(), b"");
-    assert_eq!(r.code(), Some(0), "{what}: rekey: {}", r.stderr());
+    r.exited(4, &["fail their MAC", "nothing was changed"], "v.bg:");
     r.within(&format!("{what}: rekey"), 120.0, BUDGET_MIB);
+    assert_eq!(std::fs::read(env.path("v.bg")).unwrap(), before);
 }
 
 /// `rekey v.bg` with alice's and bob's shares to the same two, plain.

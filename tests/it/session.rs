@@ -405,5 +405,84 @@ fn a_killed_session_keeps_the_record_of_every_secret_it_showed() {
         .as_str()
         .unwrap()
         .contains(" reveal 1: 'fv-11'"));
-    env.run(&["audit", "v.bg", "--verify"], "").success();
+    // Within its time to live it reads as still open; `audit --verify`
+    // and `status` say it has no end record.
+    let out = env.run(&["audit", "v.bg", "--verify"], "").success();
+    let err = crate::util::stderr(&out);
+    assert!(
+        err.contains("has no end record: it is still open; its 1 reveal records are in the trail"),
+        "{err}"
+    );
+    // After it (an hour later than the 8 h default), as killed.
+    let later = vault_core::vault::Vault::replay(
+        &vault_core::log::parse(&std::fs::read(env.path("v.bg")).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let s = &later.sessions()[0];
+    assert_eq!((s.reveals, s.ended.is_none()), (1, true));
+    assert!(s.interrupted(s.started + 9 * 3600));
+    let at = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", s.started + 9 * 3600),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .unwrap();
+    let at = String::from_utf8(at.stdout).unwrap().trim().to_owned();
+    let status = crate::util::stdout(&env.run(&["status", "v.bg", "--at", &at], ""));
+    assert!(
+        status.contains("1 secret shown — no end record: killed or interrupted"),
+        "{status}"
+    );
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM ends a session with its end record: the
+/// signal is read between lookups, the record says "interrupted", and the
+/// session is listed as ended by `status` (issue 19). A version 2 session
+/// drops the master key once the quorum's keys are derived.
+#[test]
+fn ctrl_c_ends_a_session_with_its_end_record() {
+    let env = Env::new();
+    fleet(&env);
+    for signal in ["INT", "TERM"] {
+        let mut child = session(&env, &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        writeln!(stdin, "fv-11").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.contains("fv-secret-11"), "{line}");
+        let kill = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "SIG{signal}: {err}");
+        assert!(err.contains("The master key was dropped"), "{err}");
+        assert!(
+            err.contains("ended (interrupted): 1 secrets shown"),
+            "{err}"
+        );
+        let end = last_reason(&env);
+        assert!(
+            end.ends_with("end: 1 reveals (interrupted)"),
+            "SIG{signal}: {end}"
+        );
+        drop(stdin);
+    }
+    let s = crate::util::json(&env.run(&["status", "v.bg", "--json"], ""));
+    let sessions = s["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{s}");
+    assert!(sessions
+        .iter()
+        .all(|x| x["how"].as_str().unwrap().contains("(interrupted)")));
 }

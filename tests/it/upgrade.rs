@@ -126,3 +126,119 @@ fn upgrade_refuses_to_vouch_for_a_forged_v1_trail() {
     );
     assert_eq!(std::fs::read(env.path("golden.bg")).unwrap(), forged);
 }
+
+/// Red-team finding 3: a version 1 file's share checks (0x04) carry no MAC
+/// and its history records (0x06) hold records MAC'd under an old key, so
+/// an attacker could add a share check or an old "drill" before an upgrade
+/// or a rekey, which the new quorum's signature would then seem to vouch
+/// for. The upgraded vault counts neither: only signed records count.
+#[test]
+fn unverifiable_v1_records_carried_by_an_upgrade_do_not_count() {
+    use vault_core::record::{Drill, DrillKind, History, Proof, Record, ShareVerified};
+    let env = Env::new();
+    v1_golden(&env);
+    let bytes = crate::util::fixture("v1/golden.bg");
+    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    let when = 1_795_478_400 + 3600;
+    records.push(Record::ShareVerified(ShareVerified {
+        time: when,
+        actor: "forger".into(),
+        custodian: 1,
+        signature: None,
+    }));
+    let drill = Record::Drill(Drill {
+        time: when,
+        actor: "forger".into(),
+        custodians: vec![1, 2],
+        kind: DrillKind::Drill,
+        versions_ok: 4,
+        versions_failed: 0,
+        reason: "quarterly".into(),
+        proof: Proof::Mac([0x5a; 32]),
+    });
+    records.push(Record::History(History {
+        kind: drill.kind(),
+        record: 9,
+        hash: [0; 32],
+        body: drill.encode_body(),
+        v2: None,
+    }));
+    env.write("golden.bg", crate::util::encode_log(&records));
+    upgrade(&env).success();
+    let s = crate::util::json(&env.run(&["status", "golden.bg", "--json"], ""));
+    assert_eq!(s["last_drill"], serde_json::Value::Null, "{s}");
+    assert_eq!(s["custodians"][0]["verifications"], 0, "{s}");
+    assert_eq!(s["records_verified"], true);
+}
+
+/// Red-team finding 3b: a rekey of a version 1 file checks every MAC
+/// before the new quorum signs the carried trail, as an upgrade does.
+#[test]
+fn a_rekey_refuses_to_carry_a_forged_v1_trail() {
+    use vault_core::record::{Drill, DrillKind, Proof, Record};
+    let env = Env::new();
+    v1_golden(&env);
+    let bytes = crate::util::fixture("v1/golden.bg");
+    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| Record::decode(f.kind, &f.body).unwrap())
+        .collect();
+    records.push(Record::Drill(Drill {
+        time: 1_795_478_400 + 3600,
+        actor: "forger".into(),
+        custodians: vec![1, 3],
+        kind: DrillKind::Drill,
+        versions_ok: 4,
+        versions_failed: 0,
+        reason: "quarterly".into(),
+        proof: Proof::Mac([0x5a; 32]),
+    }));
+    let forged = crate::util::encode_log(&records);
+    env.write("golden.bg", &forged);
+    let mut args = vec!["rekey", "golden.bg", "--share", "carol.share"];
+    args.extend(["--share", "alice.share"]);
+    args.extend(crate::util::rekey_to("2", &["x", "y"], "new", "rotation"));
+    let out = env.run(&args, "golden-alice-passphrase\n");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(err.contains("records [8] fail their MAC"), "{err}");
+    assert_eq!(std::fs::read(env.path("golden.bg")).unwrap(), forged);
+}
+
+/// Red-team finding 5: one custodian's share checks the signature key the
+/// genesis names for them, so `verify-share` alone tells a vault forged
+/// with someone else's keys (here an "upgrade" signed by an attacker) —
+/// exit 4 — instead of saying "Share OK" and appending a record that can
+/// never verify.
+#[test]
+fn one_share_refuses_a_genesis_that_names_another_key_for_it() {
+    let env = Env::new();
+    v1_golden(&env);
+    upgrade(&env).success();
+    let good = std::fs::read(env.path("golden.bg")).unwrap();
+    let attacker = vault_core::keys::MasterKey::generate();
+    let forged = crate::util::resigned(&good, &attacker, |g| {
+        for (i, c) in g.custodians.iter_mut().enumerate() {
+            let key = vault_core::sign::quorum_key(&attacker, &g.vault_id, 100 + i as u16);
+            c.public = Some(key.public().0);
+        }
+    });
+    env.write("golden.bg", &forged);
+    let _ = std::fs::remove_file(env.path("golden.bg.index"));
+    env.run(&["list", "golden.bg"], "").success();
+    let out = env.run(&["verify-share", "golden.bg", "--share", "carol.share"], "");
+    let err = stderr(&out);
+    assert_eq!(out.get_output().status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("names another signature key for them"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(env.path("golden.bg")).unwrap(), forged);
+}

@@ -749,6 +749,28 @@ impl Record {
         }
     }
 
+    /// Checks a format 2 signature over the body bytes as read (`body`, of
+    /// type `kind`: this record decoded), for its place after `prev` in the
+    /// file whose fingerprint is `fingerprint`: what a reader checks, so
+    /// that nothing rests on the encoding being canonical. `None` for
+    /// records that are not signed.
+    pub fn verify_signed_bytes(
+        &self,
+        key: &crate::sign::PublicKey,
+        fingerprint: &[u8; 32],
+        prev: &[u8; 32],
+        kind: u8,
+        body: &[u8],
+    ) -> Option<bool> {
+        let label = match self.signer()? {
+            Signer::Quorum => crate::sign::RECORD_SIG,
+            Signer::Custodian(_) => crate::sign::CUSTODIAN_SIG,
+        };
+        let (unsigned, sig) = body.split_at_checked(body.len().checked_sub(64)?)?;
+        let sig: &[u8; 64] = sig.try_into().ok()?;
+        Some(key.verify(&[label, fingerprint, prev, &[kind], unsigned], sig))
+    }
+
     /// Checks a format 2 signature against `key` for the record's place
     /// after `prev` in the file whose fingerprint is `fingerprint`; `None`
     /// for records that are not signed.
@@ -1096,6 +1118,15 @@ fn decode_history(r: &mut Reader<'_>, v2: bool) -> Result<History, DecodeError> 
             "a history record holds no deposit and no history record",
         ));
     }
+    // A version 1 history record holds version 1 records only: nothing
+    // checks what it holds, so it must not carry a signed type.
+    if !v2 && kind::is_v2(kind) {
+        return Err(r.invalid(
+            "history type",
+            at,
+            "a version 1 history record holds no version 2 record",
+        ));
+    }
     let record = r.u32("history record")?;
     let prev = if v2 {
         Some(r.array("history link")?)
@@ -1334,12 +1365,17 @@ mod tests {
             );
         let base = prop_oneof![genesis, deposit, unseal, verified, drill, rekey];
         base.prop_flat_map(|r| {
+            // A version 1 history record holds version 1 types only.
+            let v1 = !kind::is_v2(r.kind());
             let history = Record::History(History {
                 kind: r.kind(),
                 record: 7,
                 hash: [8; 32],
                 body: r.encode_body(),
-                v2: None,
+                v2: (!v1).then_some(HistoryV2 {
+                    generation: 2,
+                    prev: [6; 32],
+                }),
             });
             let deposit = matches!(r, Record::Deposit(_));
             let history_v2 = Record::History(History {

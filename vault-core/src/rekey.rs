@@ -72,9 +72,9 @@ pub enum RekeyError {
     /// An upgrade of a vault already in format 2.
     #[error("the vault is already in format version 2: nothing to upgrade")]
     AlreadyCurrent,
-    /// An upgrade found format 1 records whose MAC fails: the quorum will
-    /// not sign a trail that was altered.
-    #[error("records {records:?} fail their MAC: the audit trail was altered, so the upgrade will not vouch for it — nothing was changed; restore the vault from a backup or keep it in format 1")]
+    /// A format 1 file holds records whose MAC fails: the quorum will not
+    /// sign, in format 2, a trail that was altered.
+    #[error("records {records:?} fail their MAC: the audit trail was altered, so the new file will not vouch for it — nothing was changed; restore the vault from a backup")]
     BadMacs {
         /// 1-based record numbers.
         records: Vec<usize>,
@@ -191,6 +191,14 @@ impl Unsealed {
             previous: *vault.fingerprint().as_bytes(),
             carried: vault.record_count() as u32,
         };
+        // A format 1 trail is vouched for by the new quorum's signature:
+        // check every MAC first, as an upgrade does.
+        if vault.format() == 1 {
+            let bad = self.bad_macs(vault);
+            if !bad.is_empty() {
+                return Err(RekeyError::BadMacs { records: bad });
+            }
+        }
         let init = init.with_contact(
             spec.contact
                 .clone()
@@ -260,7 +268,7 @@ impl Unsealed {
         genesis.actor = crate::vault::clean_actor(&spec.actor);
         genesis.time = spec.time;
         let (genesis, fingerprint, quorum) =
-            sign_genesis_v2(genesis, &self.mk, &shares, lineage, &init)?;
+            sign_genesis_v2(genesis, self.master(), &shares, lineage, &init)?;
         let keys = NewKeys {
             escrow_public: vault.genesis().escrow_public,
             genesis,

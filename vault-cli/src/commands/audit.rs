@@ -254,6 +254,22 @@ pub fn run(a: AuditArgs) -> CliResult {
         if !a.shares.is_empty() {
             verify_macs(&a, vault)?;
         }
+        let now = crate::context::now();
+        for session in vault.sessions().iter().filter(|x| x.ended.is_none()) {
+            eprintln!(
+                "Session {} (record #{}, started {}) has no end record: {}; its {} reveal records \
+                 are in the trail.",
+                session.id,
+                session.record,
+                crate::context::rfc3339(session.started),
+                if session.interrupted(now) {
+                    "it was killed or interrupted"
+                } else {
+                    "it is still open"
+                },
+                session.reveals
+            );
+        }
         let signed = vault.format() >= 2;
         eprintln!(
             "Verified {} records: hash chain intact{}. Head hash: {}",

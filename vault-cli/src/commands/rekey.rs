@@ -82,6 +82,9 @@ pub fn run(mut a: RekeyArgs) -> CliResult {
                 RekeyError::Damaged(d) => {
                     CliError::damaged(format!("{d} — the rekey was not made"))
                 }
+                e @ RekeyError::BadMacs { .. } => {
+                    CliError::damaged(format!("{}: {e}", a.vault.display()))
+                }
                 other => CliError::input(format!("{}: {other}", a.vault.display())),
             })?;
         bar.finish_and_clear();

@@ -29,6 +29,24 @@ use crate::input::Input;
 /// The longest session: a working day and a night.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// How often a waiting session looks whether it was interrupted.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Ctrl-C (SIGINT) and SIGTERM end the session with its end record instead
+/// of killing it: the flag they set is read between lookups.
+fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, std::sync::Arc::clone(&flag)) {
+            super::warn(format_args!(
+                "Ctrl-C will end the session without its end record ({e})"
+            ));
+        }
+    }
+    flag
+}
+
 /// Runs `session`.
 pub fn run(a: SessionArgs) -> CliResult {
     let ttl = duration("--ttl", &a.ttl)?;
@@ -58,8 +76,12 @@ pub fn run(a: SessionArgs) -> CliResult {
     }
     let mut vault = super::load(&a.vault)?;
     let mut input = Input::new();
-    let (unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    let (mut unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
+    // Only the escrow key (to reveal) and the quorum's signing key (to sign
+    // each record) stay for the session: the master key goes now.
+    let forgot = unsealed.forget_master_key();
     let tty = input.is_terminal();
+    let stop = stop_flag();
     let mut session = Session {
         path: &a.vault,
         unsealed: &unsealed,
@@ -82,30 +104,52 @@ pub fn run(a: SessionArgs) -> CliResult {
         rfc3339(context::now() + ttl.as_secs()),
         humantime::format_duration(idle),
         if tty {
-            " at the prompt (q ends)"
+            " at the prompt (q or Ctrl-C ends)"
         } else {
             ", one a line"
         },
     );
+    if forgot {
+        eprintln!(
+            "The master key was dropped: only the escrow key and the quorum's signing key are \
+             held, in locked memory, until the session ends."
+        );
+    } else {
+        eprintln!(
+            "This is a version 1 vault: the master key stays in memory to MAC each record \
+             (breakglass upgrade moves it to version 2, where it is dropped)."
+        );
+    }
     let (lines, ready) = reader(input, tty);
     let started = Instant::now();
+    let mut last = Instant::now();
     let end = loop {
-        let left = ttl.saturating_sub(started.elapsed());
-        if left.is_zero() {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            break SessionEnd::Interrupted;
+        }
+        let ttl_left = ttl.saturating_sub(started.elapsed());
+        let idle_left = idle.saturating_sub(last.elapsed());
+        if ttl_left.is_zero() {
             break SessionEnd::Ttl;
         }
-        let line = match lines.recv_timeout(left.min(idle)) {
+        if idle_left.is_zero() {
+            break SessionEnd::Idle;
+        }
+        let line = match lines.recv_timeout(ttl_left.min(idle_left).min(POLL)) {
             Ok(Some(line)) => line,
             Ok(None) | Err(RecvTimeoutError::Disconnected) => break SessionEnd::EndOfInput,
-            Err(RecvTimeoutError::Timeout) if left > idle => break SessionEnd::Idle,
-            Err(RecvTimeoutError::Timeout) => break SessionEnd::Ttl,
+            Err(RecvTimeoutError::Timeout) => continue,
         };
         if tty && matches!(line.trim(), "q" | "quit") {
             break SessionEnd::EndOfInput;
         }
         session.answer(&mut vault, &mut expected, &line)?;
         let _ = ready.send(());
+        last = Instant::now();
     };
+    if end == SessionEnd::Interrupted && tty {
+        eprintln!();
+    }
     session.record(&[], &end_reason(&session.id, session.reveals, end))?;
     eprintln!(
         "Session {} ended ({}): {} secrets shown, each recorded; rotate them (breakglass status \

@@ -198,6 +198,10 @@ pub fn add_body(
         };
         match gathered.quorum.add(body, passphrase.as_ref()) {
             Ok(c) => return Ok(Added::Ok(c.to_owned())),
+            // Damage, not a wrong share: no other share will do.
+            Err(p @ ShareProblem::GenesisKey { .. }) => {
+                return Err(CliError::damaged(format!("share {source}: {p}")));
+            }
             Err(ShareProblem::Unlock(UnlockError::WrongPassphrase)) if attempt < tries => {
                 let left = tries - attempt;
                 eprintln!(
@@ -286,6 +290,7 @@ pub fn share_problem(vault: &Vault, p: &ShareProblem) -> String {
         ShareProblem::CommitmentMismatch { .. } => {
             "bring the custodian's current share (check the envelope)".to_owned()
         }
+        ShareProblem::GenesisKey { .. } => return p.to_string(),
         ShareProblem::Duplicate { .. } => "bring another custodian's share".to_owned(),
         ShareProblem::Unlock(UnlockError::WrongPassphrase) => {
             "the custodian should retype their passphrase (or the share was altered)".to_owned()

@@ -47,6 +47,11 @@ pub fn run(a: StatusArgs) -> CliResult {
             "entries": vault.entries().len(),
             "rotation_overdue": dues(&r.rotation_overdue),
             "unchecked_versions": r.unchecked,
+            "sessions": vault.sessions().iter().map(|s| json!({
+                "id": s.id, "started": rfc3339(s.started), "record": s.record,
+                "reveals": s.reveals, "ended": s.ended.as_ref().map(|(t, _)| rfc3339(*t)),
+                "how": session_state(s, r.now),
+            })).collect::<Vec<_>>(),
             "exposed": dues(&r.exposed),
             "custodians": r.custodians.iter().map(|c| json!({
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
@@ -68,6 +73,21 @@ pub fn run(a: StatusArgs) -> CliResult {
         return Err(CliError::attention("the vault needs attention (see above)"));
     }
     Ok(())
+}
+
+/// How a recovery session stands, in words: ended (and why), open, or
+/// interrupted (no end record after its time to live).
+fn session_state(s: &vault_core::vault::session::SessionSummary, now: u64) -> String {
+    match &s.ended {
+        Some((t, why)) => format!("ended {} ({why})", rfc3339(*t)),
+        None if s.interrupted(now) => {
+            "no end record: killed or interrupted; every secret it showed is recorded".into()
+        }
+        None => format!(
+            "open until {} at the latest",
+            rfc3339(s.started.saturating_add(s.ttl))
+        ),
+    }
 }
 
 /// Why the drills and share checks above cannot be trusted, if they
@@ -139,6 +159,17 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
             e.label,
             rfc3339(e.due),
             if e.overdue { "OVERDUE" } else { "pending" }
+        );
+    }
+    for s in vault.sessions() {
+        println!(
+            "Session:     {} started {} (record #{}): {} secret{} shown — {}",
+            s.id,
+            rfc3339(s.started),
+            s.record,
+            s.reveals,
+            if s.reveals == 1 { "" } else { "s" },
+            session_state(s, r.now)
         );
     }
     for c in &r.custodians {

@@ -179,6 +179,8 @@ pub struct Vault {
     /// re-sealed them all. Deposits after it are unchecked: anyone with
     /// the file can append one.
     checked_through: usize,
+    /// The newest recovery sessions (at most `session::SESSIONS_KEPT`).
+    sessions: Vec<session::SessionSummary>,
     /// Deposit ids of exported-key deposits, with their record numbers: a
     /// repeat is a copied deposit (FORMAT.md §4).
     deposit_ids: std::collections::HashMap<[u8; 16], usize>,
@@ -221,6 +223,13 @@ impl Vault {
     /// re-sealed them (0: never). Versions after it were not checked.
     pub fn checked_through(&self) -> usize {
         self.checked_through
+    }
+
+    /// The newest recovery sessions the records tell of, oldest first (at
+    /// most [`session::SESSIONS_KEPT`]): in format 2 their records are
+    /// signed, so this is what a quorum did.
+    pub fn sessions(&self) -> &[session::SessionSummary] {
+        &self.sessions
     }
 
     /// Share verifications per custodian index: (count, last time).

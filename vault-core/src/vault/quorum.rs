@@ -35,6 +35,14 @@ pub enum ShareProblem {
         /// The custodian it claims to be.
         custodian: String,
     },
+    /// The share matches its custodian's commitment, but the (format 2)
+    /// genesis names another signature key for that custodian than the
+    /// share makes: the genesis was not made with this share.
+    #[error("matches custodian {custodian}'s commitment, but the vault names another signature key for them: the vault file was altered or forged — restore it from a copy you trust")]
+    GenesisKey {
+        /// The custodian.
+        custodian: String,
+    },
     /// A share of an earlier generation: a rekey revoked it.
     #[error("is {custodian}'s share of generation {generation}, revoked when the vault was rekeyed (Unix time {revoked}); the vault is at generation {current}")]
     EarlierGeneration {
@@ -281,10 +289,7 @@ impl Vault {
     ) -> Result<KeyShare, ShareProblem> {
         self.precheck_share(body)?;
         let share = body.unlock(passphrase)?;
-        let custodian = &self.genesis.custodians[body.index as usize - 1];
-        if !share.matches(self.id(), &custodian.commitment) {
-            return Err(self.mismatch(&share, &custodian.name));
-        }
+        self.check_key_share(&share)?;
         Ok(share)
     }
 
@@ -298,6 +303,16 @@ impl Vault {
             .ok_or(ShareProblem::UnknownIndex(share.index()))?;
         if !share.matches(self.id(), &custodian.commitment) {
             return Err(self.mismatch(share, &custodian.name));
+        }
+        // Format 2 (§14.7): the key this share makes is the one the genesis
+        // names, so a single custodian can tell a forged genesis too.
+        if let Some(generation) = self.genesis.generation() {
+            let own = crate::sign::custodian_key(share.y(), self.id(), generation, share.index());
+            if custodian.public != Some(own.public().0) {
+                return Err(ShareProblem::GenesisKey {
+                    custodian: custodian.name.clone(),
+                });
+            }
         }
         Ok(())
     }
@@ -473,7 +488,7 @@ impl Vault {
             .collect();
         Ok(Unsealed {
             vault_id: *self.id(),
-            mk,
+            mk: Some(mk),
             escrow,
             custodians: indices,
             inconsistent,

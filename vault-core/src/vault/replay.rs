@@ -99,6 +99,7 @@ impl Vault {
             whole: true,
             earlier: Vec::new(),
             checked_through: 0,
+            sessions: Vec::new(),
             deposit_ids: Default::default(),
             trust,
         })
@@ -138,6 +139,11 @@ impl Vault {
             vault.apply(record, frame, i + 2)?;
         }
         for (frame, number) in deposits {
+            // Record numbers come from the index, which anyone who can
+            // write beside the vault can rewrite: record 1 is the genesis.
+            if *number < 2 {
+                return Err(invalid(frame, 1, "the index names record #1 as a deposit"));
+            }
             match decode(frame, *number)? {
                 record @ Record::Deposit(_) => vault.apply(record, frame, *number)?,
                 _ => {
@@ -190,7 +196,10 @@ impl Vault {
                     "names a custodian the vault does not have",
                 ))
             }
-            Record::Unseal(u) => self.mark_exposed(u),
+            Record::Unseal(u) => {
+                self.mark_exposed(u);
+                self.note_session(u, number);
+            }
             Record::Drill(d) if unknown(&d.custodians) => {
                 return Err(invalid(
                     frame,
@@ -209,7 +218,7 @@ impl Vault {
                     versions_failed: d.versions_failed,
                 })
             }
-            Record::History(h) => self.apply_history(h, n),
+            Record::History(h) => self.apply_history(h),
             Record::Rekey(k) if k.custodians.iter().any(|&c| c == 0 || c > k.old_custodians) => {
                 return Err(invalid(
                     frame,
@@ -246,25 +255,22 @@ impl Vault {
     /// Records from before a rekey keep their effect on readiness: an old
     /// unseal still exposes what it revealed, an old drill still counts.
     /// Custodian numbers in them are the old vault's.
-    fn apply_history(&mut self, h: &crate::record::History, n: u8) {
-        // An upgrade keeps the custodians and their numbering: their share
-        // checks from before it still count (the upgrade's signature
-        // vouches for them). A rekey's custodians are new.
-        let same_custodians =
-            h.v2.is_some_and(|v| u32::from(v.generation) == self.generation())
-                && self
-                    .genesis
-                    .v2
-                    .as_ref()
-                    .is_some_and(|v| v.origin == crate::record::Origin::Upgrade);
-        match Record::decode(h.kind, &h.body) {
-            Ok(Record::ShareVerified(s)) if same_custodians && (1..=n).contains(&s.custodian) => {
-                let v = self.verifications.entry(s.custodian).or_insert((0, 0));
-                *v = (v.0 + 1, s.time);
-            }
+    fn apply_history(&mut self, h: &crate::record::History) {
+        let inner = Record::decode(h.kind, &h.body);
+        // In a format 2 file only a signed old record (checked by trust)
+        // counts toward readiness: a format 1 record carried in its
+        // history has a MAC nothing here can check, and its drill could
+        // have been forged before the rekey or upgrade (red-team finding
+        // 3). An old unseal still exposes what it revealed: counting it
+        // can only ask for more rotation, never hide one.
+        let verified = self.format() == 1
+            || inner
+                .as_ref()
+                .is_ok_and(|r| r.signer().is_some() && h.v2.is_some());
+        match inner {
             Ok(Record::Genesis(g)) => self.earlier.push(g),
             Ok(Record::Unseal(u)) => self.mark_exposed(&u),
-            Ok(Record::Drill(d)) => self.drills.push(DrillEvent {
+            Ok(Record::Drill(d)) if verified => self.drills.push(DrillEvent {
                 time: d.time,
                 kind: d.kind,
                 custodians: Vec::new(),
@@ -272,6 +278,47 @@ impl Vault {
             }),
             _ => {}
         }
+    }
+
+    /// Follows recovery sessions through their unseal records' reasons
+    /// (FORMAT.md §13), keeping the newest few.
+    fn note_session(&mut self, u: &Unseal, number: usize) {
+        use super::session::{SessionMark, SessionSummary, SESSIONS_KEPT};
+        let Some(mark) = SessionMark::parse(&u.reason) else {
+            return;
+        };
+        match mark {
+            SessionMark::Start { id, ttl } => {
+                if self.sessions.len() == SESSIONS_KEPT {
+                    self.sessions.remove(0);
+                }
+                self.sessions.push(SessionSummary {
+                    id,
+                    started: u.time,
+                    record: number,
+                    ttl,
+                    reveals: 0,
+                    ended: None,
+                });
+            }
+            SessionMark::Reveal { id } => {
+                if let Some(s) = self.open_session(&id) {
+                    s.reveals = s.reveals.saturating_add(1);
+                }
+            }
+            SessionMark::End { id, why } => {
+                if let Some(s) = self.open_session(&id) {
+                    s.ended = Some((u.time, why));
+                }
+            }
+        }
+    }
+
+    fn open_session(&mut self, id: &str) -> Option<&mut super::session::SessionSummary> {
+        self.sessions
+            .iter_mut()
+            .rev()
+            .find(|s| s.id == id && s.ended.is_none())
     }
 
     /// An unseal exposes the current versions it revealed.

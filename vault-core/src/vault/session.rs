@@ -144,6 +144,90 @@ impl SessionEnd {
     }
 }
 
+/// A session's record, read back from an unseal record's reason
+/// (FORMAT.md §13). Anything else is an ordinary unseal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionMark {
+    /// The first record: its time to live in seconds.
+    Start {
+        /// The session id (8 upper-case hex digits).
+        id: String,
+        /// Its time to live, in seconds.
+        ttl: u64,
+    },
+    /// The record of the session's `n`-th reveal.
+    Reveal {
+        /// The session id.
+        id: String,
+    },
+    /// The last record: how many secrets it showed, and why it ended.
+    End {
+        /// The session id.
+        id: String,
+        /// Why it ended, as the record says it.
+        why: String,
+    },
+}
+
+impl SessionMark {
+    /// Reads the reason of an unseal record; `None` for one that no
+    /// session wrote.
+    pub fn parse(reason: &str) -> Option<Self> {
+        let rest = reason.strip_prefix("session ")?;
+        let (id, rest) = rest.split_at_checked(8)?;
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+        {
+            return None;
+        }
+        let id = id.to_owned();
+        if let Some(rest) = rest.strip_prefix(" start: ") {
+            let limits = rest.rsplit_once(" (ttl ")?.1;
+            let ttl = limits.split_once(" s, idle ")?.0.parse().ok()?;
+            return Some(Self::Start { id, ttl });
+        }
+        if rest.starts_with(" reveal ") {
+            return Some(Self::Reveal { id });
+        }
+        let why = rest.strip_prefix(" end: ")?.split_once(" reveals (")?.1;
+        Some(Self::End {
+            id,
+            why: why.strip_suffix(')')?.to_owned(),
+        })
+    }
+}
+
+/// A recovery session as the vault's records tell it (`Vault::sessions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session id.
+    pub id: String,
+    /// When it started (Unix seconds), and its first record (1-based).
+    pub started: u64,
+    /// Its first record's number.
+    pub record: usize,
+    /// Its time to live, in seconds.
+    pub ttl: u64,
+    /// Secrets it showed (reveal records).
+    pub reveals: u32,
+    /// When and why it ended, from its end record; `None` while it is open
+    /// — or when it was killed before it could write one.
+    pub ended: Option<(u64, String)>,
+}
+
+impl SessionSummary {
+    /// True when it has no end record and its time to live has passed by
+    /// `now`: it was killed or interrupted (its reveals are recorded).
+    pub fn interrupted(&self, now: u64) -> bool {
+        self.ended.is_none() && now > self.started.saturating_add(self.ttl)
+    }
+}
+
+/// The most sessions a vault's state remembers (the newest): a file of
+/// many session records costs no more memory than this.
+pub const SESSIONS_KEPT: usize = 16;
+
 /// The reason of a session's first unseal record (no entries).
 pub fn start_reason(session: &str, reason: &str, ttl_secs: u64, idle_secs: u64) -> String {
     format!("session {session} start: {reason} (ttl {ttl_secs} s, idle {idle_secs} s)")
@@ -203,6 +287,48 @@ mod tests {
         let secret = "123456-234567-345678-456789-567890-678901-789012-890123";
         let msg = SessionLookup::parse(secret).unwrap_err().to_string();
         assert!(!msg.contains("123456"), "{msg}");
+    }
+
+    #[test]
+    fn session_records_read_back_from_their_reasons() {
+        let id = SessionLookup::parse("1a2b3c4d").unwrap();
+        assert_eq!(
+            SessionMark::parse(&start_reason(
+                "9F3A00B1",
+                "CrowdStrike (day 1)",
+                28_800,
+                900
+            )),
+            Some(SessionMark::Start {
+                id: "9F3A00B1".into(),
+                ttl: 28_800
+            })
+        );
+        assert_eq!(
+            SessionMark::parse(&reveal_reason("9F3A00B1", 3, &id)),
+            Some(SessionMark::Reveal {
+                id: "9F3A00B1".into()
+            })
+        );
+        assert_eq!(
+            SessionMark::parse(&end_reason("9F3A00B1", 12, SessionEnd::Interrupted)),
+            Some(SessionMark::End {
+                id: "9F3A00B1".into(),
+                why: "interrupted".into()
+            })
+        );
+        for other in [
+            "",
+            "INC-7 outage",
+            "session 9f3a00b1 start: x (ttl 1 s, idle 1 s)",
+            "session 9F3A start: x (ttl 1 s, idle 1 s)",
+            "session 9F3A00B1 start: x (ttl many s, idle 1 s)",
+            "session 9F3A00B1 end: 3 reveals",
+            "session 9F3A00B1 ended",
+            "session é9F3A00 start: x (ttl 1 s, idle 1 s)",
+        ] {
+            assert_eq!(SessionMark::parse(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What a format 2 file proves without shares (docs/FORMAT.md §14): every
 //! signature, the shape of a rewritten file's carried segment, the links of
-//! its history records, and the old quorum's handover to the new one.
+//! its history records, the lineage, and the old quorum's handover to the
+//! new one.
 //!
 //! Replay asks [`Trust`] about every record in order; a record it refuses
 //! is damage. A format 1 file has nothing to check here: its quorum
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::fingerprint::Fingerprint;
 use crate::log::Frame;
-use crate::record::{kind, Genesis, History, Origin, Record, Signer};
+use crate::record::{kind, Genesis, History, Origin, Record, Rekey, Signer};
 use crate::sign::PublicKey;
 
 /// The keys of one format 2 generation.
@@ -54,13 +55,25 @@ impl Keys {
         }
     }
 
-    /// Checks `record`'s signature for its place after `prev`.
-    fn verify(&self, record: &Record, prev: &[u8; 32]) -> bool {
+    /// Checks the signature of `record`, read as the bytes `body` of type
+    /// `kind`, for its place after `prev`: over the bytes read, so nothing
+    /// rests on the encoding being canonical.
+    fn verify(&self, record: &Record, kind: u8, body: &[u8], prev: &[u8; 32]) -> bool {
         let Some(key) = self.signer(record) else {
             return false;
         };
-        record.verify_signature(key, &self.fingerprint, prev) == Some(true)
+        record.verify_signed_bytes(key, &self.fingerprint, prev, kind, body) == Some(true)
     }
+}
+
+/// A rewritten file (origin 2 or 3): where its carried segment ends.
+#[derive(Debug, Clone, Copy)]
+struct Rewrite {
+    /// The closing rekey record's number (carried + 2).
+    closes: usize,
+    /// The replaced file's fingerprint.
+    previous: [u8; 32],
+    origin: Origin,
 }
 
 /// The format 2 checks of one file, fed its records in order.
@@ -68,14 +81,17 @@ impl Keys {
 pub(crate) struct Trust {
     /// This file's generation keys; `None` for a format 1 file.
     own: Option<Keys>,
-    /// Format 2 rewrites: the closing record's number (carried + 2), the
-    /// previous fingerprint, and the origin.
-    rewrite: Option<(usize, [u8; 32], Origin)>,
+    /// This file's generation (format 2).
+    generation: u16,
+    rewrite: Option<Rewrite>,
     /// Keys of earlier format 2 generations, from the geneses carried in
     /// the history.
     earlier: BTreeMap<u16, Keys>,
-    /// The replaced file's quorum key, when that file was format 2.
-    previous: Option<Keys>,
+    /// The replaced file's keys (when it was format 2), threshold and
+    /// custodian count: record 2's genesis.
+    replaced: Option<(Option<Keys>, u8, u8)>,
+    /// The closing rekey record was seen where it belongs.
+    closed: bool,
 }
 
 impl Trust {
@@ -91,28 +107,37 @@ impl Trust {
             (Some(_), _) => return Err("a version 2 genesis record in a version 1 file".into()),
         }
         if let Some(keys) = &own {
-            if !keys.verify(&Record::Genesis(genesis.clone()), &frame.prev) {
+            let record = Record::Genesis(genesis.clone());
+            if !keys.verify(&record, frame.kind, &frame.body, &frame.prev) {
                 return Err(
                     "the genesis record's signature does not verify: the vault's keys or settings were altered"
                         .into(),
                 );
             }
         }
-        let rewrite = genesis.v2.as_ref().and_then(|v2| {
-            (v2.origin != Origin::Init).then(|| (v2.carried as usize + 2, v2.previous, v2.origin))
-        });
+        let rewrite = match genesis.v2.as_ref() {
+            Some(v2) if v2.origin != Origin::Init => Some(Rewrite {
+                closes: usize::try_from(u64::from(v2.carried) + 2)
+                    .map_err(|_| "the genesis says it carried more records than a file holds")?,
+                previous: v2.previous,
+                origin: v2.origin,
+            }),
+            _ => None,
+        };
         Ok(Self {
             own,
+            generation: genesis.generation().unwrap_or(0),
             rewrite,
             earlier: BTreeMap::new(),
-            previous: None,
+            replaced: None,
+            closed: false,
         })
     }
 
     /// The record number the file must reach for its rewrite to be whole
     /// (the closing rekey record), if it was rewritten.
     pub(crate) fn closes_at(&self) -> Option<usize> {
-        self.rewrite.map(|(at, _, _)| at)
+        self.rewrite.map(|r| r.closes)
     }
 
     /// Checks record `number` (≥ 2) in `frame`.
@@ -133,10 +158,7 @@ impl Trust {
             return Err("a version 1 record in a version 2 file".into());
         }
         self.check_place(record, number)?;
-        if number == 2 && self.rewrite.is_some() && !carries_genesis(record) {
-            return Err("a rekeyed file's second record must be the replaced file's genesis, kept in the history".into());
-        }
-        if record.signer().is_some() && !own.verify(record, &frame.prev) {
+        if record.signer().is_some() && !own.verify(record, frame.kind, &frame.body, &frame.prev) {
             return Err(
                 "its signature does not verify: this record, or a record before it, was altered, removed or reordered"
                     .into(),
@@ -144,7 +166,11 @@ impl Trust {
         }
         match record {
             Record::History(h) => self.check_history(h, number),
-            Record::Rekey(k) => self.check_handover(k),
+            Record::Rekey(k) => {
+                self.check_handover(k)?;
+                self.closed = true;
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -154,23 +180,34 @@ impl Trust {
     /// writes the whole new file before it replaces the old).
     pub(crate) fn complete(&self, records: usize) -> Result<(), String> {
         match self.closes_at() {
-            Some(at) if records < at => Err(format!(
-                "the file ends at record #{records}, before the record #{at} that closes its rekey or upgrade: records were cut off"
+            Some(at) if records < at || !self.closed => Err(format!(
+                "the file ends at record #{records} without the record #{at} that closes its rekey or upgrade: records were cut off"
             )),
             _ => Ok(()),
         }
     }
 
-    /// Where history and rekey records may stand (§14.5).
+    /// Where history and rekey records may stand (§14.5): history only in
+    /// the carried segment, the replaced file's genesis first; the rekey
+    /// record right after it, and nothing else there.
     fn check_place(&self, record: &Record, number: usize) -> Result<(), String> {
         let closes = self.closes_at().unwrap_or(0);
         let carried = number < closes;
         match record {
+            _ if number == 2 && self.rewrite.is_some() && !carries_genesis(record) => Err(
+                "a rekeyed file's second record must be the replaced file's genesis, kept in the history"
+                    .into(),
+            ),
+            Record::Rekey(_) if number == closes => Ok(()),
+            _ if number == closes => Err(format!(
+                "record #{closes} must be the rekey record that closes the records carried over, and it is not"
+            )),
+            Record::Rekey(_) => Err(
+                "a rekey record where none belongs: a rekey record only closes the records its rekey carried over"
+                    .into(),
+            ),
             Record::History(_) if !carried => Err(
                 "a history record outside the records a rekey carried over: it was added later".into(),
-            ),
-            Record::Rekey(_) if number != closes => Err(
-                "a rekey record where none belongs: a rekey record only closes the records its rekey carried over".into(),
             ),
             Record::Deposit(_) | Record::History(_) => Ok(()),
             _ if carried => Err(format!(
@@ -193,12 +230,12 @@ impl Trust {
         }
         let Some(v2) = &h.v2 else { return Ok(()) };
         if inner.signer().is_none() {
-            // A format 1 record: its MAC is an old master key's; the
-            // closing record's signature vouches for it.
+            // A format 1 record: its MAC is an old master key's. Readers
+            // do not count what it says toward readiness (replay).
             return Ok(());
         }
         match self.earlier.get(&v2.generation) {
-            Some(keys) if keys.verify(&inner, &v2.prev) => Ok(()),
+            Some(keys) if keys.verify(&inner, h.kind, &h.body, &v2.prev) => Ok(()),
             Some(_) => Err(format!(
                 "a record of generation {} kept in the history fails its signature",
                 v2.generation
@@ -218,28 +255,63 @@ impl Trust {
             }
         }
         if number == 2 {
-            let (_, previous, _) = self
+            let rewrite = self
                 .rewrite
                 .ok_or("a history record in a file never rekeyed")?;
-            if Fingerprint::of(g).as_bytes() != &previous {
+            if Fingerprint::of(g).as_bytes() != &rewrite.previous {
                 return Err(
                     "the carried genesis is not the vault the previous fingerprint names: the history was swapped"
                         .into(),
                 );
             }
-            self.previous = keys.clone();
+            self.check_lineage(g, h, rewrite.origin)?;
+            self.replaced = Some((keys.clone(), g.threshold, g.custodians.len() as u8));
         }
         if let (Some(keys), Some(gen)) = (keys, g.generation()) {
-            self.earlier.entry(gen).or_insert(keys);
+            // Only geneses older than this file's name earlier keys; the
+            // first one kept for a generation is the newest.
+            if gen < self.generation {
+                self.earlier.entry(gen).or_insert(keys);
+            }
         }
         Ok(())
     }
 
-    /// The closing record of a rekey of a format 2 file carries the old
-    /// quorum's handover (§14.4); of a format 1 file, zeros.
-    fn check_handover(&self, k: &crate::record::Rekey) -> Result<(), String> {
+    /// The replaced file's genesis against this one (§14.2): an upgrade
+    /// replaces a format 1 file, keeping its generation; a rekey replaces
+    /// the generation before (when the replaced file states it).
+    fn check_lineage(&self, g: &Genesis, h: &History, origin: Origin) -> Result<(), String> {
+        let follows = h.v2.is_some()
+            && match (origin, g.generation()) {
+                (Origin::Upgrade, None) | (Origin::Rekey, None) => true,
+                (Origin::Rekey, Some(old)) => u32::from(old) + 1 == u32::from(self.generation),
+                (Origin::Upgrade, Some(_)) | (Origin::Init, _) => false,
+            };
+        if follows {
+            Ok(())
+        } else {
+            Err("the genesis's generation and origin do not follow from the replaced file's".into())
+        }
+    }
+
+    /// The closing record: it names the replaced file as record 2 holds
+    /// it, it closes exactly the records carried, and — when the replaced
+    /// file was format 2 — its old quorum signed the handover (§14.4); a
+    /// format 1 file had no key, so the handover is zeros.
+    fn check_handover(&self, k: &Rekey) -> Result<(), String> {
         let handover = k.handover.unwrap_or([0; 64]);
         let Some(own) = &self.own else { return Ok(()) };
+        let Some((previous, threshold, n)) = &self.replaced else {
+            return Err(
+                "a rekey record, but record 2 did not hold the replaced file's genesis".into(),
+            );
+        };
+        if (k.old_threshold, k.old_custodians) != (*threshold, *n) {
+            return Err(
+                "the rekey names another threshold or custodian count than the replaced file's genesis"
+                    .into(),
+            );
+        }
         let carried = self.closes_at().map_or(0, |at| at - 2);
         if k.old_records as usize != carried {
             return Err(format!(
@@ -247,7 +319,7 @@ impl Trust {
                 k.old_records
             ));
         }
-        match &self.previous {
+        match previous {
             None if handover == [0; 64] => Ok(()),
             None => Err("a handover signature, but the replaced file had no signature key".into()),
             Some(old) => {

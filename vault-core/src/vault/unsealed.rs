@@ -51,7 +51,8 @@ pub struct DrillOutcome {
 /// Dropping it zeroizes them all.
 pub struct Unsealed {
     pub(crate) vault_id: VaultId,
-    pub(crate) mk: MasterKey,
+    /// `None` once forgotten ([`Unsealed::forget_master_key`], format 2).
+    pub(crate) mk: Option<MasterKey>,
     pub(crate) escrow: EscrowSecret,
     pub(crate) custodians: Vec<u8>,
     pub(crate) inconsistent: Vec<u8>,
@@ -197,7 +198,7 @@ impl Unsealed {
     fn signed(&self, mut record: Record, prev: &[u8; 32]) -> Record {
         match &self.signer {
             Some(s) => record.sign_v2(&s.key, s.fingerprint.as_bytes(), prev),
-            None => record.sign(&self.mk.record_mac_key(&self.vault_id), prev),
+            None => record.sign(&self.master().record_mac_key(&self.vault_id), prev),
         }
         record
     }
@@ -208,7 +209,11 @@ impl Unsealed {
     /// record that could not be read is named (as failing: it cannot be
     /// shown authentic).
     pub fn bad_macs(&self, vault: &Vault) -> Vec<usize> {
-        let key = self.mk.record_mac_key(&self.vault_id);
+        let Some(mk) = &self.mk else {
+            // Format 2: no record carries a MAC this key would check.
+            return Vec::new();
+        };
+        let key = mk.record_mac_key(&self.vault_id);
         let mut bad = Vec::new();
         let mut seen = 0;
         let read = vault.for_each_record(|number, frame, record| {
@@ -227,7 +232,35 @@ impl Unsealed {
     /// record whose MAC does not verify: [`Unsealed::bad_macs`] one record
     /// at a time, for records streamed from the file.
     pub fn mac_fails(&self, record: &Record, prev: &[u8; 32]) -> bool {
-        record.verify_mac(&self.mk.record_mac_key(&self.vault_id), prev) == Some(false)
+        self.mk.as_ref().is_some_and(|mk| {
+            record.verify_mac(&mk.record_mac_key(&self.vault_id), prev) == Some(false)
+        })
+    }
+
+    /// Drops the master key, keeping the escrow key (to reveal) and the
+    /// quorum's signing key (to sign what it writes): for a session that
+    /// holds the keys for hours (issue 19). Only a format 2 vault can: a
+    /// format 1 record's MAC needs the master key itself. True when
+    /// dropped.
+    pub fn forget_master_key(&mut self) -> bool {
+        if self.signer.is_none() {
+            return false;
+        }
+        self.mk = None;
+        true
+    }
+
+    /// True while the master key is held.
+    pub fn holds_master_key(&self) -> bool {
+        self.mk.is_some()
+    }
+
+    /// The master key, for what only it can do (format 1 MACs, upgrade);
+    /// held whenever those can be asked for: only format 2 forgets it.
+    pub(crate) fn master(&self) -> &MasterKey {
+        self.mk
+            .as_ref()
+            .expect("only a format 2 vault forgets its master key, and never needs it after")
     }
 
     /// The unseal record for `entries`, signed for its place after `prev`
