@@ -179,7 +179,13 @@ pub fn append_quorum_record(
                 head: appended.head,
             };
             print_receipt(&receipt);
-            crate::notify::acknowledge(path, crate::notify::Since::Record(appended.record));
+            crate::notify::acknowledge(
+                path,
+                crate::notify::Since::Appended {
+                    record: appended.record,
+                    offset: appended.offset,
+                },
+            );
             Ok(Some(receipt))
         }
         Ok(Err(input)) => Err(input.into()),

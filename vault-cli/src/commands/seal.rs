@@ -148,7 +148,13 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
         Ok::<_, CliError>(v.deposit(d.label, d.kind, &secret, &d.meta)?)
     })??;
     super::report_append(path, &appended);
-    crate::notify::acknowledge(path, crate::notify::Since::Record(appended.record));
+    crate::notify::acknowledge(
+        path,
+        crate::notify::Since::Appended {
+            record: appended.record,
+            offset: appended.offset,
+        },
+    );
     if interactive {
         crate::pins::pin_first_use(path, &Fingerprint::from_bytes(fingerprint));
     }

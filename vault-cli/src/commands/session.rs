@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use vault_core::store::{self, Appended, Scope};
 use vault_core::vault::session::{
-    end_reason, reveal_reason, start_reason, SessionEnd, SessionLookup,
+    end_reason, reveal_reason, start_reason, SessionEnd, SessionIndex, SessionLookup,
 };
 use vault_core::vault::{SelectError, Unsealed, Vault};
 use zeroize::Zeroizing;
@@ -85,6 +85,7 @@ pub fn run(a: SessionArgs) -> CliResult {
     let mut session = Session {
         path: &a.vault,
         unsealed: &unsealed,
+        index: SessionIndex::of(&vault),
         id: session_id(),
         reveals: 0,
         lookups: 0,
@@ -95,6 +96,7 @@ pub fn run(a: SessionArgs) -> CliResult {
     let mut expected = first.record;
     if vault.record_count() + 1 != first.record {
         vault = super::load(&a.vault)?;
+        session.index = SessionIndex::of(&vault);
     }
     eprintln!(
         "Session {} open with the shares of {}: until {} or {} without a lookup. Give a key ID, \
@@ -203,6 +205,8 @@ fn reader(
 struct Session<'a> {
     path: &'a Path,
     unsealed: &'a Unsealed,
+    /// The vault's entries by device and key ID, for lookups in O(1).
+    index: SessionIndex,
     id: String,
     reveals: usize,
     lookups: usize,
@@ -226,7 +230,13 @@ impl Session<'_> {
         super::report_append(self.path, &appended);
         // Each record leaves the machine as it is written (monitoring),
         // not at the end of a session that may be killed.
-        crate::notify::acknowledge(self.path, crate::notify::Since::Record(appended.record));
+        crate::notify::acknowledge(
+            self.path,
+            crate::notify::Since::Appended {
+                record: appended.record,
+                offset: appended.offset,
+            },
+        );
         Ok(appended)
     }
 
@@ -246,7 +256,7 @@ impl Session<'_> {
         // the state stale: read it again, and look up again, so that an
         // older secret is never shown as current.
         loop {
-            let label = match vault.session_select(&lookup) {
+            let label = match self.index.select(vault, &lookup) {
                 Ok(label) => label,
                 Err(SelectError::SeveralMatches { labels, .. }) => {
                     let text = format!(
@@ -279,6 +289,7 @@ impl Session<'_> {
             let appended = self.record(&[(r.label.clone(), r.version)], &reason)?;
             if appended.record != *expected + 1 {
                 *vault = super::load(self.path)?;
+                self.index = SessionIndex::of(vault);
                 *expected = appended.record;
                 if vault.entries().get(&r.label).map(|e| e.current().version) != Some(r.version) {
                     continue;

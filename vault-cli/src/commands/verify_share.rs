@@ -33,7 +33,13 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     }) {
         Ok(Ok(appended)) => {
             super::report_append(&a.vault, &appended);
-            crate::notify::acknowledge(&a.vault, crate::notify::Since::Record(appended.record));
+            crate::notify::acknowledge(
+                &a.vault,
+                crate::notify::Since::Appended {
+                    record: appended.record,
+                    offset: appended.offset,
+                },
+            );
             Some(appended.record)
         }
         Ok(Err(never)) => match never {},

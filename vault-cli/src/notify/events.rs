@@ -14,6 +14,14 @@ use crate::error::CliError;
 pub enum Since {
     /// Record N and every record after it (appends; `init` is record 1).
     Record(usize),
+    /// Record N, which starts at this file offset, and every record after
+    /// it: read without the records before it (O(1) in the vault's size).
+    Appended {
+        /// Its number.
+        record: usize,
+        /// Its frame's file offset.
+        offset: u64,
+    },
     /// A rekey's new file: every record but those carried over from the
     /// generations before it.
     Rekey,
@@ -30,16 +38,19 @@ pub const MAX_EVENTS: usize = 10_000;
 pub fn collect(vault: &Path, since: Since) -> Result<Vec<String>, CliError> {
     let mut events = Events::default();
     let (mut out, mut over) = (Vec::new(), 0usize);
-    store_each(vault, |number, hash, record| {
+    store_each(vault, since, |number, hash, record| {
         // Before the first wanted record only what sets the builder's
         // state (the genesis, records carried over by a rekey) is built.
-        let earlier = matches!(since, Since::Record(first) if number < first);
+        let earlier = match since {
+            Since::Record(first) | Since::Appended { record: first, .. } => number < first,
+            Since::Rekey => false,
+        };
         if earlier && !matches!(record, Record::Genesis(_) | Record::History(_)) {
             return;
         }
         let e = events.event(number, hash, record);
         let wanted = match since {
-            Since::Record(_) => !earlier,
+            Since::Record(_) | Since::Appended { .. } => !earlier,
             Since::Rekey => e["before_rekey"] != true,
         };
         if wanted {
@@ -62,11 +73,17 @@ pub fn collect(vault: &Path, since: Since) -> Result<Vec<String>, CliError> {
 
 fn store_each(
     vault: &Path,
+    since: Since,
     mut each: impl FnMut(usize, &[u8; 32], &Record),
 ) -> Result<(), CliError> {
-    vault_core::store::for_each_record(vault, |number, frame, record| {
+    let mut each = |number: usize, frame: &vault_core::log::Frame, record: Record| {
         each(number, &frame.hash, &record);
         Ok::<_, CliError>(())
-    })?;
-    Ok(())
+    };
+    match since {
+        Since::Appended { record, offset } => {
+            vault_core::store::for_each_record_from(vault, record, offset, each)
+        }
+        _ => vault_core::store::for_each_record(vault, &mut each).map(|_| ()),
+    }
 }

@@ -291,6 +291,48 @@ pub fn for_each_record<E: From<StoreError>>(
     }
 }
 
+/// [`for_each_record`] over record 1 and then the records from file offset
+/// `offset` on, numbered from `first`: what a command that appended needs
+/// to hand out its events (they need the genesis), without reading what
+/// lies between — O(1) in the vault's size. Each frame is checked (frame
+/// check, and chain hash from the 32 bytes before it).
+pub fn for_each_record_from<E: From<StoreError>>(
+    path: &Path,
+    first: usize,
+    offset: u64,
+    mut each: impl FnMut(usize, &log::Frame, Record) -> Result<(), E>,
+) -> Result<(), E> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let lock = RwLock::new(file);
+    let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
+    let len = guard.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    let unreadable = |number: usize, offset: u64| StoreError::Vault {
+        path: path.to_owned(),
+        source: ReplayError::Invalid {
+            record: number,
+            offset,
+            why: "the record could not be read back (the file changed?)".into(),
+        },
+    };
+    let start = log::HEADER_LEN as u64;
+    let genesis = frames::read_frame(&guard, start, len).ok_or_else(|| unreadable(1, start))?;
+    let after_genesis = start + (genesis.body.len() + log::FRAME_OVERHEAD) as u64;
+    each(1, &genesis, decode(path, &genesis, 1)?)?;
+    let (mut at, mut number) = if first <= 1 {
+        (after_genesis, 2)
+    } else {
+        (offset.max(after_genesis), first)
+    };
+    while at < len {
+        let frame = frames::read_frame(&guard, at, len).ok_or_else(|| unreadable(number, at))?;
+        at += (frame.body.len() + log::FRAME_OVERHEAD) as u64;
+        let record = decode(path, &frame, number)?;
+        each(number, &frame, record)?;
+        number += 1;
+    }
+    Ok(())
+}
+
 fn decode(path: &Path, frame: &log::Frame, number: usize) -> Result<Record, StoreError> {
     Record::decode(frame.kind, &frame.body).map_err(|e| StoreError::Vault {
         path: path.to_owned(),
@@ -311,6 +353,8 @@ pub struct Appended {
     pub head: [u8; 32],
     /// A torn tail that was set aside first, and where it went.
     pub set_aside: Option<(TornTail, PathBuf)>,
+    /// File offset of the new record's frame.
+    pub offset: u64,
 }
 
 /// Appends one record, built by `build` from `scope` of the vault as it
@@ -350,6 +394,7 @@ pub fn append<E>(
             record: vault.record_count(),
             head: *vault.head(),
             set_aside,
+            offset: good_len,
         }))
     })
 }

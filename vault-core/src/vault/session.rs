@@ -119,6 +119,71 @@ impl Vault {
     }
 }
 
+/// What a session looks lookups up in: the entries by the lookup form of
+/// their current device and by their current key ID, built once from the
+/// vault's state (again whenever the session reads the vault again). A
+/// lookup then costs a hash lookup, not a pass over a fleet's entries; the
+/// candidates are checked by the same rules as [`Vault::session_select`],
+/// which gives the same answers.
+#[derive(Debug, Clone, Default)]
+pub struct SessionIndex {
+    devices: std::collections::HashMap<String, Vec<String>>,
+    key_ids: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl SessionIndex {
+    /// The index of `vault`'s entries.
+    pub fn of(vault: &Vault) -> Self {
+        let mut index = Self::default();
+        for (label, entry) in vault.entries() {
+            let current = entry.current();
+            if let Some(device) = &current.device {
+                let form = super::select::device_lookup_form(device);
+                index.devices.entry(form).or_default().push(label.clone());
+            }
+            if let Some(id) = &current.key_id {
+                let form = id.trim().to_ascii_uppercase();
+                index.key_ids.entry(form).or_default().push(label.clone());
+            }
+        }
+        index
+    }
+
+    /// [`Vault::session_select`] through the index: the entry `lookup`
+    /// finds in `vault` (the vault this index was made of).
+    pub fn select(&self, vault: &Vault, lookup: &SessionLookup) -> Result<String, SelectError> {
+        let (candidates, asked) = match lookup {
+            SessionLookup::Name(name) if vault.entries().contains_key(name) => {
+                return Ok(name.clone())
+            }
+            SessionLookup::Name(name) => (
+                self.devices.get(&super::select::device_lookup_form(name)),
+                Lookup::Device(name.clone()),
+            ),
+            SessionLookup::KeyId(id) => (self.key_ids.get(id.as_str()), Lookup::KeyId(id.clone())),
+        };
+        // The same rules decide: the index only narrows where to look.
+        let mut labels: Vec<String> = candidates
+            .into_iter()
+            .flatten()
+            .filter(|l| vault.entries().get(*l).is_some_and(|e| asked.finds(e)))
+            .cloned()
+            .collect();
+        labels.sort();
+        match labels.len() {
+            0 => Err(SelectError::NoMatch {
+                lookup: asked,
+                vault: vault.name().to_owned(),
+            }),
+            1 => Ok(labels.remove(0)),
+            _ => Err(SelectError::SeveralMatches {
+                lookup: asked,
+                labels,
+            }),
+        }
+    }
+}
+
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
@@ -287,6 +352,31 @@ mod tests {
         let secret = "123456-234567-345678-456789-567890-678901-789012-890123";
         let msg = SessionLookup::parse(secret).unwrap_err().to_string();
         assert!(!msg.contains("123456"), "{msg}");
+    }
+
+    #[test]
+    fn the_index_answers_as_the_whole_scan_does() {
+        let vault = crate::vault::select::tests::vault();
+        let index = SessionIndex::of(&vault);
+        for text in [
+            "1a2b3c4d",
+            "{1A2B3C4D-0E1F-2A3B-4C5D-6E7F8A9B0C1D}",
+            "99aa88bb",
+            "00000000",
+            "PC-7",
+            "pc-8",
+            " PC-8 ",
+            "no-such-device",
+            "bl-a",
+            "pw",
+        ] {
+            let lookup = SessionLookup::parse(text).unwrap();
+            assert_eq!(
+                index.select(&vault, &lookup),
+                vault.session_select(&lookup),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
