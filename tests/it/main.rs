@@ -25,6 +25,7 @@ mod paper;
 mod photos;
 mod process;
 mod readme;
+mod reissue;
 mod rekey;
 mod remote;
 mod session;

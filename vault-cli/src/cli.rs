@@ -85,6 +85,9 @@ pub enum Command {
     /// Move a version 1 vault to version 2 (signed records, a fingerprint
     /// that commits to its keys) with a quorum; shares stay valid.
     Upgrade(UpgradeArgs),
+    /// Re-issue one custodian's lost share with a quorum: the same share,
+    /// written again (to their key, with a new passphrase, or plain).
+    Reissue(ReissueArgs),
     /// Readiness report: drills, rotations, exposed entries, share checks.
     Status(StatusArgs),
     /// Print the vault's audit trail.
@@ -545,6 +548,42 @@ pub struct RekeyArgs {
     /// Why (kept in the rekey record).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `breakglass reissue`.
+#[derive(Debug, Args)]
+pub struct ReissueArgs {
+    /// The vault file (format version 2).
+    pub vault: PathBuf,
+    /// Whose share was lost: NAME, or NAME=RECIPIENT to seal it to their
+    /// key (an age recipient, an SSH public key).
+    #[arg(long, value_name = "NAME[=RECIPIENT]")]
+    pub custodian: String,
+    /// Shares of k custodians (text file, picture or `-`); repeat for each.
+    #[arg(long = "share", value_name = "FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// Directory for the re-issued share file.
+    #[arg(long, value_name = "DIR")]
+    pub share_dir: PathBuf,
+    /// Write it without a passphrase.
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// The share may have been copied, not just lost: refused (re-issuing
+    /// would leave the copy working; rekey instead).
+    #[arg(long)]
+    pub compromised: bool,
+    /// Why (kept in the signed record).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Overwrite an existing share file.
+    #[arg(long)]
+    pub force: bool,
+    /// Argon2id costs of the new passphrase protection.
+    #[command(flatten)]
+    pub kdf: KdfArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -110,6 +110,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Session(a) => commands::session::run(a),
         Command::Rekey(a) => commands::rekey::run(a),
         Command::Upgrade(a) => commands::upgrade::run(a),
+        Command::Reissue(a) => commands::reissue::run(a),
         Command::Status(a) => commands::status::run(a),
         Command::List(a) => commands::list::run(a),
         Command::Import(a) => commands::import::run(a),

@@ -46,6 +46,9 @@ pub mod kind {
     pub const HISTORY_V2: u8 = 0x16;
     /// Format 2 rekey or upgrade closing record, quorum-signed.
     pub const REKEY_V2: u8 = 0x17;
+    /// Format 2: a quorum re-issued one custodian's lost share
+    /// (quorum-signed).
+    pub const REISSUE: u8 = 0x18;
 
     /// True for a genesis of either format.
     pub fn is_genesis(kind: u8) -> bool {
@@ -56,7 +59,7 @@ pub mod kind {
     pub fn is_v2(kind: u8) -> bool {
         matches!(
             kind,
-            GENESIS_V2 | UNSEAL_V2 | SHARE_VERIFIED_V2 | DRILL_V2 | HISTORY_V2 | REKEY_V2
+            GENESIS_V2 | UNSEAL_V2 | SHARE_VERIFIED_V2 | DRILL_V2 | HISTORY_V2 | REKEY_V2 | REISSUE
         )
     }
 }
@@ -444,6 +447,24 @@ pub struct Rekey {
     pub proof: Proof,
 }
 
+/// A quorum re-issued one custodian's lost share at its index (format 2,
+/// §14.4): the same share, so the same commitment; nothing else changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reissue {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// Who ran it (self-asserted).
+    pub actor: String,
+    /// Custodians whose shares authorised it, ascending.
+    pub custodians: Vec<u8>,
+    /// The custodian whose share was re-issued.
+    pub reissued: u8,
+    /// Reason (may be empty).
+    pub reason: String,
+    /// The quorum's signature (always format 2).
+    pub proof: Proof,
+}
+
 impl Rekey {
     /// What the previous generation's quorum signs to hand over to the new
     /// one (§14.4): a label, the old and the new fingerprint, and what the
@@ -477,6 +498,8 @@ pub enum Record {
     History(History),
     /// See [`Rekey`].
     Rekey(Rekey),
+    /// See [`Reissue`].
+    Reissue(Reissue),
 }
 
 /// Decoding failed: an unknown type, or a malformed body.
@@ -564,6 +587,7 @@ impl Record {
             Self::History(_) => kind::HISTORY,
             Self::Rekey(k) if k.proof.is_v2() => kind::REKEY_V2,
             Self::Rekey(_) => kind::REKEY,
+            Self::Reissue(_) => kind::REISSUE,
         }
     }
 
@@ -646,6 +670,14 @@ impl Record {
                     w.bytes(&k.handover.unwrap_or([0; 64]));
                 }
             }
+            Self::Reissue(r) => {
+                w.u64(r.time)
+                    .str(&r.actor)
+                    .u8(r.custodians.len() as u8)
+                    .bytes(&r.custodians)
+                    .u8(r.reissued)
+                    .str(&r.reason);
+            }
             Self::Drill(d) => {
                 w.u64(d.time)
                     .str(&d.actor)
@@ -666,6 +698,7 @@ impl Record {
             Self::Unseal(u) => Some(&u.proof),
             Self::Drill(d) => Some(&d.proof),
             Self::Rekey(k) => Some(&k.proof),
+            Self::Reissue(r) => Some(&r.proof),
             _ => None,
         }
     }
@@ -676,6 +709,7 @@ impl Record {
             Self::Unseal(u) => Some(&mut u.proof),
             Self::Drill(d) => Some(&mut d.proof),
             Self::Rekey(k) => Some(&mut k.proof),
+            Self::Reissue(r) => Some(&mut r.proof),
             _ => None,
         }
     }
@@ -831,6 +865,14 @@ impl Record {
                 reason: read_text(&mut r, "reason", limits::REASON, true)?.to_owned(),
                 handover: if v2 { Some(r.array("handover")?) } else { None },
                 proof: read_proof(&mut r, v2)?,
+            }),
+            kind::REISSUE => Self::Reissue(Reissue {
+                time: r.u64("time")?,
+                actor: read_text(&mut r, "actor", limits::ACTOR, true)?.to_owned(),
+                custodians: read_custodians(&mut r)?,
+                reissued: r.u8("reissued custodian")?,
+                reason: read_text(&mut r, "reason", limits::REASON, true)?.to_owned(),
+                proof: read_proof(&mut r, true)?,
             }),
             kind::SHARE_VERIFIED | kind::SHARE_VERIFIED_V2 => Self::ShareVerified(ShareVerified {
                 time: r.u64("time")?,
@@ -1363,7 +1405,25 @@ mod tests {
                     })
                 },
             );
-        let base = prop_oneof![genesis, deposit, unseal, verified, drill, rekey];
+        let reissue = (
+            any::<u64>(),
+            text(),
+            proptest::collection::btree_set(1u8.., 0..5),
+            1u8..,
+            text(),
+            any::<[u8; 64]>(),
+        )
+            .prop_map(|(time, actor, custodians, reissued, reason, sig)| {
+                Record::Reissue(Reissue {
+                    time,
+                    actor,
+                    custodians: custodians.into_iter().collect(),
+                    reissued,
+                    reason,
+                    proof: Proof::Signature(sig),
+                })
+            });
+        let base = prop_oneof![genesis, deposit, unseal, verified, drill, rekey, reissue];
         base.prop_flat_map(|r| {
             // A version 1 history record holds version 1 types only.
             let v1 = !kind::is_v2(r.kind());

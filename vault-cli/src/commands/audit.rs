@@ -83,6 +83,14 @@ fn event_of(record: &Record, names: &Names) -> Value {
             "actor": s.actor,
             "custodians": [names.name(s.custodian)],
         }),
+        Record::Reissue(r) => json!({
+            "event": "reissue",
+            "time": rfc3339(r.time),
+            "actor": r.actor,
+            "custodians": names.all(&r.custodians),
+            "reissued": names.name(r.reissued),
+            "reason": r.reason,
+        }),
         Record::Rekey(k) => json!({
             "event": "rekey",
             "time": rfc3339(k.time),
@@ -188,6 +196,9 @@ fn human(e: &Value) -> String {
             e["versions_ok"],
             e["versions_failed"]
         ));
+    }
+    if let Some(who) = e["reissued"].as_str() {
+        line.push_str(&format!(" reissued={who}"));
     }
     if let Some(r) = e["reason"].as_str().filter(|r| !r.is_empty()) {
         line.push_str(&format!(" reason={r:?}"));

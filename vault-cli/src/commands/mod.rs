@@ -10,6 +10,7 @@ pub mod interactive;
 pub mod list;
 pub mod pick;
 pub mod receipts;
+pub mod reissue;
 pub mod rekey;
 pub mod remote;
 pub mod seal;

@@ -47,6 +47,11 @@ pub fn run(a: StatusArgs) -> CliResult {
             "entries": vault.entries().len(),
             "rotation_overdue": dues(&r.rotation_overdue),
             "unchecked_versions": r.unchecked,
+            "reissues": vault.reissues().iter().map(|r| json!({
+                "custodian": vault.custodian_name(r.reissued), "time": rfc3339(r.time),
+                "record": r.record,
+                "by": r.by.iter().filter_map(|&i| vault.custodian_name(i)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
             "sessions": vault.sessions().iter().map(|s| json!({
                 "id": s.id, "started": rfc3339(s.started), "record": s.record,
                 "reveals": s.reveals, "ended": s.ended.as_ref().map(|(t, _)| rfc3339(*t)),
@@ -159,6 +164,18 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
             e.label,
             rfc3339(e.due),
             if e.overdue { "OVERDUE" } else { "pending" }
+        );
+    }
+    for r in vault.reissues() {
+        println!(
+            "Re-issued:   {}'s share, {} (record #{}), by {}",
+            vault.custodian_name(r.reissued).unwrap_or("?"),
+            rfc3339(r.time),
+            r.record,
+            r.by.iter()
+                .filter_map(|&i| vault.custodian_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     for s in vault.sessions() {

@@ -20,6 +20,7 @@ use crate::VaultId;
 pub mod deposit;
 pub mod init;
 pub mod quorum;
+pub mod reissue;
 pub mod replay;
 pub mod rules;
 pub mod select;
@@ -36,6 +37,7 @@ pub use deposit::{
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
 pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
+pub use reissue::ReissueError;
 pub use replay::ReplayError;
 pub use rules::{check_actor as clean_actor, check_reason, check_text};
 pub use select::{
@@ -127,6 +129,22 @@ pub struct DrillEvent {
     pub versions_failed: u32,
 }
 
+/// A lost share re-issued by a quorum (public view; format 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReissueEvent {
+    /// Time, Unix seconds.
+    pub time: u64,
+    /// The custodian whose share was re-issued (index).
+    pub reissued: u8,
+    /// The custodians whose shares authorised it.
+    pub by: Vec<u8>,
+    /// Its record number (1-based).
+    pub record: usize,
+}
+
+/// The most re-issues a vault's state remembers (the newest).
+pub const REISSUES_KEPT: usize = 64;
+
 /// A record with where it sits in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
@@ -181,6 +199,8 @@ pub struct Vault {
     checked_through: usize,
     /// The newest recovery sessions (at most `session::SESSIONS_KEPT`).
     sessions: Vec<session::SessionSummary>,
+    /// The newest share re-issues (at most [`REISSUES_KEPT`]).
+    reissues: Vec<ReissueEvent>,
     /// Deposit ids of exported-key deposits, with their record numbers: a
     /// repeat is a copied deposit (FORMAT.md §4).
     deposit_ids: std::collections::HashMap<[u8; 16], usize>,
@@ -230,6 +250,12 @@ impl Vault {
     /// signed, so this is what a quorum did.
     pub fn sessions(&self) -> &[session::SessionSummary] {
         &self.sessions
+    }
+
+    /// Lost shares re-issued by a quorum, oldest first (the newest
+    /// [`REISSUES_KEPT`]); signed records, so what a quorum did.
+    pub fn reissues(&self) -> &[ReissueEvent] {
+        &self.reissues
     }
 
     /// Share verifications per custodian index: (count, last time).

@@ -100,6 +100,7 @@ impl Vault {
             earlier: Vec::new(),
             checked_through: 0,
             sessions: Vec::new(),
+            reissues: Vec::new(),
             deposit_ids: Default::default(),
             trust,
         })
@@ -228,6 +229,24 @@ impl Vault {
             }
             // A rekey decrypted and re-sealed every version it carried.
             Record::Rekey(_) => self.checked_through = number,
+            Record::Reissue(r) if unknown(&r.custodians) || unknown(&[r.reissued]) => {
+                return Err(invalid(
+                    frame,
+                    number,
+                    "names a custodian the vault does not have",
+                ))
+            }
+            Record::Reissue(r) => {
+                if self.reissues.len() == super::REISSUES_KEPT {
+                    self.reissues.remove(0);
+                }
+                self.reissues.push(super::ReissueEvent {
+                    time: r.time,
+                    reissued: r.reissued,
+                    by: r.custodians.clone(),
+                    record: number,
+                });
+            }
             Record::ShareVerified(s) if unknown(&[s.custodian]) => {
                 return Err(invalid(
                     frame,
