@@ -510,3 +510,34 @@ fn format_2_shares_are_prechecked_by_vault_generation_and_fingerprint() {
         assert!(!p.to_string().contains("commitment"), "{p}");
     }
 }
+
+/// A session's keys (issue 19): once the master key is forgotten, neither
+/// it nor the shares that make it stay; the escrow key still reveals and
+/// the quorum's key still signs records that replay accepts.
+#[test]
+fn a_forgotten_master_key_leaves_reveal_and_signing_only() {
+    let (mut vault, shares) = checked_shares(2, &["a", "b", "c"]);
+    let s = secret("kept");
+    let d = vault
+        .deposit("x", EntryKind::Password, &s, &meta(1))
+        .unwrap();
+    vault.push(d).unwrap();
+    let mut un = vault.open(&shares[..2]).unwrap();
+    assert!(un.holds_master_key());
+    assert!(un.forget_master_key());
+    assert!(
+        !un.holds_master_key(),
+        "neither the key nor the shares stay"
+    );
+    let r = un.reveal(&vault, "x").unwrap().unwrap();
+    assert_eq!(&r.secret.secret[..], b"kept");
+    let record = un
+        .unseal_record(&[("x".into(), 1)], "session", "", 2, vault.head())
+        .unwrap();
+    vault.push(record).unwrap();
+    assert!(un.bad_macs(&vault).is_empty());
+    // What needs the master key or the shares is refused, never a panic.
+    assert!(un
+        .reissue(&vault, 3, None, crate::passphrase::KdfParams::FLOOR)
+        .is_err());
+}

@@ -247,12 +247,14 @@ impl Unsealed {
             return false;
         }
         self.mk = None;
+        // k shares make the master key again: they go too (zeroized).
+        self.shares.clear();
         true
     }
 
-    /// True while the master key is held.
+    /// True while the master key, or the shares that make it, are held.
     pub fn holds_master_key(&self) -> bool {
-        self.mk.is_some()
+        self.mk.is_some() || !self.shares.is_empty()
     }
 
     /// The master key, for what only it can do (format 1 MACs, upgrade);
