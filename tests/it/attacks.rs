@@ -468,12 +468,7 @@ fn signed_trail(env: &Env) -> Vec<vault_core::record::Record> {
     )
     .success();
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
-    let records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
+    let records = crate::util::records_of(&bytes);
     let kinds: Vec<u8> = records.iter().map(Record::kind).collect();
     assert_eq!(kinds, [0x11, 0x02, 0x15, 0x13, 0x14], "the trail as built");
     records
@@ -628,12 +623,7 @@ fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
         "{err}"
     );
     // Zeroing the handover instead: refused too (the old file was format 2).
-    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
+    let mut records = crate::util::records_of(&bytes);
     let at = records
         .iter()
         .position(|r| matches!(r, Record::Rekey(_)))
@@ -665,12 +655,7 @@ fn a_rekeyed_file_without_its_closing_record_is_refused() {
     ));
     env.run(&rekey, "").success();
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
-    let records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
+    let records = crate::util::records_of(&bytes);
     let at = records
         .iter()
         .position(|r| matches!(r, Record::Rekey(_)))

@@ -63,12 +63,7 @@ fn a_lost_share_is_reissued_the_same_and_recorded() {
     );
     // A forged reissue record (a garbage signature) is refused.
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
-    let mut records: Vec<vault_core::record::Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| vault_core::record::Record::decode(f.kind, &f.body).unwrap())
-        .collect();
+    let mut records = crate::util::records_of(&bytes);
     let last = records.len() - 2; // the reissue, before the unseal
     if let vault_core::record::Record::Reissue(r) = &mut records[last] {
         r.reissued = 1;

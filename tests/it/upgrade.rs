@@ -5,6 +5,22 @@
 
 use crate::util::{stderr, Env};
 
+/// A version 1 drill record a forger made: all versions fine, an hour
+/// after the golden vault's records, with a MAC that is not the quorum's.
+fn forged_drill(custodians: &[u8]) -> vault_core::record::Record {
+    use vault_core::record::{Drill, DrillKind, Proof, Record};
+    Record::Drill(Drill {
+        time: 1_795_478_400 + 3600,
+        actor: "forger".into(),
+        custodians: custodians.to_vec(),
+        kind: DrillKind::Drill,
+        versions_ok: 4,
+        versions_failed: 0,
+        reason: "quarterly".into(),
+        proof: Proof::Mac([0x5a; 32]),
+    })
+}
+
 /// The version 1 golden vault and its three shares in `env`.
 fn v1_golden(env: &Env) {
     for name in ["golden.bg", "alice.share", "bob.share", "carol.share"] {
@@ -89,26 +105,11 @@ fn a_v1_vault_upgrades_and_its_shares_receipts_and_trail_stay() {
 /// changed.
 #[test]
 fn upgrade_refuses_to_vouch_for_a_forged_v1_trail() {
-    use vault_core::record::{Drill, DrillKind, Proof, Record};
     let env = Env::new();
     v1_golden(&env);
     let bytes = crate::util::fixture("v1/golden.bg");
-    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
-    records.push(Record::Drill(Drill {
-        time: 1_795_478_400 + 3600,
-        actor: "forger".into(),
-        custodians: vec![1, 2],
-        kind: DrillKind::Drill,
-        versions_ok: 4,
-        versions_failed: 0,
-        reason: "quarterly".into(),
-        proof: Proof::Mac([0x5a; 32]),
-    }));
+    let mut records = crate::util::records_of(&bytes);
+    records.push(forged_drill(&[1, 2]));
     let forged = crate::util::encode_log(&records);
     env.write("golden.bg", &forged);
     let status =
@@ -138,12 +139,7 @@ fn unverifiable_v1_records_carried_by_an_upgrade_do_not_count() {
     let env = Env::new();
     v1_golden(&env);
     let bytes = crate::util::fixture("v1/golden.bg");
-    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
+    let mut records = crate::util::records_of(&bytes);
     let when = 1_795_478_400 + 3600;
     records.push(Record::ShareVerified(ShareVerified {
         time: when,
@@ -180,26 +176,11 @@ fn unverifiable_v1_records_carried_by_an_upgrade_do_not_count() {
 /// before the new quorum signs the carried trail, as an upgrade does.
 #[test]
 fn a_rekey_refuses_to_carry_a_forged_v1_trail() {
-    use vault_core::record::{Drill, DrillKind, Proof, Record};
     let env = Env::new();
     v1_golden(&env);
     let bytes = crate::util::fixture("v1/golden.bg");
-    let mut records: Vec<Record> = vault_core::log::parse(&bytes)
-        .unwrap()
-        .frames
-        .iter()
-        .map(|f| Record::decode(f.kind, &f.body).unwrap())
-        .collect();
-    records.push(Record::Drill(Drill {
-        time: 1_795_478_400 + 3600,
-        actor: "forger".into(),
-        custodians: vec![1, 3],
-        kind: DrillKind::Drill,
-        versions_ok: 4,
-        versions_failed: 0,
-        reason: "quarterly".into(),
-        proof: Proof::Mac([0x5a; 32]),
-    }));
+    let mut records = crate::util::records_of(&bytes);
+    records.push(forged_drill(&[1, 3]));
     let forged = crate::util::encode_log(&records);
     env.write("golden.bg", &forged);
     let mut args = vec!["rekey", "golden.bg", "--share", "carol.share"];

@@ -348,6 +348,17 @@ pub fn hijacked(good: &[u8]) -> Vec<u8> {
     resigned(good, &attacker, |g| g.escrow_public = escrow)
 }
 
+/// The records of the vault file `bytes`, decoded, in file order: what
+/// anyone who can write the file can edit and re-chain (`encode_log`).
+pub fn records_of(bytes: &[u8]) -> Vec<vault_core::record::Record> {
+    vault_core::log::parse(bytes)
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| vault_core::record::Record::decode(f.kind, &f.body).unwrap())
+        .collect()
+}
+
 /// The vault in the file bytes `bytes`.
 pub fn load(bytes: &[u8]) -> vault_core::vault::Vault {
     vault_core::vault::Vault::replay(&vault_core::log::parse(bytes).unwrap()).unwrap()
