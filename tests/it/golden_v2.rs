@@ -72,7 +72,10 @@ fn v2_fixture_files_are_unchanged_and_reencode() {
             .collect();
         assert_eq!(encode_log(&records), bytes, "{dir}{file} re-encodes");
     }
-    assert_eq!(kinds(&fixture("golden.bg")), [0x11, 2, 2, 2, 2, 0x13, 0x14]);
+    assert_eq!(
+        kinds(&fixture("golden.bg")),
+        [0x11, 2, 2, 2, 2, 0x13, 0x14, 0x18]
+    );
     let rewritten = [0x11, 0x16, 2, 2, 2, 2, 0x16, 0x16, 0x17];
     assert_eq!(kinds(&fixture("lifecycle/lifecycle.bg"))[..9], rewritten);
     assert_eq!(kinds(&fixture("upgraded/upgraded.bg")), rewritten);
@@ -118,8 +121,8 @@ fn v2_golden_opens_with_known_contents_and_pinned_fingerprint() {
 /// like the file. The full form was computed independently of this code
 /// (Python's hashlib over the label and the genesis body up to FP_END,
 /// FORMAT.md §14.2).
-const GOLDEN_SHORT: &str = "HTMH-DKNX-HBK6-RS09-5GYR";
-const GOLDEN_FULL: &str = "8ea916cebd8ae66c64092c3d81173df659ec541c3e8886150dd90c9b9d11e773";
+const GOLDEN_SHORT: &str = "8RPH-HWCR-WQHA-9XR5-N37M";
+const GOLDEN_FULL: &str = "462d18f198e5e2a4f705a8cf4715f4af600e9f6cd832178568ee58a6300ff923";
 
 #[test]
 fn v2_opens_through_the_binary_and_verifies_without_shares() {

@@ -133,6 +133,19 @@ fn main() {
         &vault,
         &vault.share_verified(&bob, "fixture@breakglass", t, vault.head()),
     );
+    // Bob's envelope lost: alice and carol re-issue it (signed, 0x18).
+    let vault = replay(&bytes);
+    t += 60;
+    let reissue = unsealed
+        .reissue_record(
+            2,
+            "bob's envelope lost",
+            "fixture@breakglass",
+            t,
+            vault.head(),
+        )
+        .unwrap();
+    push(&mut bytes, &vault, &reissue);
 
     std::fs::create_dir_all(out).unwrap();
     std::fs::write(out.join("golden.bg"), &bytes).unwrap();
