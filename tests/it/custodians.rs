@@ -440,3 +440,73 @@ fn an_ssh_key_passphrase_is_asked_on_the_terminal_without_echo() {
     assert!(!screen.contains("bob-key-passphrase"), "{screen}");
     assert!(!screen.contains("not-the-passphrase"), "{screen}");
 }
+
+/// A share sealed to its custodian, pasted on stdin (`--share -`): read to
+/// its last armor line, opened with `--identity` as a file would be.
+#[test]
+fn an_age_share_pasted_on_stdin_opens_with_the_identity() {
+    let env = Env::new();
+    let alice = age_key(&env, "alice.key");
+    let alice_flag = format!("alice={alice}");
+    let mut init = crate::util::init_args("v.bg", "Keys", "2", &[], "shares");
+    init.extend(["--custodian", &alice_flag, "--custodian", "bob=plain"]);
+    init.extend(FLOOR);
+    env.run(&init, "").success();
+    env.seal("root", "s3cret");
+    let sealed = std::fs::read_to_string(env.path("shares/alice.share.age")).unwrap();
+    assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let out = env
+        .run(
+            &[
+                "verify-share",
+                "v.bg",
+                "--share",
+                "-",
+                "--identity",
+                "alice.key",
+            ],
+            &sealed,
+        )
+        .success();
+    assert!(crate::util::stdout(&out).contains("Share OK: alice"));
+    let out = env.run(
+        &[
+            "unseal",
+            "v.bg",
+            "--share",
+            "-",
+            "--share",
+            "shares/bob.share",
+            "--identity",
+            "alice.key",
+            "--entry",
+            "root",
+            "--json",
+        ],
+        &sealed,
+    );
+    let v = crate::util::json(&out.success());
+    assert_eq!(v["entries"][0]["secret"], "s3cret");
+    // Cut short, or without the identity: named, exit 2.
+    let cut: String = sealed.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let out = env.run(
+        &[
+            "verify-share",
+            "v.bg",
+            "--share",
+            "-",
+            "--identity",
+            "alice.key",
+        ],
+        &cut,
+    );
+    assert_eq!(out.get_output().status.code(), Some(2));
+    assert!(crate::util::stderr(&out).contains("ends before its line"));
+    let out = env.run(&["verify-share", "v.bg", "--share", "-"], &sealed);
+    assert_eq!(
+        out.get_output().status.code(),
+        Some(2),
+        "{}",
+        crate::util::stderr(&out)
+    );
+}

@@ -216,6 +216,9 @@ impl Input {
             if t.is_empty() && body_lines > 0 {
                 break;
             }
+            if text.trim().is_empty() && t == AGE_BEGIN {
+                return self.age_share_from_stdin(line);
+            }
             text.push_str(&line);
             if t.eq_ignore_ascii_case(vault_core::share_text::END_LINE)
                 || vault_core::share_text::is_compact(t)
@@ -227,6 +230,40 @@ impl Input {
             }
         }
         Ok(text)
+    }
+}
+
+/// The first line of an armored age file (a share sealed to its custodian).
+const AGE_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
+/// Its last line.
+const AGE_END: &str = "-----END AGE ENCRYPTED FILE-----";
+
+impl Input {
+    /// An armored age share pasted on stdin (`--share -`), from its first
+    /// line to its last, at most as large as a share file may be; opened
+    /// with the `--identity` files as a share file would be.
+    fn age_share_from_stdin(&mut self, first: Zeroizing<String>) -> CliResult<Zeroizing<String>> {
+        let mut armored = Zeroizing::new(String::with_capacity(crate::custody::MAX_AGE_FILE));
+        armored.push_str(&first);
+        loop {
+            let Some(line) = self.raw_line("an age share")? else {
+                return Err(CliError::input(format!(
+                    "stdin: the age share ends before its line {AGE_END}: paste all of it"
+                )));
+            };
+            armored.push_str(&line);
+            if armored.len() > crate::custody::MAX_AGE_FILE {
+                return Err(CliError::input(format!(
+                    "stdin: the age share is larger than {} KiB — not a share",
+                    crate::custody::MAX_AGE_FILE / 1024
+                )));
+            }
+            if line.trim() == AGE_END {
+                break;
+            }
+        }
+        crate::custody::open::open_share(armored.as_bytes(), Path::new("stdin"))
+            .map_err(CliError::input)
     }
 }
 
