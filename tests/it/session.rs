@@ -354,8 +354,32 @@ fn a_version_deposited_during_the_session_is_the_one_shown() {
     let second = ask(&mut stdin, "10100000");
     assert_eq!(second["version"], 2, "{second}");
     assert_eq!(second["secret"], recovery_password(99).as_str());
+    // A device deposited during the session is found, and a lookup that
+    // now matches two entries is ambiguous, not the older one revealed
+    // (red-team round 2: the session answered from the vault it loaded).
+    assert_eq!(ask(&mut stdin, "PC-NEW")["status"], "not_found");
+    env.run(
+        &["seal", "v.bg", "--label", "new-pc", "--device", "PC-NEW"],
+        "new-secret",
+    )
+    .success();
+    let found = ask(&mut stdin, "pc-new");
+    assert_eq!(found["secret"], "new-secret", "{found}");
+    env.run(
+        &["seal", "v.bg", "--label", "pc-10-note", "--device", "PC-10"],
+        "note",
+    )
+    .success();
+    let both = ask(&mut stdin, "PC-10");
+    assert_eq!(both["status"], "ambiguous", "{both}");
     drop(stdin);
     assert!(child.wait().unwrap().success());
+    // One reveal record for each secret shown, and no other.
+    let reveals = audit(&env)
+        .iter()
+        .filter(|e| e["reason"].as_str().is_some_and(|r| r.contains(" reveal ")))
+        .count();
+    assert_eq!(reveals, 3);
 }
 
 /// A lookup line of 2 MiB is refused unread (the session ends with its end

@@ -69,6 +69,10 @@ pub enum RekeyError {
     /// The old records could not be read again (the file changed).
     #[error("the vault's records could not be read again (the file changed while the rekey read it): nothing was changed; run the rekey again")]
     Reread,
+    /// These keys are another vault's, or were partly forgotten (a
+    /// session's): a caller's mistake, refused rather than a panic.
+    #[error("these keys do not belong to this vault, or its master key was forgotten")]
+    WrongKeys,
     /// An upgrade of a vault already in format 2.
     #[error("the vault is already in format version 2: nothing to upgrade")]
     AlreadyCurrent,
@@ -238,6 +242,9 @@ impl Unsealed {
         if vault.genesis().v2.is_some() {
             return Err(RekeyError::AlreadyCurrent);
         }
+        let Some(mk) = self.mk.as_ref().filter(|_| vault.id() == &self.vault_id) else {
+            return Err(RekeyError::WrongKeys);
+        };
         crate::vault::check_reason(&spec.reason)?;
         let bad = self.bad_macs(vault);
         if !bad.is_empty() {
@@ -267,8 +274,7 @@ impl Unsealed {
         let mut genesis = vault.genesis().clone();
         genesis.actor = crate::vault::clean_actor(&spec.actor);
         genesis.time = spec.time;
-        let (genesis, fingerprint, quorum) =
-            sign_genesis_v2(genesis, self.master(), &shares, lineage, &init)?;
+        let (genesis, fingerprint, quorum) = sign_genesis_v2(genesis, mk, &shares, lineage, &init)?;
         let keys = NewKeys {
             escrow_public: vault.genesis().escrow_public,
             genesis,

@@ -185,6 +185,7 @@ pub fn append_quorum_record(
                 crate::notify::Since::Appended {
                     record: appended.record,
                     offset: appended.offset,
+                    head: appended.head,
                 },
             );
             Ok(Some(receipt))

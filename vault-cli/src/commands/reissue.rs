@@ -11,7 +11,7 @@ use vault_core::store::{self, Scope};
 use vault_core::vault::ReissueError;
 
 use crate::cli::ReissueArgs;
-use crate::commands::init::{kdf, new_passphrases, remove_all, share_paths, write_shares};
+use crate::commands::init::{kdf, new_passphrases, refuse_existing, share_paths, write_shares};
 use crate::context;
 use crate::error::{CliError, CliResult};
 use crate::input::Input;
@@ -65,32 +65,35 @@ pub fn run(a: ReissueArgs) -> CliResult {
     let issued = unsealed
         .reissue(&vault, index, passphrases[0].as_ref(), kdf(&a.kdf))
         .map_err(|e| reissue_error(&a, e))?;
-    // The share file first (refusing to replace one), then the record: a
-    // failed record leaves no share behind, and no record says a share
-    // was issued that was not written.
+    // The record first, then the share file. Refused before anything is
+    // written: an existing file (without --force) and a bad reason. A
+    // share is never on disk without its record; if the file cannot be
+    // written after the record, that is said, and reissue can be run
+    // again. An existing file is replaced only after the record is in.
     let paths = share_paths(&a.share_dir, &names, &custody);
-    let (written, digests) = write_shares(&a.share_dir, &paths, &[issued], &custody, a.force)?;
+    refuse_existing(paths.iter(), a.force)?;
     let (actor, time) = (context::actor(), context::now());
     let reason = a.reason.trim().to_owned();
-    let appended = match store::append(&a.vault, &Scope::Keys, |v| {
+    vault_core::vault::check_reason(&reason)?;
+    let appended = store::append(&a.vault, &Scope::Keys, |v| {
         unsealed.reissue_record(index, &reason, &actor, time, v.head())
-    }) {
-        Ok(Ok(appended)) => appended,
-        Ok(Err(e)) => {
-            remove_all(&written);
-            return Err(reissue_error(&a, e));
-        }
-        Err(e) => {
-            remove_all(&written);
-            return Err(CliError::from(e));
-        }
-    };
+    })?
+    .map_err(|e| reissue_error(&a, e))?;
+    let (_, digests) =
+        write_shares(&a.share_dir, &paths, &[issued], &custody, a.force).map_err(|e| {
+            CliError::input(format!(
+                "{e} — the re-issue is recorded (record #{}) but its share file was not \
+                 written: fix that and run the reissue again",
+                appended.record
+            ))
+        })?;
     super::report_append(&a.vault, &appended);
     crate::notify::acknowledge(
         &a.vault,
         crate::notify::Since::Appended {
             record: appended.record,
             offset: appended.offset,
+            head: appended.head,
         },
     );
     let path = &paths[0];

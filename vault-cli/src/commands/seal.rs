@@ -153,6 +153,7 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
         crate::notify::Since::Appended {
             record: appended.record,
             offset: appended.offset,
+            head: appended.head,
         },
     );
     if interactive {

@@ -33,12 +33,23 @@ pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 const POLL: Duration = Duration::from_millis(200);
 
 /// Ctrl-C (SIGINT) and SIGTERM end the session with its end record instead
-/// of killing it: the flag they set is read between lookups.
+/// of killing it: the flag they set is read between lookups, and before a
+/// secret is shown. A second one ends the process at once (exit 130), for
+/// a session waiting on a lock someone else holds.
 fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     #[cfg(unix)]
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(signal, std::sync::Arc::clone(&flag)) {
+        // Registered first, so it sees the flag as the signal before set it.
+        let second = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            130,
+            std::sync::Arc::clone(&flag),
+        );
+        if let Err(e) = second.and(signal_hook::flag::register(
+            signal,
+            std::sync::Arc::clone(&flag),
+        )) {
             super::warn(format_args!(
                 "Ctrl-C will end the session without its end record ({e})"
             ));
@@ -86,17 +97,18 @@ pub fn run(a: SessionArgs) -> CliResult {
         path: &a.vault,
         unsealed: &unsealed,
         index: SessionIndex::of(&vault),
+        known: (*vault.head(), vault.end()),
+        stop: std::sync::Arc::clone(&stop),
         id: session_id(),
         reveals: 0,
         lookups: 0,
         tty,
     };
     let start = start_reason(&session.id, &reason, ttl.as_secs(), idle.as_secs());
-    let first = session.record(&[], &start)?;
-    let mut expected = first.record;
-    if vault.record_count() + 1 != first.record {
-        vault = super::load(&a.vault)?;
-        session.index = SessionIndex::of(&vault);
+    // Written on the vault as loaded, or else read again first: the
+    // session's view starts at its own first record.
+    while session.record(&[], &start, true)?.is_none() {
+        session.reload(&mut vault)?;
     }
     eprintln!(
         "Session {} open with the shares of {}: until {} or {} without a lookup. Give a key ID, \
@@ -145,14 +157,14 @@ pub fn run(a: SessionArgs) -> CliResult {
         if tty && matches!(line.trim(), "q" | "quit") {
             break SessionEnd::EndOfInput;
         }
-        session.answer(&mut vault, &mut expected, &line)?;
+        session.answer(&mut vault, &line)?;
         let _ = ready.send(());
         last = Instant::now();
     };
     if end == SessionEnd::Interrupted && tty {
         eprintln!();
     }
-    session.record(&[], &end_reason(&session.id, session.reveals, end))?;
+    session.record(&[], &end_reason(&session.id, session.reveals, end), false)?;
     eprintln!(
         "Session {} ended ({}): {} secrets shown, each recorded; rotate them (breakglass status \
          lists them as exposed).",
@@ -207,6 +219,11 @@ struct Session<'a> {
     unsealed: &'a Unsealed,
     /// The vault's entries by device and key ID, for lookups in O(1).
     index: SessionIndex,
+    /// The head and end of the file as this session last knew it (its
+    /// own records included): a change means someone else appended.
+    known: ([u8; 32], u64),
+    /// Set by Ctrl-C or SIGTERM.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     id: String,
     reveals: usize,
     lookups: usize,
@@ -215,18 +232,38 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Appends one unseal record of the session, synced; no secret is
-    /// shown unless this succeeds.
-    fn record(&self, entries: &[(String, u32)], reason: &str) -> CliResult<Appended> {
+    /// shown unless this succeeds. With `unchanged`, only if the file is
+    /// as this session last knew it (`None` otherwise: nothing written;
+    /// read it again and look up again).
+    fn record(
+        &mut self,
+        entries: &[(String, u32)],
+        reason: &str,
+        unchanged: bool,
+    ) -> CliResult<Option<Appended>> {
         let (actor, time) = (context::actor(), context::now());
+        let known = self.known.0;
         let appended = store::append(self.path, &Scope::Keys, |v| {
+            if unchanged && *v.head() != known {
+                return Err(None);
+            }
             self.unsealed
                 .unseal_record(entries, reason, &actor, time, v.head())
+                .map_err(Some)
         })
         .map_err(|e| {
             CliError::input(format!(
                 "could not record the session in the vault: {e} — nothing more is shown"
             ))
-        })??;
+        })?;
+        let appended = match appended {
+            Ok(appended) => appended,
+            // Someone appended since: nothing written.
+            Err(None) => return Ok(None),
+            Err(Some(e)) => return Err(e.into()),
+        };
+        // The file as it is now, this record included.
+        self.known = (appended.head, appended.end);
         super::report_append(self.path, &appended);
         // Each record leaves the machine as it is written (monitoring),
         // not at the end of a session that may be killed.
@@ -235,14 +272,29 @@ impl Session<'_> {
             crate::notify::Since::Appended {
                 record: appended.record,
                 offset: appended.offset,
+                head: appended.head,
             },
         );
-        Ok(appended)
+        Ok(Some(appended))
+    }
+
+    /// Reads the vault again (someone else appended) and rebuilds the
+    /// lookup map.
+    fn reload(&mut self, vault: &mut Vault) -> CliResult {
+        *vault = super::load(self.path)?;
+        self.index = SessionIndex::of(vault);
+        self.known = (*vault.head(), vault.end());
+        Ok(())
+    }
+
+    /// True when the file's length is not what this session last knew.
+    fn changed(&self) -> bool {
+        std::fs::metadata(self.path).map_or(true, |m| m.len() != self.known.1)
     }
 
     /// Answers one lookup: refused, not found, ambiguous, or found — then
     /// recorded and shown.
-    fn answer(&mut self, vault: &mut Vault, expected: &mut usize, line: &str) -> CliResult {
+    fn answer(&mut self, vault: &mut Vault, line: &str) -> CliResult {
         self.lookups += 1;
         let lookup = match SessionLookup::parse(line) {
             Ok(l) => l,
@@ -256,6 +308,9 @@ impl Session<'_> {
         // the state stale: read it again, and look up again, so that an
         // older secret is never shown as current.
         loop {
+            if self.changed() {
+                self.reload(vault)?;
+            }
             let label = match self.index.select(vault, &lookup) {
                 Ok(label) => label,
                 Err(SelectError::SeveralMatches { labels, .. }) => {
@@ -285,17 +340,21 @@ impl Session<'_> {
                     format!("  damaged: {e}")
                 });
             };
-            let reason = reveal_reason(&self.id, self.reveals + 1, &lookup);
-            let appended = self.record(&[(r.label.clone(), r.version)], &reason)?;
-            if appended.record != *expected + 1 {
-                *vault = super::load(self.path)?;
-                self.index = SessionIndex::of(vault);
-                *expected = appended.record;
-                if vault.entries().get(&r.label).map(|e| e.current().version) != Some(r.version) {
-                    continue;
-                }
+            // Interrupted while this lookup waited (for the lock): shown
+            // nothing more.
+            if self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(());
             }
-            *expected = appended.record;
+            let reason = reveal_reason(&self.id, self.reveals + 1, &lookup);
+            // Written only if nobody appended since the lookup was made;
+            // else read again and look up again: the answer of the vault
+            // as it is, never an older secret, and no record of a reveal
+            // that was not shown.
+            let Some(appended) = self.record(&[(r.label.clone(), r.version)], &reason, true)?
+            else {
+                self.reload(vault)?;
+                continue;
+            };
             self.reveals += 1;
             let secret = super::unseal::secret_text(&r);
             let entry = &vault.entries()[&r.label];

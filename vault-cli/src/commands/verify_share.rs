@@ -38,6 +38,7 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
                 crate::notify::Since::Appended {
                     record: appended.record,
                     offset: appended.offset,
+                    head: appended.head,
                 },
             );
             Some(appended.record)

@@ -21,6 +21,8 @@ pub enum Since {
         record: usize,
         /// Its frame's file offset.
         offset: u64,
+        /// Its chain hash: the record read back there must be it.
+        head: [u8; 32],
     },
     /// A rekey's new file: every record but those carried over from the
     /// generations before it.
@@ -81,9 +83,11 @@ fn store_each(
         Ok::<_, CliError>(())
     };
     match since {
-        Since::Appended { record, offset } => {
-            vault_core::store::for_each_record_from(vault, record, offset, each)
-        }
+        Since::Appended {
+            record,
+            offset,
+            head,
+        } => vault_core::store::for_each_record_from(vault, record, offset, &head, each),
         _ => vault_core::store::for_each_record(vault, &mut each).map(|_| ()),
     }
 }

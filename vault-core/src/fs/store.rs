@@ -295,11 +295,15 @@ pub fn for_each_record<E: From<StoreError>>(
 /// `offset` on, numbered from `first`: what a command that appended needs
 /// to hand out its events (they need the genesis), without reading what
 /// lies between — O(1) in the vault's size. Each frame is checked (frame
-/// check, and chain hash from the 32 bytes before it).
+/// check, and chain hash from the 32 bytes before it); the one at `offset`
+/// must have the chain hash `head` (it is the record just appended, not
+/// what another file holds there after a rekey). Reading stops quietly at
+/// a torn tail after it.
 pub fn for_each_record_from<E: From<StoreError>>(
     path: &Path,
     first: usize,
     offset: u64,
+    head: &[u8; 32],
     mut each: impl FnMut(usize, &log::Frame, Record) -> Result<(), E>,
 ) -> Result<(), E> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
@@ -323,8 +327,15 @@ pub fn for_each_record_from<E: From<StoreError>>(
     } else {
         (offset.max(after_genesis), first)
     };
+    let mut ours = first > 1;
     while at < len {
-        let frame = frames::read_frame(&guard, at, len).ok_or_else(|| unreadable(number, at))?;
+        let frame = match frames::read_frame(&guard, at, len) {
+            Some(frame) if !ours || frame.hash == *head => frame,
+            // Another writer's torn tail after ours: what was read stands.
+            None if !ours => break,
+            _ => return Err(unreadable(number, at).into()),
+        };
+        ours = false;
         at += (frame.body.len() + log::FRAME_OVERHEAD) as u64;
         let record = decode(path, &frame, number)?;
         each(number, &frame, record)?;
@@ -355,6 +366,8 @@ pub struct Appended {
     pub set_aside: Option<(TornTail, PathBuf)>,
     /// File offset of the new record's frame.
     pub offset: u64,
+    /// File offset just past it: the file's end when it was appended.
+    pub end: u64,
 }
 
 /// Appends one record, built by `build` from `scope` of the vault as it
@@ -395,6 +408,7 @@ pub fn append<E>(
             head: *vault.head(),
             set_aside,
             offset: good_len,
+            end: good_len + frame.len() as u64,
         }))
     })
 }

@@ -22,6 +22,10 @@ pub enum ReissueError {
     /// A format 1 vault has no signed record to say who re-issued it.
     #[error("re-issuing a share needs a version 2 vault, whose records are signed: move it there first with breakglass upgrade")]
     FormatOne,
+    /// These keys are another vault's, or hold no shares any more (a
+    /// session forgot them).
+    #[error("these keys cannot re-issue a share of this vault (another vault's, or forgotten)")]
+    WrongKeys,
     /// No custodian has this index.
     #[error("the vault has no custodian {0}")]
     UnknownCustodian(u8),
@@ -50,6 +54,9 @@ impl Unsealed {
             .genesis()
             .generation()
             .ok_or(ReissueError::FormatOne)?;
+        if vault.id() != &self.vault_id || self.shares.is_empty() {
+            return Err(ReissueError::WrongKeys);
+        }
         let custodian = vault
             .custodian_name(index)
             .ok_or(ReissueError::UnknownCustodian(index))?;
