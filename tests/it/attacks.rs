@@ -588,14 +588,9 @@ fn a_drill_wrapped_in_history_outside_a_rekey_is_refused() {
     refused_without_shares(&env, &records, 6, "a version 1 record in a version 2 file");
 }
 
-/// Issue 11, attack 1 done without a key: the escrow key swapped and the
-/// history rewritten after a rekey. A forged rekey (the attacker's own
-/// keys, a History copied from the real file) lacks the handover the old
-/// generation's quorum signs, and is refused without shares.
-#[test]
-fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
-    use vault_core::record::{Proof, Record};
-    let env = Env::new();
+/// A 2-of-2 vault with one deposit, rekeyed once (generation 2) to the
+/// same two custodians, new shares in `new/`.
+fn rekeyed_once(env: &Env) {
     env.init(2, &["alice", "bob"], true);
     env.seal("root", "s3cret");
     let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
@@ -607,6 +602,17 @@ fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
         "rotation",
     ));
     env.run(&rekey, "").success();
+}
+
+/// Issue 11, attack 1 done without a key: the escrow key swapped and the
+/// history rewritten after a rekey. A forged rekey (the attacker's own
+/// keys, a History copied from the real file) lacks the handover the old
+/// generation's quorum signs, and is refused without shares.
+#[test]
+fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
+    use vault_core::record::{Proof, Record};
+    let env = Env::new();
+    rekeyed_once(&env);
     env.run(&["audit", "v.bg", "--verify"], "").success();
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
     // The attacker signs everything again with keys of their own, keeping
@@ -643,17 +649,7 @@ fn a_forged_rekey_without_the_old_quorums_handover_is_refused() {
 fn a_rekeyed_file_without_its_closing_record_is_refused() {
     use vault_core::record::Record;
     let env = Env::new();
-    env.init(2, &["alice", "bob"], true);
-    env.seal("root", "s3cret");
-    let mut rekey = vec!["rekey", "v.bg", "--share", "shares/alice.share"];
-    rekey.extend(["--share", "shares/bob.share"]);
-    rekey.extend(crate::util::rekey_to(
-        "2",
-        &["alice", "bob"],
-        "new",
-        "rotation",
-    ));
-    env.run(&rekey, "").success();
+    rekeyed_once(&env);
     let bytes = std::fs::read(env.path("v.bg")).unwrap();
     let records = crate::util::records_of(&bytes);
     let at = records

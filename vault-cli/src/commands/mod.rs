@@ -180,14 +180,7 @@ pub fn append_quorum_record(
                 head: appended.head,
             };
             print_receipt(&receipt);
-            crate::notify::acknowledge(
-                path,
-                crate::notify::Since::Appended {
-                    record: appended.record,
-                    offset: appended.offset,
-                    head: appended.head,
-                },
-            );
+            crate::notify::acknowledge(path, crate::notify::Since::appended(&appended));
             Ok(Some(receipt))
         }
         Ok(Err(input)) => Err(input.into()),

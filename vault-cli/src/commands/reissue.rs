@@ -88,14 +88,7 @@ pub fn run(a: ReissueArgs) -> CliResult {
             ))
         })?;
     super::report_append(&a.vault, &appended);
-    crate::notify::acknowledge(
-        &a.vault,
-        crate::notify::Since::Appended {
-            record: appended.record,
-            offset: appended.offset,
-            head: appended.head,
-        },
-    );
+    crate::notify::acknowledge(&a.vault, crate::notify::Since::appended(&appended));
     let path = &paths[0];
     if a.json {
         super::print_json(&json!({

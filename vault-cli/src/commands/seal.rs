@@ -148,14 +148,7 @@ fn deposit(path: &std::path::Path, d: Deposit<'_>) -> CliResult {
         Ok::<_, CliError>(v.deposit(d.label, d.kind, &secret, &d.meta)?)
     })??;
     super::report_append(path, &appended);
-    crate::notify::acknowledge(
-        path,
-        crate::notify::Since::Appended {
-            record: appended.record,
-            offset: appended.offset,
-            head: appended.head,
-        },
-    );
+    crate::notify::acknowledge(path, crate::notify::Since::appended(&appended));
     if interactive {
         crate::pins::pin_first_use(path, &Fingerprint::from_bytes(fingerprint));
     }

@@ -267,14 +267,7 @@ impl Session<'_> {
         super::report_append(self.path, &appended);
         // Each record leaves the machine as it is written (monitoring),
         // not at the end of a session that may be killed.
-        crate::notify::acknowledge(
-            self.path,
-            crate::notify::Since::Appended {
-                record: appended.record,
-                offset: appended.offset,
-                head: appended.head,
-            },
-        );
+        crate::notify::acknowledge(self.path, crate::notify::Since::appended(&appended));
         Ok(Some(appended))
     }
 

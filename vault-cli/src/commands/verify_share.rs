@@ -33,14 +33,7 @@ pub fn run(a: VerifyShareArgs) -> CliResult {
     }) {
         Ok(Ok(appended)) => {
             super::report_append(&a.vault, &appended);
-            crate::notify::acknowledge(
-                &a.vault,
-                crate::notify::Since::Appended {
-                    record: appended.record,
-                    offset: appended.offset,
-                    head: appended.head,
-                },
-            );
+            crate::notify::acknowledge(&a.vault, crate::notify::Since::appended(&appended));
             Some(appended.record)
         }
         Ok(Err(never)) => match never {},

@@ -29,6 +29,17 @@ pub enum Since {
     Rekey,
 }
 
+impl Since {
+    /// The record one append just wrote, read back at its offset.
+    pub fn appended(appended: &vault_core::store::Appended) -> Self {
+        Self::Appended {
+            record: appended.record,
+            offset: appended.offset,
+            head: appended.head,
+        }
+    }
+}
+
 /// The most events one command hands out (an import of a whole fleet
 /// writes one record per row); the rest are named in a warning, to be
 /// forwarded with `audit --json` (docs/HARDENING.md).
