@@ -68,12 +68,12 @@ fn v1_public_view() {
     let names: Vec<&str> = v.custodians().iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["alice", "bob", "carol"]);
     assert_eq!(v.genesis().time, 1_795_478_400);
-    let e = &v.entries()["entra-ba1"];
+    let e = &v.entries().get("entra-ba1").unwrap();
     assert_eq!((e.kind, e.versions.len()), (EntryKind::Password, 2));
-    let fv = &v.entries()["filevault-C02XG0FDH7JY"];
+    let fv = &v.entries().get("filevault-C02XG0FDH7JY").unwrap();
     assert_eq!(fv.kind, EntryKind::RecoveryKey);
     assert_eq!(fv.current().device.as_deref(), Some("C02XG0FDH7JY"));
-    assert_eq!(v.entries()["runbook"].kind, EntryKind::Note);
+    assert_eq!(v.entries().get("runbook").unwrap().kind, EntryKind::Note);
     assert_eq!(v.records().len(), 7);
 }
 
@@ -296,7 +296,7 @@ fn v1_lifecycle_fixture_opens_with_known_contents() {
     let v = Vault::replay(&log::parse(&lifecycle_file("lifecycle.bg")).unwrap()).unwrap();
     let names: Vec<&str> = v.custodians().iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["bob", "carol", "dave"]);
-    let e = &v.entries()["entra-ba1"];
+    let e = &v.entries().get("entra-ba1").unwrap();
     assert_eq!((e.rotate_days, e.expose_hours), (30, 4));
     assert!(e.versions[1].rotation);
     assert_eq!(
@@ -304,7 +304,7 @@ fn v1_lifecycle_fixture_opens_with_known_contents() {
         Some(1_795_478_400 + 660),
         "exposed by the unseal before the rekey"
     );
-    let bl = &v.entries()["bitlocker-PC-0042"];
+    let bl = &v.entries().get("bitlocker-PC-0042").unwrap();
     assert_eq!(bl.current().device.as_deref(), Some("PC-0042"));
     assert_eq!(bl.current().key_id.as_deref(), Some("1A2B3C4D"));
     assert_eq!(v.drills().len(), 1);

@@ -156,7 +156,7 @@ fn v2_lifecycle_rekeyed_generation_opens_and_keeps_its_history() {
         1,
         "the drill of generation 1, signed by its key"
     );
-    let e = &v.entries()["entra-ba1"];
+    let e = &v.entries().get("entra-ba1").unwrap();
     assert_eq!(e.exposed_at, Some(1_795_478_400 + 660));
     let un = open(
         &v,

@@ -7,6 +7,46 @@ use crate::vault::Vault;
 
 const DAY: u64 = 86_400;
 
+/// The most entries a report lists by name in each of its lists (the
+/// earliest due); the totals count all. A fleet vault's report stays small
+/// whatever the vault holds.
+pub const DUES_LISTED: usize = 50;
+
+/// The [`DUES_LISTED`] earliest-due entries seen, and how many were seen.
+#[derive(Default)]
+struct Earliest {
+    heap: std::collections::BinaryHeap<(u64, String)>,
+    total: usize,
+}
+
+impl Earliest {
+    fn offer(&mut self, due: u64, label: &str) {
+        self.total += 1;
+        if self.heap.len() == DUES_LISTED {
+            match self.heap.peek() {
+                Some((latest, _)) if *latest > due => {
+                    self.heap.pop();
+                }
+                _ => return,
+            }
+        }
+        self.heap.push((due, label.to_owned()));
+    }
+    fn into_dues(self, now: u64) -> (Vec<Due>, usize) {
+        let dues = self
+            .heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|(due, label)| Due {
+                label,
+                due,
+                overdue: now > due,
+            })
+            .collect();
+        (dues, self.total)
+    }
+}
+
 /// An entry that needs rotating.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
@@ -47,10 +87,16 @@ pub struct Readiness {
     /// deposit, so a rotation or a cleared exposure among these is what
     /// the depositor said, not yet checked. Informational.
     pub unchecked: usize,
-    /// Entries past their routine rotation date.
+    /// Entries past their routine rotation date: the [`DUES_LISTED`] most
+    /// overdue, most overdue first.
     pub rotation_overdue: Vec<Due>,
-    /// Entries revealed by an unseal and not rotated since, with deadlines.
+    /// How many entries are past their routine rotation date.
+    pub rotation_overdue_total: usize,
+    /// Entries revealed by an unseal and not rotated since, with deadlines:
+    /// the [`DUES_LISTED`] with the earliest deadlines, earliest first.
     pub exposed: Vec<Due>,
+    /// How many entries are exposed.
+    pub exposed_total: usize,
     /// Share checks per custodian, in index order.
     pub custodians: Vec<CustodianCheck>,
     /// Things that are not overdue but put the vault at risk.
@@ -110,30 +156,24 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
     let drill_due = last_drill
         .unwrap_or(vault.genesis().time)
         .saturating_add(interval);
-    let mut rotation_overdue = Vec::new();
-    let mut exposed = Vec::new();
-    for e in vault.entries().values() {
+    let mut rotation_overdue = Earliest::default();
+    let mut exposed = Earliest::default();
+    for e in vault.entries().refs() {
         if let Some(deadline) = e.exposure_deadline() {
-            exposed.push(Due {
-                label: e.label.clone(),
-                due: deadline,
-                overdue: now > deadline,
-            });
+            exposed.offer(deadline, e.label());
         }
         if now > e.rotation_due() {
-            rotation_overdue.push(Due {
-                label: e.label.clone(),
-                due: e.rotation_due(),
-                overdue: true,
-            });
+            rotation_overdue.offer(e.rotation_due(), e.label());
         }
     }
+    let (rotation_overdue, rotation_overdue_total) = rotation_overdue.into_dues(now);
+    let (exposed, exposed_total) = exposed.into_dues(now);
     // Entry versions a quorum has not yet decrypted (EntryVersion.record
     // is 0-based, checked_through 1-based).
     let unchecked = vault
         .entries()
-        .values()
-        .flat_map(|e| &e.versions)
+        .refs()
+        .flat_map(|e| e.versions())
         .filter(|v| v.record >= vault.checked_through())
         .count();
     let custodians: Vec<CustodianCheck> = vault
@@ -156,7 +196,9 @@ pub fn assess(vault: &Vault, now: u64, drill_every_days: u32) -> Readiness {
         drill_overdue: now > drill_due,
         last_drill_failed: vault.drills().last().is_some_and(|d| d.versions_failed > 0),
         rotation_overdue,
+        rotation_overdue_total,
         exposed,
+        exposed_total,
         unchecked,
         warnings: warnings(vault, &custodians),
         custodians,

@@ -87,7 +87,7 @@ impl Bench {
 
     /// An unseal at `time` revealing the current version of `label`.
     fn unseal(&mut self, label: &str, time: u64) {
-        let version = self.vault.entries()[label].current().version;
+        let version = self.vault.entries().get(label).unwrap().current().version;
         let record = self
             .quorum
             .unseal_record(

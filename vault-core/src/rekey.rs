@@ -565,9 +565,9 @@ mod tests {
         assert_eq!(new.id, old.id);
         let nv = load(&new.bytes);
         assert_eq!(nv.threshold(), 2);
-        assert_eq!(nv.entries()["x"].versions.len(), 2);
+        assert_eq!(nv.entries().get("x").unwrap().versions.len(), 2);
         assert_eq!(
-            nv.entries()["x"].exposed_at,
+            nv.entries().get("x").unwrap().exposed_at,
             Some(20),
             "exposure survives the rekey"
         );
@@ -590,7 +590,7 @@ mod tests {
         );
         // The exported-key deposit was re-sealed under the new fingerprint,
         // keeping its deposit id.
-        let id = |v: &Vault| v.entries()["z"].versions[0].deposit_id;
+        let id = |v: &Vault| v.entries().get("z").unwrap().versions[0].deposit_id;
         assert!(id(&v).is_some());
         assert_eq!(id(&nv), id(&v));
         assert_ne!(nv.fingerprint(), v.fingerprint());
@@ -640,7 +640,7 @@ mod tests {
             Record::History(h) => h.kind != crate::record::kind::HISTORY,
             _ => true,
         }));
-        assert_eq!(av.entries()["y"].versions.len(), 1);
+        assert_eq!(av.entries().get("y").unwrap().versions.len(), 1);
     }
 
     /// Hands back other frames than those the vault was replayed from.

@@ -609,7 +609,7 @@ mod tests {
         let outcomes = plan(&v, &twice);
         assert_eq!(outcomes[2], Outcome::Skip(Skipped::Repeated { first: 0 }));
         let v = append(&mut bytes, &appended(&outcomes));
-        assert_eq!(v.entries()["laps-pc1"].versions.len(), 2);
+        assert_eq!(v.entries().get("laps-pc1").unwrap().versions.len(), 2);
         // Ingesting the same file again adds nothing, naming where each is.
         let again = plan(&v, &ts);
         assert_eq!(

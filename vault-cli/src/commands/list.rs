@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use vault_core::store::Scope;
-use vault_core::vault::{Entry, Vault};
+use vault_core::vault::{EntryRef, Vault};
 
 use crate::cli::ListArgs;
 use crate::context::rfc3339;
@@ -43,8 +43,11 @@ pub fn fingerprint_line(vault: &Vault) -> String {
     }
 }
 
-fn matches(entry: &Entry, a: &ListArgs) -> bool {
-    let device_ok = a.device.as_deref().is_none_or(|d| entry.is_for_device(d));
+fn matches(entry: &EntryRef<'_>, a: &ListArgs) -> bool {
+    let device_ok = a
+        .device
+        .as_deref()
+        .is_none_or(|d| vault_core::vault::Lookup::Device(d.to_owned()).finds(*entry));
     let search_ok = a.search.as_deref().is_none_or(|t| entry.matches_search(t));
     device_ok && search_ok
 }
@@ -57,29 +60,15 @@ pub fn run(a: ListArgs) -> CliResult {
         _ => Scope::Whole,
     };
     let vault = super::load_scope(&a.vault, &scope)?;
-    let shown: Vec<&Entry> = vault
-        .entries()
-        .values()
-        .filter(|e| matches(e, &a))
-        .collect();
+    // Entries are read from the vault's table one at a time, twice at
+    // most (the width of the labels, then the lines): a fleet vault's list
+    // never holds more than one entry's view.
+    let shown = || vault.entries().refs().filter(|e| matches(e, &a));
     if a.json {
-        let entries: Vec<_> = shown
-            .iter()
-            .map(|e| {
-                json!({
-                    "label": e.label,
-                    "kind": e.kind.name(),
-                    "versions": e.versions.len(),
-                    "device": e.current().device,
-                    "key_id": e.current().key_id,
-                    "also_known_as": e.current().also_known_as,
-                    "user": e.current().user,
-                    "created": rfc3339(e.versions[0].time),
-                    "updated": rfc3339(e.current().time),
-                })
-            })
-            .collect();
-        super::print_json(&json!({ "vault": vault_json(&vault), "entries": entries }));
+        super::print_json_streamed(&ListJson {
+            vault: vault_json(&vault),
+            entries: std::cell::RefCell::new(Some(shown().map(entry_json))),
+        });
         return Ok(());
     }
     let names: Vec<&str> = vault.custodians().iter().map(|c| c.name.as_str()).collect();
@@ -99,30 +88,71 @@ pub fn run(a: ListArgs) -> CliResult {
         );
         return Ok(());
     }
-    if shown.is_empty() {
+    let Some(width) = shown().map(|e| e.label().chars().count()).max() else {
         println!("No entry matches.");
         return Ok(());
-    }
-    let width = shown
-        .iter()
-        .map(|e| e.label.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    };
+    let width = width.max(5);
     println!(
         "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  DEVICE",
         "LABEL", "KIND", "VERSIONS", "UPDATED", "KEY ID"
     );
-    for e in &shown {
+    for e in shown() {
         println!(
             "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}",
-            e.label,
-            e.kind.name(),
-            e.versions.len(),
-            rfc3339(e.current().time),
-            e.current().key_id.as_deref().unwrap_or(""),
-            e.current().device.as_deref().unwrap_or("")
+            e.label(),
+            e.kind().name(),
+            e.version_count(),
+            rfc3339(e.current_time()),
+            e.current_key_id().unwrap_or(""),
+            e.current_device().unwrap_or("")
         );
     }
     Ok(())
+}
+
+fn entry_json(e: EntryRef<'_>) -> serde_json::Value {
+    json!({
+        "label": e.label(),
+        "kind": e.kind().name(),
+        "versions": e.version_count(),
+        "device": e.current_device(),
+        "key_id": e.current_key_id(),
+        "also_known_as": e.current_also_known_as(),
+        "user": e.current_user(),
+        "created": rfc3339(e.first_time()),
+        "updated": rfc3339(e.current_time()),
+    })
+}
+
+/// `list --json`, written as it is read: the same document as a
+/// `serde_json::Value` would print (keys in order), one entry at a time.
+struct ListJson<I> {
+    vault: serde_json::Value,
+    entries: std::cell::RefCell<Option<I>>,
+}
+
+impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for ListJson<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let entries = self.entries.borrow_mut().take();
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("entries", &Seq(std::cell::RefCell::new(entries)))?;
+        map.serialize_entry("vault", &self.vault)?;
+        map.end()
+    }
+}
+
+/// A sequence serialized from an iterator, once.
+struct Seq<I>(std::cell::RefCell<Option<I>>);
+
+impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for item in self.0.borrow_mut().take().into_iter().flatten() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
+    }
 }

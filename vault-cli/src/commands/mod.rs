@@ -148,6 +148,25 @@ pub fn hex(bytes: &[u8]) -> String {
     vault_core::hex_upper(bytes).to_lowercase()
 }
 
+/// Writes `value` as [`print_json`] does, to stdout as it is serialized
+/// (for documents as large as a fleet vault's list). A reader that goes
+/// away ends the process quietly, as for every other output.
+pub fn print_json_streamed(value: &impl serde::Serialize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("breakglass: error: writing the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints a JSON value on stdout.
 pub fn print_json(value: &serde_json::Value) {
     println!(

@@ -25,7 +25,7 @@ pub fn nothing_named() -> CliError {
 /// Lists the entries of `vault` and asks which to reveal; with `reason`
 /// empty, also asks why (the answer goes into the unseal record).
 pub fn ask(vault: &Vault, input: &mut Input, reason: &mut String) -> CliResult<Vec<String>> {
-    let labels: Vec<&String> = vault.entries().keys().collect();
+    let labels: Vec<&str> = vault.entries().keys().collect();
     list(vault, &labels);
     let labels = choose(&labels, input)?;
     if reason.is_empty() {
@@ -34,7 +34,7 @@ pub fn ask(vault: &Vault, input: &mut Input, reason: &mut String) -> CliResult<V
     Ok(labels)
 }
 
-fn list(vault: &Vault, labels: &[&String]) {
+fn list(vault: &Vault, labels: &[&str]) {
     eprintln!(
         "Vault '{}' holds {} entr{}. Only the ones you choose are revealed (and marked \
          exposed, to be rotated):",
@@ -49,14 +49,15 @@ fn list(vault: &Vault, labels: &[&String]) {
         .max()
         .unwrap_or(5);
     for (n, label) in labels.iter().take(LISTED).enumerate() {
-        let e = &vault.entries()[label.as_str()];
-        let v = e.current();
+        let Some(e) = vault.entries().entry(label) else {
+            continue;
+        };
         eprintln!(
             "  {:>2}  {label:<width$}  {:<12}  {:<14}  deposited {}",
             n + 1,
-            e.kind.name(),
-            v.device.as_deref().unwrap_or("-"),
-            &rfc3339(v.time)[..10],
+            e.kind().name(),
+            e.current_device().unwrap_or("-"),
+            &rfc3339(e.current_time())[..10],
         );
     }
     if labels.len() > LISTED {
@@ -67,7 +68,7 @@ fn list(vault: &Vault, labels: &[&String]) {
     }
 }
 
-fn choose(labels: &[&String], input: &mut Input) -> CliResult<Vec<String>> {
+fn choose(labels: &[&str], input: &mut Input) -> CliResult<Vec<String>> {
     let listed = labels.len().min(LISTED);
     loop {
         let answer = input.visible_line(
@@ -92,7 +93,7 @@ fn choose(labels: &[&String], input: &mut Input) -> CliResult<Vec<String>> {
 
 /// The labels an answer names, in the order given, each once; or the first
 /// word that names none.
-fn parse(answer: &str, labels: &[&String], listed: usize) -> Result<Vec<String>, String> {
+fn parse(answer: &str, labels: &[&str], listed: usize) -> Result<Vec<String>, String> {
     if answer.eq_ignore_ascii_case("all") {
         return Ok(labels.iter().map(|l| l.to_string()).collect());
     }
@@ -103,7 +104,7 @@ fn parse(answer: &str, labels: &[&String], listed: usize) -> Result<Vec<String>,
         }
         let label = match word.parse::<usize>() {
             Ok(n) if (1..=listed).contains(&n) => labels[n - 1].to_string(),
-            _ => match labels.iter().find(|l| l.as_str() == word) {
+            _ => match labels.iter().find(|l| **l == word) {
                 Some(l) => l.to_string(),
                 None => return Err(word.to_owned()),
             },
@@ -142,8 +143,7 @@ mod tests {
 
     #[test]
     fn answers_name_labels_by_number_or_name() {
-        let (a, b, c) = ("a".to_owned(), "b".to_owned(), "c".to_owned());
-        let labels = [&a, &b, &c];
+        let labels = ["a", "b", "c"];
         assert_eq!(parse("1 3", &labels, 3), Ok(vec!["a".into(), "c".into()]));
         assert_eq!(
             parse("c,1, c", &labels, 3),

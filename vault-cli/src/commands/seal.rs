@@ -205,7 +205,7 @@ fn warn_look_alikes(path: &std::path::Path, label: &str) -> CliResult {
         return Ok(());
     }
     let whole = super::load(path)?;
-    let labels = whole.entries().keys().map(String::as_str);
+    let labels = whole.entries().keys();
     for existing in vault_core::text_rules::look_alikes(label, labels) {
         super::warn(format_args!(
             "label '{label}' looks like the existing entry '{}' (it differs only by case or by look-alike characters); sealing it as a separate entry",

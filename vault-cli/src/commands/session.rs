@@ -350,15 +350,16 @@ impl Session<'_> {
             };
             self.reveals += 1;
             let secret = super::unseal::secret_text(&r);
-            let entry = &vault.entries()[&r.label];
-            let v = entry.current();
+            let entry = vault.entries().entry(&r.label);
+            let device = entry.and_then(|e| e.current_device());
+            let key_id = entry.and_then(|e| e.current_key_id());
             let reply = json!({
                 "status": "found",
                 "label": r.label,
                 "kind": r.kind.name(),
                 "version": r.version,
-                "device": v.device,
-                "key_id": v.key_id,
+                "device": device,
+                "key_id": key_id,
                 "username": r.secret.username.as_str(),
                 "secret": secret.as_str(),
                 "record": appended.record,
@@ -369,9 +370,7 @@ impl Session<'_> {
                     r.label,
                     r.version,
                     r.kind.name(),
-                    v.device
-                        .as_deref()
-                        .map_or(String::new(), |d| format!(", device {d}")),
+                    device.map_or(String::new(), |d| format!(", device {d}")),
                     secret.as_str()
                 )
             });

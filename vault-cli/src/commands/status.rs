@@ -46,6 +46,7 @@ pub fn run(a: StatusArgs) -> CliResult {
             "last_drill_failed": r.last_drill_failed,
             "entries": vault.entries().len(),
             "rotation_overdue": dues(&r.rotation_overdue),
+            "rotation_overdue_total": r.rotation_overdue_total,
             "unchecked_versions": r.unchecked,
             "reissues": vault.reissues().iter().map(|r| json!({
                 "custodian": vault.custodian_name(r.reissued), "time": rfc3339(r.time),
@@ -58,6 +59,7 @@ pub fn run(a: StatusArgs) -> CliResult {
                 "how": session_state(s, r.now),
             })).collect::<Vec<_>>(),
             "exposed": dues(&r.exposed),
+            "exposed_total": r.exposed_total,
             "custodians": r.custodians.iter().map(|c| json!({
                 "name": c.name, "verifications": c.verifications, "last_verified": c.last.map(rfc3339),
             })).collect::<Vec<_>>(),
@@ -143,11 +145,13 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
         if r.rotation_overdue.is_empty() {
             "none".to_owned()
         } else {
-            r.rotation_overdue
+            let listed = r
+                .rotation_overdue
                 .iter()
                 .map(|d| format!("{} (due {})", d.label, rfc3339(d.due)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", ");
+            more(listed, r.rotation_overdue_total, r.rotation_overdue.len())
         }
     );
     if r.unchecked > 0 {
@@ -164,6 +168,13 @@ fn print_human(path: &std::path::Path, vault: &vault_core::vault::Vault, r: &Rea
             e.label,
             rfc3339(e.due),
             if e.overdue { "OVERDUE" } else { "pending" }
+        );
+    }
+    if r.exposed_total > r.exposed.len() {
+        println!(
+            "Exposed:     … and {} more (the earliest deadlines are shown): breakglass list \
+             --json shows every entry",
+            r.exposed_total - r.exposed.len()
         );
     }
     for r in vault.reissues() {
@@ -230,5 +241,13 @@ fn warning_text(w: &Warning) -> String {
             custodians.join(", ")
         ),
         _ => w.to_string(),
+    }
+}
+
+/// A list of the first `listed` of `total` names, saying how many more.
+fn more(listed: String, total: usize, shown: usize) -> String {
+    match total - shown {
+        0 => listed,
+        n => format!("{total}, the most overdue first: {listed} … and {n} more"),
     }
 }

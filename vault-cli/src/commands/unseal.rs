@@ -123,7 +123,9 @@ fn choose(
     eprintln!("{lookup} matches {} entries:", labels.len());
     let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(5);
     for (n, label) in labels.iter().enumerate() {
-        let e = &vault.entries()[label];
+        let Some(e) = vault.entries().get(label) else {
+            continue;
+        };
         let v = e.current();
         eprintln!(
             "  {:>2}  {label:<width$}  {:<12}  {:<20}  {:<8}  deposited {}",

@@ -105,12 +105,12 @@ pub fn rows_of(record: &Record, offset: u64, number: usize) -> (Option<Row>, Opt
 /// at a time.
 pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let versions = || {
-        vault.entries().values().flat_map(|e| {
-            let label = index::label_key(&e.label);
-            e.versions.iter().map(move |v| (label, v))
+        vault.entries().refs().flat_map(|e| {
+            let label = index::label_key(e.label());
+            e.versions().map(move |v| (label, v))
         })
     };
-    let row = |key, v: &crate::vault::EntryVersion| Row {
+    let row = |key, v: crate::vault::VersionRef<'_>| Row {
         key,
         offset: v.offset,
         number: (v.record + 1) as u32,
@@ -127,9 +127,7 @@ pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Res
     };
     let devices = || {
         let mut rows = Vec::with_capacity(header.devices as usize);
-        rows.extend(
-            versions().filter_map(|(_, v)| Some(row(index::device_key(v.device.as_deref()?), v))),
-        );
+        rows.extend(versions().filter_map(|(_, v)| Some(row(index::device_key(v.device?), v))));
         rows
     };
     index::write(&header, labels, devices, out)
@@ -417,7 +415,7 @@ mod tests {
                 prop_assert_eq!(part.end(), whole.end());
                 prop_assert_eq!(part.entries().len(), usize::from(whole.entries().contains_key(label)));
                 if let Some(w) = whole.entries().get(label) {
-                    prop_assert_eq!(public(&part.entries()[label].versions), public(&w.versions));
+                    prop_assert_eq!(public(&part.entries().get(label).unwrap().versions), public(&w.versions));
                     prop_assert_eq!(part.next_version(label, EntryKind::Password), whole.next_version(label, EntryKind::Password));
                 }
             }
@@ -460,7 +458,7 @@ mod tests {
             assert!(read(&path, &file, &scope, Purpose::Read).is_none());
             // The store replays instead, and leaves a good index behind.
             let v = load_scope(&path, &scope).unwrap().vault;
-            assert_eq!(v.entries()["b"].versions.len(), 1);
+            assert_eq!(v.entries().get("b").unwrap().versions.len(), 1);
             assert!(v.is_whole());
             assert!(
                 fs::read(index_path(&path)).unwrap() == good,
@@ -561,7 +559,10 @@ mod tests {
             "a merged index is the same bytes as a rebuilt one"
         );
         let v = through_index(&path, &Scope::Device("D".into()));
-        assert_eq!(v.entries()["e0"].versions.len(), REINDEX_AFTER / 10 + 2);
+        assert_eq!(
+            v.entries().get("e0").unwrap().versions.len(),
+            REINDEX_AFTER / 10 + 2
+        );
         assert_eq!(v.entries().len(), 1);
     }
 }

@@ -799,7 +799,7 @@ pub(crate) mod tests {
         assert!(written > 0);
         let index = fs::read(scope::index_path(&path)).unwrap();
         let v = load(&path).unwrap().vault;
-        assert_eq!(v.entries()["a"].versions.len(), 2);
+        assert_eq!(v.entries().get("a").unwrap().versions.len(), 2);
         assert_eq!(v.record_count(), 4);
         assert!(
             index == scope::index_bytes(&v),

@@ -768,7 +768,7 @@ mod tests {
         let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
         let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
         assert!(errors.is_empty(), "{errors:?}");
-        let digest_of = |label: &str| vault.entries()[label].current().digest.clone();
+        let digest_of = |label: &str| vault.entries().get(label).unwrap().current().digest.clone();
         assert_eq!(digest_of("laps-PC1"), None, "a weak password got a digest");
         assert!(digest_of("laps-PC2").is_some());
         assert_eq!(

@@ -84,7 +84,7 @@ pub fn deposit(
                 .digest_ok
                 .then(|| digest(vault, &row.label, &row.secret.secret));
             let existing = vault.entries().get(&row.label);
-            if let (Some(e), Some(d)) = (existing, &digest) {
+            if let (Some(e), Some(d)) = (&existing, &digest) {
                 if e.versions
                     .iter()
                     .any(|v| v.digest.as_deref() == Some(d.as_str()))

@@ -18,6 +18,7 @@ use crate::record::{Custodian, DrillKind, Genesis, Record};
 use crate::VaultId;
 
 pub mod deposit;
+pub mod entries;
 pub mod init;
 pub mod quorum;
 pub mod reissue;
@@ -34,6 +35,7 @@ pub use deposit::{
     deposit_attributes, exported_info, validate_secret, DepositMeta, PreparedDeposit,
     MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
 };
+pub use entries::{Entries, EntryId, EntryRef, VersionRef};
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
 pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
@@ -173,7 +175,7 @@ pub struct Vault {
     genesis: Genesis,
     /// Chain hash of the genesis record.
     genesis_hash: [u8; 32],
-    entries: BTreeMap<String, Entry>,
+    entries: entries::Entries,
     /// Every record replayed, when `keep` (else empty).
     records: Vec<Placed>,
     keep: bool,
@@ -201,9 +203,6 @@ pub struct Vault {
     sessions: Vec<session::SessionSummary>,
     /// The newest share re-issues (at most [`REISSUES_KEPT`]).
     reissues: Vec<ReissueEvent>,
-    /// Deposit ids of exported-key deposits, with their record numbers: a
-    /// repeat is a copied deposit (FORMAT.md §4).
-    deposit_ids: std::collections::HashMap<[u8; 16], usize>,
     /// The format 2 checks (signatures, carried segment, handover).
     trust: trust::Trust,
 }
@@ -329,7 +328,7 @@ impl Vault {
     /// The record number (1-based) of the exported-key deposit with this
     /// deposit id, if the vault holds one.
     pub fn deposit_with_id(&self, id: &[u8; 16]) -> Option<usize> {
-        self.deposit_ids.get(id).copied()
+        self.entries.deposit_with_id(id)
     }
     /// Vault name.
     pub fn name(&self) -> &str {
@@ -368,8 +367,8 @@ impl Vault {
         let i = (index as usize).checked_sub(1)?;
         self.genesis.custodians.get(i).map(|c| c.name.as_str())
     }
-    /// Entries by label.
-    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+    /// Entries by label (a compact table: see [`entries::Entries`]).
+    pub fn entries(&self) -> &entries::Entries {
         &self.entries
     }
     /// Every record, in file order (when partial: those read). Empty

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::deposit::DepositAttrs;
-use super::{
-    DrillEvent, Entry, EntryVersion, Placed, Tip, Vault, DEFAULT_EXPOSE_HOURS, DEFAULT_ROTATE_DAYS,
-};
+use super::{DrillEvent, EntryVersion, Placed, Tip, Vault};
 use crate::log::{self, Frame, Log, LogError};
 use crate::record::{Deposit, Record, Unseal};
 
@@ -87,7 +85,7 @@ impl Vault {
         Ok(Self {
             genesis,
             genesis_hash: first.hash,
-            entries: BTreeMap::new(),
+            entries: Default::default(),
             records,
             keep,
             source: None,
@@ -101,7 +99,6 @@ impl Vault {
             checked_through: 0,
             sessions: Vec::new(),
             reissues: Vec::new(),
-            deposit_ids: Default::default(),
             trust,
         })
     }
@@ -343,11 +340,7 @@ impl Vault {
     /// An unseal exposes the current versions it revealed.
     fn mark_exposed(&mut self, u: &Unseal) {
         for (label, version) in &u.entries {
-            if let Some(e) = self.entries.get_mut(label) {
-                if e.current().version == *version {
-                    e.exposed_at = Some(u.time);
-                }
-            }
+            self.entries.mark_exposed(label, *version, u.time);
         }
     }
 
@@ -357,47 +350,13 @@ impl Vault {
         frame: &Frame,
         number: usize,
     ) -> Result<(), ReplayError> {
-        let expected = self
-            .entries
-            .get(&d.label)
-            .map_or(1, |e| e.current().version + 1);
+        use super::entries::AddError;
+        let expected = self.entries.current_version(&d.label).map_or(1, |v| v + 1);
         if d.version != expected {
             return Err(invalid(frame, number, "entry version out of sequence"));
         }
         let attrs = DepositAttrs::read(d).map_err(|why| invalid(frame, number, why))?;
-        let entry = self
-            .entries
-            .entry(d.label.clone())
-            .or_insert_with(|| Entry {
-                label: d.label.clone(),
-                kind: d.kind,
-                versions: Vec::new(),
-                rotate_days: DEFAULT_ROTATE_DAYS,
-                expose_hours: DEFAULT_EXPOSE_HOURS,
-                exposed_at: None,
-            });
-        if entry.kind != d.kind {
-            return Err(invalid(
-                frame,
-                number,
-                "entry kind changed between versions",
-            ));
-        }
-        if let Some(id) = d.deposit_id {
-            if let Some(earlier) = self.deposit_ids.insert(id, number) {
-                return Err(invalid(
-                    frame,
-                    number,
-                    &format!(
-                        "deposit id repeats the deposit in record #{earlier} (a copied deposit)"
-                    ),
-                ));
-            }
-        }
-        entry.rotate_days = attrs.rotate_days.unwrap_or(entry.rotate_days);
-        entry.expose_hours = attrs.expose_hours.unwrap_or(entry.expose_hours);
-        entry.exposed_at = None;
-        entry.versions.push(EntryVersion {
+        let version = EntryVersion {
             version: d.version,
             time: d.time,
             device: attrs.device,
@@ -409,8 +368,20 @@ impl Vault {
             deposit_id: d.deposit_id,
             record: number - 1,
             offset: frame.offset,
-        });
-        Ok(())
+        };
+        let policy = (attrs.rotate_days, attrs.expose_hours);
+        self.entries
+            .add(&d.label, d.kind, &version, policy)
+            .map_err(|e| {
+                let why = match e {
+                    AddError::OutOfSequence => "entry version out of sequence".to_owned(),
+                    AddError::KindChanged => "entry kind changed between versions".to_owned(),
+                    AddError::CopiedDeposit(earlier) => format!(
+                        "deposit id repeats the deposit in record #{earlier} (a copied deposit)"
+                    ),
+                };
+                invalid(frame, number, &why)
+            })
     }
 }
 

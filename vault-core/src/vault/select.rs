@@ -3,7 +3,7 @@
 //! (docs/FORMAT.md §12).
 
 use super::unsealed::{EntryDamaged, Revealed, Unsealed};
-use super::{Entry, Vault};
+use super::Vault;
 
 /// The device-match rule: a device identifier given by a person matches a
 /// stored one when both are equal after trimming, ignoring ASCII case.
@@ -98,11 +98,14 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    /// True when `entry` is one this lookup finds.
-    pub fn finds(&self, entry: &Entry) -> bool {
+    /// True when `entry` is one this lookup finds: its current version
+    /// names the device (device-match rule) or carries the key ID.
+    pub fn finds(&self, entry: super::EntryRef<'_>) -> bool {
         match self {
-            Lookup::Device(device) => entry.is_for_device(device),
-            Lookup::KeyId(id) => entry.has_key_id(id),
+            Lookup::Device(device) => entry
+                .current_device()
+                .is_some_and(|d| device_matches(d, device)),
+            Lookup::KeyId(id) => entry.current_key_id().is_some_and(|s| id.matches(s)),
         }
     }
 }
@@ -113,41 +116,6 @@ impl std::fmt::Display for Lookup {
             Lookup::Device(device) => write!(f, "device '{device}'"),
             Lookup::KeyId(id) => write!(f, "key ID {id}"),
         }
-    }
-}
-
-impl Entry {
-    /// True when the entry's current version names `device`.
-    pub fn is_for_device(&self, device: &str) -> bool {
-        self.current()
-            .device
-            .as_deref()
-            .is_some_and(|d| device_matches(d, device))
-    }
-
-    /// True when the entry's current version carries the BitLocker key ID
-    /// `id`.
-    pub fn has_key_id(&self, id: &KeyIdQuery) -> bool {
-        self.current()
-            .key_id
-            .as_deref()
-            .is_some_and(|stored| id.matches(stored))
-    }
-
-    /// True when `text` occurs in the label, the current device identifier
-    /// or the current key ID, ignoring case; or when `text` is a key ID
-    /// (such as a whole GUID) that the entry carries. These are the
-    /// entry's public attributes: nothing sealed is searched.
-    pub fn matches_search(&self, text: &str) -> bool {
-        let lower = text.to_lowercase();
-        let contains = |s: &str| s.to_lowercase().contains(&lower);
-        let current = self.current();
-        contains(&self.label)
-            || current.device.as_deref().is_some_and(contains)
-            || current.key_id.as_deref().is_some_and(contains)
-            || current.also_known_as.as_deref().is_some_and(contains)
-            || current.user.as_deref().is_some_and(contains)
-            || KeyIdQuery::parse(text).is_ok_and(|id| self.has_key_id(&id))
     }
 }
 
@@ -215,9 +183,9 @@ impl Vault {
             // fleet vault is one pass over its entries, no allocation each
             // (a recovery session answers thousands of them).
             self.entries
-                .iter()
-                .filter(|(_, e)| lookup.is_none_or(|l| l.finds(e)))
-                .map(|(label, _)| label.clone())
+                .refs()
+                .filter(|e| lookup.is_none_or(|l| l.finds(*e)))
+                .map(|e| e.label().to_owned())
                 .collect()
         } else {
             let mut labels = Vec::with_capacity(named.len());
@@ -235,7 +203,7 @@ impl Vault {
             labels
         };
         if let Some(lookup) = lookup {
-            labels.retain(|l| lookup.finds(&self.entries[l]));
+            labels.retain(|l| self.entries.entry(l).is_some_and(|e| lookup.finds(e)));
             if labels.is_empty() {
                 return Err(SelectError::NoMatch {
                     lookup: lookup.clone(),
@@ -272,7 +240,7 @@ impl Unsealed {
                 std::slice::from_ref(entry.current())
             };
             for v in versions {
-                match self.open_version(vault, entry, v) {
+                match self.open_version(vault, &entry, v) {
                     Ok(r) => revealed.push(r),
                     Err(e) => damaged.push(e),
                 }
@@ -443,9 +411,9 @@ pub(crate) mod tests {
         let v = vault();
         let found = |text: &str| -> Vec<&str> {
             v.entries()
-                .values()
+                .refs()
                 .filter(|e| e.matches_search(text))
-                .map(|e| e.label.as_str())
+                .map(|e| e.label())
                 .collect()
         };
         assert_eq!(found("2b3c"), ["bl-a"]);

@@ -5,7 +5,7 @@
 //! help-desk tool driving stdin, a browser page) follows the same rules.
 
 use super::select::{KeyIdQuery, KeyIdQueryError, Lookup, SelectError, Several};
-use super::Vault;
+use super::{EntryId, EntryRef, Vault};
 
 /// The longest lookup read: a label or device identifier is at most 128
 /// bytes (FORMAT.md §4).
@@ -125,25 +125,44 @@ impl Vault {
 /// lookup then costs a hash lookup, not a pass over a fleet's entries; the
 /// candidates are checked by the same rules as [`Vault::session_select`],
 /// which gives the same answers.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SessionIndex {
-    devices: std::collections::HashMap<String, Vec<String>>,
-    key_ids: std::collections::HashMap<String, Vec<String>>,
+    /// Entries (table ids) by the hash of their current device's form.
+    devices: hashbrown::HashTable<EntryId>,
+    /// Entries by the hash of their current key ID's form.
+    key_ids: hashbrown::HashTable<EntryId>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl std::fmt::Debug for SessionIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionIndex")
+            .field("devices", &self.devices.len())
+            .field("key_ids", &self.key_ids.len())
+            .finish()
+    }
 }
 
 impl SessionIndex {
     /// The index of `vault`'s entries.
     pub fn of(vault: &Vault) -> Self {
         let mut index = Self::default();
-        for (label, entry) in vault.entries() {
-            let current = entry.current();
-            if let Some(device) = &current.device {
-                let form = super::select::device_lookup_form(device);
-                index.devices.entry(form).or_default().push(label.clone());
+        let entries = vault.entries();
+        let hasher = &index.hasher;
+        let rehash = |device: bool| {
+            move |id: &EntryId| {
+                let text = entries.by_id(*id).and_then(|e| lookup_text(e, device));
+                form_hash(hasher, text.unwrap_or(""))
             }
-            if let Some(id) = &current.key_id {
-                let form = id.trim().to_ascii_uppercase();
-                index.key_ids.entry(form).or_default().push(label.clone());
+        };
+        for e in entries.refs() {
+            if let Some(device) = lookup_text(e, true) {
+                let h = form_hash(hasher, device);
+                index.devices.insert_unique(h, e.id(), rehash(true));
+            }
+            if let Some(key_id) = lookup_text(e, false) {
+                let h = form_hash(hasher, key_id);
+                index.key_ids.insert_unique(h, e.id(), rehash(false));
             }
         }
         index
@@ -152,24 +171,26 @@ impl SessionIndex {
     /// [`Vault::session_select`] through the index: the entry `lookup`
     /// finds in `vault` (the vault this index was made of).
     pub fn select(&self, vault: &Vault, lookup: &SessionLookup) -> Result<String, SelectError> {
-        let (candidates, asked) = match lookup {
+        let (table, asked) = match lookup {
             SessionLookup::Name(name) if vault.entries().contains_key(name) => {
                 return Ok(name.clone())
             }
-            SessionLookup::Name(name) => (
-                self.devices.get(&super::select::device_lookup_form(name)),
-                Lookup::Device(name.clone()),
-            ),
-            SessionLookup::KeyId(id) => (self.key_ids.get(id.as_str()), Lookup::KeyId(id.clone())),
+            SessionLookup::Name(name) => (&self.devices, Lookup::Device(name.clone())),
+            SessionLookup::KeyId(id) => (&self.key_ids, Lookup::KeyId(id.clone())),
+        };
+        let text = match &asked {
+            Lookup::Device(name) => name.as_str(),
+            Lookup::KeyId(id) => id.as_str(),
         };
         // The same rules decide: the index only narrows where to look.
-        let mut labels: Vec<String> = candidates
-            .into_iter()
-            .flatten()
-            .filter(|l| vault.entries().get(*l).is_some_and(|e| asked.finds(e)))
-            .cloned()
+        let mut labels: Vec<String> = table
+            .iter_hash(form_hash(&self.hasher, text))
+            .filter_map(|id| vault.entries().by_id(*id))
+            .filter(|e| asked.finds(*e))
+            .map(|e| e.label().to_owned())
             .collect();
         labels.sort();
+        labels.dedup();
         match labels.len() {
             0 => Err(SelectError::NoMatch {
                 lookup: asked,
@@ -182,6 +203,26 @@ impl SessionIndex {
             }),
         }
     }
+}
+
+/// The current device (or key ID) of an entry: what the index hashes.
+fn lookup_text(e: EntryRef<'_>, device: bool) -> Option<&str> {
+    if device {
+        e.current_device()
+    } else {
+        e.current_key_id()
+    }
+}
+
+/// The hash of a device or key ID as lookups compare it (trimmed, ASCII
+/// case folded), without making the folded copy.
+fn form_hash(hasher: &std::collections::hash_map::RandomState, text: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = hasher.build_hasher();
+    for b in text.trim().bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
 }
 
 /// Why a session ended.

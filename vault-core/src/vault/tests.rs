@@ -83,7 +83,7 @@ fn init_deposit_unseal_end_to_end() {
         .unwrap();
     append(&mut bytes, &vault, &d);
     let vault = load(&bytes);
-    assert_eq!(vault.entries()["root"].versions.len(), 2);
+    assert_eq!(vault.entries().get("root").unwrap().versions.len(), 2);
 
     let bodies = shares_of(&issued);
     let shares: Vec<KeyShare> = bodies[1..]
@@ -382,7 +382,7 @@ fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
         append(&mut bytes, &v, &r);
         v = load(&bytes);
     }
-    assert_eq!(v.entries()["bl-1"].versions.len(), 2);
+    assert_eq!(v.entries().get("bl-1").unwrap().versions.len(), 2);
     let un = v.open(&shares).unwrap();
     let shown = |label: &str, version| {
         let r = un.reveal_version(&v, label, version).unwrap().unwrap();

@@ -96,7 +96,7 @@ impl Unsealed {
     /// Decrypts the current version of `label`; `None` if there is no such entry.
     pub fn reveal(&self, vault: &Vault, label: &str) -> Option<Result<Revealed, EntryDamaged>> {
         let entry = vault.entries.get(label)?;
-        Some(self.open_version(vault, entry, entry.current()))
+        Some(self.open_version(vault, &entry, entry.current()))
     }
 
     /// Decrypts version `version` of `label`; `None` if there is no such
@@ -109,7 +109,7 @@ impl Unsealed {
     ) -> Option<Result<Revealed, EntryDamaged>> {
         let entry = vault.entries.get(label)?;
         let v = entry.versions.iter().find(|v| v.version == version)?;
-        Some(self.open_version(vault, entry, v))
+        Some(self.open_version(vault, &entry, v))
     }
 
     pub(crate) fn open_version(
@@ -152,7 +152,7 @@ impl Unsealed {
         for entry in vault.entries.values() {
             for v in &entry.versions {
                 progress();
-                match self.open_version(vault, entry, v) {
+                match self.open_version(vault, &entry, v) {
                     Ok(_) => outcome.ok += 1,
                     Err(e) => outcome.failed.push(e),
                 }

@@ -1,0 +1,759 @@
+//! The entry table: every entry's public state, kept compact so that the
+//! whole replay of a fleet vault stays within its memory budget
+//! (docs/HARDENING.md, "Budgets": about 200 bytes an entry, where a map of
+//! owned entries took about 780).
+//!
+//! An entry's label and each version's public attributes are bytes in an
+//! arena of fixed-size chunks; entries and versions are fixed-size rows in
+//! chunks too, so growing never copies what is already held (no doubling
+//! peak). Labels are found through a hash table of row numbers, keyed with
+//! a random key per table (labels come from anyone who can deposit).
+//!
+//! Readers get an [`EntryRef`] (borrowed, no allocation: what a lookup over
+//! every entry uses) or an owned [`Entry`] built on demand.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
+
+use super::{Entry, EntryVersion};
+use crate::entry::EntryKind;
+
+/// Rows a chunk holds.
+const ROWS_PER_CHUNK: usize = 4096;
+/// Bytes an arena chunk holds (a larger text gets a chunk of its own).
+const ARENA_CHUNK: usize = 256 * 1024;
+/// No next version.
+const NONE: u32 = u32::MAX;
+
+/// Rows in fixed-size chunks: pushing never moves what is held.
+#[derive(Clone)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Chunked<T> {
+    fn new() -> Self {
+        Self {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+    fn push(&mut self, row: T) -> usize {
+        if self.chunks.last().is_none_or(|c| c.len() == ROWS_PER_CHUNK) {
+            self.chunks.push(Vec::with_capacity(ROWS_PER_CHUNK));
+        }
+        self.chunks
+            .last_mut()
+            .expect("a chunk was just made")
+            .push(row);
+        self.len += 1;
+        self.len - 1
+    }
+    fn get(&self, i: usize) -> &T {
+        &self.chunks[i / ROWS_PER_CHUNK][i % ROWS_PER_CHUNK]
+    }
+    fn get_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / ROWS_PER_CHUNK][i % ROWS_PER_CHUNK]
+    }
+}
+
+/// Where some bytes sit in the arena.
+#[derive(Clone, Copy)]
+struct Span {
+    chunk: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Bytes in chunks that are never moved.
+#[derive(Clone, Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+}
+
+impl Arena {
+    fn push(&mut self, bytes: &[u8]) -> Span {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= bytes.len());
+        if !fits {
+            self.chunks
+                .push(Vec::with_capacity(bytes.len().max(ARENA_CHUNK)));
+        }
+        let chunk = self.chunks.len() - 1;
+        let c = &mut self.chunks[chunk];
+        let start = c.len();
+        c.extend_from_slice(bytes);
+        // A record body is at most 1 MiB and a chunk at most that or
+        // ARENA_CHUNK, so the offsets fit; a count of chunks beyond u32
+        // would need terabytes.
+        Span {
+            chunk: chunk as u32,
+            start: start as u32,
+            len: bytes.len() as u32,
+        }
+    }
+    fn get(&self, s: Span) -> &[u8] {
+        let start = s.start as usize;
+        &self.chunks[s.chunk as usize][start..start + s.len as usize]
+    }
+}
+
+/// One entry.
+#[derive(Clone)]
+struct Row {
+    label: Span,
+    /// First and newest version (rows in `versions`).
+    first: u32,
+    last: u32,
+    rotate_days: u32,
+    expose_hours: u32,
+    exposed_at: Option<u64>,
+    kind: EntryKind,
+}
+
+/// One version of an entry.
+#[derive(Clone)]
+struct Ver {
+    offset: u64,
+    time: u64,
+    record: u64,
+    /// The public attributes, encoded by [`Attrs::encode`].
+    attrs: Span,
+    version: u32,
+    /// The entry's next version, or [`NONE`].
+    next: u32,
+}
+
+/// A version's public attributes as the arena holds them: a byte of
+/// flags, the deposit id (16 bytes) when there is one, then each text
+/// present as a little-endian u32 length and its bytes, in flag order.
+/// An import digest of 64 lower-case hex digits is kept as its 32 bytes.
+struct Attrs;
+
+impl Attrs {
+    const DEPOSIT_ID: u8 = 1;
+    const ROTATION: u8 = 2;
+    const DIGEST_HEX: u8 = 4;
+    /// Texts, in order: device, key ID, also known as, user, digest.
+    const TEXTS: [u8; 5] = [8, 16, 32, 64, 128];
+
+    fn encode(v: &EntryVersion) -> Vec<u8> {
+        let mut flags = 0u8;
+        let mut out = vec![0u8];
+        if let Some(id) = &v.deposit_id {
+            flags |= Self::DEPOSIT_ID;
+            out.extend_from_slice(id);
+        }
+        if v.rotation {
+            flags |= Self::ROTATION;
+        }
+        let packed = v.digest.as_deref().and_then(hex_digest);
+        let digest_text = match &packed {
+            Some(_) => None,
+            None => v.digest.as_deref(),
+        };
+        let texts = [
+            v.device.as_deref(),
+            v.key_id.as_deref(),
+            v.also_known_as.as_deref(),
+            v.user.as_deref(),
+            digest_text,
+        ];
+        for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
+            if let Some(t) = text {
+                flags |= flag;
+                out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+                out.extend_from_slice(t.as_bytes());
+            }
+        }
+        if let Some(bytes) = packed {
+            flags |= Self::DIGEST_HEX;
+            out.extend_from_slice(&bytes);
+        }
+        out[0] = flags;
+        out
+    }
+
+    fn deposit_id(bytes: &[u8]) -> Option<&[u8; 16]> {
+        if bytes[0] & Self::DEPOSIT_ID == 0 {
+            return None;
+        }
+        bytes[1..17].try_into().ok()
+    }
+
+    /// The texts present (device, key ID, also known as, user, digest).
+    fn texts(bytes: &[u8]) -> [Option<&str>; 5] {
+        let flags = bytes[0];
+        let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
+        let mut texts = [None; 5];
+        for (slot, flag) in texts.iter_mut().zip(Self::TEXTS) {
+            if flags & flag != 0 {
+                let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+                let start = at + 4;
+                at = start + len as usize;
+                // Written from a &str by `encode`.
+                *slot = std::str::from_utf8(&bytes[start..at]).ok();
+            }
+        }
+        texts
+    }
+
+    fn digest(bytes: &[u8]) -> Option<String> {
+        if bytes[0] & Self::DIGEST_HEX != 0 {
+            let packed = &bytes[bytes.len() - 32..];
+            return Some(packed.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        Self::texts(bytes)[4].map(str::to_owned)
+    }
+}
+
+/// The 32 bytes of a digest written as 64 lower-case hex digits.
+fn hex_digest(text: &str) -> Option<[u8; 32]> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks(2)) {
+        *o = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Why a deposit cannot join the table (the replay names the record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AddError {
+    /// The version is not the entry's next one.
+    OutOfSequence,
+    /// The label holds another kind.
+    KindChanged,
+    /// The deposit id was used by the deposit in this record (1-based).
+    CopiedDeposit(usize),
+}
+
+/// Every entry's public state (see the module's documentation).
+#[derive(Clone)]
+pub struct Entries {
+    arena: Arena,
+    rows: Chunked<Row>,
+    versions: Chunked<Ver>,
+    by_label: HashTable<u32>,
+    /// Versions with a deposit id, by that id.
+    by_deposit_id: HashTable<u32>,
+    hasher: RandomState,
+    /// Rows in label order, made when first asked for.
+    sorted: OnceLock<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("entries", &self.rows.len)
+            .field("versions", &self.versions.len)
+            .finish()
+    }
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Self {
+            arena: Arena::default(),
+            rows: Chunked::new(),
+            versions: Chunked::new(),
+            by_label: HashTable::new(),
+            by_deposit_id: HashTable::new(),
+            hasher: RandomState::new(),
+            sorted: OnceLock::new(),
+        }
+    }
+}
+
+impl Entries {
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.rows.len
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.len == 0
+    }
+    /// True when an entry has this label.
+    pub fn contains_key(&self, label: &str) -> bool {
+        self.find(label).is_some()
+    }
+    /// The entry with this label, borrowed.
+    pub fn entry(&self, label: &str) -> Option<EntryRef<'_>> {
+        self.find(label).map(|row| EntryRef { table: self, row })
+    }
+    /// The entry with this label, as an owned view.
+    pub fn get(&self, label: &str) -> Option<Entry> {
+        self.entry(label).map(|e| e.to_entry())
+    }
+    /// Every entry, borrowed, in label order.
+    pub fn refs(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
+        self.order()
+            .iter()
+            .map(move |&row| EntryRef { table: self, row })
+    }
+    /// Every label, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.refs().map(|e| e.label())
+    }
+    /// Every entry as an owned view, in label order (one at a time).
+    pub fn values(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.refs().map(|e| e.to_entry())
+    }
+    /// Every entry with its label, in label order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Entry)> + '_ {
+        self.refs().map(|e| (e.label(), e.to_entry()))
+    }
+    /// The entry with this table id (ids are the table's: another
+    /// vault's may name nothing).
+    pub fn by_id(&self, id: EntryId) -> Option<EntryRef<'_>> {
+        (id.0 < self.rows.len as u32).then_some(EntryRef {
+            table: self,
+            row: id.0,
+        })
+    }
+    /// The record number (1-based) of the version deposited with this
+    /// deposit id.
+    pub fn deposit_with_id(&self, id: &[u8; 16]) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.by_deposit_id
+            .find(hash, |&v| self.deposit_id_of(v) == Some(id))
+            .map(|&v| self.versions.get(v as usize).record as usize + 1)
+    }
+
+    fn label_of(&self, row: u32) -> &str {
+        let bytes = self.arena.get(self.rows.get(row as usize).label);
+        std::str::from_utf8(bytes).expect("labels are pushed from &str")
+    }
+
+    fn deposit_id_of(&self, version: u32) -> Option<&[u8; 16]> {
+        Attrs::deposit_id(self.arena.get(self.versions.get(version as usize).attrs))
+    }
+
+    fn find(&self, label: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(label);
+        self.by_label
+            .find(hash, |&row| self.label_of(row) == label)
+            .copied()
+    }
+
+    fn order(&self) -> &[u32] {
+        self.sorted.get_or_init(|| {
+            let mut rows: Vec<u32> = (0..self.rows.len as u32).collect();
+            rows.sort_unstable_by(|&a, &b| self.label_of(a).cmp(self.label_of(b)));
+            rows
+        })
+    }
+
+    /// The newest version's number of `label`'s entry.
+    pub(super) fn current_version(&self, label: &str) -> Option<u32> {
+        self.entry(label).map(|e| e.current_version())
+    }
+
+    /// Adds `v` as the next version of `label` (a new entry of `kind` at
+    /// version 1), with the entry's policies; checks the version's number,
+    /// the kind and that the deposit id is new.
+    pub(super) fn add(
+        &mut self,
+        label: &str,
+        kind: EntryKind,
+        v: &EntryVersion,
+        policy: (Option<u32>, Option<u32>),
+    ) -> Result<(), AddError> {
+        let row = self.find(label);
+        let expected = row.map_or(1, |r| self.ver_of_row(r).version + 1);
+        if v.version != expected {
+            return Err(AddError::OutOfSequence);
+        }
+        if row.is_some_and(|r| self.rows.get(r as usize).kind != kind) {
+            return Err(AddError::KindChanged);
+        }
+        if let Some(earlier) = v.deposit_id.and_then(|id| self.deposit_with_id(&id)) {
+            return Err(AddError::CopiedDeposit(earlier));
+        }
+        let attrs = self.arena.push(&Attrs::encode(v));
+        let new = self.versions.push(Ver {
+            offset: v.offset,
+            time: v.time,
+            record: v.record as u64,
+            attrs,
+            version: v.version,
+            next: NONE,
+        }) as u32;
+        if let Some(id) = &v.deposit_id {
+            let hash = self.hasher.hash_one(id);
+            let (table, versions, arena, hasher) = (
+                &mut self.by_deposit_id,
+                &self.versions,
+                &self.arena,
+                &self.hasher,
+            );
+            table.insert_unique(hash, new, |&x| {
+                let id = Attrs::deposit_id(arena.get(versions.get(x as usize).attrs));
+                hasher.hash_one(id.expect("indexed versions have an id"))
+            });
+        }
+        let row = match row {
+            Some(r) => {
+                let last = self.rows.get(r as usize).last;
+                self.versions.get_mut(last as usize).next = new;
+                let e = self.rows.get_mut(r as usize);
+                e.last = new;
+                r
+            }
+            None => self.new_row(label, kind, new),
+        };
+        let e = self.rows.get_mut(row as usize);
+        e.rotate_days = policy.0.unwrap_or(e.rotate_days);
+        e.expose_hours = policy.1.unwrap_or(e.expose_hours);
+        e.exposed_at = None;
+        Ok(())
+    }
+
+    fn new_row(&mut self, label: &str, kind: EntryKind, version: u32) -> u32 {
+        let span = self.arena.push(label.as_bytes());
+        let row = self.rows.push(Row {
+            label: span,
+            first: version,
+            last: version,
+            rotate_days: super::DEFAULT_ROTATE_DAYS,
+            expose_hours: super::DEFAULT_EXPOSE_HOURS,
+            exposed_at: None,
+            kind,
+        }) as u32;
+        let hash = self.hasher.hash_one(label);
+        let (table, rows, arena, hasher) =
+            (&mut self.by_label, &self.rows, &self.arena, &self.hasher);
+        // Rehashed as the str it is: a str and a byte slice hash apart.
+        table.insert_unique(hash, row, |&r| {
+            let label = std::str::from_utf8(arena.get(rows.get(r as usize).label));
+            hasher.hash_one(label.expect("labels are pushed from &str"))
+        });
+        self.sorted = OnceLock::new();
+        row
+    }
+
+    /// Marks `label`'s current version exposed at `time` when it is
+    /// version `version` (an unseal revealed it).
+    pub(super) fn mark_exposed(&mut self, label: &str, version: u32, time: u64) {
+        if let Some(row) = self.find(label) {
+            if self.ver_of_row(row).version == version {
+                self.rows.get_mut(row as usize).exposed_at = Some(time);
+            }
+        }
+    }
+
+    fn ver_of_row(&self, row: u32) -> &Ver {
+        self.versions.get(self.rows.get(row as usize).last as usize)
+    }
+}
+
+/// An entry's place in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryId(u32);
+
+/// An entry, borrowed from the table: what a pass over every entry reads
+/// without allocating.
+#[derive(Clone, Copy)]
+pub struct EntryRef<'a> {
+    table: &'a Entries,
+    row: u32,
+}
+
+impl std::fmt::Debug for EntryRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EntryRef").field(&self.label()).finish()
+    }
+}
+
+impl<'a> EntryRef<'a> {
+    fn row(&self) -> &'a Row {
+        self.table.rows.get(self.row as usize)
+    }
+    fn current_texts(&self) -> [Option<&'a str>; 5] {
+        let v = self.table.ver_of_row(self.row);
+        Attrs::texts(self.table.arena.get(v.attrs))
+    }
+    /// Its place in the table.
+    pub fn id(&self) -> EntryId {
+        EntryId(self.row)
+    }
+    /// The label.
+    pub fn label(&self) -> &'a str {
+        self.table.label_of(self.row)
+    }
+    /// The kind.
+    pub fn kind(&self) -> EntryKind {
+        self.row().kind
+    }
+    /// The newest version's number.
+    pub fn current_version(&self) -> u32 {
+        self.table.ver_of_row(self.row).version
+    }
+    /// The device the newest version names.
+    pub fn current_device(&self) -> Option<&'a str> {
+        self.current_texts()[0]
+    }
+    /// The BitLocker key ID the newest version carries.
+    pub fn current_key_id(&self) -> Option<&'a str> {
+        self.current_texts()[1]
+    }
+    /// The other name of the newest version's device.
+    pub fn current_also_known_as(&self) -> Option<&'a str> {
+        self.current_texts()[2]
+    }
+    /// The device's user the newest version names.
+    pub fn current_user(&self) -> Option<&'a str> {
+        self.current_texts()[3]
+    }
+    /// When the newest version was deposited (Unix seconds).
+    pub fn current_time(&self) -> u64 {
+        self.table.ver_of_row(self.row).time
+    }
+    /// When the first version was deposited (Unix seconds).
+    pub fn first_time(&self) -> u64 {
+        self.table.versions.get(self.row().first as usize).time
+    }
+    /// When the current version must be rotated because an unseal
+    /// revealed it (see [`Entry::exposure_deadline`]).
+    pub fn exposure_deadline(&self) -> Option<u64> {
+        let row = self.row();
+        row.exposed_at
+            .map(|t| t.saturating_add(u64::from(row.expose_hours) * 3600))
+    }
+    /// When the current version is due for routine rotation (see
+    /// [`Entry::rotation_due`]).
+    pub fn rotation_due(&self) -> u64 {
+        let days = u64::from(self.row().rotate_days);
+        self.current_time().saturating_add(days * 86_400)
+    }
+    /// How many versions.
+    pub fn version_count(&self) -> usize {
+        self.versions().count()
+    }
+    /// True when `text` occurs in the label, the newest version's device,
+    /// key ID, other name or user, ignoring case; or when `text` is a key
+    /// ID (such as a whole GUID) that the entry carries. These are the
+    /// entry's public attributes: nothing sealed is searched.
+    pub fn matches_search(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        let contains = |s: &str| s.to_lowercase().contains(&lower);
+        let [device, key_id, aka, user, _] = self.current_texts();
+        contains(self.label())
+            || [device, key_id, aka, user]
+                .into_iter()
+                .flatten()
+                .any(contains)
+            || super::KeyIdQuery::parse(text)
+                .is_ok_and(|id| key_id.is_some_and(|stored| id.matches(stored)))
+    }
+    /// Every version, oldest first, borrowed (no allocation).
+    pub fn versions(&self) -> impl Iterator<Item = VersionRef<'a>> + 'a {
+        let table = self.table;
+        let mut at = self.row().first;
+        std::iter::from_fn(move || {
+            if at == NONE {
+                return None;
+            }
+            let v = table.versions.get(at as usize);
+            at = v.next;
+            let texts = Attrs::texts(table.arena.get(v.attrs));
+            Some(VersionRef {
+                version: v.version,
+                time: v.time,
+                record: v.record as usize,
+                offset: v.offset,
+                device: texts[0],
+            })
+        })
+    }
+    /// The entry as an owned view, every version.
+    pub fn to_entry(&self) -> Entry {
+        let row = self.row();
+        let mut versions = Vec::new();
+        let mut at = row.first;
+        while at != NONE {
+            let v = self.table.versions.get(at as usize);
+            versions.push(self.version(v));
+            at = v.next;
+        }
+        Entry {
+            label: self.label().to_owned(),
+            kind: row.kind,
+            versions,
+            rotate_days: row.rotate_days,
+            expose_hours: row.expose_hours,
+            exposed_at: row.exposed_at,
+        }
+    }
+    fn version(&self, v: &Ver) -> EntryVersion {
+        let bytes = self.table.arena.get(v.attrs);
+        let [device, key_id, aka, user, _] = Attrs::texts(bytes).map(|t| t.map(str::to_owned));
+        EntryVersion {
+            version: v.version,
+            time: v.time,
+            device,
+            key_id,
+            also_known_as: aka,
+            user,
+            rotation: bytes[0] & Attrs::ROTATION != 0,
+            digest: Attrs::digest(bytes),
+            deposit_id: Attrs::deposit_id(bytes).copied(),
+            record: v.record as usize,
+            offset: v.offset,
+        }
+    }
+}
+
+/// What a pass over every version reads of one, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRef<'a> {
+    /// Version number.
+    pub version: u32,
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// The deposit's record number − 1.
+    pub record: usize,
+    /// File offset of the deposit's frame.
+    pub offset: u64,
+    /// The device it names.
+    pub device: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn version(n: u32, device: Option<&str>, digest: Option<&str>, id: Option<u8>) -> EntryVersion {
+        EntryVersion {
+            version: n,
+            time: 1_700_000_000 + u64::from(n),
+            device: device.map(str::to_owned),
+            key_id: Some("1A2B3C4D".into()),
+            also_known_as: None,
+            user: Some("ada".into()),
+            rotation: n > 1,
+            digest: digest.map(str::to_owned),
+            deposit_id: id.map(|b| [b; 16]),
+            record: n as usize,
+            offset: 100 * u64::from(n),
+        }
+    }
+
+    #[test]
+    fn versions_come_back_as_they_went_in() {
+        let mut t = Entries::default();
+        let hex = "00ff".repeat(16);
+        let a = [
+            version(1, Some("C02X"), Some(&hex), Some(1)),
+            version(2, None, Some("not hex"), None),
+            version(3, Some(""), None, Some(2)),
+        ];
+        for v in &a {
+            t.add("mac", EntryKind::RecoveryKey, v, (Some(30), None))
+                .unwrap();
+        }
+        let e = t.get("mac").unwrap();
+        assert_eq!(e.versions, a);
+        assert_eq!(
+            (e.rotate_days, e.expose_hours),
+            (30, super::super::DEFAULT_EXPOSE_HOURS)
+        );
+        assert_eq!(t.deposit_with_id(&[2; 16]), Some(4));
+        assert_eq!(t.deposit_with_id(&[3; 16]), None);
+    }
+
+    #[test]
+    fn the_rules_of_a_new_version_are_checked() {
+        let mut t = Entries::default();
+        let kind = EntryKind::Password;
+        assert_eq!(
+            t.add("a", kind, &version(2, None, None, None), (None, None)),
+            Err(AddError::OutOfSequence)
+        );
+        t.add("a", kind, &version(1, None, None, Some(9)), (None, None))
+            .unwrap();
+        assert_eq!(
+            t.add("a", kind, &version(1, None, None, None), (None, None)),
+            Err(AddError::OutOfSequence)
+        );
+        assert_eq!(
+            t.add(
+                "a",
+                EntryKind::Note,
+                &version(2, None, None, None),
+                (None, None)
+            ),
+            Err(AddError::KindChanged)
+        );
+        assert_eq!(
+            t.add("b", kind, &version(1, None, None, Some(9)), (None, None)),
+            Err(AddError::CopiedDeposit(2))
+        );
+        assert_eq!(t.len(), 1, "a refused version adds nothing");
+    }
+
+    #[test]
+    fn exposure_follows_the_current_version_only() {
+        let mut t = Entries::default();
+        let kind = EntryKind::Password;
+        t.add("a", kind, &version(1, None, None, None), (None, None))
+            .unwrap();
+        t.mark_exposed("a", 1, 7);
+        assert_eq!(t.get("a").unwrap().exposed_at, Some(7));
+        t.add("a", kind, &version(2, None, None, None), (None, None))
+            .unwrap();
+        assert_eq!(
+            t.get("a").unwrap().exposed_at,
+            None,
+            "a new version clears it"
+        );
+        t.mark_exposed("a", 1, 9);
+        assert_eq!(
+            t.get("a").unwrap().exposed_at,
+            None,
+            "an old version's reveal does not"
+        );
+    }
+
+    proptest! {
+        /// The table answers as a map of owned entries would, whatever the
+        /// labels and however many (more than one chunk).
+        #[test]
+        fn the_table_agrees_with_a_map(labels in proptest::collection::vec("[a-c]{0,3}|\\PC{1,8}", 1..6000)) {
+            let mut t = Entries::default();
+            let mut map = std::collections::BTreeMap::<String, Vec<u32>>::new();
+            for (i, label) in labels.iter().enumerate() {
+                let n = map.get(label).map_or(1, |v| v.len() as u32 + 1);
+                let mut v = version(n, Some(label), None, None);
+                v.record = i;
+                t.add(label, EntryKind::Note, &v, (None, None)).unwrap();
+                map.entry(label.clone()).or_default().push(i as u32);
+            }
+            prop_assert_eq!(t.len(), map.len());
+            prop_assert!(t.keys().eq(map.keys().map(String::as_str)));
+            for (label, records) in &map {
+                let e = t.entry(label).unwrap();
+                prop_assert_eq!(e.current_device(), Some(label.as_str()));
+                let owned = e.to_entry();
+                prop_assert_eq!(owned.versions.iter().map(|v| v.record as u32).collect::<Vec<_>>(), records.clone());
+            }
+            prop_assert!(!t.contains_key("not-a-label-here"));
+        }
+    }
+}
