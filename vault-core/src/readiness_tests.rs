@@ -269,7 +269,25 @@ fn rotation_is_overdue_one_second_after_its_day() {
         .iter()
         .map(|d| d.label.as_str())
         .collect();
-    assert_eq!(labels, ["default", "short"]);
+    assert_eq!(labels, ["short", "default"], "the most overdue first");
+    assert_eq!(r.rotation_overdue_total, 2);
+}
+
+#[test]
+fn a_fleet_report_names_the_most_overdue_and_counts_the_rest() {
+    let mut b = Bench::three();
+    let n = crate::readiness::DUES_LISTED + 7;
+    for i in 0..n as u64 {
+        // The last deposited is the least overdue.
+        b.deposit(&format!("e{i:03}"), T0 + i * HOUR, None, None);
+    }
+    let r = b.at(T0 + 200 * DAY);
+    assert_eq!(r.rotation_overdue_total, n);
+    assert_eq!(r.rotation_overdue.len(), crate::readiness::DUES_LISTED);
+    assert_eq!(r.rotation_overdue[0].label, "e000");
+    assert!(r.rotation_overdue.windows(2).all(|w| w[0].due <= w[1].due));
+    assert!(r.rotation_overdue.iter().all(|d| d.label.as_str() < "e050"));
+    assert!(r.needs_attention());
 }
 
 #[test]
