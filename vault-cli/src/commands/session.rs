@@ -97,7 +97,7 @@ pub fn run(a: SessionArgs) -> CliResult {
         path: &a.vault,
         unsealed: &unsealed,
         index: SessionIndex::of(&vault),
-        known: (*vault.head(), vault.end()),
+        known: store::Known::of(&vault),
         stop: std::sync::Arc::clone(&stop),
         id: session_id(),
         reveals: 0,
@@ -221,7 +221,7 @@ struct Session<'a> {
     index: SessionIndex,
     /// The head and end of the file as this session last knew it (its
     /// own records included): a change means someone else appended.
-    known: ([u8; 32], u64),
+    known: store::Known,
     /// Set by Ctrl-C or SIGTERM.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     id: String,
@@ -242,20 +242,27 @@ impl Session<'_> {
         unchanged: bool,
     ) -> CliResult<Option<Appended>> {
         let (actor, time) = (context::actor(), context::now());
-        let known = self.known.0;
-        let appended = store::append(self.path, &Scope::Keys, |v| {
-            if unchanged && *v.head() != known {
-                return Err(None);
-            }
+        let known = self.known;
+        let sign = |head: &[u8; 32]| {
             self.unsealed
-                .unseal_record(entries, reason, &actor, time, v.head())
+                .unseal_record(entries, reason, &actor, time, head)
                 .map_err(Some)
-        })
-        .map_err(|e| {
-            CliError::input(format!(
-                "could not record the session in the vault: {e} — nothing more is shown"
-            ))
-        })?;
+        };
+        // O(1) after what this session read or wrote itself; else (another
+        // writer appended, or left a torn tail) through the usual append,
+        // which sets a torn tail aside.
+        let fast = store::append_after(self.path, known, sign).map_err(cannot_record)?;
+        let appended = match fast {
+            Ok(Some(appended)) => Ok(appended),
+            Ok(None) => store::append(self.path, &Scope::Keys, |v| {
+                if unchanged && *v.head() != known.head {
+                    return Err(None);
+                }
+                sign(v.head())
+            })
+            .map_err(cannot_record)?,
+            Err(e) => Err(e),
+        };
         let appended = match appended {
             Ok(appended) => appended,
             // Someone appended since: nothing written.
@@ -263,7 +270,7 @@ impl Session<'_> {
             Err(Some(e)) => return Err(e.into()),
         };
         // The file as it is now, this record included.
-        self.known = (appended.head, appended.end);
+        self.known = store::Known::after(&appended);
         super::report_append(self.path, &appended);
         // Each record leaves the machine as it is written (monitoring),
         // not at the end of a session that may be killed.
@@ -276,13 +283,13 @@ impl Session<'_> {
     fn reload(&mut self, vault: &mut Vault) -> CliResult {
         *vault = super::load(self.path)?;
         self.index = SessionIndex::of(vault);
-        self.known = (*vault.head(), vault.end());
+        self.known = store::Known::of(vault);
         Ok(())
     }
 
     /// True when the file's length is not what this session last knew.
     fn changed(&self) -> bool {
-        std::fs::metadata(self.path).map_or(true, |m| m.len() != self.known.1)
+        std::fs::metadata(self.path).map_or(true, |m| m.len() != self.known.end)
     }
 
     /// Answers one lookup: refused, not found, ambiguous, or found — then
@@ -388,4 +395,10 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+fn cannot_record(e: store::StoreError) -> CliError {
+    CliError::input(format!(
+        "could not record the session in the vault: {e} — nothing more is shown"
+    ))
 }

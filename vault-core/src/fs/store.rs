@@ -177,12 +177,18 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
     };
     let mut vault: Option<Vault> = None;
     let mut refused: Option<ReplayError> = None;
+    // A fleet's deposits take about 230 bytes each: room for that many
+    // entries up front (at most 16 Mi) spares the table its rehashing.
+    let expected = file.metadata().map_or(0, |m| m.len() / 256).min(1 << 24) as usize;
     let streamed = frames::stream(file, |number, frame| {
         if refused.is_some() {
             return Ok::<_, std::convert::Infallible>(());
         }
         let replayed = match &mut vault {
-            None => Vault::begin(Some(&frame), keep).map(|v| vault = Some(v)),
+            None => Vault::begin(Some(&frame), keep).map(|v| {
+                let v = vault.insert(v);
+                v.reserve_entries(expected);
+            }),
             Some(v) => v.replay_frame(&frame, number),
         };
         refused = replayed.err();
@@ -410,6 +416,80 @@ pub fn append<E>(
             offset: good_len,
             end: good_len + frame.len() as u64,
         }))
+    })
+}
+
+/// Where a file's records ended when its writer last knew it: its own
+/// whole read, or its own last append (never an index or another file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    /// Chain hash of the last record.
+    pub head: [u8; 32],
+    /// File offset just past it.
+    pub end: u64,
+    /// Records in the file.
+    pub records: usize,
+}
+
+impl Known {
+    /// What a vault read whole knows.
+    pub fn of(vault: &Vault) -> Self {
+        Self {
+            head: *vault.head(),
+            end: vault.end(),
+            records: vault.record_count(),
+        }
+    }
+    /// What its writer knows after `appended`.
+    pub fn after(appended: &Appended) -> Self {
+        Self {
+            head: appended.head,
+            end: appended.end,
+            records: appended.record,
+        }
+    }
+}
+
+/// Appends one record after the records `known` says the file holds, in
+/// O(1) whatever the file's size: under the exclusive lock, the file must
+/// still end at `known.end` with `known.head` as its last 32 bytes (so
+/// nothing was appended or cut since), else nothing is written and
+/// `Ok(None)` says so (read the file again, or append with [`append`]).
+/// `build` gets the chain head the record follows. Durable (fsync) before
+/// it returns. The index is left as it is: readers read the records after
+/// what it covers.
+///
+/// `known` must come from the caller's own whole read or append: trusting
+/// a file's claim of where its records end is what a forged index does
+/// (issue 15).
+pub fn append_after<E>(
+    path: &Path,
+    known: Known,
+    build: impl FnOnce(&[u8; 32]) -> Result<Record, E>,
+) -> Result<Result<Option<Appended>, E>, StoreError> {
+    let mut build = Some(build);
+    with_exclusive(path, |file| {
+        let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+        let tail = match known.end.checked_sub(32) {
+            Some(at) if len == known.end => frames::read_at(file, at, 32),
+            _ => None,
+        };
+        if tail.as_deref() != Some(&known.head[..]) {
+            return Ok(Ok(None));
+        }
+        let record = match (build.take().expect("runs once"))(&known.head) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (bytes, head) = log::encode_frame(&known.head, record.kind(), &record.encode_body());
+        write_at_end(path, file, known.end, &bytes)?;
+        Ok(Ok(Some(Appended {
+            record: known.records + 1,
+            head,
+            set_aside: None,
+            offset: known.end,
+            end: known.end + bytes.len() as u64,
+        })))
     })
 }
 
@@ -715,6 +795,55 @@ pub(crate) mod tests {
         }
         write_new_file(&path, b"x", true).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn an_append_after_what_its_writer_knows_is_refused_once_the_file_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path());
+        deposit(&path, "one");
+        let v = load(&path).unwrap().vault;
+        let s = EntrySecret {
+            username: Zeroizing::new(String::new()),
+            secret: Zeroizing::new(b"pw".to_vec()),
+        };
+        let record = |label: &str| {
+            v.deposit(label, EntryKind::Password, &s, &DepositMeta::default())
+                .unwrap()
+        };
+        let known = Known::of(&v);
+        let try_append = |known: Known, label: &str| {
+            let r = record(label);
+            append_after(&path, known, |_| Ok::<_, ()>(r))
+                .unwrap()
+                .unwrap()
+        };
+        // The file as known: appended, chained, numbered.
+        let first = try_append(known, "two").expect("the file is as known");
+        let loaded = load(&path).unwrap().vault;
+        assert_eq!(loaded.head(), &first.head);
+        assert_eq!((first.record, first.end), (3, loaded.end()));
+        assert!(loaded.entries().contains_key("two"));
+        // Stale: the file moved on since `known`.
+        let before = fs::read(&path).unwrap();
+        assert!(try_append(known, "three").is_none());
+        // A wrong head at the right end.
+        let forged = Known {
+            head: [7; 32],
+            ..Known::after(&first)
+        };
+        assert!(try_append(forged, "three").is_none());
+        // Bytes after the end (another writer's torn tail), or a cut file.
+        let mut longer = before.clone();
+        longer.extend_from_slice(&[0, 0, 0, 9, 2]);
+        fs::write(&path, &longer).unwrap();
+        assert!(try_append(Known::after(&first), "three").is_none());
+        fs::write(&path, &before[..before.len() - 1]).unwrap();
+        assert!(try_append(Known::after(&first), "three").is_none());
+        fs::write(&path, &before).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), before, "nothing was written");
+        let next = try_append(Known::after(&first), "three").expect("as known again");
+        assert_eq!(load(&path).unwrap().vault.head(), &next.head);
     }
 
     #[test]

@@ -104,21 +104,47 @@ impl Arena {
     }
 }
 
-/// One entry.
-#[derive(Clone)]
+/// One entry. Packed to 4-byte alignment (36 bytes, not 48): a million
+/// of them is the bulk of a fleet vault's state. Its fields are only ever
+/// copied, never borrowed.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
 struct Row {
     label: Span,
     /// First and newest version (rows in `versions`).
     first: u32,
     last: u32,
-    rotate_days: u32,
-    expose_hours: u32,
-    exposed_at: Option<u64>,
+    /// When the current version was revealed, if `exposed`.
+    exposed_time: u64,
+    /// Policies: at most 3,650 days and 8,760 hours (checked at replay).
+    rotate_days: u16,
+    expose_hours: u16,
     kind: EntryKind,
+    exposed: bool,
 }
 
-/// One version of an entry.
-#[derive(Clone)]
+impl Row {
+    fn exposed_at(&self) -> Option<u64> {
+        self.exposed.then_some(self.exposed_time)
+    }
+    fn set_exposed_at(&mut self, at: Option<u64>) {
+        self.exposed = at.is_some();
+        self.exposed_time = at.unwrap_or(0);
+    }
+}
+
+// The sizes the memory budget counts on (docs/PERFORMANCE.md).
+const _: () = assert!(std::mem::size_of::<Row>() == 36);
+const _: () = assert!(std::mem::size_of::<Ver>() == 44);
+
+/// A policy as a row keeps it (its bound fits; saturates otherwise).
+fn policy16(value: u32) -> u16 {
+    u16::try_from(value).unwrap_or(u16::MAX)
+}
+
+/// One version of an entry (packed: 44 bytes, not 48).
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
 struct Ver {
     offset: u64,
     time: u64,
@@ -229,6 +255,14 @@ fn hex_digest(text: &str) -> Option<[u8; 32]> {
         *o = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
+}
+
+/// Where a new version of a label goes (see [`Entries::slot`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    row: Option<u32>,
+    /// The number the new version must have.
+    pub(super) next_version: u32,
 }
 
 /// Why a deposit cannot join the table (the replay names the record).
@@ -345,28 +379,44 @@ impl Entries {
     }
 
     fn find(&self, label: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(label);
+        let hash = self.hasher.hash_one(label.as_bytes());
         self.by_label
-            .find(hash, |&row| self.label_of(row) == label)
+            .find(hash, |&row| self.label_bytes(row) == label.as_bytes())
             .copied()
+    }
+
+    fn label_bytes(&self, row: u32) -> &[u8] {
+        self.arena.get(self.rows.get(row as usize).label)
+    }
+
+    /// Makes room for about `entries` entries in the hash tables, so that a
+    /// replay does not rehash them as it grows (the caller's estimate, from
+    /// the file's size).
+    pub(super) fn reserve(&mut self, entries: usize) {
+        let (rows, versions, arena, hasher) =
+            (&self.rows, &self.versions, &self.arena, &self.hasher);
+        self.by_label.reserve(entries, |&r| {
+            hasher.hash_one(arena.get(rows.get(r as usize).label))
+        });
+        self.by_deposit_id.reserve(entries, |&x| {
+            let id = Attrs::deposit_id(arena.get(versions.get(x as usize).attrs));
+            hasher.hash_one(id.expect("indexed versions have an id"))
+        });
     }
 
     fn order(&self) -> &[u32] {
         self.sorted.get_or_init(|| {
             let mut rows: Vec<u32> = (0..self.rows.len as u32).collect();
-            rows.sort_unstable_by(|&a, &b| self.label_of(a).cmp(self.label_of(b)));
+            // UTF-8 byte order is the strings' order.
+            rows.sort_unstable_by(|&a, &b| self.label_bytes(a).cmp(self.label_bytes(b)));
             rows
         })
-    }
-
-    /// The newest version's number of `label`'s entry.
-    pub(super) fn current_version(&self, label: &str) -> Option<u32> {
-        self.entry(label).map(|e| e.current_version())
     }
 
     /// Adds `v` as the next version of `label` (a new entry of `kind` at
     /// version 1), with the entry's policies; checks the version's number,
     /// the kind and that the deposit id is new.
+    #[cfg(test)]
     pub(super) fn add(
         &mut self,
         label: &str,
@@ -374,9 +424,35 @@ impl Entries {
         v: &EntryVersion,
         policy: (Option<u32>, Option<u32>),
     ) -> Result<(), AddError> {
+        let slot = self.slot(label);
+        if v.version != slot.next_version {
+            return Err(AddError::OutOfSequence);
+        }
+        self.add_at(slot, label, kind, v, policy)
+    }
+
+    /// Where a new version of `label` goes: its entry (if any) and the
+    /// version number it must have. One lookup, for [`Entries::add_at`].
+    pub(super) fn slot(&self, label: &str) -> Slot {
         let row = self.find(label);
-        let expected = row.map_or(1, |r| self.ver_of_row(r).version + 1);
-        if v.version != expected {
+        Slot {
+            row,
+            next_version: row.map_or(1, |r| self.ver_of_row(r).version + 1),
+        }
+    }
+
+    /// [`Entries::add`] at a slot [`Entries::slot`] gave for `label` (the
+    /// table unchanged since).
+    pub(super) fn add_at(
+        &mut self,
+        slot: Slot,
+        label: &str,
+        kind: EntryKind,
+        v: &EntryVersion,
+        policy: (Option<u32>, Option<u32>),
+    ) -> Result<(), AddError> {
+        let row = slot.row;
+        if v.version != slot.next_version {
             return Err(AddError::OutOfSequence);
         }
         if row.is_some_and(|r| self.rows.get(r as usize).kind != kind) {
@@ -418,9 +494,13 @@ impl Entries {
             None => self.new_row(label, kind, new),
         };
         let e = self.rows.get_mut(row as usize);
-        e.rotate_days = policy.0.unwrap_or(e.rotate_days);
-        e.expose_hours = policy.1.unwrap_or(e.expose_hours);
-        e.exposed_at = None;
+        if let Some(days) = policy.0 {
+            e.rotate_days = policy16(days);
+        }
+        if let Some(hours) = policy.1 {
+            e.expose_hours = policy16(hours);
+        }
+        e.set_exposed_at(None);
         Ok(())
     }
 
@@ -430,18 +510,19 @@ impl Entries {
             label: span,
             first: version,
             last: version,
-            rotate_days: super::DEFAULT_ROTATE_DAYS,
-            expose_hours: super::DEFAULT_EXPOSE_HOURS,
-            exposed_at: None,
+            exposed_time: 0,
+            rotate_days: policy16(super::DEFAULT_ROTATE_DAYS),
+            expose_hours: policy16(super::DEFAULT_EXPOSE_HOURS),
             kind,
+            exposed: false,
         }) as u32;
-        let hash = self.hasher.hash_one(label);
+        // Hashed as bytes here and in `find` (a str and a byte slice hash
+        // apart).
+        let hash = self.hasher.hash_one(label.as_bytes());
         let (table, rows, arena, hasher) =
             (&mut self.by_label, &self.rows, &self.arena, &self.hasher);
-        // Rehashed as the str it is: a str and a byte slice hash apart.
         table.insert_unique(hash, row, |&r| {
-            let label = std::str::from_utf8(arena.get(rows.get(r as usize).label));
-            hasher.hash_one(label.expect("labels are pushed from &str"))
+            hasher.hash_one(arena.get(rows.get(r as usize).label))
         });
         self.sorted = OnceLock::new();
         row
@@ -452,7 +533,7 @@ impl Entries {
     pub(super) fn mark_exposed(&mut self, label: &str, version: u32, time: u64) {
         if let Some(row) = self.find(label) {
             if self.ver_of_row(row).version == version {
-                self.rows.get_mut(row as usize).exposed_at = Some(time);
+                self.rows.get_mut(row as usize).set_exposed_at(Some(time));
             }
         }
     }
@@ -532,8 +613,8 @@ impl<'a> EntryRef<'a> {
     /// revealed it (see [`Entry::exposure_deadline`]).
     pub fn exposure_deadline(&self) -> Option<u64> {
         let row = self.row();
-        row.exposed_at
-            .map(|t| t.saturating_add(u64::from(row.expose_hours) * 3600))
+        let hours = u64::from(row.expose_hours);
+        row.exposed_at().map(|t| t.saturating_add(hours * 3600))
     }
     /// When the current version is due for routine rotation (see
     /// [`Entry::rotation_due`]).
@@ -595,9 +676,9 @@ impl<'a> EntryRef<'a> {
             label: self.label().to_owned(),
             kind: row.kind,
             versions,
-            rotate_days: row.rotate_days,
-            expose_hours: row.expose_hours,
-            exposed_at: row.exposed_at,
+            rotate_days: u32::from(row.rotate_days),
+            expose_hours: u32::from(row.expose_hours),
+            exposed_at: row.exposed_at(),
         }
     }
     fn version(&self, v: &Ver) -> EntryVersion {

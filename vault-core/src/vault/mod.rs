@@ -433,6 +433,12 @@ impl Vault {
             _ => None,
         }
     }
+    /// Makes room for about `entries` entries before a replay (an
+    /// estimate from the file's size), so that the entry table does not
+    /// grow by rehashing as the records come.
+    pub fn reserve_entries(&mut self, entries: usize) {
+        self.entries.reserve(entries);
+    }
     /// How many records the file holds.
     pub fn record_count(&self) -> usize {
         self.count

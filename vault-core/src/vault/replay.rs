@@ -351,8 +351,8 @@ impl Vault {
         number: usize,
     ) -> Result<(), ReplayError> {
         use super::entries::AddError;
-        let expected = self.entries.current_version(&d.label).map_or(1, |v| v + 1);
-        if d.version != expected {
+        let slot = self.entries.slot(&d.label);
+        if d.version != slot.next_version {
             return Err(invalid(frame, number, "entry version out of sequence"));
         }
         let attrs = DepositAttrs::read(d).map_err(|why| invalid(frame, number, why))?;
@@ -371,7 +371,7 @@ impl Vault {
         };
         let policy = (attrs.rotate_days, attrs.expose_hours);
         self.entries
-            .add(&d.label, d.kind, &version, policy)
+            .add_at(slot, &d.label, d.kind, &version, policy)
             .map_err(|e| {
                 let why = match e {
                     AddError::OutOfSequence => "entry version out of sequence".to_owned(),

@@ -146,8 +146,14 @@ impl std::fmt::Debug for SessionIndex {
 impl SessionIndex {
     /// The index of `vault`'s entries.
     pub fn of(vault: &Vault) -> Self {
-        let mut index = Self::default();
         let entries = vault.entries();
+        // Sized up front: growing would rehash, reading every entry's
+        // attributes again.
+        let mut index = Self {
+            devices: hashbrown::HashTable::with_capacity(entries.len()),
+            key_ids: hashbrown::HashTable::with_capacity(entries.len() / 8),
+            hasher: Default::default(),
+        };
         let hasher = &index.hasher;
         let rehash = |device: bool| {
             move |id: &EntryId| {
