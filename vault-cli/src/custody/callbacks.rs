@@ -118,9 +118,11 @@ impl age::Callbacks for Terminal {
 }
 
 /// A plugin's text without control characters (it may not paint the
-/// terminal), at most 500 characters.
+/// terminal) or the Unicode isolation marks of age's message catalogue, at
+/// most 500 characters.
 fn clean(text: &str) -> String {
     text.chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
         .take(500)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
