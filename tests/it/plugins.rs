@@ -379,17 +379,30 @@ fn a_plugin_pin_is_asked_on_the_terminal_and_refused_without_one() {
             "tmux is not installed (scripts/test.sh installs it)",
         );
     }
-    let path = path_var(true);
-    let term = crate::terminal::Term::start(
-        env.dir.path(),
-        &format!(
-            "PATH='{}' BGTEST_MODE=pin {BIN} verify-share v.bg --share shares/carol.share.age \
-             --identity carol.key",
-            path.to_string_lossy()
-        ),
-    );
+    // The time the custodian takes to type is not the plugin's: a 1 s
+    // budget and a PIN typed after 2.5 s.
+    let command = |pin_mode: &str| {
+        format!(
+            "PATH='{}' BGTEST_MODE={pin_mode} BREAKGLASS_PLUGIN_TIMEOUT=1 {BIN} verify-share v.bg \
+             --share shares/carol.share.age --identity carol.key",
+            path_var(true).to_string_lossy()
+        )
+    };
+    let term = crate::terminal::Term::start(env.dir.path(), &command("pin"));
+    term.wait_for("Enter the PIN of the bgtest token:");
+    std::thread::sleep(Duration::from_millis(2500));
     term.answer("Enter the PIN of the bgtest token:", "123456");
     let screen = term.exits(0);
     assert!(screen.contains("Share OK: carol"), "{screen}");
     assert!(!screen.contains("123456"), "{screen}");
+
+    // A wrong PIN: the plugin's own refusal is shown, naming it.
+    let term = crate::terminal::Term::start(env.dir.path(), &command("pin"));
+    term.answer("Enter the PIN of the bgtest token:", "000000");
+    let screen = term.exits(2);
+    assert!(
+        screen.contains("share for carol: age-plugin-bgtest failed")
+            && screen.contains("wrong PIN"),
+        "{screen}"
+    );
 }
