@@ -510,3 +510,45 @@ fn an_age_share_pasted_on_stdin_opens_with_the_identity() {
         crate::util::stderr(&out)
     );
 }
+
+/// `envelope --all` prints every custodian's envelope from the share
+/// directory: `NAME.share` files as before, and `NAME.share.age` files
+/// opened with `--identity`.
+#[test]
+fn envelope_all_prints_sealed_shares_with_the_identity() {
+    let env = Env::new();
+    let alice = age_key(&env, "alice.key");
+    let alice_flag = format!("alice={alice}");
+    let mut init = crate::util::init_args("v.bg", "Keys", "2", &[], "shares");
+    init.extend(["--custodian", &alice_flag, "--custodian", "bob=plain"]);
+    init.extend(FLOOR);
+    env.run(&init, "").success();
+
+    // Without the identity, alice's sealed share is named.
+    let mut args = crate::util::envelope_all_args("out");
+    let e = env.run(&args, "").code(2);
+    assert!(
+        stderr(&e).contains("share for alice is sealed to its custodian's key"),
+        "{}",
+        stderr(&e)
+    );
+
+    args.extend(["--identity", "alice.key"]);
+    let out = env.run(&args, "").success();
+    for who in ["alice", "bob"] {
+        let pdf = std::fs::read(env.path(&format!("out/{who}.pdf"))).unwrap();
+        assert!(pdf.starts_with(b"%PDF"), "{who}");
+        assert!(stdout(&out).contains(&format!("envelope for {who}")));
+    }
+
+    // Both forms of one custodian's share there: which one is meant is
+    // not guessed.
+    env.write("shares/alice.share", "stale");
+    args.push("--force");
+    let e = env.run(&args, "").code(2);
+    assert!(
+        stderr(&e).contains("both") && stderr(&e).contains("alice.share.age"),
+        "{}",
+        stderr(&e)
+    );
+}

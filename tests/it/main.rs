@@ -23,6 +23,7 @@ mod memory;
 mod monitoring;
 mod paper;
 mod photos;
+mod plugins;
 mod process;
 mod readme;
 mod reissue;

@@ -22,8 +22,10 @@ pub struct Cli {
     /// Where the events of the records a command writes go (docs/MONITORING.md).
     #[command(flatten)]
     pub notify: NotifyArgs,
-    /// An age identity file or SSH private key that opens shares sealed to
-    /// a custodian (with --share); repeat for each.
+    /// An age identity file (AGE-SECRET-KEY-1… or a hardware token's
+    /// AGE-PLUGIN-NAME-1…, opened through age-plugin-NAME on PATH) or an SSH
+    /// private key that opens shares sealed to a custodian (with --share);
+    /// repeat for each.
     #[arg(long = "identity", global = true, value_name = "FILE")]
     pub identities: Vec<PathBuf>,
 }
@@ -380,8 +382,9 @@ pub struct CustodianSetArgs {
     #[arg(long, value_name = "K")]
     pub threshold: usize,
     /// A custodian: NAME, or NAME=RECIPIENT to seal the share to their key
-    /// (age1…, "ssh-ed25519 AAAA…", "ssh-rsa AAAA…"), NAME=passphrase or
-    /// NAME=plain; repeat for each custodian (n in all).
+    /// (age1…, "ssh-ed25519 AAAA…", "ssh-rsa AAAA…", or a token's
+    /// age1yubikey1…/age1se1…/age1tpm1… through age-plugin-NAME on PATH),
+    /// NAME=passphrase or NAME=plain; repeat for each custodian (n in all).
     #[arg(
         long = "custodian",
         value_name = "NAME[=RECIPIENT]",

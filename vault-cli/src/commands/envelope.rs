@@ -117,6 +117,28 @@ fn prepare(vault: &Vault, share: &Path, out: PathBuf) -> CliResult<ToPrint> {
     })
 }
 
+/// The share file of `custodian` in `dir`: `NAME.share`, or
+/// `NAME.share.age` when the share was sealed to the custodian's key (it
+/// opens with `--identity`). Both there is ambiguous: refused.
+fn share_file(dir: &Path, custodian: &str) -> CliResult<PathBuf> {
+    let plain = share_path(dir, custodian);
+    let sealed = dir.join(format!(
+        "{}.{}",
+        file_stem(custodian),
+        crate::custody::AGE_EXTENSION
+    ));
+    match (plain.exists(), sealed.exists()) {
+        (true, true) => Err(CliError::input(format!(
+            "both {} and {} are there for {custodian}: move the one that is not this vault's \
+             away, or print this envelope with --share FILE --out FILE",
+            plain.display(),
+            sealed.display()
+        ))),
+        (false, true) => Ok(sealed),
+        _ => Ok(plain),
+    }
+}
+
 /// Runs `envelope`.
 pub fn run(a: EnvelopeArgs) -> CliResult {
     check_text(&a.text)?;
@@ -150,7 +172,7 @@ pub fn run(a: EnvelopeArgs) -> CliResult {
                 .map(|c| {
                     prepare(
                         &vault,
-                        &share_path(dir, &c.name),
+                        &share_file(dir, &c.name)?,
                         out_dir.join(format!("{}.pdf", file_stem(&c.name))),
                     )
                 })

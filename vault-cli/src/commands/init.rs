@@ -164,7 +164,9 @@ pub fn write_shares(
     let mut digests = Vec::new();
     for ((path, share), how) in paths.iter().zip(shares).zip(custody) {
         let sealed = match how.key() {
-            Some(key) => key.seal(share.text.as_bytes()).map(Some),
+            Some(key) => key
+                .seal(share.text.as_bytes(), &custody::open::custodian_of(path))
+                .map(Some),
             None => Ok(None),
         };
         let result = sealed.map_err(CliError::input).and_then(|sealed| {

@@ -1,12 +1,16 @@
 //! Custody by key (issue 12): shares sealed at birth to each custodian's
-//! age recipient (an `age1…` X25519 key or an `ssh-ed25519`/`ssh-rsa`
-//! public key), opened again with `--identity`. The age format and its
+//! age recipient (an `age1…` X25519 key, an `ssh-ed25519`/`ssh-rsa`
+//! public key, or a hardware token's `age1NAME1…` through an age plugin),
+//! opened again with `--identity`. The age format and its
 //! cryptography are the `age` crate's (rage); this module only chooses
 //! recipients, bounds inputs and words messages. Share text stays
 //! vault-core's: what is sealed here is exactly the text `init` would
 //! otherwise have written.
 
+pub mod callbacks;
+pub mod deadline;
 pub mod open;
+pub mod plugin;
 pub mod recipient;
 pub mod transcript;
 

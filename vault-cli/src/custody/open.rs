@@ -1,7 +1,9 @@
 //! Opening a share sealed to its custodian: the identities given with
-//! `--identity` (age identity files or SSH private keys, an encrypted SSH
-//! key's passphrase typed on the terminal), loaded once per process and
-//! tried on each age-encrypted share file.
+//! `--identity` (age identity files, plugin identities such as a
+//! YubiKey's, or SSH private keys, an encrypted SSH key's passphrase typed
+//! on the terminal), loaded once per process and tried on each
+//! age-encrypted share file: native keys first, then plugins (under the
+//! deadline of [`super::deadline`]).
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -13,7 +15,17 @@ use zeroize::Zeroizing;
 type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
 
 static FILES: OnceLock<Vec<PathBuf>> = OnceLock::new();
-static LOADED: OnceLock<Result<Identities, String>> = OnceLock::new();
+static LOADED: OnceLock<Result<Loaded, String>> = OnceLock::new();
+
+/// The identities of all `--identity` files.
+#[derive(Default)]
+struct Loaded {
+    /// Native age and SSH keys.
+    native: Identities,
+    /// Plugin identities, and their plugin binaries.
+    plugins: Identities,
+    binaries: Vec<String>,
+}
 
 /// Records the `--identity` files (once, from `main`).
 pub fn set_identity_files(files: Vec<PathBuf>) {
@@ -61,21 +73,37 @@ pub fn open_share(bytes: &[u8], path: &Path) -> Result<Zeroizing<String>, String
         ));
     }
     let ids = identities()?;
-    if ids.is_empty() {
+    if ids.native.is_empty() && ids.plugins.is_empty() {
         return Err(format!(
             "share for {name} is sealed to its custodian's key (age): give --identity FILE \
-             with the custodian's age identity or SSH private key"
+             with the custodian's age identity, plugin identity or SSH private key"
         ));
     }
+    if ids.plugins.is_empty() {
+        return decrypt(bytes, &name, ids);
+    }
+    let bytes = Zeroizing::new(bytes.to_vec());
+    let context = format!("share for {name}: ");
+    super::deadline::run(&ids.binaries.join(" or "), &context, move || {
+        decrypt(&bytes, &name, ids)
+    })
+}
+
+/// Decrypts one share file with the identities.
+fn decrypt(bytes: &[u8], name: &str, ids: &Loaded) -> Result<Zeroizing<String>, String> {
     let decryptor = age::Decryptor::new(ArmoredReader::new(bytes))
         .map_err(|e| format!("share for {name}: not a readable age file ({e})"))?;
+    let all = ids.native.iter().chain(&ids.plugins);
     let mut reader = decryptor
-        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .decrypt(all.map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => {
                 format!("share for {name}: none of the identities given opens it")
             }
-            other => format!("share for {name}: {other} — the file was altered or is damaged"),
+            other => match super::plugin::failure(&other) {
+                Some(why) => format!("share for {name}: {why}"),
+                None => format!("share for {name}: {other} — the file was altered or is damaged"),
+            },
         })?;
     let mut text = Zeroizing::new(Vec::with_capacity(super::MAX_AGE_FILE + 1));
     (&mut reader)
@@ -96,12 +124,12 @@ pub fn open_share(bytes: &[u8], path: &Path) -> Result<Zeroizing<String>, String
 }
 
 /// The identities, loaded on first use.
-fn identities() -> Result<&'static Identities, String> {
+fn identities() -> Result<&'static Loaded, String> {
     LOADED
         .get_or_init(|| {
-            let mut all: Identities = Vec::new();
+            let mut all = Loaded::default();
             for path in FILES.get().map(Vec::as_slice).unwrap_or_default() {
-                all.extend(load(path)?);
+                load(path, &mut all)?;
             }
             Ok(all)
         })
@@ -109,22 +137,49 @@ fn identities() -> Result<&'static Identities, String> {
         .map_err(Clone::clone)
 }
 
-/// One identity file: an age identity file (`AGE-SECRET-KEY-1…` lines) or
-/// an OpenSSH private key.
-fn load(path: &Path) -> Result<Identities, String> {
+/// The lines of an age identity file: plugin identities
+/// (`AGE-PLUGIN-NAME-1…`, their plugin found on PATH) into `plugins`, the
+/// rest (native `AGE-SECRET-KEY-1…` lines) read by the age crate.
+fn load_age(text: &str, path: &Path, into: &mut Loaded) -> Result<(), String> {
+    let shown = path.display();
+    let mut native = Zeroizing::new(String::with_capacity(text.len()));
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("AGE-PLUGIN-") {
+            let (id, binary) = super::plugin::identity(line)
+                .map_err(|e| format!("identity file {shown} line {}: {e}", i + 1))?;
+            into.plugins.push(id);
+            if !into.binaries.contains(&binary) {
+                into.binaries.push(binary);
+            }
+        } else {
+            native.push_str(line);
+            native.push('\n');
+        }
+    }
+    if native.contains("AGE-SECRET-KEY-") {
+        let ids = age::IdentityFile::from_buffer(native.as_bytes())
+            .and_then(|f| f.into_identities().map_err(std::io::Error::other))
+            .map_err(|e| format!("identity file {shown}: {e}"))?;
+        into.native.extend(ids);
+    }
+    Ok(())
+}
+
+/// One identity file: an age identity file (`AGE-SECRET-KEY-1…` and
+/// `AGE-PLUGIN-…` lines) or an OpenSSH private key.
+fn load(path: &Path, into: &mut Loaded) -> Result<(), String> {
     let shown = path.display();
     let bytes = read_bounded(path, super::MAX_IDENTITY_FILE, "identity file")?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("identity file {shown}: not a text key file"))?;
-    if text.contains("AGE-SECRET-KEY-") {
-        return age::IdentityFile::from_buffer(text.as_bytes())
-            .and_then(|f| f.into_identities().map_err(std::io::Error::other))
-            .map_err(|e| format!("identity file {shown}: {e}"));
+    if text.contains("AGE-SECRET-KEY-") || text.contains("AGE-PLUGIN-") {
+        return load_age(text, path, into);
     }
     if !text.contains("PRIVATE KEY-----") {
         return Err(format!(
-            "identity file {shown}: neither an age identity (AGE-SECRET-KEY-1…) nor an SSH \
-             private key — give the private key, not the .pub file"
+            "identity file {shown}: neither an age identity (AGE-SECRET-KEY-1…), a plugin \
+             identity (AGE-PLUGIN-…) nor an SSH private key — give the private key, not the \
+             .pub file"
         ));
     }
     let key = age::ssh::Identity::from_buffer(text.as_bytes(), Some(shown.to_string()))
@@ -139,7 +194,8 @@ fn load(path: &Path) -> Result<Identities, String> {
         }
         plain => plain,
     };
-    Ok(vec![Box::new(key)])
+    into.native.push(Box::new(key));
+    Ok(())
 }
 
 /// Decrypts a passphrase-protected SSH key with a passphrase typed on the

@@ -32,6 +32,9 @@ pub enum Key {
     X25519(age::x25519::Recipient),
     /// An SSH public key (ssh-ed25519 or ssh-rsa).
     Ssh(age::ssh::Recipient),
+    /// A plugin recipient (`age1yubikey1…`, `age1se1…`, `age1tpm1…`),
+    /// sealed by `age-plugin-NAME` (see [`super::plugin`]).
+    Plugin(age::plugin::Recipient),
 }
 
 impl Key {
@@ -47,29 +50,41 @@ impl Key {
             Key::Ssh(age::ssh::Recipient::SshRsa(blob, _)) => {
                 format!("ssh-rsa {}", ssh_fingerprint(blob))
             }
+            Key::Plugin(r) => r.to_string(),
         }
     }
 
-    /// `text` age-encrypted (ASCII-armored) to this recipient.
-    pub fn seal(&self, text: &[u8]) -> Result<Vec<u8>, String> {
-        let recipient: &dyn age::Recipient = match self {
-            Key::X25519(r) => r,
-            Key::Ssh(r) => r,
+    /// `text` age-encrypted (ASCII-armored) to this recipient, for
+    /// `custodian` (named when a plugin fails).
+    pub fn seal(&self, text: &[u8], custodian: &str) -> Result<Vec<u8>, String> {
+        let sealed = match self {
+            Key::X25519(r) => seal_to(r, text),
+            Key::Ssh(r) => seal_to(r, text),
+            Key::Plugin(r) => super::plugin::seal(r, zeroize::Zeroizing::new(text.to_vec())),
         };
-        let fail = |e: &dyn std::fmt::Display| format!("sealing to {}: {e}", self.fingerprint());
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|e| fail(&e))?;
-        let mut out = Vec::with_capacity(2048);
-        let armor =
-            ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| fail(&e))?;
-        let mut writer = encryptor.wrap_output(armor).map_err(|e| fail(&e))?;
-        writer.write_all(text).map_err(|e| fail(&e))?;
-        writer
-            .finish()
-            .and_then(|armor| armor.finish())
-            .map_err(|e| fail(&e))?;
-        Ok(out)
+        let shown = match self {
+            // A plugin recipient is long: its start names it.
+            Key::Plugin(_) => preview(&self.fingerprint()),
+            _ => self.fingerprint(),
+        };
+        sealed.map_err(|e| format!("sealing the share for {custodian} to {shown}: {e}"))
     }
+}
+
+/// `text` age-encrypted (ASCII-armored) to `recipient`.
+pub fn seal_to(recipient: &dyn age::Recipient, text: &[u8]) -> Result<Vec<u8>, String> {
+    let said = |e: &dyn std::fmt::Display| e.to_string();
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|e| said(&e))?;
+    let mut out = Vec::with_capacity(2048);
+    let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| said(&e))?;
+    let mut writer = encryptor.wrap_output(armor).map_err(|e| said(&e))?;
+    writer.write_all(text).map_err(|e| said(&e))?;
+    writer
+        .finish()
+        .and_then(|armor| armor.finish())
+        .map_err(|e| said(&e))?;
+    Ok(out)
 }
 
 /// `SHA256:` and the unpadded base64 of the key blob's SHA-256, as OpenSSH
@@ -196,15 +211,6 @@ fn parse_age(r: &str) -> Result<Custody, String> {
     let lower = r.to_ascii_lowercase();
     let sep = lower.rfind('1').unwrap_or(3);
     let hrp = &lower[..sep];
-    if hrp != "age" {
-        let plugin = hrp.strip_prefix("age1").unwrap_or(hrp);
-        return Err(format!(
-            "'{}' is a recipient for the age plugin age-plugin-{plugin}: plugin recipients \
-             (YubiKey, Secure Enclave, TPM) are not supported yet — use an age1… X25519 or \
-             an SSH key for this custodian",
-            preview(r)
-        ));
-    }
     if r != lower && r != r.to_ascii_uppercase() {
         return Err("mixes upper and lower case: an age recipient is all lower case".into());
     }
@@ -220,6 +226,12 @@ fn parse_age(r: &str) -> Result<Custody, String> {
             c.escape_default(),
             preview(r)
         ));
+    }
+    if hrp != "age" {
+        // age1NAME1…: a hardware token (or other) through age-plugin-NAME.
+        return super::plugin::recipient(&lower)
+            .map(|k| Custody::Key(Key::Plugin(k)))
+            .map_err(|e| format!("'{}': {e}", preview(r)));
     }
     const LEN: usize = 62;
     if r.len() != LEN {
@@ -308,7 +320,7 @@ mod tests {
         let e = parse(&GOOD[..40]).err().unwrap();
         assert!(e.contains("40 characters"), "{e}");
         let e = parse("age1yubikey1qwerty").err().unwrap();
-        assert!(e.contains("age-plugin-yubikey"), "{e}");
+        assert!(e.contains("not a valid age plugin recipient"), "{e}");
         let e = parse("ssh-ed25519 AAAA$$").err().unwrap();
         assert!(e.contains("character 17"), "{e}");
         let e = parse("hello").err().unwrap();
