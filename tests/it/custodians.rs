@@ -45,6 +45,57 @@ fn sha256_of(path: &Path) -> String {
     hex(&Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// The share directory of the mixed 3-of-5 ceremony (alice, bob and carol
+/// by key, dave by passphrase, erin plain) holds nothing readable for the
+/// custodians with keys: each `.age` file is armored age without share
+/// text, and `verify-share` (run by `run`) names it as sealed.
+pub(crate) fn sealed_shares_open_with_no_identity(
+    env: &Env,
+    run: impl Fn(&[&str]) -> assert_cmd::assert::Assert,
+) {
+    let mut names: Vec<String> = std::fs::read_dir(env.path("shares"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "alice.share.age",
+            "bob.share.age",
+            "carol.share.age",
+            "dave.share",
+            "erin.share"
+        ]
+    );
+    for name in names.iter().filter(|n| n.ends_with(".age")) {
+        let rel = format!("shares/{name}");
+        let text = env.read(&rel);
+        assert!(
+            text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+            "{name}"
+        );
+        assert!(!text.contains("BREAKGLASS"), "{name} holds share text");
+        let who = name.trim_end_matches(".share.age");
+        let e = run(&["verify-share", "v.bg", "--share", &rel]).code(2);
+        assert!(
+            stderr(&e).contains(&format!("share for {who} is sealed to its custodian's key")),
+            "{}",
+            stderr(&e)
+        );
+    }
+}
+
+/// A 2-of-2 vault `v.bg`: alice by an age key (`alice.key`), bob plain.
+fn alice_by_key_bob_plain(env: &Env) {
+    let alice = age_key(env, "alice.key");
+    let alice_flag = format!("alice={alice}");
+    let mut init = crate::util::init_args("v.bg", "Keys", "2", &[], "shares");
+    init.extend(["--custodian", &alice_flag, "--custodian", "bob=plain"]);
+    init.extend(FLOOR);
+    env.run(&init, "").success();
+}
+
 #[test]
 fn mixed_3_of_5_sealed_to_keys_passphrase_and_plain() {
     let env = Env::new();
@@ -89,39 +140,7 @@ fn mixed_3_of_5_sealed_to_keys_passphrase_and_plain() {
 
     // Nothing readable is left for the custodians with keys: every .age
     // file is armored age, and none opens without an identity.
-    let mut names: Vec<String> = std::fs::read_dir(env.path("shares"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "alice.share.age",
-            "bob.share.age",
-            "carol.share.age",
-            "dave.share",
-            "erin.share"
-        ]
-    );
-    for name in names.iter().filter(|n| n.ends_with(".age")) {
-        let rel = format!("shares/{name}");
-        let text = env.read(&rel);
-        assert!(
-            text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
-            "{name}"
-        );
-        assert!(!text.contains("BREAKGLASS"), "{name} holds share text");
-        let who = name.trim_end_matches(".share.age");
-        let e = env
-            .run(&["verify-share", "v.bg", "--share", &rel], "")
-            .code(2);
-        assert!(
-            stderr(&e).contains(&format!("share for {who} is sealed to its custodian's key")),
-            "{}",
-            stderr(&e)
-        );
-    }
+    sealed_shares_open_with_no_identity(&env, |args| env.run(args, ""));
 
     // Three of them unseal: age X25519, ssh-ed25519 and a passphrase.
     env.seal("root", "hunter2-root");
@@ -446,12 +465,7 @@ fn an_ssh_key_passphrase_is_asked_on_the_terminal_without_echo() {
 #[test]
 fn an_age_share_pasted_on_stdin_opens_with_the_identity() {
     let env = Env::new();
-    let alice = age_key(&env, "alice.key");
-    let alice_flag = format!("alice={alice}");
-    let mut init = crate::util::init_args("v.bg", "Keys", "2", &[], "shares");
-    init.extend(["--custodian", &alice_flag, "--custodian", "bob=plain"]);
-    init.extend(FLOOR);
-    env.run(&init, "").success();
+    alice_by_key_bob_plain(&env);
     env.seal("root", "s3cret");
     let sealed = std::fs::read_to_string(env.path("shares/alice.share.age")).unwrap();
     assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
@@ -517,12 +531,7 @@ fn an_age_share_pasted_on_stdin_opens_with_the_identity() {
 #[test]
 fn envelope_all_prints_sealed_shares_with_the_identity() {
     let env = Env::new();
-    let alice = age_key(&env, "alice.key");
-    let alice_flag = format!("alice={alice}");
-    let mut init = crate::util::init_args("v.bg", "Keys", "2", &[], "shares");
-    init.extend(["--custodian", &alice_flag, "--custodian", "bob=plain"]);
-    init.extend(FLOOR);
-    env.run(&init, "").success();
+    alice_by_key_bob_plain(&env);
 
     // Without the identity, alice's sealed share is named.
     let mut args = crate::util::envelope_all_args("out");
