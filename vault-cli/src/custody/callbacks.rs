@@ -45,10 +45,14 @@ impl Terminal {
 
     /// True when questions can be asked; otherwise records `question`.
     fn can_ask(&self, question: &str) -> bool {
+        if !super::deadline::current() {
+            // This plugin's time ran out: it asks nobody anything.
+            return false;
+        }
         if std::io::stdin().is_terminal() {
             return true;
         }
-        let shown: String = question.chars().take(200).collect();
+        let shown: String = clean(question).chars().take(200).collect();
         *self.unasked.lock().unwrap_or_else(|e| e.into_inner()) = Some(shown);
         false
     }

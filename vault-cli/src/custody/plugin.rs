@@ -50,6 +50,7 @@ fn resolve_error(name: &str, e: &age::plugin::ResolveError) -> String {
 /// A plugin recipient (`age1NAME1…`), checked: well formed, and its plugin
 /// on PATH (so a missing plugin is found before anyone types anything).
 pub fn recipient(r: &str) -> Result<age::plugin::Recipient, String> {
+    no_protocol_dump(std::env::var_os("AGEDEBUG").as_deref())?;
     let parsed = age::plugin::Recipient::from_str(r).map_err(|e| {
         format!("not a valid age plugin recipient ({e}): a character was mistyped or lost — copy it again")
     })?;
@@ -59,9 +60,24 @@ pub fn recipient(r: &str) -> Result<age::plugin::Recipient, String> {
     Ok(parsed)
 }
 
+/// Refuses to speak to a plugin while `AGEDEBUG=plugin` is set: age then
+/// copies every protocol message to stderr, the PIN and the file key that
+/// opens the share among them (red team finding 3).
+fn no_protocol_dump(agedebug: Option<&std::ffi::OsStr>) -> Result<(), String> {
+    match agedebug {
+        Some(v) if v == "plugin" => Err(
+            "AGEDEBUG=plugin is set: age would print every message to the plugin on stderr, \
+             the PIN and the key that opens the share among them — unset it and try again"
+                .to_owned(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// A plugin identity line of an identity file, with its plugin found;
 /// and the plugin's binary name.
 pub fn identity(line: &str) -> Result<(Box<dyn age::Identity + Send + Sync>, String), String> {
+    no_protocol_dump(std::env::var_os("AGEDEBUG").as_deref())?;
     let parsed = age::plugin::Identity::from_str(line.trim())
         .map_err(|e| format!("not a valid age plugin identity ({e})"))?;
     let name = parsed.plugin().to_owned();
@@ -128,8 +144,9 @@ fn explain(binary: &str, callbacks: &Terminal, io: bool, messages: Vec<String>) 
     }
     if io {
         return Failure(format!(
-            "{binary} stopped before it answered (it crashed or closed its pipe) — run with \
-             AGEDEBUG=plugin to see what it printed"
+            "{binary} stopped before it answered (it crashed or closed its pipe) — run the \
+             plugin on its own to see what it says (not with AGEDEBUG=plugin: that prints the \
+             PIN and the key that opens the share)"
         ));
     }
     let said: Vec<String> = messages
@@ -225,6 +242,14 @@ impl age::Identity for PluginIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_protocol_dump_is_refused_before_any_plugin_is_run() {
+        let why = no_protocol_dump(Some(std::ffi::OsStr::new("plugin"))).unwrap_err();
+        assert!(why.contains("AGEDEBUG=plugin is set"), "{why}");
+        assert!(no_protocol_dump(None).is_ok());
+        assert!(no_protocol_dump(Some(std::ffi::OsStr::new("other"))).is_ok());
+    }
 
     #[test]
     fn a_missing_plugin_says_what_to_install() {

@@ -177,9 +177,11 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
     };
     let mut vault: Option<Vault> = None;
     let mut refused: Option<ReplayError> = None;
-    // A fleet's deposits take about 230 bytes each: room for that many
-    // entries up front (at most 16 Mi) spares the table its rehashing.
-    let expected = file.metadata().map_or(0, |m| m.len() / 256).min(1 << 24) as usize;
+    // A fleet's deposits take about 250 bytes each: room for that many
+    // entries up front spares the table its rehashing. At most 1 Mi (two
+    // tables of ≈10 MiB): a file of a few huge records must not buy empty
+    // tables past the memory budget (red team finding 6); past it they grow.
+    let expected = file.metadata().map_or(0, |m| m.len() / 256).min(1 << 20) as usize;
     let streamed = frames::stream(file, |number, frame| {
         if refused.is_some() {
             return Ok::<_, std::convert::Infallible>(());

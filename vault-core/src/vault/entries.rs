@@ -159,7 +159,8 @@ struct Ver {
 /// A version's public attributes as the arena holds them: a byte of
 /// flags, the deposit id (16 bytes) when there is one, then each text
 /// present as a little-endian u32 length and its bytes, in flag order.
-/// An import digest of 64 lower-case hex digits is kept as its 32 bytes.
+/// An import digest of 32 lower-case hex digits (FORMAT.md §7.2, attribute
+/// 6) is kept as its 16 bytes.
 struct Attrs;
 
 impl Attrs {
@@ -232,25 +233,28 @@ impl Attrs {
 
     fn digest(bytes: &[u8]) -> Option<String> {
         if bytes[0] & Self::DIGEST_HEX != 0 {
-            let packed = &bytes[bytes.len() - 32..];
+            let packed = &bytes[bytes.len() - DIGEST_BYTES..];
             return Some(packed.iter().map(|b| format!("{b:02x}")).collect());
         }
         Self::texts(bytes)[4].map(str::to_owned)
     }
 }
 
-/// The 32 bytes of a digest written as 64 lower-case hex digits.
-fn hex_digest(text: &str) -> Option<[u8; 32]> {
+/// The bytes of an import digest.
+const DIGEST_BYTES: usize = 16;
+
+/// The 16 bytes of a digest written as 32 lower-case hex digits.
+fn hex_digest(text: &str) -> Option<[u8; DIGEST_BYTES]> {
     let digit = |b: u8| match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
         _ => None,
     };
     let bytes = text.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 2 * DIGEST_BYTES {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; DIGEST_BYTES];
     for (o, pair) in out.iter_mut().zip(bytes.chunks(2)) {
         *o = digit(pair[0])? << 4 | digit(pair[1])?;
     }
@@ -547,6 +551,13 @@ impl Entries {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EntryId(u32);
 
+impl EntryId {
+    /// Its place as a number, from 0 (for tables kept beside the entries).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// An entry, borrowed from the table: what a pass over every entry reads
 /// without allocating.
 #[derive(Clone, Copy)]
@@ -739,11 +750,14 @@ mod tests {
     #[test]
     fn versions_come_back_as_they_went_in() {
         let mut t = Entries::default();
-        let hex = "00ff".repeat(16);
+        let hex = "00ff".repeat(8);
         let a = [
             version(1, Some("C02X"), Some(&hex), Some(1)),
             version(2, None, Some("not hex"), None),
             version(3, Some(""), None, Some(2)),
+            version(4, None, Some(&hex.to_uppercase()), None),
+            version(5, None, Some("0123456789abcdef0123456789ABCDEF"), None),
+            version(6, None, Some(&"ab".repeat(32)), None),
         ];
         for v in &a {
             t.add("mac", EntryKind::RecoveryKey, v, (Some(30), None))
@@ -756,6 +770,11 @@ mod tests {
             (30, super::super::DEFAULT_EXPOSE_HOURS)
         );
         assert_eq!(t.deposit_with_id(&[2; 16]), Some(4));
+        // The lower-case digest is packed: 16 bytes, not 32 characters.
+        let packed = Attrs::encode(&a[0]).len();
+        let mut as_text = a[0].clone();
+        as_text.digest = Some("not a hex digest, 32 chars long!".into());
+        assert_eq!(Attrs::encode(&as_text).len(), packed + 4 + 32 - 16);
         assert_eq!(t.deposit_with_id(&[3; 16]), None);
     }
 

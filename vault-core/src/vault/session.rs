@@ -127,10 +127,16 @@ impl Vault {
 /// which gives the same answers.
 #[derive(Clone, Default)]
 pub struct SessionIndex {
-    /// Entries (table ids) by the hash of their current device's form.
+    /// The first entry (table id) of each distinct device form. Entries
+    /// that share a form share its slot, chained through `next`: a slot
+    /// each would make every insert probe past all the others (quadratic
+    /// in entries with one device; red team finding 1).
     devices: hashbrown::HashTable<EntryId>,
-    /// Entries by the hash of their current key ID's form.
+    /// The first entry of each distinct key-ID form.
     key_ids: hashbrown::HashTable<EntryId>,
+    /// By entry: the next entry with the same device form, and with the
+    /// same key-ID form.
+    next: Vec<[Option<EntryId>; 2]>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -143,6 +149,13 @@ impl std::fmt::Debug for SessionIndex {
     }
 }
 
+/// Which of an entry's lookup texts: its current device, or key ID.
+#[derive(Clone, Copy)]
+enum Form {
+    Device = 0,
+    KeyId = 1,
+}
+
 impl SessionIndex {
     /// The index of `vault`'s entries.
     pub fn of(vault: &Vault) -> Self {
@@ -152,49 +165,69 @@ impl SessionIndex {
         let mut index = Self {
             devices: hashbrown::HashTable::with_capacity(entries.len()),
             key_ids: hashbrown::HashTable::with_capacity(entries.len() / 8),
+            next: vec![[None; 2]; entries.len()],
             hasher: Default::default(),
         };
-        let hasher = &index.hasher;
-        let rehash = |device: bool| {
-            move |id: &EntryId| {
-                let text = entries.by_id(*id).and_then(|e| lookup_text(e, device));
-                form_hash(hasher, text.unwrap_or(""))
-            }
-        };
         for e in entries.refs() {
-            if let Some(device) = lookup_text(e, true) {
-                let h = form_hash(hasher, device);
-                index.devices.insert_unique(h, e.id(), rehash(true));
-            }
-            if let Some(key_id) = lookup_text(e, false) {
-                let h = form_hash(hasher, key_id);
-                index.key_ids.insert_unique(h, e.id(), rehash(false));
+            for form in [Form::Device, Form::KeyId] {
+                if let Some(text) = lookup_text(e, form) {
+                    index.insert(vault, e.id(), form, text);
+                }
             }
         }
         index
     }
 
+    fn insert(&mut self, vault: &Vault, id: EntryId, form: Form, text: &str) {
+        let entries = vault.entries();
+        let hasher = &self.hasher;
+        let table = match form {
+            Form::Device => &mut self.devices,
+            Form::KeyId => &mut self.key_ids,
+        };
+        let h = form_hash(hasher, text);
+        match table.find_mut(h, |head| same_form(vault, *head, form, text)) {
+            Some(head) => {
+                self.next[id.index()][form as usize] = Some(*head);
+                *head = id;
+            }
+            None => {
+                table.insert_unique(h, id, |head| {
+                    let text = entries.by_id(*head).and_then(|e| lookup_text(e, form));
+                    form_hash(hasher, text.unwrap_or(""))
+                });
+            }
+        }
+    }
+
     /// [`Vault::session_select`] through the index: the entry `lookup`
     /// finds in `vault` (the vault this index was made of).
     pub fn select(&self, vault: &Vault, lookup: &SessionLookup) -> Result<String, SelectError> {
-        let (table, asked) = match lookup {
+        let (table, form, asked) = match lookup {
             SessionLookup::Name(name) if vault.entries().contains_key(name) => {
                 return Ok(name.clone())
             }
-            SessionLookup::Name(name) => (&self.devices, Lookup::Device(name.clone())),
-            SessionLookup::KeyId(id) => (&self.key_ids, Lookup::KeyId(id.clone())),
+            SessionLookup::Name(name) => {
+                (&self.devices, Form::Device, Lookup::Device(name.clone()))
+            }
+            SessionLookup::KeyId(id) => (&self.key_ids, Form::KeyId, Lookup::KeyId(id.clone())),
         };
         let text = match &asked {
             Lookup::Device(name) => name.as_str(),
             Lookup::KeyId(id) => id.as_str(),
         };
+        let h = form_hash(&self.hasher, text);
+        let mut at = table
+            .find(h, |head| same_form(vault, *head, form, text))
+            .copied();
         // The same rules decide: the index only narrows where to look.
-        let mut labels: Vec<String> = table
-            .iter_hash(form_hash(&self.hasher, text))
-            .filter_map(|id| vault.entries().by_id(*id))
-            .filter(|e| asked.finds(*e))
-            .map(|e| e.label().to_owned())
-            .collect();
+        let mut labels = Vec::new();
+        while let Some(id) = at {
+            if let Some(e) = vault.entries().by_id(id).filter(|e| asked.finds(*e)) {
+                labels.push(e.label().to_owned());
+            }
+            at = self.next.get(id.index()).and_then(|n| n[form as usize]);
+        }
         labels.sort();
         labels.dedup();
         match labels.len() {
@@ -211,12 +244,18 @@ impl SessionIndex {
     }
 }
 
+/// True when entry `id`'s text of `form` is `text` as lookups compare
+/// them (trimmed, ASCII case folded: the device-match and key-ID rules).
+fn same_form(vault: &Vault, id: EntryId, form: Form, text: &str) -> bool {
+    let stored = vault.entries().by_id(id).and_then(|e| lookup_text(e, form));
+    stored.is_some_and(|s| super::select::device_matches(s, text))
+}
+
 /// The current device (or key ID) of an entry: what the index hashes.
-fn lookup_text(e: EntryRef<'_>, device: bool) -> Option<&str> {
-    if device {
-        e.current_device()
-    } else {
-        e.current_key_id()
+fn lookup_text(e: EntryRef<'_>, form: Form) -> Option<&str> {
+    match form {
+        Form::Device => e.current_device(),
+        Form::KeyId => e.current_key_id(),
     }
 }
 
@@ -424,6 +463,50 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// Red team finding 1: entries sharing one device (anyone can deposit
+    /// them) share one slot of the index, so building it stays linear.
+    #[test]
+    fn entries_sharing_a_device_share_one_slot_of_the_index() {
+        use crate::entry::{EntryKind, EntrySecret};
+        use crate::vault::DepositMeta;
+        let mut vault = crate::vault::select::tests::vault();
+        let secret = EntrySecret {
+            username: zeroize::Zeroizing::new(String::new()),
+            secret: zeroize::Zeroizing::new(b"pw".to_vec()),
+        };
+        let n = 3000;
+        for i in 0..n {
+            let meta = DepositMeta {
+                actor: "x".into(),
+                time: 6,
+                // The same device as lookups compare it (ASCII case).
+                device: Some(if i % 2 == 0 {
+                    "same".into()
+                } else {
+                    "SAME".into()
+                }),
+                ..DepositMeta::default()
+            };
+            let label = format!("flood-{i:05}");
+            let record = vault
+                .deposit(&label, EntryKind::Password, &secret, &meta)
+                .unwrap();
+            vault.push(record).unwrap();
+        }
+        let index = SessionIndex::of(&vault);
+        // PC-7 (two entries), PC-8 and "same": one slot each.
+        assert_eq!(index.devices.len(), 3);
+        let lookup = SessionLookup::parse("Same").unwrap();
+        match index.select(&vault, &lookup) {
+            Err(SelectError::SeveralMatches { labels, .. }) => assert_eq!(labels.len(), n),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            index.select(&vault, &SessionLookup::parse("pc-8").unwrap()),
+            Ok("pw".to_owned())
+        );
     }
 
     #[test]
