@@ -185,7 +185,10 @@ fn load(path: &Path, into: &mut Loaded) -> Result<(), String> {
     let key = age::ssh::Identity::from_buffer(text.as_bytes(), Some(shown.to_string()))
         .map_err(|e| format!("identity file {shown}: {e}"))?;
     let key = match key {
-        age::ssh::Identity::Encrypted(enc) => unlock(&enc, path)?,
+        age::ssh::Identity::Encrypted(enc) => {
+            check_rounds(text, path)?;
+            unlock(&enc, path)?
+        }
         age::ssh::Identity::Unsupported(_) => {
             return Err(format!(
                 "identity file {shown}: this SSH key type cannot open age files (use ssh-ed25519 \
@@ -196,6 +199,53 @@ fn load(path: &Path, into: &mut Loaded) -> Result<(), String> {
     };
     into.native.push(Box::new(key));
     Ok(())
+}
+
+/// The most bcrypt rounds an SSH key's passphrase may ask for (ssh-keygen
+/// uses 16 unless told `-a N`; 1,024 take several seconds). age does not
+/// limit them: a key file asking for 2³² would keep the command busy for
+/// ever once its passphrase is typed (red team finding 10).
+const MAX_SSH_ROUNDS: u32 = 1024;
+
+/// Refuses an encrypted OpenSSH key whose bcrypt rounds are past
+/// [`MAX_SSH_ROUNDS`], before its passphrase is asked for.
+fn check_rounds(text: &str, path: &Path) -> Result<(), String> {
+    match bcrypt_rounds(text) {
+        Some(rounds) if rounds > MAX_SSH_ROUNDS => Err(format!(
+            "identity file {}: the SSH key's passphrase asks for {rounds} bcrypt rounds, more \
+             than the {MAX_SSH_ROUNDS} breakglass accepts — protect it again with \
+             `ssh-keygen -p -a 100 -f FILE`",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The bcrypt rounds of an encrypted OpenSSH private key (PROTOCOL.key:
+/// magic, cipher name, KDF name, KDF options = salt and rounds), if the
+/// text is one.
+fn bcrypt_rounds(text: &str) -> Option<u32> {
+    const BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    let body = text.split(BEGIN).nth(1)?.split("-----END").next()?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = data_encoding::BASE64.decode(b64.as_bytes()).ok()?;
+    let mut rest = bytes.strip_prefix(b"openssh-key-v1\0")?;
+    let mut string = || -> Option<&[u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let s = rest.get(4..4usize.checked_add(len)?)?;
+        rest = &rest[4 + len..];
+        Some(s)
+    };
+    let _cipher = string()?;
+    if string()? != b"bcrypt" {
+        return None;
+    }
+    let options = string()?;
+    let salt_len = u32::from_be_bytes(options.get(..4)?.try_into().ok()?) as usize;
+    let at = 4usize.checked_add(salt_len)?;
+    Some(u32::from_be_bytes(
+        options.get(at..at + 4)?.try_into().ok()?,
+    ))
 }
 
 /// Decrypts a passphrase-protected SSH key with a passphrase typed on the
@@ -219,4 +269,41 @@ fn unlock(enc: &age::ssh::EncryptedKey, path: &Path) -> Result<age::ssh::Identit
     Err(format!(
         "identity file {shown}: wrong passphrase for the SSH key (three tries)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An encrypted OpenSSH key's first fields, as PROTOCOL.key lays them
+    /// out, asking for `rounds` bcrypt rounds.
+    fn key_asking(rounds: u32) -> String {
+        let string = |out: &mut Vec<u8>, s: &[u8]| {
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            out.extend_from_slice(s);
+        };
+        let mut options = Vec::new();
+        string(&mut options, &[7; 16]);
+        options.extend_from_slice(&rounds.to_be_bytes());
+        let mut bytes = b"openssh-key-v1\0".to_vec();
+        string(&mut bytes, b"aes256-ctr");
+        string(&mut bytes, b"bcrypt");
+        string(&mut bytes, &options);
+        bytes.extend_from_slice(&[0, 0, 0, 1, 0xAA]);
+        let b64 = data_encoding::BASE64.encode(&bytes);
+        format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{b64}\n-----END OPENSSH PRIVATE KEY-----\n")
+    }
+
+    #[test]
+    fn an_ssh_key_asking_for_endless_bcrypt_rounds_is_refused_before_its_passphrase() {
+        assert_eq!(bcrypt_rounds(&key_asking(16)), Some(16));
+        assert_eq!(bcrypt_rounds(&key_asking(u32::MAX)), Some(u32::MAX));
+        let path = Path::new("k");
+        assert!(check_rounds(&key_asking(MAX_SSH_ROUNDS), path).is_ok());
+        let why = check_rounds(&key_asking(MAX_SSH_ROUNDS + 1), path).unwrap_err();
+        assert!(why.contains("1025 bcrypt rounds"), "{why}");
+        // Anything else is left to age to judge.
+        assert_eq!(bcrypt_rounds("not a key"), None);
+        assert_eq!(bcrypt_rounds(&key_asking(16)[..60]), None);
+    }
 }
