@@ -59,6 +59,8 @@ pub mod record;
 pub mod recovery_key;
 pub mod rekey;
 pub mod remote;
+#[cfg(feature = "scan")]
+pub mod scan;
 pub mod shamir;
 pub mod share;
 pub mod sign;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::ExposeSecret;
 use vault_core::share::{ShareBody, UnlockError};
-use vault_core::share_text::{self, ShareTextError};
+use vault_core::share_text;
 use vault_core::vault::{Opened, Quorum, ShareProblem, Unsealed, Vault};
 
 use crate::error::{CliError, CliResult};
@@ -231,79 +231,7 @@ fn skip_passphrase_line(input: &mut Input, protected: bool) -> CliResult {
     Ok(())
 }
 
-/// A share-text problem with what to do about it.
-pub fn text_problem(e: &ShareTextError) -> String {
-    let hint = match e {
-        ShareTextError::NotAShare => "give the share file written by init, or its envelope text",
-        ShareTextError::NewerFormat(_) => "this share was written by a newer breakglass",
-        ShareTextError::LineCheck { .. } | ShareTextError::BadSymbol { .. } => {
-            "compare that line with the envelope and retype it"
-        }
-        ShareTextError::Typo { .. } => "look at that symbol on the envelope and retype it",
-        ShareTextError::SwappedLine { .. } => "check the line numbers against the envelope",
-        ShareTextError::CheckMissing { .. } => {
-            "type the whole line: the four groups and then the two check symbols after them"
-        }
-        ShareTextError::MissingLine(_) | ShareTextError::LineLength { .. } => {
-            "copy the line from the envelope"
-        }
-        ShareTextError::DuplicateLine(_) => "remove the repeated line",
-        ShareTextError::TooManyLines(_) | ShareTextError::Empty => {
-            "give the share file written by init, or its envelope text"
-        }
-        ShareTextError::Body(_) => {
-            "every line checks but the whole share does not: compare all lines with the envelope"
-        }
-    };
-    format!("{e} — {hint}")
-}
-
-/// A share problem with what to do about it.
-pub fn share_problem(vault: &Vault, p: &ShareProblem) -> String {
-    if let ShareProblem::EarlierGeneration {
-        custodian,
-        generation,
-        revoked,
-        current,
-    } = p
-    {
-        let date = &crate::context::rfc3339(*revoked)[..10];
-        return format!(
-            "is {custodian}'s share of generation {generation} of vault '{}': the vault was \
-             rekeyed on {date} and is at generation {current}, and envelopes printed before \
-             {date} no longer open it — use your generation {current} envelope",
-            vault.name()
-        );
-    }
-    let hint = match p {
-        ShareProblem::EarlierGeneration { .. } => unreachable!("handled above"),
-        // These say what to do already.
-        ShareProblem::NewerGeneration { .. } | ShareProblem::OtherFingerprint { .. } => {
-            return p.to_string()
-        }
-        ShareProblem::ForeignVault(_) => format!(
-            "bring the share for vault '{}' (id {})",
-            vault.name(),
-            vault.id().short()
-        ),
-        ShareProblem::UnknownIndex(_) => "bring a share written for this vault".to_owned(),
-        ShareProblem::CommitmentMismatch { .. } => {
-            "bring the custodian's current share (check the envelope)".to_owned()
-        }
-        ShareProblem::GenesisKey { .. } => return p.to_string(),
-        ShareProblem::Duplicate { .. } => "bring another custodian's share".to_owned(),
-        ShareProblem::Unlock(UnlockError::WrongPassphrase) => {
-            "the custodian should retype their passphrase (or the share was altered)".to_owned()
-        }
-        ShareProblem::Unlock(UnlockError::PassphraseRequired) => {
-            "the custodian must give their passphrase".to_owned()
-        }
-        ShareProblem::Unlock(UnlockError::Params(_)) => {
-            "this share was not written by breakglass or was altered".to_owned()
-        }
-    };
-    format!("{p} — {hint}")
-}
+pub use vault_core::vault::advice::{share_problem, text_problem};
 
 /// Checks the shares and opens the vault with them: too few is exit 3,
 /// damage exit 4; an inconsistent share and altered quorum records are

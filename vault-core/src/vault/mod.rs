@@ -17,6 +17,7 @@ use crate::log::Frame;
 use crate::record::{Custodian, DrillKind, Genesis, Record};
 use crate::VaultId;
 
+pub mod advice;
 pub mod deposit;
 pub mod entries;
 pub mod init;
