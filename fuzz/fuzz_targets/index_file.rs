@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((probe, file)) = data.split_first_chunk::<8>() else { return };
     let key = u64::from_be_bytes(*probe);
     let Ok(mut index) = Index::open(Cursor::new(file)) else { return };
-    for table in [Table::Labels, Table::Devices] {
+    for table in Table::ALL {
         if let Ok(rows) = index.find(table, key) {
             assert!(rows.iter().all(|r| r.key == key));
             assert!(rows.windows(2).all(|w| w[0] < w[1]));

@@ -156,16 +156,41 @@ fn v1_opens_through_the_binary() {
     env.run(&["audit", "golden.bg", "--verify"], "").success();
 }
 
+/// `golden.bg.index` is an index of version 1 (written by earlier builds,
+/// no key-ID table): it is refused as such and replaced by a whole read
+/// with the version 2 index pinned in `golden.bg.index-v2` (FORMAT.md §12).
+#[test]
+fn a_version_1_index_is_refused_and_rebuilt() {
+    use vault_core::index::{Index, IndexError};
+    let old = fixture("golden.bg.index");
+    assert!(matches!(
+        Index::open(std::io::Cursor::new(old.clone())),
+        Err(IndexError::Version(1))
+    ));
+    let env = Env::new();
+    env.write("golden.bg", fixture("golden.bg"));
+    env.write("golden.bg.index", &old);
+    env.run(&["list", "golden.bg", "--device", "C02XG0FDH7JY"], "")
+        .success()
+        .stdout(predicate::str::contains("filevault-C02XG0FDH7JY"));
+    assert!(
+        std::fs::read(env.path("golden.bg.index")).unwrap() == fixture("golden.bg.index-v2"),
+        "a whole read replaced the version 1 index with the current one"
+    );
+}
+
 #[test]
 fn v1_index_is_pinned_and_is_used() {
     use vault_core::index::{self, Index, Table};
-    let bytes = fixture("golden.bg.index");
+    let bytes = fixture("golden.bg.index-v2");
     assert!(
         vault_core::scope::index_bytes(&golden()) == bytes,
         "the index of golden.bg is no longer the pinned bytes (FORMAT.md §12)"
     );
     let mut idx = Index::open(std::io::Cursor::new(bytes.clone())).unwrap();
     assert_eq!(idx.header().records, 7);
+    assert_eq!(idx.header().key_ids, 0, "golden.bg holds no BitLocker key");
+    assert_eq!(idx.header().last, golden().records()[6].frame.offset);
     let rows = idx
         .find(Table::Devices, index::device_key("c02xg0fdh7jy"))
         .unwrap();
@@ -182,9 +207,10 @@ fn v1_index_is_pinned_and_is_used() {
 
     // The binary reveals through it, and leaves it as it was.
     let env = Env::new();
-    for name in ["golden.bg", "golden.bg.index", "alice.share", "carol.share"] {
+    for name in ["golden.bg", "alice.share", "carol.share"] {
         env.write(name, fixture(name));
     }
+    env.write("golden.bg.index", &bytes);
     let unseal_device = |device: &str| {
         let mut args = unseal_args("golden.bg", &["carol.share", "alice.share"]);
         args.extend(["--device", device]);

@@ -300,3 +300,52 @@ fn imported_filevault_keys_are_found_by_computer_name_and_user() {
         "keys are not searched"
     );
 }
+
+/// `unseal --key-id` reads through the index's key-ID table (FORMAT.md
+/// §12): a record it does not need may be damaged and it still reveals,
+/// while every whole read names the damage. A key ID changed by a new
+/// version is found by its new value only, as a whole replay says.
+#[test]
+fn key_id_lookups_read_through_the_index_and_follow_the_current_version() {
+    let env = two_keys_of_one_pc(true);
+    env.run(
+        &[
+            "seal",
+            "v.bg",
+            "--label",
+            "pc7-os",
+            "--kind",
+            "recovery-key",
+            "--device",
+            "PC-7",
+            "--key-id",
+            "99AA88BB",
+        ],
+        KEY_OS,
+    )
+    .success();
+    env.run(&["list", "v.bg"], "").success(); // the index covers every record
+    let (labels, _) = revealed(&env, &["--key-id", "99aa88bb"]);
+    assert_eq!(labels, ["pc7-os"]);
+    env.unseal(&AB, &["--key-id", "1A2B3C4D"], "")
+        .code(2)
+        .stderr(predicate::str::contains("no entry for key ID 1A2B3C4D"));
+
+    // Damage pc7-data's deposit (record 3): not needed for pc7-os.
+    let path = env.path("v.bg");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let frames = vault_core::log::parse(&bytes).unwrap().frames;
+    bytes[frames[2].offset as usize + vault_core::log::FRAME_HEAD + 3] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let (labels, secrets) = revealed(
+        &env,
+        &["--key-id", "{99AA88BB-0E1F-2A3B-4C5D-6E7F8A9B0C1D}"],
+    );
+    assert_eq!(
+        (labels, secrets),
+        (vec!["pc7-os".to_owned()], vec![KEY_OS.to_owned()])
+    );
+    env.run(&["list", "v.bg"], "")
+        .code(4)
+        .stderr(predicate::str::contains("record #3"));
+}

@@ -16,7 +16,16 @@ use crate::util::{Env, BIN};
 /// FileVault keys (`fv-NN`, serial `C02NN`), and two keys of one PC
 /// (`pc7-os`, `pc7-data` on device `PC-7`): at the library level, in one
 /// write.
+/// [`fleet_unindexed`] with a current index beside it (written by a whole
+/// read): sessions on it read each lookup through the index.
 fn fleet(env: &Env) {
+    fleet_unindexed(env);
+    env.run(&["list", "v.bg"], "").success();
+}
+
+/// A vault of 40 entries and two keys of PC-7, written without an index:
+/// a session on it starts with a whole read and keeps the vault in memory.
+fn fleet_unindexed(env: &Env) {
     env.init(2, &["alice", "bob"], true);
     let path = env.path("v.bg");
     let mut bytes = std::fs::read(&path).unwrap();
@@ -130,6 +139,16 @@ fn audit(env: &Env) -> Vec<serde_json::Value> {
 /// and each secret shown has its own unseal record naming that entry.
 #[test]
 fn fifty_lookups_over_stdin_each_answered_and_each_reveal_recorded() {
+    fifty_lookups(fleet);
+}
+
+/// The same, the session keeping the whole vault in memory (no index).
+#[test]
+fn fifty_lookups_without_an_index() {
+    fifty_lookups(fleet_unindexed);
+}
+
+fn fifty_lookups(fleet: fn(&Env)) {
     let env = Env::new();
     fleet(&env);
     let before = audit(&env).len();
@@ -321,6 +340,16 @@ fn session_limits_are_checked_before_any_share_is_read() {
 /// never an older secret as current.
 #[test]
 fn a_version_deposited_during_the_session_is_the_one_shown() {
+    deposited_during_the_session(fleet);
+}
+
+/// The same, the session keeping the whole vault in memory (no index).
+#[test]
+fn a_version_deposited_during_an_unindexed_session_is_the_one_shown() {
+    deposited_during_the_session(fleet_unindexed);
+}
+
+fn deposited_during_the_session(fleet: fn(&Env)) {
     let env = Env::new();
     fleet(&env);
     let mut child = spawned(&env, &[], Stdio::piped());
@@ -509,4 +538,49 @@ fn ctrl_c_ends_a_session_with_its_end_record() {
     assert!(sessions
         .iter()
         .all(|x| x["how"].as_str().unwrap().contains("(interrupted)")));
+}
+
+/// With a current index the session never reads the whole vault
+/// (FORMAT.md §12, §13): a damaged deposit it does not need leaves its
+/// lookups by key ID, serial, device and label answered, while a whole
+/// read names the damage.
+#[test]
+fn a_session_reads_through_the_index_only_what_each_lookup_needs() {
+    let env = Env::new();
+    fleet(&env);
+    let path = env.path("v.bg");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let frames = vault_core::log::parse(&bytes).unwrap().frames;
+    // Record 4 is fv-11's deposit (records 2.. are bl-10, fv-10, bl-11, …).
+    bytes[frames[4].offset as usize + vault_core::log::FRAME_HEAD + 3] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut child = spawned(&env, &[], Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"12120000\nC0213\nfv-14\nPC-15\nfv-11\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let answers: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let labels: Vec<&str> = answers
+        .iter()
+        .map(|a| a["label"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        labels[..4],
+        ["bl-12", "fv-13", "fv-14", "bl-15"],
+        "{answers:?}"
+    );
+    // The damaged one: read through the index, it cannot be; the whole
+    // replay it falls back to names the damage, and the session ends
+    // showing nothing more.
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert!(!out.status.success());
+    env.run(&["list", "v.bg"], "")
+        .code(4)
+        .stderr(predicates::str::contains("record #5"));
 }

@@ -146,7 +146,7 @@ fn index_lookup(c: &mut Criterion) {
                 })
                 .collect()
         };
-        let (mut labels, mut devices) = (rows(index::label_key), rows(index::device_key));
+        let mut tables = [rows(index::label_key), rows(index::device_key), Vec::new()];
         let header = Header {
             genesis: [0; 32],
             covered: 10 + n * 228,
@@ -154,8 +154,10 @@ fn index_lookup(c: &mut Criterion) {
             records: n as u32 + 1,
             labels: 0,
             devices: 0,
+            key_ids: 0,
+            last: 0,
         };
-        let bytes = index::encode(&header, &mut labels, &mut devices);
+        let bytes = index::encode(&header, &mut tables);
         let probe = index::device_key(&format!("C02{:08}X", n / 2));
         g.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
             b.iter(|| {

@@ -1,5 +1,6 @@
-//! The lookup index: a sidecar file (`VAULT.index`) that finds a label's or
-//! a device's deposits without replaying the vault (docs/FORMAT.md §12).
+//! The lookup index: a sidecar file (`VAULT.index`) that finds a label's,
+//! a device's or a key ID's deposits without replaying the vault
+//! (docs/FORMAT.md §12, index version 2).
 //!
 //! The index is derived data. It is never trusted for what it points to —
 //! every record it leads to is read from the vault and checked (frame check,
@@ -8,14 +9,15 @@
 //! records it does not point to.
 //!
 //! ```text
-//! index  = header-page label-pages device-pages      (4096-byte pages)
+//! index  = header-page label-pages device-pages key-id-pages  (4096-byte pages)
 //! page   = content(4080) check(16)
 //! check  = SHA-256("breakglass/v1/index" || page-number(u64) || header-check || content)[..16]
 //! row    = key(u64) offset(u64) number(u32)          (20 bytes, 204 a page)
 //! ```
 //!
 //! Rows are sorted by (key, offset); a key is the first eight bytes of a
-//! SHA-256 of the label, or of the device in ASCII lower case. Keys may
+//! SHA-256 of the label, of the device in ASCII lower case, or of the key
+//! ID in ASCII upper case. Keys may
 //! collide: a lookup returns every row with the key and the caller keeps the
 //! records that really match. Every page read is checked, so a damaged index
 //! is noticed before any of its rows is used.
@@ -26,8 +28,10 @@ use crate::keys::sha256;
 
 /// First eight bytes of an index file.
 pub const MAGIC: [u8; 8] = *b"\x89BGIDX\r\n";
-/// The index format version this build writes and reads.
-pub const VERSION: u16 = 1;
+/// The index format version this build writes and reads. An index of
+/// another version (version 1 had no key-ID table) is not used, and a
+/// whole replay replaces it (FORMAT.md §12).
+pub const VERSION: u16 = 2;
 /// Bytes in a page.
 pub const PAGE: usize = 4096;
 const CHECK: usize = 16;
@@ -35,12 +39,12 @@ const CONTENT: usize = PAGE - CHECK;
 const ROW: usize = 20;
 /// Rows in a full page.
 pub const ROWS_PER_PAGE: usize = CONTENT / ROW;
-const HEADER_USED: usize = 8 + 2 + 32 + 8 + 32 + 4 + 4 + 4;
+const HEADER_USED: usize = 8 + 2 + 32 + 8 + 32 + 4 + 4 + 4 + 4 + 8;
 
 /// One indexed deposit: whose key, where its frame starts, its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Row {
-    /// Label key or device key.
+    /// Label key, device key or key-ID key.
     pub key: u64,
     /// Byte offset of the deposit's frame in the vault file.
     pub offset: u64,
@@ -48,13 +52,20 @@ pub struct Row {
     pub number: u32,
 }
 
-/// The two tables.
+/// The three tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     /// Every deposit, by label.
     Labels,
     /// Every deposit that names a device, by device.
     Devices,
+    /// Every deposit that carries a BitLocker key ID, by key ID.
+    KeyIds,
+}
+
+impl Table {
+    /// The tables in file order.
+    pub const ALL: [Table; 3] = [Table::Labels, Table::Devices, Table::KeyIds];
 }
 
 /// What the index covers: the vault's first `covered` bytes.
@@ -73,7 +84,15 @@ pub struct Header {
     pub labels: u32,
     /// Rows in the device table.
     pub devices: u32,
+    /// Rows in the key-ID table.
+    pub key_ids: u32,
+    /// File offset of the last covered record's frame: where a writer
+    /// finds that record to prove `covered` is a record boundary.
+    pub last: u64,
 }
+
+/// The rows of an index, one list a table, in [`Table::ALL`]'s order.
+pub type Tables = [Vec<Row>; 3];
 
 /// Why an index cannot be used (it is then rebuilt, never trusted).
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +100,10 @@ pub enum IndexError {
     /// The file could not be read.
     #[error("index: {0}")]
     Io(#[from] io::Error),
-    /// Not an index of a version this build reads, or damaged.
+    /// An index of another version (an older build's): rebuilt.
+    #[error("index version {0} is not version {VERSION}: it is rebuilt")]
+    Version(u16),
+    /// Not an index, or damaged.
     #[error("index: {0}")]
     Unusable(&'static str),
 }
@@ -97,6 +119,15 @@ pub fn device_key(device: &str) -> u64 {
     key(
         b"breakglass/v1/index/device",
         crate::vault::device_lookup_form(device).as_bytes(),
+    )
+}
+
+/// The key of a key ID: trimmed and in ASCII upper case, as a stored
+/// key-id attribute is (the key-ID match rule).
+pub fn key_id_key(key_id: &str) -> u64 {
+    key(
+        b"breakglass/v1/index/key-id",
+        key_id.trim().to_ascii_uppercase().as_bytes(),
     )
 }
 
@@ -132,6 +163,8 @@ impl Header {
             &self.records.to_be_bytes(),
             &self.labels.to_be_bytes(),
             &self.devices.to_be_bytes(),
+            &self.key_ids.to_be_bytes(),
+            &self.last.to_be_bytes(),
         ] {
             page[at..at + part.len()].copy_from_slice(part);
             at += part.len();
@@ -145,8 +178,9 @@ impl Header {
         if page[..8] != MAGIC {
             return Err(IndexError::Unusable("not an index (wrong magic bytes)"));
         }
-        if page[8..10] != VERSION.to_be_bytes() {
-            return Err(IndexError::Unusable("index version not understood"));
+        let version = u16::from_be_bytes([page[8], page[9]]);
+        if version != VERSION {
+            return Err(IndexError::Version(version));
         }
         if page[CONTENT..] != page_check(0, &[], &page[..CONTENT]) {
             return Err(IndexError::Unusable("header page check fails"));
@@ -162,8 +196,13 @@ impl Header {
             records: u32_at(82),
             labels: u32_at(86),
             devices: u32_at(90),
+            key_ids: u32_at(94),
+            last: u64::from_be_bytes(page[98..106].try_into().expect("8")),
         };
-        if header.labels > header.records || header.devices > header.labels {
+        if header.labels > header.records
+            || header.devices > header.labels
+            || header.key_ids > header.labels
+        {
             return Err(IndexError::Unusable("more rows than records"));
         }
         Ok(header)
@@ -171,7 +210,7 @@ impl Header {
 
     /// Pages in the whole file.
     fn pages(&self) -> u64 {
-        1 + pages_for(self.labels) + pages_for(self.devices)
+        1 + pages_for(self.labels) + pages_for(self.devices) + pages_for(self.key_ids)
     }
 
     /// First page and row count of a table.
@@ -179,41 +218,51 @@ impl Header {
         match table {
             Table::Labels => (1, self.labels),
             Table::Devices => (1 + pages_for(self.labels), self.devices),
+            Table::KeyIds => (
+                1 + pages_for(self.labels) + pages_for(self.devices),
+                self.key_ids,
+            ),
         }
     }
 }
 
-/// The bytes of an index. Rows are sorted here.
-pub fn encode(header: &Header, labels: &mut [Row], devices: &mut [Row]) -> Vec<u8> {
+/// The bytes of an index. Rows are sorted here (in place); the header's
+/// row counts are taken from them.
+pub fn encode(header: &Header, tables: &mut Tables) -> Vec<u8> {
+    let [labels, devices, key_ids] = tables;
     let header = Header {
         labels: labels.len() as u32,
         devices: devices.len() as u32,
+        key_ids: key_ids.len() as u32,
         ..*header
     };
     let mut out = Vec::with_capacity(header.pages() as usize * PAGE);
-    write(&header, || labels, || devices, &mut out).expect("writing to memory");
+    let mut pages = Pages::start(&header, &mut out).expect("writing to memory");
+    for (table, count) in [
+        (labels, header.labels),
+        (devices, header.devices),
+        (key_ids, header.key_ids),
+    ] {
+        pages.table(table, count).expect("writing to memory");
+    }
     out
 }
 
-/// Writes an index page by page to `out`, one table at a time: `labels`
-/// and `devices` make each table's rows (sorted here) only when it is
-/// written, so a million-entry index never has both tables, or its bytes,
-/// in memory. `header` gives the row counts, which the rows must match.
-pub fn write<L: AsMut<[Row]>, D: AsMut<[Row]>>(
+/// Writes an index page by page to `out`, one table at a time: `rows`
+/// makes a table's rows (sorted here) only when it is written, so a
+/// million-entry index never has two tables, or its bytes, in memory.
+/// `header` gives the row counts, which the rows must match.
+pub fn write(
     header: &Header,
-    labels: impl FnOnce() -> L,
-    devices: impl FnOnce() -> D,
+    mut rows: impl FnMut(Table) -> Vec<Row>,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let first = header.encode();
-    out.write_all(&first)?;
-    let mut pages = Pages {
-        header_check: first[CONTENT..].try_into().expect("16 bytes"),
-        number: 1,
-        out,
-    };
-    pages.table(labels().as_mut(), header.labels)?;
-    pages.table(devices().as_mut(), header.devices)
+    let mut pages = Pages::start(header, out)?;
+    for table in Table::ALL {
+        let (_, count) = header.table(table);
+        pages.table(&mut rows(table), count)?;
+    }
+    Ok(())
 }
 
 /// The pages of an index being written, numbered from the first table's.
@@ -223,7 +272,18 @@ struct Pages<'a, W> {
     out: &'a mut W,
 }
 
-impl<W: Write> Pages<'_, W> {
+impl<'a, W: Write> Pages<'a, W> {
+    /// Writes the header page; the tables' pages follow it.
+    fn start(header: &Header, out: &'a mut W) -> io::Result<Self> {
+        let first = header.encode();
+        out.write_all(&first)?;
+        Ok(Self {
+            header_check: first[CONTENT..].try_into().expect("16 bytes"),
+            number: 1,
+            out,
+        })
+    }
+
     /// Sorts `rows` and writes them as the next table's pages.
     fn table(&mut self, rows: &mut [Row], count: u32) -> io::Result<()> {
         if rows.len() != count as usize {
@@ -377,6 +437,33 @@ mod tests {
             records: 100_000,
             labels: 0,
             devices: 0,
+            key_ids: 0,
+            last: 1000,
+        }
+    }
+
+    impl Arbitrary for Header {
+        type Parameters = ();
+        type Strategy = BoxedStrategy<Self>;
+        fn arbitrary_with(_: ()) -> Self::Strategy {
+            (
+                any::<[u8; 32]>(),
+                any::<u64>(),
+                any::<[u8; 32]>(),
+                any::<u32>(),
+                any::<u64>(),
+            )
+                .prop_map(|(genesis, covered, head, records, last)| Header {
+                    genesis,
+                    covered,
+                    head,
+                    records,
+                    labels: 0,
+                    devices: 0,
+                    key_ids: 0,
+                    last,
+                })
+                .boxed()
         }
     }
 
@@ -395,6 +482,10 @@ mod tests {
     fn keys_are_pinned_and_devices_ignore_case_and_spaces() {
         assert_eq!(device_key(" C02XK1ZAJG5H "), device_key("c02xk1zajg5h"));
         assert_ne!(label_key("c02xk1zajg5h"), device_key("c02xk1zajg5h"));
+        assert_eq!(key_id_key(" 1a2b3c4d "), key_id_key("1A2B3C4D"));
+        assert_ne!(key_id_key("1A2B3C4D"), device_key("1A2B3C4D"));
+        // Pinned: SHA-256("breakglass/v1/index/key-id" || "1A2B3C4D")[..8].
+        assert_eq!(key_id_key("1a2b3c4d"), 0xb42e_6c92_bc8f_4602);
         assert_ne!(label_key("A"), label_key("a"));
         // Pinned: FORMAT.md §12 gives this value.
         assert_eq!(
@@ -409,26 +500,41 @@ mod tests {
 
     #[test]
     fn an_empty_index_is_one_page() {
-        let bytes = encode(&header(), &mut [], &mut []);
+        let bytes = encode(&header(), &mut Default::default());
         assert_eq!(bytes.len(), PAGE);
         let mut index = Index::open(Cursor::new(bytes)).unwrap();
         assert_eq!(index.header().covered, 1234);
         assert!(index.find(Table::Labels, 7).unwrap().is_empty());
         assert!(index.rows(Table::Devices).unwrap().is_empty());
+        assert!(index.find(Table::KeyIds, 7).unwrap().is_empty());
+        assert_eq!(index.header().last, 1000);
+    }
+
+    /// An index written by an earlier build (version 1: no key-ID table,
+    /// no `last`) is its own error, so the caller rebuilds it.
+    #[test]
+    fn a_version_1_index_is_refused_as_such() {
+        let mut bytes = encode(&header(), &mut Default::default());
+        bytes[8..10].copy_from_slice(&1u16.to_be_bytes());
+        let check = page_check(0, &[], &bytes[..CONTENT]);
+        bytes[CONTENT..PAGE].copy_from_slice(&check);
+        assert!(matches!(
+            Index::open(Cursor::new(bytes)),
+            Err(IndexError::Version(1))
+        ));
     }
 
     #[test]
     fn every_flipped_byte_is_refused_when_read() {
-        let mut labels = rows(&(0..300).map(|i| i * 3).collect::<Vec<_>>());
-        let mut devices = rows(&[5, 9]);
-        let bytes = encode(&header(), &mut labels, &mut devices);
-        assert_eq!(bytes.len(), 4 * PAGE);
+        let labels = rows(&(0..300).map(|i| i * 3).collect::<Vec<_>>());
+        let bytes = encode(&header(), &mut [labels, rows(&[5, 9]), rows(&[4])]);
+        assert_eq!(bytes.len(), 5 * PAGE);
         for at in (0..bytes.len()).step_by(7) {
             let mut bad = bytes.clone();
             bad[at] ^= 0x10;
             let refused = match Index::open(Cursor::new(bad)) {
                 Err(_) => true,
-                Ok(mut i) => i.rows(Table::Labels).is_err() || i.rows(Table::Devices).is_err(),
+                Ok(mut i) => Table::ALL.iter().any(|&t| i.rows(t).is_err()),
             };
             assert!(refused, "flip at {at} went unnoticed");
         }
@@ -436,7 +542,7 @@ mod tests {
 
     #[test]
     fn truncated_or_padded_files_are_refused() {
-        let bytes = encode(&header(), &mut rows(&[1, 2, 3]), &mut []);
+        let bytes = encode(&header(), &mut [rows(&[1, 2, 3]), vec![], vec![]]);
         for len in [0, 10, PAGE, bytes.len() - 1] {
             assert!(Index::open(Cursor::new(bytes[..len].to_vec())).is_err());
         }
@@ -445,24 +551,61 @@ mod tests {
         assert!(Index::open(Cursor::new(longer)).is_err());
     }
 
+    /// The fuzz seed `key-ids-v2` was written by a separate encoder (a
+    /// Python script following FORMAT.md §12): three BitLocker keys, one of
+    /// which changed its key ID. The two encoders must agree.
+    #[test]
+    fn the_fuzz_seed_of_all_three_tables_reads_back() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/index_file/");
+        let seed = std::fs::read(format!("{dir}key-ids-v2")).unwrap();
+        let (probe, file) = seed.split_at(8);
+        assert_eq!(probe, key_id_key("1A2B3C4D").to_be_bytes());
+        let mut index = Index::open(Cursor::new(file.to_vec())).unwrap();
+        let numbers = |rows: Vec<Row>| rows.iter().map(|r| r.number).collect::<Vec<_>>();
+        let found = index.find(Table::KeyIds, key_id_key("1a2b3c4d")).unwrap();
+        assert_eq!(numbers(found), [2, 4]);
+        let found = index.find(Table::Devices, device_key("pc-7")).unwrap();
+        assert_eq!(numbers(found), [2, 3]);
+        let h = *index.header();
+        let mut tables: Tables = Default::default();
+        for (table, rows) in Table::ALL.into_iter().zip(&mut tables) {
+            *rows = index.rows(table).unwrap();
+        }
+        assert!(
+            encode(&h, &mut tables) == file,
+            "the same bytes from this encoder"
+        );
+    }
+
     proptest! {
         #[test]
         fn find_returns_exactly_the_rows_with_the_key(
             keys in proptest::collection::vec(0u64..50, 0..900),
             devs in proptest::collection::vec(0u64..50, 0..300),
+            ids in proptest::collection::vec(0u64..50, 0..300),
             probe in 0u64..55,
+            head in any::<Header>(),
         ) {
-            // Every device row is also a deposit's label row.
+            // Every device and key-ID row is also a deposit's label row.
             let devs = &devs[..devs.len().min(keys.len())];
-            let (mut labels, mut devices) = (rows(&keys), rows(devs));
-            let bytes = encode(&header(), &mut labels, &mut devices);
+            let ids = &ids[..ids.len().min(keys.len())];
+            let mut tables = [rows(&keys), rows(devs), rows(ids)];
+            let head = Header { records: head.records.max(keys.len() as u32), ..head };
+            let bytes = encode(&head, &mut tables);
             let mut index = Index::open(Cursor::new(bytes)).unwrap();
-            for (table, all) in [(Table::Labels, &labels), (Table::Devices, &devices)] {
+            for (table, all) in Table::ALL.into_iter().zip(&tables) {
                 let want: Vec<Row> = all.iter().filter(|r| r.key == probe).copied().collect();
                 prop_assert_eq!(index.find(table, probe).unwrap(), want);
                 prop_assert_eq!(&index.rows(table).unwrap(), all);
             }
-            prop_assert_eq!(index.header().labels as usize, keys.len());
+            // The header decodes to what was encoded, counts from the rows.
+            let want = Header {
+                labels: keys.len() as u32,
+                devices: devs.len() as u32,
+                key_ids: ids.len() as u32,
+                ..head
+            };
+            prop_assert_eq!(*index.header(), want);
         }
 
         #[test]
@@ -470,6 +613,7 @@ mod tests {
             if let Ok(mut index) = Index::open(Cursor::new(bytes)) {
                 let _ = index.find(Table::Labels, probe);
                 let _ = index.rows(Table::Devices);
+                let _ = index.find(Table::KeyIds, probe);
             }
         }
     }

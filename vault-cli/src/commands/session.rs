@@ -7,6 +7,16 @@
 //! records say who opened it, why, its limits and how it ended
 //! (docs/FORMAT.md §13). The rules for lookups are vault-core's
 //! (`vault::session`).
+//!
+//! With a current index beside the vault (docs/FORMAT.md §12) the session
+//! never replays the whole vault: it starts on the genesis record, and
+//! each lookup is made on the records it needs (the label's, the
+//! device's or the key ID's deposits), read through the index under the
+//! exclusive lock its reveal record is then appended under — so no record
+//! can come between the lookup and its record, and an older secret is
+//! never shown as current. Without one (it cannot be written, or the
+//! vault was read whole for another reason) the session keeps the vault
+//! in memory and reads it again whenever someone else appends.
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -17,7 +27,7 @@ use vault_core::store::{self, Appended, Scope};
 use vault_core::vault::session::{
     end_reason, reveal_reason, start_reason, SessionEnd, SessionIndex, SessionLookup,
 };
-use vault_core::vault::{SelectError, Unsealed, Vault};
+use vault_core::vault::{Revealed, SelectError, Unsealed, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::SessionArgs;
@@ -85,7 +95,10 @@ pub fn run(a: SessionArgs) -> CliResult {
             "{why}: the escrow key may reach swap (--allow-unlocked)"
         ));
     }
-    let mut vault = super::load(&a.vault)?;
+    // The genesis record, through the index when it is current; else the
+    // whole vault (which also writes a current index for the next session).
+    let mut vault = super::load_scope(&a.vault, &Scope::Keys)?;
+    let indexed = !vault.is_whole();
     let mut input = Input::new();
     let (mut unsealed, used) = open_quorum(&vault, &a.vault, &a.shares, &mut input)?;
     // Only the escrow key (to reveal) and the quorum's signing key (to sign
@@ -97,7 +110,10 @@ pub fn run(a: SessionArgs) -> CliResult {
         path: &a.vault,
         unsealed: &unsealed,
         index: SessionIndex::of(&vault),
-        known: store::Known::of(&vault),
+        // Only a whole read tells where the records end (issue 15); read
+        // through the index, the first append proves it.
+        known: (!indexed).then(|| store::Known::of(&vault)),
+        indexed,
         stop: std::sync::Arc::clone(&stop),
         id: session_id(),
         reveals: 0,
@@ -106,8 +122,9 @@ pub fn run(a: SessionArgs) -> CliResult {
     };
     let start = start_reason(&session.id, &reason, ttl.as_secs(), idle.as_secs());
     // Written on the vault as loaded, or else read again first: the
-    // session's view starts at its own first record.
-    while session.record(&[], &start, true)?.is_none() {
+    // session's view starts at its own first record. (Read through the
+    // index, each lookup reads what it needs again: no view to keep.)
+    while session.record(&[], &start, !indexed)?.is_none() {
         session.reload(&mut vault)?;
     }
     eprintln!(
@@ -221,7 +238,11 @@ struct Session<'a> {
     index: SessionIndex,
     /// The head and end of the file as this session last knew it (its
     /// own records included): a change means someone else appended.
-    known: store::Known,
+    /// `None` until its first record when it read through the index.
+    known: Option<store::Known>,
+    /// Each lookup reads through the index under its record's lock (see
+    /// the module documentation); else `index` holds the whole vault's.
+    indexed: bool,
     /// Set by Ctrl-C or SIGTERM.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     id: String,
@@ -251,11 +272,14 @@ impl Session<'_> {
         // O(1) after what this session read or wrote itself; else (another
         // writer appended, or left a torn tail) through the usual append,
         // which sets a torn tail aside.
-        let fast = store::append_after(self.path, known, sign).map_err(cannot_record)?;
+        let fast = match known {
+            Some(known) => store::append_after(self.path, known, sign).map_err(cannot_record)?,
+            None => Ok(None),
+        };
         let appended = match fast {
             Ok(Some(appended)) => Ok(appended),
             Ok(None) => store::append(self.path, &Scope::Keys, |v| {
-                if unchanged && *v.head() != known.head {
+                if unchanged && known.is_some_and(|k| *v.head() != k.head) {
                     return Err(None);
                 }
                 sign(v.head())
@@ -269,13 +293,18 @@ impl Session<'_> {
             Err(None) => return Ok(None),
             Err(Some(e)) => return Err(e.into()),
         };
+        self.recorded(&appended);
+        Ok(Some(appended))
+    }
+
+    /// What follows each record of the session once it is durable.
+    fn recorded(&mut self, appended: &Appended) {
         // The file as it is now, this record included.
-        self.known = store::Known::after(&appended);
-        super::report_append(self.path, &appended);
+        self.known = Some(store::Known::after(appended));
+        super::report_append(self.path, appended);
         // Each record leaves the machine as it is written (monitoring),
         // not at the end of a session that may be killed.
-        crate::notify::acknowledge(self.path, crate::notify::Since::appended(&appended));
-        Ok(Some(appended))
+        crate::notify::acknowledge(self.path, crate::notify::Since::appended(appended));
     }
 
     /// Reads the vault again (someone else appended) and rebuilds the
@@ -283,13 +312,14 @@ impl Session<'_> {
     fn reload(&mut self, vault: &mut Vault) -> CliResult {
         *vault = super::load(self.path)?;
         self.index = SessionIndex::of(vault);
-        self.known = store::Known::of(vault);
+        self.known = Some(store::Known::of(vault));
         Ok(())
     }
 
     /// True when the file's length is not what this session last knew.
     fn changed(&self) -> bool {
-        std::fs::metadata(self.path).map_or(true, |m| m.len() != self.known.end)
+        let known = self.known.map(|k| k.end);
+        std::fs::metadata(self.path).map_or(true, |m| Some(m.len()) != known)
     }
 
     /// Answers one lookup: refused, not found, ambiguous, or found — then
@@ -304,6 +334,9 @@ impl Session<'_> {
                 })
             }
         };
+        if self.indexed {
+            return self.answer_through_index(&lookup);
+        }
         // A record someone else appended (a new version deposited) makes
         // the state stale: read it again, and look up again, so that an
         // older secret is never shown as current.
@@ -313,32 +346,11 @@ impl Session<'_> {
             }
             let label = match self.index.select(vault, &lookup) {
                 Ok(label) => label,
-                Err(SelectError::SeveralMatches { labels, .. }) => {
-                    let text = format!(
-                        "  {lookup} matches {} entries: {} — give the label of the one you need",
-                        labels.len(),
-                        labels.join(", ")
-                    );
-                    return self.reply(json!({"status": "ambiguous", "labels": labels}), || text);
-                }
-                Err(e) => {
-                    return self.reply(
-                        json!({"status": "not_found", "error": e.to_string()}),
-                        || format!("  not found: {e}"),
-                    )
-                }
+                Err(e) => return self.reply_unfound(&lookup, e),
             };
-            let (revealed, damaged) =
-                self.unsealed
-                    .reveal_all(vault, std::slice::from_ref(&label), false);
-            let Some(r) = revealed.into_iter().next() else {
-                let e = damaged
-                    .into_iter()
-                    .next()
-                    .map_or_else(String::new, |e| e.to_string());
-                return self.reply(json!({"status": "damaged", "error": e}), || {
-                    format!("  damaged: {e}")
-                });
+            let r = match reveal_one(self.unsealed, vault, label) {
+                Ok(r) => r,
+                Err(e) => return self.reply_damaged(&e),
             };
             // Interrupted while this lookup waited (for the lock): shown
             // nothing more.
@@ -355,33 +367,114 @@ impl Session<'_> {
                 self.reload(vault)?;
                 continue;
             };
-            self.reveals += 1;
-            let secret = super::unseal::secret_text(&r);
             let entry = vault.entries().entry(&r.label);
-            let device = entry.and_then(|e| e.current_device());
-            let key_id = entry.and_then(|e| e.current_key_id());
-            let reply = json!({
-                "status": "found",
-                "label": r.label,
-                "kind": r.kind.name(),
-                "version": r.version,
-                "device": device,
-                "key_id": key_id,
-                "username": r.secret.username.as_str(),
-                "secret": secret.as_str(),
-                "record": appended.record,
-            });
-            return self.reply(reply, || {
-                format!(
-                    "  {} (version {}, {}{}): {}",
-                    r.label,
-                    r.version,
-                    r.kind.name(),
-                    device.map_or(String::new(), |d| format!(", device {d}")),
-                    secret.as_str()
-                )
-            });
+            let device = entry.and_then(|e| e.current_device()).map(str::to_owned);
+            let key_id = entry.and_then(|e| e.current_key_id()).map(str::to_owned);
+            return self.reply_found(&r, device.as_deref(), key_id.as_deref(), &appended);
         }
+    }
+
+    /// Answers `lookup` on the vault as read through the index under the
+    /// exclusive lock its reveal record is appended under (FORMAT.md §13):
+    /// no record can come between the lookup and its record.
+    fn answer_through_index(&mut self, lookup: &SessionLookup) -> CliResult {
+        let scope = match lookup {
+            SessionLookup::KeyId(id) => Scope::KeyId(id.clone()),
+            SessionLookup::Name(name) => Scope::Name(name.clone()),
+        };
+        let reason = reveal_reason(&self.id, self.reveals + 1, lookup);
+        let (actor, time) = (context::actor(), context::now());
+        let mut outcome = None;
+        let appended = store::append(self.path, &scope, |v| {
+            let label = v
+                .session_select(lookup)
+                .map_err(|e| Unshown::Unfound(Box::new(e)))?;
+            let r = reveal_one(self.unsealed, v, label).map_err(Unshown::Damaged)?;
+            // Interrupted while this lookup waited (for the lock): shown
+            // nothing more, and nothing recorded.
+            if self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Unshown::Stopped);
+            }
+            let entries = [(r.label.clone(), r.version)];
+            let record = self
+                .unsealed
+                .unseal_record(&entries, &reason, &actor, time, v.head())
+                .map_err(|e| Unshown::Refused(e.into()))?;
+            let entry = v.entries().entry(&r.label);
+            let device = entry.and_then(|e| e.current_device()).map(str::to_owned);
+            let key_id = entry.and_then(|e| e.current_key_id()).map(str::to_owned);
+            outcome = Some((r, device, key_id));
+            Ok(record)
+        })
+        .map_err(cannot_record)?;
+        let appended = match appended {
+            Ok(appended) => appended,
+            Err(Unshown::Unfound(e)) => return self.reply_unfound(lookup, *e),
+            Err(Unshown::Damaged(e)) => return self.reply_damaged(&e),
+            Err(Unshown::Stopped) => return Ok(()),
+            Err(Unshown::Refused(e)) => return Err(e),
+        };
+        self.recorded(&appended);
+        let (r, device, key_id) = outcome.expect("the record was built");
+        self.reply_found(&r, device.as_deref(), key_id.as_deref(), &appended)
+    }
+
+    /// Not found, or several found: nothing shown, nothing recorded.
+    fn reply_unfound(&self, lookup: &SessionLookup, e: SelectError) -> CliResult {
+        match e {
+            SelectError::SeveralMatches { labels, .. } => {
+                let text = format!(
+                    "  {lookup} matches {} entries: {} — give the label of the one you need",
+                    labels.len(),
+                    labels.join(", ")
+                );
+                self.reply(json!({"status": "ambiguous", "labels": labels}), || text)
+            }
+            e => self.reply(
+                json!({"status": "not_found", "error": e.to_string()}),
+                || format!("  not found: {e}"),
+            ),
+        }
+    }
+
+    /// The entry's current version would not decrypt.
+    fn reply_damaged(&self, e: &str) -> CliResult {
+        self.reply(json!({"status": "damaged", "error": e}), || {
+            format!("  damaged: {e}")
+        })
+    }
+
+    /// A secret, once its record is durable.
+    fn reply_found(
+        &mut self,
+        r: &Revealed,
+        device: Option<&str>,
+        key_id: Option<&str>,
+        appended: &Appended,
+    ) -> CliResult {
+        self.reveals += 1;
+        let secret = super::unseal::secret_text(r);
+        let reply = json!({
+            "status": "found",
+            "label": r.label,
+            "kind": r.kind.name(),
+            "version": r.version,
+            "device": device,
+            "key_id": key_id,
+            "username": r.secret.username.as_str(),
+            "secret": secret.as_str(),
+            "record": appended.record,
+        });
+        self.reply(reply, || {
+            format!(
+                "  {} (version {}, {}{}): {}",
+                r.label,
+                r.version,
+                r.kind.name(),
+                device.map_or(String::new(), |d| format!(", device {d}")),
+                secret.as_str()
+            )
+        })
     }
 
     /// One answer: a JSON line on stdout for a tool, a line for a person.
@@ -395,6 +488,26 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// Why a lookup made under the append's lock showed nothing (and so
+/// recorded nothing).
+enum Unshown {
+    Unfound(Box<SelectError>),
+    Damaged(String),
+    Stopped,
+    Refused(CliError),
+}
+
+/// Decrypts the current version of `label`, or says why it would not.
+fn reveal_one(unsealed: &Unsealed, vault: &Vault, label: String) -> Result<Revealed, String> {
+    let (revealed, damaged) = unsealed.reveal_all(vault, &[label], false);
+    revealed.into_iter().next().ok_or_else(|| {
+        damaged
+            .into_iter()
+            .next()
+            .map_or_else(String::new, |e| e.to_string())
+    })
 }
 
 fn cannot_record(e: store::StoreError) -> CliError {

@@ -30,7 +30,7 @@ pub fn run(a: UnsealArgs) -> CliResult {
     if !named && !Input::new().is_terminal() {
         return Err(pick::nothing_named());
     }
-    let vault = super::load_scope(&a.vault, &scope(&a))?;
+    let vault = super::load_scope(&a.vault, &scope(&a, lookup.as_ref()))?;
     let mut reason = a.reason.trim().to_owned();
     let labels = select_labels(&vault, &a, lookup.as_ref())?;
     let labels = if named {
@@ -67,14 +67,14 @@ fn lookup(a: &UnsealArgs) -> CliResult<Option<Lookup>> {
     Ok(a.device.clone().map(Lookup::Device))
 }
 
-/// What must be read: the entries named, or the device's, or everything.
-/// Naming them lets a vault of any size be read through its index. The
-/// index has no key-ID table (docs/FORMAT.md §12), so `--key-id` alone
-/// reads the whole vault.
-fn scope(a: &UnsealArgs) -> Scope {
-    match (&a.device, a.entries.is_empty()) {
+/// What must be read: the entries named, or the device's, or the key
+/// ID's, or everything. Naming them lets a vault of any size be read
+/// through its index (docs/FORMAT.md §12).
+fn scope(a: &UnsealArgs, lookup: Option<&Lookup>) -> Scope {
+    match (lookup, a.entries.is_empty()) {
         (_, false) => Scope::Entries(a.entries.clone()),
-        (Some(device), true) => Scope::Device(device.clone()),
+        (Some(Lookup::Device(device)), true) => Scope::Device(device.clone()),
+        (Some(Lookup::KeyId(id)), true) => Scope::KeyId(id.clone()),
         (None, true) => Scope::Whole,
     }
 }

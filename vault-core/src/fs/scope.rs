@@ -9,6 +9,11 @@
 //! instead: the whole replay is the reference, this is a shortcut to the
 //! same answer.
 //!
+//! A device or key-ID lookup reads the deposits its rows lead to (any
+//! version that named it), then every deposit of those labels: the caller
+//! keeps the entries whose *current* version matches, as a whole replay's
+//! state would answer.
+//!
 //! The index is not trusted for where the records end either (issue 15: a
 //! forged header whose covered length fell a few bytes inside the last
 //! record made the bytes after it look like a torn tail, which the next
@@ -20,19 +25,23 @@
 //! chain hash (the file's last 32 bytes, written by an honest writer) can
 //! only be recomputed from its real start and its real predecessor's hash,
 //! and so on back to the covered length, short of a SHA-256 collision. When
-//! nothing follows, a reader may use the index, but a writer (see
-//! [`Purpose::Write`]) replays the whole file, because the end of the file
-//! could then be a torn tail the index hides.
+//! nothing follows, a writer (see [`Purpose::Write`]) reads the last
+//! covered record at the offset the index gives (`last`): it must be a
+//! whole record ending exactly at the covered length with the claimed head
+//! — the same proof, made on that record instead of one after it. Failing
+//! that, the writer replays the whole file, because the end of the file
+//! could be a torn tail the index hides.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::frames::{read_at, read_frame};
-use crate::index::{self, Header, Index, Row, Table};
+use crate::index::{self, Header, Index, Row, Table, Tables};
 use crate::log::{self, Frame, HEADER_LEN};
 use crate::record::{attr, Record};
-use crate::vault::{Tip, Vault};
+use crate::vault::VersionRef;
+use crate::vault::{KeyIdQuery, Lookup, Tip, Vault};
 
 /// How much of a vault an operation needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +54,13 @@ pub enum Scope {
     Entries(Vec<String>),
     /// The entries with a version naming this device, every version.
     Device(String),
+    /// The entries with a version carrying this BitLocker key ID, every
+    /// version (`unseal --key-id`, a session's key-ID lookup).
+    KeyId(KeyIdQuery),
+    /// The entry with this label, and the entries with a version naming
+    /// it as a device, every version: what a recovery session's lookup by
+    /// name may find (a label when one is exactly that, else a device).
+    Name(String),
 }
 
 /// What a read through the index is for.
@@ -52,8 +68,9 @@ pub enum Scope {
 pub(crate) enum Purpose {
     /// Only to read: the index may cover the whole file.
     Read,
-    /// To append after the read: the index must be proven by at least one
-    /// record after it (see the module documentation).
+    /// To append after the read: where the index ends must be proven by a
+    /// record after it, or by its last record (see the module
+    /// documentation).
     Write,
 }
 
@@ -69,8 +86,8 @@ pub(crate) struct ScopedRead {
 /// The index as opened, and the rows of the records after it.
 pub(crate) struct Tail {
     index: Index<File>,
-    labels: Vec<Row>,
-    devices: Vec<Row>,
+    /// The rows of the records after the index, by table.
+    recent: Tables,
     records: usize,
 }
 
@@ -81,22 +98,25 @@ pub fn index_path(vault: &Path) -> PathBuf {
     vault.with_file_name(name)
 }
 
-/// The index rows of one record (a deposit has a label row, and a device
-/// row when it names a device).
-pub fn rows_of(record: &Record, offset: u64, number: usize) -> (Option<Row>, Option<Row>) {
+/// The index rows of one record, by table (a deposit has a label row, a
+/// device row when it names a device, and a key-ID row when it carries a
+/// key ID).
+pub fn rows_of(record: &Record, offset: u64, number: usize) -> [Option<Row>; 3] {
     let Record::Deposit(d) = record else {
-        return (None, None);
+        return [None; 3];
     };
     let row = |key| Row {
         key,
         offset,
         number: number as u32,
     };
-    (
+    [
         Some(row(index::label_key(&d.label))),
         d.attribute(attr::DEVICE)
             .map(|dev| row(index::device_key(dev))),
-    )
+        d.attribute(attr::KEY_ID)
+            .map(|id| row(index::key_id_key(id))),
+    ]
 }
 
 /// Writes a current index for a whole vault to `out`: a row for each
@@ -110,27 +130,36 @@ pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Res
             e.versions().map(move |v| (label, v))
         })
     };
-    let row = |key, v: crate::vault::VersionRef<'_>| Row {
-        key,
-        offset: v.offset,
-        number: (v.record + 1) as u32,
+    // The key of a version's row in `table`, if it has one.
+    let key = |table, (label, v): &(u64, VersionRef<'_>)| match table {
+        Table::Labels => Some(*label),
+        Table::Devices => v.device.map(index::device_key),
+        Table::KeyIds => v.key_id.map(index::key_id_key),
     };
+    let count = |table| versions().filter(|lv| key(table, lv).is_some()).count() as u32;
     let header = Header {
-        labels: versions().count() as u32,
-        devices: versions().filter(|(_, v)| v.device.is_some()).count() as u32,
+        labels: count(Table::Labels),
+        devices: count(Table::Devices),
+        key_ids: count(Table::KeyIds),
         ..header_for(vault)
     };
-    let labels = || {
-        let mut rows = Vec::with_capacity(header.labels as usize);
-        rows.extend(versions().map(|(key, v)| row(key, v)));
+    let rows = |table| {
+        let count = match table {
+            Table::Labels => header.labels,
+            Table::Devices => header.devices,
+            Table::KeyIds => header.key_ids,
+        };
+        let mut rows = Vec::with_capacity(count as usize);
+        rows.extend(versions().filter_map(|lv| {
+            Some(Row {
+                key: key(table, &lv)?,
+                offset: lv.1.offset,
+                number: (lv.1.record + 1) as u32,
+            })
+        }));
         rows
     };
-    let devices = || {
-        let mut rows = Vec::with_capacity(header.devices as usize);
-        rows.extend(versions().filter_map(|(_, v)| Some(row(index::device_key(v.device?), v))));
-        rows
-    };
-    index::write(&header, labels, devices, out)
+    index::write(&header, rows, out)
 }
 
 /// The bytes of a current index for a whole vault ([`write_index`]).
@@ -149,6 +178,8 @@ pub(crate) fn header_for(vault: &Vault) -> Header {
         records: vault.record_count() as u32,
         labels: 0,
         devices: 0,
+        key_ids: 0,
+        last: vault.last_offset(),
     }
 }
 
@@ -175,25 +206,28 @@ pub(crate) fn read(
     let after = log::parse_tail(&bytes, h.covered, h.head, h.records as usize + 1).ok()?;
     // The records after the index must end exactly at the end of the file
     // (a torn tail is set aside only after a whole replay), and a writer
-    // needs at least one of them to prove the boundary (module docs).
-    if after.torn.is_some() || (purpose == Purpose::Write && after.frames.is_empty()) {
+    // needs one of them, or the last covered record, to prove the boundary
+    // (module docs).
+    if after.torn.is_some()
+        || (purpose == Purpose::Write && after.frames.is_empty() && !ends_at_last(file, &h))
+    {
         return None;
     }
     let mut tail = Tail {
         index,
-        labels: Vec::new(),
-        devices: Vec::new(),
+        recent: Default::default(),
         records: after.frames.len(),
     };
     let mut recent = BTreeMap::new();
     for (i, frame) in after.frames.iter().enumerate() {
         let number = h.records as usize + 1 + i;
         let record = Record::decode(frame.kind, &frame.body).ok()?;
-        let (l, d) = rows_of(&record, frame.offset, number);
-        tail.labels.extend(l);
-        tail.devices.extend(d);
-        if l.is_some() {
+        let rows = rows_of(&record, frame.offset, number);
+        if rows[0].is_some() {
             recent.insert(frame.offset, frame.clone());
+        }
+        for (table, row) in tail.recent.iter_mut().zip(rows) {
+            table.extend(row);
         }
     }
     let reader = Reader {
@@ -205,11 +239,22 @@ pub(crate) fn read(
     let tip = Tip {
         head: after.head,
         end: file_len,
+        last: after.frames.last().map_or(h.last, |f| f.offset),
         records: h.records as usize + after.frames.len(),
     };
     let earlier = earlier_geneses(file, &genesis, h.covered);
     let vault = Vault::partial(&genesis, &earlier, &deposits, tip).ok()?;
     Some(ScopedRead { vault, tail })
+}
+
+/// True when the record at the index's `last` offset is a whole record
+/// (frame check, chain hash from the 32 bytes before it) that ends exactly
+/// at `covered` with the chain hash `head` (FORMAT.md §12: a writer's proof
+/// of the boundary when no record follows the index).
+fn ends_at_last(file: &File, h: &Header) -> bool {
+    read_frame(file, h.last, h.covered).is_some_and(|f| {
+        f.hash == h.head && h.last + (f.body.len() + log::FRAME_OVERHEAD) as u64 == h.covered
+    })
 }
 
 /// Records 2, 3, … while each is a History record holding a genesis: the
@@ -248,7 +293,15 @@ impl Reader<'_> {
             Scope::Whole => return None,
             Scope::Keys => Vec::new(),
             Scope::Entries(labels) => labels.clone(),
-            Scope::Device(device) => self.labels_for_device(tail, device)?,
+            Scope::Device(device) => self.labels_for(tail, &Lookup::Device(device.clone()))?,
+            Scope::KeyId(id) => self.labels_for(tail, &Lookup::KeyId(id.clone()))?,
+            Scope::Name(name) => {
+                let mut labels = self.labels_for(tail, &Lookup::Device(name.clone()))?;
+                if !labels.contains(name) {
+                    labels.push(name.clone());
+                }
+                labels
+            }
         };
         let mut found = BTreeMap::new();
         for label in &labels {
@@ -262,16 +315,24 @@ impl Reader<'_> {
         Some(found.into_values().collect())
     }
 
-    /// Labels of the deposits that name `device` (any version; the caller
-    /// keeps the entries whose current version does).
-    fn labels_for_device(&self, tail: &mut Tail, device: &str) -> Option<Vec<String>> {
+    /// Labels of the deposits that name the device or carry the key ID of
+    /// `lookup` (any version; the caller keeps the entries whose current
+    /// version does).
+    fn labels_for(&self, tail: &mut Tail, lookup: &Lookup) -> Option<Vec<String>> {
+        let (table, key) = match lookup {
+            Lookup::Device(device) => (Table::Devices, index::device_key(device)),
+            Lookup::KeyId(id) => (Table::KeyIds, index::key_id_key(id.as_str())),
+        };
         let mut labels = Vec::new();
-        for (frame, _) in self.rows(tail, Table::Devices, index::device_key(device))? {
+        for (frame, _) in self.rows(tail, table, key)? {
             if let Record::Deposit(d) = Record::decode(frame.kind, &frame.body).ok()? {
-                let named = d.attribute(attr::DEVICE).map(str::trim);
-                if named.is_some_and(|n| crate::vault::device_matches(n, device))
-                    && !labels.contains(&d.label)
-                {
+                let found = match lookup {
+                    Lookup::Device(device) => d
+                        .attribute(attr::DEVICE)
+                        .is_some_and(|n| crate::vault::device_matches(n.trim(), device)),
+                    Lookup::KeyId(id) => d.attribute(attr::KEY_ID).is_some_and(|s| id.matches(s)),
+                };
+                if found && !labels.contains(&d.label) {
                     labels.push(d.label);
                 }
             }
@@ -281,10 +342,7 @@ impl Reader<'_> {
 
     /// The frames of the rows with `key`, in the index and after it.
     fn rows(&self, tail: &mut Tail, table: Table, key: u64) -> Option<Vec<(Frame, usize)>> {
-        let recent = match table {
-            Table::Labels => &tail.labels,
-            Table::Devices => &tail.devices,
-        };
+        let recent = &tail.recent[table as usize];
         let recent: Vec<Row> = recent.iter().filter(|r| r.key == key).copied().collect();
         let mut frames = Vec::new();
         for row in tail.index.find(table, key).ok()? {
@@ -312,11 +370,16 @@ impl Tail {
         if self.records < REINDEX_AFTER {
             return None;
         }
-        let mut labels = self.index.rows(Table::Labels).ok()?;
-        let mut devices = self.index.rows(Table::Devices).ok()?;
-        labels.append(&mut self.labels);
-        devices.append(&mut self.devices);
-        Some(index::encode(covered, &mut labels, &mut devices))
+        let mut tables: Tables = Default::default();
+        let each = Table::ALL
+            .into_iter()
+            .zip(&mut tables)
+            .zip(&mut self.recent);
+        for ((table, rows), recent) in each {
+            *rows = self.index.rows(table).ok()?;
+            rows.append(recent);
+        }
+        Some(index::encode(covered, &mut tables))
     }
 }
 
@@ -332,17 +395,38 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn deposit(path: &Path, label: &str, device: Option<&str>) {
+        deposit_with(path, label, device, None);
+    }
+
+    /// The kind of the test labels: `win-*` hold BitLocker keys.
+    fn kind_of(label: &str) -> EntryKind {
+        if label.starts_with("win-") {
+            EntryKind::RecoveryKey
+        } else {
+            EntryKind::Password
+        }
+    }
+
+    /// A deposit; the key ID only for a BitLocker key (`win-*`).
+    fn deposit_with(path: &Path, label: &str, device: Option<&str>, key_id: Option<&str>) {
+        let kind = kind_of(label);
+        let secret: &[u8] = match kind {
+            EntryKind::RecoveryKey => b"000011-000022-000033-000044-000055-000066-000077-000088",
+            _ => b"pw",
+        };
         let s = EntrySecret {
             username: Zeroizing::new(String::new()),
-            secret: Zeroizing::new(b"pw".to_vec()),
+            secret: Zeroizing::new(secret.to_vec()),
         };
+        let key_id = key_id.filter(|_| kind == EntryKind::RecoveryKey);
         let meta = DepositMeta {
             device: device.map(str::to_owned),
+            key_id: key_id.map(str::to_owned),
             time: 7,
             ..DepositMeta::default()
         };
         append(path, &Scope::Entries(vec![label.into()]), |v| {
-            v.deposit(label, EntryKind::Password, &s, &meta)
+            v.deposit(label, kind, &s, &meta)
         })
         .unwrap()
         .unwrap();
@@ -374,22 +458,38 @@ mod tests {
             .vault
     }
 
-    const LABELS: [&str; 4] = ["mac-1", "mac-2", "win-1", "admin"];
+    const LABELS: [&str; 5] = ["mac-1", "mac-2", "win-1", "win-2", "admin"];
     const DEVICES: [&str; 3] = ["C02XK1", "c02xk1", "HOST-7"];
+    const KEY_IDS: [&str; 3] = ["1A2B3C4D", "99AA88BB", "1a2b3c4d"];
+    /// Key IDs as a person gives them: the stored ones, another case, a
+    /// whole GUID, and one no entry carries.
+    const ASKED: [&str; 4] = [
+        "1a2b3c4d",
+        "{99AA88BB-0000-1111-2222-333344445555}",
+        " 99aa88bb ",
+        "00000000",
+    ];
 
     #[derive(Debug, Clone)]
     enum Op {
-        Deposit(usize, Option<usize>),
+        Deposit(usize, Option<usize>, Option<usize>),
         Verified,
         WholeRead,
     }
 
     fn op() -> impl Strategy<Value = Op> {
+        let some = |n: usize| proptest::option::of(0..n);
         prop_oneof![
-            4 => (0..LABELS.len(), proptest::option::of(0..DEVICES.len())).prop_map(|(l, d)| Op::Deposit(l, d)),
+            4 => (0..LABELS.len(), some(DEVICES.len()), some(KEY_IDS.len()))
+                .prop_map(|(l, d, k)| Op::Deposit(l, d, k)),
             1 => Just(Op::Verified),
             1 => Just(Op::WholeRead),
         ]
+    }
+
+    /// The labels `lookup` selects (several allowed), or why none.
+    fn selected(v: &Vault, lookup: &Lookup) -> Result<Vec<String>, crate::vault::SelectError> {
+        v.select(&[], Some(lookup), crate::vault::Several::All)
     }
 
     proptest! {
@@ -401,7 +501,12 @@ mod tests {
             load(&path).unwrap(); // writes the first index
             for op in &ops {
                 match op {
-                    Op::Deposit(l, d) => deposit(&path, LABELS[*l], d.map(|d| DEVICES[d])),
+                    Op::Deposit(l, d, k) => deposit_with(
+                        &path,
+                        LABELS[*l],
+                        d.map(|d| DEVICES[d]),
+                        k.map(|k| KEY_IDS[k]),
+                    ),
                     Op::Verified => verified(&path),
                     Op::WholeRead => { load(&path).unwrap(); }
                 }
@@ -416,7 +521,7 @@ mod tests {
                 prop_assert_eq!(part.entries().len(), usize::from(whole.entries().contains_key(label)));
                 if let Some(w) = whole.entries().get(label) {
                     prop_assert_eq!(public(&part.entries().get(label).unwrap().versions), public(&w.versions));
-                    prop_assert_eq!(part.next_version(label, EntryKind::Password), whole.next_version(label, EntryKind::Password));
+                    prop_assert_eq!(part.next_version(label, kind_of(label)), whole.next_version(label, kind_of(label)));
                 }
             }
             for device in DEVICES {
@@ -428,6 +533,23 @@ mod tests {
                         .collect()
                 };
                 prop_assert_eq!(current(&part), current(&whole));
+                let lookup = Lookup::Device(device.into());
+                prop_assert_eq!(selected(&part, &lookup), selected(&whole, &lookup));
+            }
+            // Key IDs: the same labels as a whole replay's select, though
+            // an entry's key ID may have changed from version to version.
+            for asked in ASKED {
+                let id = KeyIdQuery::parse(asked).unwrap();
+                let part = through_index(&path, &Scope::KeyId(id.clone()));
+                prop_assert!(!part.is_whole());
+                let lookup = Lookup::KeyId(id);
+                prop_assert_eq!(selected(&part, &lookup), selected(&whole, &lookup));
+            }
+            // A session's name: the label when there is one, else the device.
+            for name in LABELS.iter().chain(&DEVICES) {
+                let part = through_index(&path, &Scope::Name(name.to_string()));
+                let lookup = crate::vault::session::SessionLookup::Name(name.to_string());
+                prop_assert_eq!(part.session_select(&lookup), whole.session_select(&lookup));
             }
             prop_assert!(through_index(&path, &Scope::Keys).entries().is_empty());
         }
@@ -471,18 +593,42 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_needs_a_record_after_the_index_and_no_torn_tail() {
+    fn a_writer_needs_a_record_after_the_index_or_its_last_record_and_no_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let path = new_vault(dir.path(), "v");
         deposit(&path, "a", None);
+        deposit(&path, "c", None);
         load(&path).unwrap(); // the index now covers the whole file
         let scope = Scope::Entries(vec!["a".into()]);
         let open = || File::open(&path).unwrap();
         assert!(read(&path, &open(), &scope, Purpose::Read).is_some());
         assert!(
-            read(&path, &open(), &scope, Purpose::Write).is_none(),
-            "nothing after the index proves where the records end"
+            read(&path, &open(), &scope, Purpose::Write).is_some(),
+            "the last covered record proves where the records end"
         );
+        // The same index with `last` anywhere but the last record's frame.
+        let good = fs::read(index_path(&path)).unwrap();
+        let whole = crate::store::load_records(&path).unwrap().vault;
+        let frames: Vec<u64> = whole.records().iter().map(|r| r.frame.offset).collect();
+        let last = *frames.last().unwrap();
+        for wrong in [frames[1], last - 1, last + 1, 0, u64::MAX] {
+            let header = Header {
+                last: wrong,
+                ..*Index::open(std::io::Cursor::new(&good)).unwrap().header()
+            };
+            let mut index = Index::open(File::open(index_path(&path)).unwrap()).unwrap();
+            let mut tables: Tables = Default::default();
+            for (table, rows) in Table::ALL.into_iter().zip(&mut tables) {
+                *rows = index.rows(table).unwrap();
+            }
+            fs::write(index_path(&path), index::encode(&header, &mut tables)).unwrap();
+            assert!(read(&path, &open(), &scope, Purpose::Read).is_some());
+            assert!(
+                read(&path, &open(), &scope, Purpose::Write).is_none(),
+                "last {wrong} proves nothing"
+            );
+            fs::write(index_path(&path), &good).unwrap();
+        }
         deposit(&path, "b", None);
         assert!(read(&path, &open(), &scope, Purpose::Write).is_some());
         // A torn tail after the records: only a whole replay sets it aside.
@@ -511,7 +657,7 @@ mod tests {
                 offset,
                 number: 3,
             };
-            let bytes = index::encode(&header, &mut [row], &mut []);
+            let bytes = index::encode(&header, &mut [vec![row], vec![], vec![]]);
             fs::write(index_path(&path), bytes).unwrap();
             let file = File::open(&path).unwrap();
             let read = read(

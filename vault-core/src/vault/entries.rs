@@ -670,6 +670,7 @@ impl<'a> EntryRef<'a> {
                 record: v.record as usize,
                 offset: v.offset,
                 device: texts[0],
+                key_id: texts[1],
             })
         })
     }
@@ -724,6 +725,8 @@ pub struct VersionRef<'a> {
     pub offset: u64,
     /// The device it names.
     pub device: Option<&'a str>,
+    /// The BitLocker key ID it carries.
+    pub key_id: Option<&'a str>,
 }
 
 #[cfg(test)]

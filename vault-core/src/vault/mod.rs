@@ -190,6 +190,8 @@ pub struct Vault {
     count: usize,
     /// File offset just past the last record.
     end: u64,
+    /// File offset of the last record's frame.
+    last: u64,
     /// False when read through the index: only some entries are here.
     whole: bool,
     /// The genesis records of earlier generations, kept in History by each
@@ -223,6 +225,8 @@ pub struct Tip {
     pub head: [u8; 32],
     /// File offset just past the last record.
     pub end: u64,
+    /// File offset of the last record's frame.
+    pub last: u64,
     /// Records in the file.
     pub records: usize,
 }
@@ -447,6 +451,10 @@ impl Vault {
     /// File offset just past the last record.
     pub fn end(&self) -> u64 {
         self.end
+    }
+    /// File offset of the last record's frame.
+    pub fn last_offset(&self) -> u64 {
+        self.last
     }
     /// True when every record was replayed; false when the vault was read
     /// in part through the index (see [`Vault::partial`]).

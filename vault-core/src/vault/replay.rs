@@ -94,6 +94,7 @@ impl Vault {
             verifications: BTreeMap::new(),
             count: 1,
             end: frame_end(first),
+            last: first.offset,
             whole: true,
             earlier: Vec::new(),
             checked_through: 0,
@@ -155,6 +156,7 @@ impl Vault {
         }
         vault.head = tip.head;
         vault.end = tip.end;
+        vault.last = tip.last;
         vault.count = tip.records;
         vault.whole = false;
         Ok(vault)
@@ -265,6 +267,7 @@ impl Vault {
         self.head = frame.hash;
         self.count += 1;
         self.end = frame_end(frame);
+        self.last = frame.offset;
         Ok(())
     }
 
