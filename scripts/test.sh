@@ -7,7 +7,9 @@
 #    installed when this runs as root with apt-get; otherwise it stops at
 #    once and prints the one command to run.
 # 2. Runs `cargo test --workspace --locked ARGS...` (ARGS: a test-name
-#    filter, `-- --nocapture`, ...).
+#    filter, `-- --nocapture`, ...), then, without ARGS, the recovery page
+#    in headless Chromium (tests/kit/run.sh: it installs Debian's chromium
+#    and playwright-core from tests/kit/package-lock.json).
 # 3. Tests that cannot run here (mounts need root) call the harness's
 #    `skip` (tests/it/util.rs), which writes their name to
 #    $BREAKGLASS_SKIP_LOG: they are listed by name and counted as skipped,
@@ -67,6 +69,15 @@ export BREAKGLASS_SKIP_LOG="$work/skipped"
 set +e
 cargo test --workspace --locked "$@" 2>&1 | tee "$work/output"
 status=${PIPESTATUS[0]}
+# The recovery page in headless Chromium (tests/kit/run.sh), with the
+# command-line binary the tests just built; only for a whole run (no
+# test-name filter). Its results are in cargo's form and counted below.
+if [ "$#" -eq 0 ]; then
+  echo "== the recovery page in a browser (tests/kit/run.sh)"
+  tests/kit/run.sh "${CARGO_TARGET_DIR:-target}/debug/breakglass" 2>&1 | tee -a "$work/output"
+  kit_status=${PIPESTATUS[0]}
+  [ "$status" -ne 0 ] || status=$kit_status
+fi
 set -e
 
 # `test result: ok. 117 passed; 0 failed; 0 ignored; ...`, one per binary.
@@ -85,6 +96,6 @@ if [ "$skipped" -gt 0 ]; then
 fi
 echo "$((passed - skipped)) passed, $failed failed, $skipped skipped"
 if [ "$status" -ne 0 ]; then
-  echo "scripts/test.sh: cargo test failed (exit $status)" >&2
+  echo "scripts/test.sh: the tests failed (exit $status)" >&2
   exit "$status"
 fi
