@@ -69,8 +69,14 @@ echo not-alices-passphrase | "$bg" verify-share vault.bg --share alice.share 2>w
 cp "$root/fixtures/v2/carol.share" foreign.share
 "$bg" verify-share vault.bg --share foreign.share 2>foreign.txt >/dev/null || true
 cp vault.bg before.bg
+# The same passphrase check natively, for comparison with the page's.
+cp vault.bg native.bg
+t0=$(date +%s%N)
+echo alice-kit-passphrase | "$bg" verify-share native.bg --share alice.share >/dev/null 2>&1
+native_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 
 node "$here/kit.test.mjs" "$root/target/kit/breakglass-kit.html" "$work" | tee results.txt
+echo "kit: the same share and passphrase with the command line (verify-share, this build): ${native_ms} ms"
 
 # The vault the page saved: the command line verifies the whole chain and
 # finds the page's unseal record at its end.
