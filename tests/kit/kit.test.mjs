@@ -101,6 +101,11 @@ await step("a_share_of_another_vault_gets_the_command_lines_words", async () => 
   expect(m === cliMessage("foreign.txt"), `page: ${m}\ncommand line: ${cliMessage("foreign.txt")}`);
 });
 
+await step("a_file_past_the_share_budget_is_refused_unread", async () => {
+  const m = await nextMessage(() => page.setInputFiles("#share-file", join(work, "huge.share")));
+  expect(m === "share huge.share: not a share (100 KiB; a share is under 2 KiB) — choose the custodian's share file", m);
+});
+
 await step("a_wrong_passphrase_gets_the_command_lines_words_and_the_share_waits", async () => {
   const chosen = page.setInputFiles("#share-file", join(work, "alice.share"));
   await page.waitForSelector("#passphrase-box:not([hidden])");

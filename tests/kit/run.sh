@@ -68,6 +68,7 @@ cp shares/alice.share alice.share
 echo not-alices-passphrase | "$bg" verify-share vault.bg --share alice.share 2>wrong.txt >/dev/null || true
 cp "$root/fixtures/v2/carol.share" foreign.share
 "$bg" verify-share vault.bg --share foreign.share 2>foreign.txt >/dev/null || true
+head -c 102400 /dev/zero | tr '\0' 'A' >huge.share
 cp vault.bg before.bg
 # The same passphrase check natively, for comparison with the page's.
 cp vault.bg native.bg

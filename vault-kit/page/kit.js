@@ -140,7 +140,9 @@
     const f = ev.target.files[0];
     if (!f) return;
     vaultName = f.name;
-    const answer = call("open", {}, new Uint8Array(await f.arrayBuffer()));
+    const answer = f.size > MAX_VAULT_FILE
+      ? { ok: false, error: `this vault file is ${Math.round(f.size / 1048576)} MiB: the recovery page opens vaults up to 512 MiB; use the breakglass command line, which reads any size` }
+      : call("open", {}, new Uint8Array(await f.arrayBuffer()));
     if (!answer.ok) {
       $("vault-summary").hidden = true;
       $("step-shares").hidden = true;
@@ -171,6 +173,9 @@
 
   /* The largest picture read: 40 megapixels, as on the command line. */
   const MAX_PIXELS = 40000000;
+  const MAX_PICTURE_FILE = 64 * 1048576;
+  const MAX_SHARE_TEXT = 64 * 1024;
+  const MAX_VAULT_FILE = 512 * 1048576;
 
   function pixels(source, w, h) {
     if (w * h > MAX_PIXELS) return null;
@@ -194,8 +199,18 @@
 
   $("share-file").addEventListener("change", async (ev) => {
     for (const f of Array.from(ev.target.files)) {
+      // Budgets before anything is read: a photo file up to 64 MiB, a
+      // share's text up to 64 KiB (vault-kit/src/kit.rs says the same).
+      const head = new Uint8Array(await f.slice(0, 4).arrayBuffer());
+      const picture = isPicture(head);
+      if (f.size > (picture ? MAX_PICTURE_FILE : MAX_SHARE_TEXT)) {
+        say(picture
+          ? `share ${f.name}: this photo file is ${Math.round(f.size / 1048576)} MiB: take it at a lower resolution (at most 64 MiB)`
+          : `share ${f.name}: not a share (${Math.round(f.size / 1024)} KiB; a share is under 2 KiB) — choose the custodian's share file`, "error");
+        continue;
+      }
       const bytes = new Uint8Array(await f.arrayBuffer());
-      if (isPicture(bytes)) {
+      if (picture) {
         let bitmap;
         try {
           bitmap = await createImageBitmap(new Blob([bytes]));

@@ -9,6 +9,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::kit::{secret_text, Kit, Offered, Refused};
 
+/// The largest JSON argument of a call (a passphrase of 1 MiB, escaped).
+pub const MAX_ARG: usize = 8 << 20;
+
 /// The page's state: no vault yet, or one.
 #[derive(Default)]
 pub struct Session {
@@ -64,6 +67,13 @@ impl Session {
         bytes: Vec<u8>,
         clock_ms: &mut dyn FnMut() -> f64,
     ) -> Answer {
+        if arg.len() > MAX_ARG {
+            return Answer::of(Err(Refused(format!(
+                "the page sent a call of {} MiB: at most {} MiB",
+                arg.len() >> 20,
+                MAX_ARG >> 20
+            ))));
+        }
         let mut arg: Value = match serde_json::from_slice(arg) {
             Ok(v) => v,
             Err(_) => return Answer::of(Err(Refused("the page sent a malformed call".into()))),

@@ -4,7 +4,7 @@
 //! Pure logic over bytes: the page hands in the file, the typed lines, the
 //! photos' pixels and the clock, and takes back the new file.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use vault_core::log;
 use vault_core::receipt::Receipt;
 use vault_core::scan;
@@ -19,6 +19,23 @@ use zeroize::Zeroizing;
 /// The most entries one search lists: the page shows them as a list to
 /// tick, and a fleet vault has a million.
 pub const LISTED: usize = 200;
+
+/// The largest vault file the page opens: the browser holds the file, a
+/// copy in the WebAssembly memory and the replayed state (about 235 bytes
+/// an entry), within WebAssembly's 4 GiB. Larger vaults (fleets of
+/// millions) are for the command line, which streams them.
+pub const MAX_VAULT_FILE: usize = 512 << 20;
+
+/// The longest share text accepted (a share file, pasted text, a QR
+/// code's payload): a share is under 2 KiB; anything near this is not one.
+pub const MAX_SHARE_TEXT: usize = 64 << 10;
+
+/// The largest picture searched: 40 megapixels, as on the command line
+/// (`--share photo.jpg`); the page refuses larger ones before decoding.
+pub const MAX_PICTURE_PIXELS: u64 = 40_000_000;
+
+/// The longest passphrase accepted, as a line on the command line's stdin.
+pub const MAX_PASSPHRASE: usize = 1 << 20;
 
 /// A vault file opened in the page.
 pub struct Kit {
@@ -95,6 +112,14 @@ impl Kit {
     /// set aside and the new record written in its place, as the command
     /// line's next append would.
     pub fn open(bytes: Vec<u8>) -> Result<Self, Refused> {
+        if bytes.len() > MAX_VAULT_FILE {
+            return Err(Refused(format!(
+                "this vault file is {} MiB: the recovery page opens vaults up to {} MiB; \
+                 use the breakglass command line, which reads any size",
+                bytes.len() >> 20,
+                MAX_VAULT_FILE >> 20
+            )));
+        }
         let parsed = log::parse(&bytes).map_err(|e| Refused(format!("this vault file: {e}")))?;
         let vault = Vault::replay(&parsed).map_err(|e| Refused(format!("this vault file: {e}")))?;
         let end = usize::try_from(vault.end()).map_err(|_| Refused("file too large".into()))?;
@@ -169,6 +194,12 @@ impl Kit {
     /// in messages.
     pub fn offer_text(&mut self, source: &str, text: &str) -> Result<Offered, Refused> {
         self.not_spent()?;
+        if text.len() > MAX_SHARE_TEXT {
+            return Err(Refused(format!(
+                "share {source}: not a share ({} KiB; a share is under 2 KiB) — choose the custodian's share file",
+                text.len() >> 10
+            )));
+        }
         let body = share_text::decode(text).map_err(|e| {
             let who = share_text::header_field(text, "Custodian")
                 .map(|c| format!("custodian {c} (per its header): "))
@@ -207,6 +238,11 @@ impl Kit {
         out_of_time: &mut dyn FnMut() -> bool,
     ) -> Result<Offered, Refused> {
         self.not_spent()?;
+        if u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS {
+            return Err(Refused(format!(
+                "share {source}: this picture is larger than 40 megapixels: take it at a lower resolution"
+            )));
+        }
         let luma = scan::luma_from_rgba(width, height, rgba)
             .ok_or_else(|| Refused(format!("share {source}: not a readable picture")))?;
         let (outcomes, timed_out) = scan::search_here(&luma, false, out_of_time);
@@ -220,6 +256,14 @@ impl Kit {
     /// be typed again.
     pub fn unlock(&mut self, passphrase: Option<SecretString>) -> Result<String, Refused> {
         self.not_spent()?;
+        if passphrase
+            .as_ref()
+            .is_some_and(|p| p.expose_secret().len() > MAX_PASSPHRASE)
+        {
+            return Err(Refused(
+                "this passphrase is longer than 1 MiB: type the custodian's passphrase".into(),
+            ));
+        }
         let Some((source, body)) = self.pending.take() else {
             return Err(Refused("no share is waiting for a passphrase".into()));
         };

@@ -8,7 +8,9 @@ use serde_json::Value;
 use vault_core::log;
 use vault_core::vault::Vault;
 use vault_kit::api::Session;
-use vault_kit::kit::{secret_text, Kit, Refused, LISTED};
+use vault_kit::kit::{
+    secret_text, Kit, Refused, LISTED, MAX_PASSPHRASE, MAX_SHARE_TEXT, MAX_VAULT_FILE,
+};
 
 fn fixture(path: &str) -> Vec<u8> {
     let p = format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -295,6 +297,53 @@ fn the_calls_answer_json_with_the_same_words() {
 
     let (v, _) = call(&mut s, "no_such_call", "{}", vec![]);
     assert_eq!(v["error"], "unknown call no_such_call");
+    let big = format!(r#"{{"text":"{}"}}"#, "A".repeat(vault_kit::api::MAX_ARG));
+    let (v, _) = call(&mut s, "find", &big, vec![]);
+    assert_eq!(v["error"], "the page sent a call of 8 MiB: at most 8 MiB");
     let (v, _) = call(&mut s, "find", "{not json", vec![]);
     assert_eq!(v["error"], "the page sent a malformed call");
+}
+
+#[test]
+fn every_input_has_a_budget_and_past_it_is_refused_by_name() {
+    let Err(Refused(e)) = Kit::open(vec![0; MAX_VAULT_FILE + 1]) else {
+        panic!("a vault file past the page's budget was read")
+    };
+    assert!(
+        e.contains("up to 512 MiB") && e.contains("command line"),
+        "{e}"
+    );
+
+    let mut kit = Kit::open(fixture("v2/golden.bg")).unwrap();
+    let long = "A".repeat(MAX_SHARE_TEXT + 1);
+    let Err(Refused(e)) = kit.offer_text("big.share", &long) else {
+        panic!("a huge text was decoded as a share")
+    };
+    assert!(e.starts_with("share big.share: not a share"), "{e}");
+    // At the limit it is decoded (and refused as no share, by its content).
+    let Err(Refused(e)) = kit.offer_text("at-limit", &long[..MAX_SHARE_TEXT]) else {
+        panic!("AAAA… accepted as a share")
+    };
+    assert!(!e.contains("not a share ("), "{e}");
+
+    let Err(Refused(e)) = kit.offer_picture("huge.png", 8000, 5001, &[], &mut || false) else {
+        panic!("a 40 Mpx+ picture was searched")
+    };
+    assert!(e.contains("larger than 40 megapixels"), "{e}");
+    let Err(Refused(e)) = kit.offer_picture("short.png", 10, 10, &[0; 399], &mut || false) else {
+        panic!("pixels that do not match the size were searched")
+    };
+    assert_eq!(e, "share short.png: not a readable picture");
+
+    kit.offer_text("alice.share", &text("v2/alice.share"))
+        .unwrap();
+    let Err(Refused(e)) = kit.unlock(pass(&"x".repeat(MAX_PASSPHRASE + 1))) else {
+        panic!("a passphrase past the budget was hashed")
+    };
+    assert!(e.contains("longer than 1 MiB"), "{e}");
+    assert_eq!(
+        kit.pending(),
+        Some("alice"),
+        "still waiting for the right one"
+    );
 }
