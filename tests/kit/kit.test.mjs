@@ -176,6 +176,15 @@ await step("the_current_secret_is_shown", async () => {
   expect(s === "Kit-Entra-Secret-43!", `shown: ${s}`);
 });
 
+await step("the_printout_has_the_receipt_and_not_the_secret", async () => {
+  await page.emulateMedia({ media: "print" });
+  expect(await page.isVisible("#receipt"), "the receipt is printed");
+  expect(!(await page.isVisible("#secrets")), "the secrets are not printed");
+  await page.emulateMedia({ media: "screen" });
+  const r = await page.textContent("#receipt");
+  expect(/^breakglass-receipt:v1:/.test(r), r);
+});
+
 await step("nothing_left_the_page", async () => {
   expect(outside.length === 0, `requests: ${outside.join(", ")}`);
   expect(problems.length === 0, `page errors: ${problems.join(" | ")}`);
