@@ -180,7 +180,7 @@ build() {
     flags+=" --remap-path-prefix=$src=/breakglass --remap-path-prefix=$build=/target"
     flags+=" -C strip=symbols"
     case "$target" in
-        *windows-gnu) flags+=" -C link-arg=-Wl,--no-insertion-timestamp" ;;
+        *windows-gnu) flags+=" -C link-arg=-Wl,--no-insert-timestamp" ;;
         *apple*) flags+=" -C link-arg=-F$(macos_frameworks)" ;;
     esac
     local cargo=(cargo build)
