@@ -12,13 +12,16 @@ pub fn now() -> u64 {
 
 /// `user@host`, self-asserted, for the audit trail.
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+    // Windows names the user and the machine in its own variables.
+    #[cfg(windows)]
+    let user = user.or_else(|_| std::env::var("USERNAME"));
+    let user = user.unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"));
+    #[cfg(windows)]
+    let host = host.or_else(|_| std::env::var("COMPUTERNAME"));
+    let host = host.map(|h| h.trim().to_owned()).unwrap_or_default();
     if host.is_empty() {
         user
     } else {

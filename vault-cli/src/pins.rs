@@ -4,7 +4,8 @@
 //! fingerprint changed, naming the old and the new. Scripts pin explicitly
 //! with `--expect`. The file: `$BREAKGLASS_KNOWN_VAULTS`, else
 //! `$XDG_CONFIG_HOME/breakglass/known_vaults`, else
-//! `~/.config/breakglass/known_vaults` (mode 0600); one line a vault:
+//! `~/.config/breakglass/known_vaults` (mode 0600; on Windows
+//! `%APPDATA%\breakglass\known_vaults`, as monitoring.conf); one line a vault:
 //! `<fingerprint, 64 hex> <absolute path>`.
 
 use std::io::Write;
@@ -19,6 +20,11 @@ pub fn file() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("BREAKGLASS_KNOWN_VAULTS") {
         return Some(PathBuf::from(p));
     }
+    #[cfg(windows)]
+    let config = std::env::var_os("APPDATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)?;
+    #[cfg(not(windows))]
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;

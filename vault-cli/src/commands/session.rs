@@ -45,10 +45,11 @@ const POLL: Duration = Duration::from_millis(200);
 /// Ctrl-C (SIGINT) and SIGTERM end the session with its end record instead
 /// of killing it: the flag they set is read between lookups, and before a
 /// secret is shown. A second one ends the process at once (exit 130), for
-/// a session waiting on a lock someone else holds.
+/// a session waiting on a lock someone else holds. On Windows, Ctrl-C
+/// reaches the C runtime's SIGINT handler the same way; Ctrl-Break or
+/// closing the console window still end the process without the record.
 fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    #[cfg(unix)]
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // Registered first, so it sees the flag as the signal before set it.
         let second = signal_hook::flag::register_conditional_shutdown(

@@ -229,9 +229,7 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
 /// slower reads, and no fsync is needed (a torn index fails its checks).
 fn write_index(path: &Path, write: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>) {
     let target = scope::index_path(path);
-    let written = tempfile::Builder::new()
-        .prefix(".breakglass-index-")
-        .permissions(secret_file_permissions())
+    let written = temp_builder(".breakglass-index-")
         .tempfile_in(parent_dir(path))
         .and_then(|tmp| {
             let mut out = io::BufWriter::new(tmp.as_file());
@@ -562,7 +560,16 @@ fn still_named(path: &Path, file: &File) -> Result<bool, StoreError> {
         let named = fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
         Ok(open.ino() == named.ino() && open.dev() == named.dev())
     }
-    #[cfg(not(unix))]
+    // Windows: the volume serial number and file index of both handles.
+    #[cfg(windows)]
+    {
+        let open =
+            same_file::Handle::from_file(file.try_clone().map_err(|e| StoreError::io(path, e))?)
+                .map_err(|e| StoreError::io(path, e))?;
+        let named = same_file::Handle::from_path(path).map_err(|e| StoreError::io(path, e))?;
+        Ok(open == named)
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (path, file);
         Ok(true)
@@ -609,8 +616,13 @@ pub fn rewrite<T, E>(
             n += 1;
         }
         fs::hard_link(path, &backup).map_err(|e| StoreError::io(&backup, e))?;
-        tmp.persist(path)
-            .map_err(|e| StoreError::io(path, e.error))?;
+        tmp.persist(path).map_err(|e| {
+            // Windows will not rename over a file that is open, and the
+            // lock holds the vault open (SECURITY.md, "Platforms").
+            #[cfg(windows)]
+            let _ = fs::remove_file(&backup);
+            StoreError::io(path, replace_error(e.error))
+        })?;
         sync_dir(dir).map_err(|e| StoreError::io(dir, e))?;
         // The index described the old file; the next read rebuilds it.
         let _ = fs::remove_file(scope::index_path(path));
@@ -618,22 +630,48 @@ pub fn rewrite<T, E>(
     })
 }
 
+/// Why the vault could not be replaced by its rewrite.
+#[cfg(not(windows))]
+fn replace_error(e: io::Error) -> io::Error {
+    e
+}
+
+/// Why the vault could not be replaced by its rewrite, and, on Windows,
+/// what to do about it.
+#[cfg(windows)]
+fn replace_error(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "{e}; on Windows the vault cannot be replaced while it is locked, so rekey \
+             and upgrade do not work there yet: run them on Linux or macOS (the vault \
+             is unchanged)"
+        ),
+    )
+}
+
 /// A new, empty 0600 temporary file beside `path`; removed on drop unless
 /// persisted.
 fn new_temp(path: &Path) -> Result<tempfile::NamedTempFile, StoreError> {
-    tempfile::Builder::new()
-        .prefix(".breakglass-")
-        .permissions(secret_file_permissions())
+    temp_builder(".breakglass-")
         .tempfile_in(parent_dir(path))
         .map_err(|e| StoreError::io(path, e))
+}
+
+/// Temporary files named `PREFIX…`, mode 0600 on Unix. Elsewhere the file
+/// gets the directory's default access (SECURITY.md, platforms).
+fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    builder.permissions(secret_file_permissions());
+    builder
 }
 
 /// `contents` in a new 0600 temporary file beside `path`, synced to disk;
 /// removed on drop unless persisted.
 fn synced_temp(path: &Path, contents: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".breakglass-")
-        .permissions(secret_file_permissions())
+    let mut tmp = temp_builder(".breakglass-")
         .tempfile_in(parent_dir(path))
         .map_err(|e| StoreError::io(path, e))?;
     tmp.write_all(contents)
@@ -719,13 +757,6 @@ pub fn write_new_file(path: &Path, contents: &[u8], force: bool) -> Result<(), S
 fn secret_file_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn secret_file_permissions() -> fs::Permissions {
-    fs::metadata(".")
-        .map(|m| m.permissions())
-        .expect("current directory")
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
