@@ -2,6 +2,7 @@
 # Unseal in the browser (the recovery kit in headless Chromium) against the
 # native binary, on the same machine, same vault, same shares (issue 16):
 #   bench/kit.sh [RUNS]          default 5 runs each; medians printed
+#   BG=/path/to/breakglass bench/kit.sh   (another build; default: release)
 # A 3-of-3 vault with init's default Argon2id (m=64 MiB, t=3, p=4) on all
 # three shares. Native: `breakglass unseal` with the three share files and
 # passphrases on stdin, a whole process each run, on a fresh copy of the
@@ -13,8 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=${1:-5}
-cargo build --release --quiet -p vault-cli
-bg=$root/target/release/breakglass
+if [ -z "${BG:-}" ]; then
+  cargo build --release --quiet -p vault-cli
+  BG=$root/target/release/breakglass
+fi
+bg=$BG
 scripts/kit.sh target/kit/breakglass-kit.html >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

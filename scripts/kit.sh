@@ -19,14 +19,20 @@ out=${1:-target/kit/breakglass-kit.html}
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 ||
   rustup target add wasm32-wasip1 >/dev/null
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git status --porcelain 2>/dev/null)" ]; then commit="$commit+changes"; fi
+# The version printed in the page's footer: the release script names the
+# commit it exported; otherwise this checkout's.
+label=${BREAKGLASS_KIT_VERSION:-}
+if [ -z "$label" ]; then
+  version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+  commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  if [ -n "$(git status --porcelain 2>/dev/null)" ]; then commit="$commit+changes"; fi
+  label="$version ($commit)"
+fi
 
 CARGO_TARGET_DIR=$root/target/kit RUSTFLAGS="--remap-path-prefix=$root=/breakglass --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
   cargo build -q -p vault-kit --lib --release --locked --target wasm32-wasip1
 wasm=$root/target/kit/wasm32-wasip1/release/vault_kit.wasm
 
 mkdir -p "$(dirname "$out")"
-cargo run -q -p vault-kit --bin kit-assemble --locked -- "$wasm" "$out" "$version ($commit)"
+cargo run -q -p vault-kit --bin kit-assemble --locked -- "$wasm" "$out" "$label"
 echo "recovery page: $out ($(wc -c <"$out") bytes; WebAssembly $(wc -c <"$wasm") bytes)"

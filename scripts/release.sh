@@ -231,6 +231,13 @@ if [ $check = 0 ]; then
         build "$src" "$root/target/release-build" "$t" "$dist/$(name_of "$t")"
         say "$t: $(stat -c %s "$dist/$(name_of "$t")") bytes, $((SECONDS - start)) s"
     done
+    # The recovery page (docs/RECOVERY-KIT.md): the same file for every
+    # platform, built from the same export.
+    start=$SECONDS
+    kit=breakglass-$version-recovery-kit.html
+    (cd "$src" && BREAKGLASS_KIT_VERSION="$version (commit $commit)" scripts/kit.sh "$dist/$kit" >/dev/null) ||
+        fail "the recovery page: the build failed (see above)"
+    say "recovery page: $(stat -c %s "$dist/$kit") bytes, $((SECONDS - start)) s"
     (cd "$dist" && sha256sum -- breakglass-* >SHA256SUMS)
     {
         echo "breakglass $version"
