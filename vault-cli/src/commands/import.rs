@@ -86,33 +86,39 @@ pub fn run(a: ImportArgs) -> CliResult {
         std::fs::read(&a.from)
             .map_err(|e| CliError::input(format!("{}: {e}", a.from.display())))?,
     );
-    let parsed = import::read(&bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
     if a.dry_run {
+        let parsed =
+            import::read(&bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
         dry_run(&a, &parsed);
         return Ok(());
     }
-    let Parsed {
-        rows, mut errors, ..
-    } = parsed;
-    let total = rows.len() + errors.len();
+    // Rows are read twice: once to check and order them, keeping where
+    // each is (the plan), and once more, one at a time, as each is sealed
+    // and its frame streamed to a temporary file (HARDENING.md "Budgets").
+    let plan = import::plan(bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
+    let mut errors = plan.errors.clone();
+    let total = plan.len() + errors.len();
     if a.strict && !errors.is_empty() {
         return Err(refused(&a, &errors));
     }
     let (actor, time) = (context::actor(), context::now());
-    let bar = super::progress(rows.len(), "sealing");
+    let bar = super::progress(plan.len(), "sealing");
     let mut outcome = Outcome::default();
     let mut first = 0;
-    let written = store::append_many(&a.vault, |vault| {
+    let written = store::append_streamed(&a.vault, |vault, out| {
         first = vault.record_count() + 1;
         // Again under the lock: the file may have changed since.
         super::check_expected(&a.vault, vault, expected.as_ref(), refused_pin).map_err(Some)?;
-        let (bytes, o, row_errors) = import::deposit(vault, rows, &actor, time, || bar.inc(1));
+        // A failed write is reported by the store, which kept it.
+        let (o, row_errors) = plan
+            .deposit(vault, &actor, time, out, || bar.inc(1))
+            .map_err(|_| None)?;
         outcome = o;
         errors.extend(row_errors);
         if a.strict && !errors.is_empty() {
             return Err(None);
         }
-        Ok(bytes)
+        Ok(())
     })?;
     bar.finish_and_clear();
     errors.sort_by_key(|e| e.line);

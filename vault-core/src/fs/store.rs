@@ -524,6 +524,82 @@ pub fn append_many<E>(
     })
 }
 
+/// [`append_many`] for many records: `build` writes their frames to a
+/// temporary file beside the vault (0600; frames hold only sealed
+/// secrets) instead of memory, and they are copied to the vault's end in
+/// one write and one fsync once `build` returns `Ok`. All or nothing, as
+/// [`append_many`]: nothing reaches the vault if `build` fails or its
+/// writer does (then the error is the writer's), and a failed copy is cut
+/// back. Returns the bytes appended.
+pub fn append_streamed<E>(
+    path: &Path,
+    build: impl FnOnce(&mut Vault, &mut dyn Write) -> Result<(), E>,
+) -> Result<Result<u64, E>, StoreError> {
+    let mut build = Some(build);
+    with_exclusive(path, |file| {
+        let ReadVault {
+            loaded, good_len, ..
+        } = read_whole(path, file, false)?;
+        if let Some(torn) = &loaded.torn {
+            set_aside_tail(path, file, torn)?;
+        }
+        let build = build.take().expect("runs once");
+        let mut vault = loaded.vault;
+        let mut tmp = new_temp(path)?;
+        let mut out = Kept {
+            out: io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()),
+            failed: None,
+        };
+        let built = build(&mut vault, &mut out);
+        let flushed = out.flush();
+        if let Some(e) = out.failed.take() {
+            return Err(StoreError::io(path, e));
+        }
+        if let Err(e) = built {
+            return Ok(Err(e));
+        }
+        flushed.map_err(|e| StoreError::io(path, e))?;
+        drop(out);
+        let frames = tmp.as_file_mut();
+        let len = frames
+            .stream_position()
+            .map_err(|e| StoreError::io(path, e))?;
+        if len > 0 {
+            frames
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| StoreError::io(path, e))?;
+            copy_at_end(path, file, good_len, frames)?;
+            write_index(path, |out| scope::write_index(&vault, out));
+        }
+        Ok(Ok(len))
+    })
+}
+
+/// A writer that keeps its first error, so that the caller learns of it
+/// whatever `build` made of it.
+struct Kept<W: Write> {
+    out: W,
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> Write for Kept<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(io::Error::new(e.kind(), e.to_string()));
+        }
+        self.out.write(buf).inspect_err(|e| {
+            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().inspect_err(|e| {
+            self.failed
+                .get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+}
+
 /// Runs `f` with the vault file open for writing under an exclusive lock.
 /// A rewrite (rekey) replaces the file by rename while others wait for the
 /// lock on the old one: after locking, the path is checked to still name
@@ -691,6 +767,26 @@ fn write_at_end(path: &Path, file: &mut File, len: u64, frame: &[u8]) -> Result<
     let result = file
         .seek(SeekFrom::Start(len))
         .and_then(|_| file.write_all(frame))
+        .and_then(|_| file.sync_data());
+    if let Err(e) = result {
+        // Leave no partial record: cut back to what was there. If even
+        // that fails, the next reader sees a torn tail and sets it aside.
+        let _ = file.set_len(len).and_then(|_| file.sync_data());
+        return Err(StoreError::io(path, e));
+    }
+    Ok(())
+}
+
+/// [`write_at_end`] from a reader: everything `from` holds, at `len`.
+fn copy_at_end(
+    path: &Path,
+    file: &mut File,
+    len: u64,
+    from: &mut impl Read,
+) -> Result<(), StoreError> {
+    let result = file
+        .seek(SeekFrom::Start(len))
+        .and_then(|_| io::copy(from, file))
         .and_then(|_| file.sync_data());
     if let Err(e) = result {
         // Leave no partial record: cut back to what was there. If even

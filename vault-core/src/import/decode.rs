@@ -112,25 +112,38 @@ impl Decoded {
 
 /// Decodes `bytes` to text (see the module documentation).
 pub fn decode_text(bytes: &[u8]) -> Result<(Zeroizing<String>, TextEncoding), DecodeError> {
-    let (text, encoding) = if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        let which = if enc == encoding_rs::UTF_8 {
-            TextEncoding::Utf8Bom
-        } else if enc == encoding_rs::UTF_16LE {
-            TextEncoding::Utf16Le
+    decode_text_owned(Zeroizing::new(bytes.to_vec()))
+}
+
+/// [`decode_text`], taking the bytes: UTF-8 (with or without a BOM)
+/// becomes the text in place, without a copy.
+pub fn decode_text_owned(
+    mut bytes: Zeroizing<Vec<u8>>,
+) -> Result<(Zeroizing<String>, TextEncoding), DecodeError> {
+    let (text, encoding) = if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(&bytes) {
+        if enc == encoding_rs::UTF_8 {
+            bytes.drain(..bom);
+            let text =
+                utf8(bytes).map_err(|_| DecodeError::Malformed(TextEncoding::Utf8Bom.name()))?;
+            (text, TextEncoding::Utf8Bom)
         } else {
-            TextEncoding::Utf16Be
-        };
-        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
-        let text = Zeroizing::new(text.into_owned());
-        if had_errors {
-            return Err(DecodeError::Malformed(which.name()));
+            let which = if enc == encoding_rs::UTF_16LE {
+                TextEncoding::Utf16Le
+            } else {
+                TextEncoding::Utf16Be
+            };
+            let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+            let text = Zeroizing::new(text.into_owned());
+            if had_errors {
+                return Err(DecodeError::Malformed(which.name()));
+            }
+            (text, which)
         }
-        (text, which)
     } else {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => (Zeroizing::new(s.to_owned()), TextEncoding::Utf8),
-            Err(_) => {
-                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+        match utf8(bytes) {
+            Ok(text) => (text, TextEncoding::Utf8),
+            Err(bytes) => {
+                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes);
                 let text = Zeroizing::new(text.into_owned());
                 // encoding_rs maps 0x81, 0x8D, 0x8F, 0x90 and 0x9D (unassigned
                 // in Windows-1252) to C1 controls: no export holds them.
@@ -145,6 +158,18 @@ pub fn decode_text(bytes: &[u8]) -> Result<(Zeroizing<String>, TextEncoding), De
         return Err(DecodeError::NotText);
     }
     Ok((text, encoding))
+}
+
+/// `bytes` as a string if they are UTF-8 (moved, not copied), else the
+/// bytes back.
+fn utf8(mut bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>, Zeroizing<Vec<u8>>> {
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(bytes);
+    }
+    let vec = std::mem::take(&mut *bytes);
+    Ok(Zeroizing::new(
+        String::from_utf8(vec).expect("checked just above"),
+    ))
 }
 
 /// The end of the first physical line of `text` (the index of its line
@@ -185,7 +210,15 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 /// Decodes, skips a preamble, and settles the delimiter (`delimiter` if
 /// given).
 pub fn decode(bytes: &[u8], delimiter: Option<u8>) -> Result<Decoded, DecodeError> {
-    let (mut text, encoding) = decode_text(bytes)?;
+    decode_owned(Zeroizing::new(bytes.to_vec()), delimiter)
+}
+
+/// [`decode`], taking the bytes (UTF-8 is not copied).
+pub fn decode_owned(
+    bytes: Zeroizing<Vec<u8>>,
+    delimiter: Option<u8>,
+) -> Result<Decoded, DecodeError> {
+    let (mut text, encoding) = decode_text_owned(bytes)?;
     let mut preamble = None;
     let mut from_sep = None;
     let (end, next) = first_line(&text);
@@ -200,7 +233,7 @@ pub fn decode(bytes: &[u8], delimiter: Option<u8>) -> Result<Decoded, DecodeErro
     }
     let lines_before = u64::from(preamble.is_some());
     if preamble.is_some() {
-        text = Zeroizing::new(text[next..].to_owned());
+        text.drain(..next); // in place: no copy of the secrets is left behind
     }
     if text.trim().is_empty() {
         return Err(DecodeError::Empty);

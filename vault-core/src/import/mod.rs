@@ -481,52 +481,37 @@ struct Candidate {
     time: Option<u64>,
 }
 
-/// Reads an export. A file-level problem (encoding, no such column, every
-/// row a placeholder) stops everything; row errors are returned beside the
-/// good rows.
-pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, ImportError> {
-    let decoded = decode::decode(bytes, options.delimiter)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .delimiter(decoded.delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(decoded.text.as_bytes());
-    let raw: Vec<String> = reader
-        .headers()
-        .map_err(|e| ImportError::Header { why: e.to_string() })?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let (cols, mapping) = columns(format, &raw, &options.columns)?;
-    let (kind, digest_ok) = match format {
-        Format::FileVault | Format::BitLocker => (EntryKind::RecoveryKey, true),
-        Format::Laps => (EntryKind::Password, true),
-        Format::Generic(g) => (g.kind, g.kind == EntryKind::RecoveryKey),
-    };
-    let mut errors = Vec::new();
-    let mut groups: Vec<Vec<Candidate>> = Vec::new();
-    let mut group_of: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let offset = reader.position().byte();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let at = e.position().map_or(offset, csv::Position::byte);
-                errors.push(RowError {
-                    line: decoded.line_of(at),
-                    problem: RowProblem::Csv,
-                });
-                continue;
-            }
+/// What every row of one file is checked with.
+struct Checker {
+    format: Format,
+    cols: Cols,
+    kind: EntryKind,
+    digest_ok: bool,
+}
+
+/// What [`Checker::row`] makes of a row: the candidate and its identity
+/// (the label before it is fitted), or why it is refused.
+type Checked = Result<(Candidate, String), RowProblem>;
+
+impl Checker {
+    fn new(format: &Format, cols: Cols) -> Self {
+        let (kind, digest_ok) = match format {
+            Format::FileVault | Format::BitLocker => (EntryKind::RecoveryKey, true),
+            Format::Laps => (EntryKind::Password, true),
+            Format::Generic(g) => (g.kind, g.kind == EntryKind::RecoveryKey),
+        };
+        Self {
+            format: format.clone(),
+            cols,
+            kind,
+            digest_ok,
         }
-        if record.iter().all(str::is_empty) {
-            continue; // separator-only rows (",,,") that Excel leaves
-        }
-        let line = decoded.line_of(record.position().map_or(offset, csv::Position::byte));
+    }
+
+    /// Checks one CSV record (not separator-only) found on `line`.
+    fn row(&self, record: &csv::StringRecord, line: u64) -> Checked {
+        let (format, cols, kind) = (&self.format, &self.cols, self.kind);
         let field = |i: Option<usize>| i.map(|i| record.get(i).unwrap_or("").trim()).unwrap_or("");
-        let refuse = |errors: &mut Vec<RowError>, problem| errors.push(RowError { line, problem });
         let status = field(cols.status);
         if !DECRYPTED.contains(&norm(status).as_str()) {
             let shown: String = status
@@ -534,21 +519,16 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                 .filter(char::is_ascii_alphanumeric)
                 .take(32)
                 .collect();
-            refuse(&mut errors, RowProblem::NotDecrypted(shown));
-            continue;
+            return Err(RowProblem::NotDecrypted(shown));
         }
         let secret = Zeroizing::new(field(Some(cols.secret)).to_owned());
         if let Some(p) = secret_problem(&secret) {
-            refuse(&mut errors, p);
-            continue;
+            return Err(p);
         }
         let key_id = match cols.key_id {
             Some(_) => match crate::recovery_key::check_key_id(field(cols.key_id)) {
                 Ok(id) => Some(id),
-                Err(_) => {
-                    refuse(&mut errors, RowProblem::KeyId);
-                    continue;
-                }
+                Err(_) => return Err(RowProblem::KeyId),
             },
             None => None,
         };
@@ -598,8 +578,7 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
             Format::Generic(_) => (field(cols.label).to_owned(), String::new(), name.to_owned()),
         };
         if host.is_empty() {
-            refuse(&mut errors, RowProblem::NoIdentity);
-            continue;
+            return Err(RowProblem::NoIdentity);
         }
         let full_label = format!("{}{host}{suffix}", prefix(format));
         let room = limits::LABEL.saturating_sub(prefix(format).len() + suffix.len());
@@ -611,16 +590,11 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
         // Check the secret against its kind now, so --strict names every
         // bad row before anything is written; keep its canonical form
         // (recovery keys trimmed and upper-cased), which the digest hashes.
-        let secret = match crate::vault::validate_secret(kind, &secret) {
-            Ok(canonical) => canonical,
-            Err(e) => {
-                refuse(&mut errors, RowProblem::Refused(e.to_string()));
-                continue;
-            }
-        };
+        let secret = crate::vault::validate_secret(kind, &secret)
+            .map_err(|e| RowProblem::Refused(e.to_string()))?;
         let history = field(cols.source).to_ascii_lowercase().ends_with("history");
         // A public digest of a guessable password is a guessing oracle.
-        let digest_ok = digest_ok
+        let digest_ok = self.digest_ok
             && (kind != EntryKind::Password
                 || std::str::from_utf8(&secret.secret)
                     .is_ok_and(|s| estimated_entropy_bits(s) >= DIGEST_MIN_BITS));
@@ -642,17 +616,105 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                 },
             },
         };
-        let next = groups.len();
-        let g = *group_of.entry(full_label).or_insert(next);
-        if g == next {
-            groups.push(Vec::new());
-        }
-        groups[g].push(candidate);
+        Ok((candidate, full_label))
     }
+}
+
+/// The CSV reader every pass uses, over `text`.
+fn csv_reader(text: &[u8], delimiter: u8, headers: bool) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(headers)
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(text)
+}
+
+/// Decodes an export, reads its header and maps its columns.
+fn open(
+    bytes: Zeroizing<Vec<u8>>,
+    format: &Format,
+    options: &Options,
+) -> Result<(decode::Decoded, Checker, Vec<Chosen>), ImportError> {
+    let decoded = decode::decode_owned(bytes, options.delimiter)?;
+    let raw: Vec<String> = csv_reader(decoded.text.as_bytes(), decoded.delimiter, true)
+        .headers()
+        .map_err(|e| ImportError::Header { why: e.to_string() })?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let (cols, mapping) = columns(format, &raw, &options.columns)?;
+    Ok((decoded, Checker::new(format, cols), mapping))
+}
+
+/// Every data record of `decoded` with the byte offset it starts at (what
+/// [`decode::Decoded::line_of`] takes), or the offset of an unreadable one.
+/// Separator-only rows (",,,") that Excel leaves are skipped.
+fn each_record(
+    decoded: &decode::Decoded,
+    mut each: impl FnMut(u64, Result<&csv::StringRecord, ()>),
+) {
+    let mut reader = csv_reader(decoded.text.as_bytes(), decoded.delimiter, true);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let offset = reader.position().byte();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                each(e.position().map_or(offset, csv::Position::byte), Err(()));
+                continue;
+            }
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        each(
+            record.position().map_or(offset, csv::Position::byte),
+            Ok(&record),
+        );
+    }
+}
+
+/// Reads an export. A file-level problem (encoding, no such column, every
+/// row a placeholder) stops everything; row errors are returned beside the
+/// good rows.
+///
+/// Every row is held, with its secret: [`plan`] reads a file for
+/// [`Plan::deposit`] holding a few dozen bytes a row instead.
+pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, ImportError> {
+    let (decoded, checker, mapping) = open(Zeroizing::new(bytes.to_vec()), format, options)?;
+    let mut errors = Vec::new();
+    let mut groups: Vec<Vec<Candidate>> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    each_record(&decoded, |at, record| {
+        let line = decoded.line_of(at);
+        let checked = match record {
+            Ok(record) => checker.row(record, line),
+            Err(()) => Err(RowProblem::Csv),
+        };
+        match checked {
+            Ok((candidate, full_label)) => {
+                let next = groups.len();
+                let g = *group_of.entry(full_label).or_insert(next);
+                if g == next {
+                    groups.push(Vec::new());
+                }
+                groups[g].push(candidate);
+            }
+            Err(problem) => errors.push(RowError { line, problem }),
+        }
+    });
     let mut rows = Vec::new();
     for group in groups {
-        settle(group, &mut rows, &mut errors);
+        let mut refused = Vec::new();
+        settle(group, &mut rows, &mut refused);
+        errors.extend(refused.into_iter().map(|(c, why)| RowError {
+            line: c.row.line,
+            problem: why.problem(c.row.label),
+        }));
     }
+    let rows: Vec<Row> = rows.into_iter().map(|c| c.row).collect();
     errors.sort_by_key(|e| e.line);
     if rows.is_empty() && !errors.is_empty() && errors.iter().all(|e| e.problem.is_placeholder()) {
         return Err(ImportError::NoSecrets {
@@ -671,45 +733,66 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
     })
 }
 
-/// Orders the rows of one identity into versions (history first, then by
-/// time, the newest last, so current) or refuses the ones that cannot be
-/// ordered.
-fn settle(group: Vec<Candidate>, rows: &mut Vec<Row>, errors: &mut Vec<RowError>) {
+/// What [`settle`] needs of a row.
+trait Version {
+    fn line(&self) -> u64;
+    fn time(&self) -> Option<u64>;
+    fn history(&self) -> bool;
+}
+
+impl Version for Candidate {
+    fn line(&self) -> u64 {
+        self.row.line
+    }
+    fn time(&self) -> Option<u64> {
+        self.time
+    }
+    fn history(&self) -> bool {
+        self.row.history
+    }
+}
+
+/// Why [`settle`] refused a row.
+enum Unsettled {
+    HistoryOnly,
+    Repeat { first: u64 },
+}
+
+impl Unsettled {
+    fn problem(self, label: String) -> RowProblem {
+        match self {
+            Self::HistoryOnly => RowProblem::HistoryOnly,
+            Self::Repeat { first } => RowProblem::Repeat { label, first },
+        }
+    }
+}
+
+/// Orders the rows of one identity (in file order) into versions (history
+/// first, then by time, the newest last, so current) or refuses the ones
+/// that cannot be ordered.
+fn settle<T: Version>(group: Vec<T>, rows: &mut Vec<T>, refused: &mut Vec<(T, Unsettled)>) {
     let (mut history, mut current): (Vec<_>, Vec<_>) =
-        group.into_iter().partition(|c| c.row.history);
+        group.into_iter().partition(Version::history);
     if current.is_empty() {
-        errors.extend(history.into_iter().map(|c| RowError {
-            line: c.row.line,
-            problem: RowProblem::HistoryOnly,
-        }));
+        refused.extend(history.into_iter().map(|c| (c, Unsettled::HistoryOnly)));
         return;
     }
-    history.sort_by_key(|c| c.time);
-    let first = current[0].row.line;
-    let repeat = |c: Candidate| RowError {
-        line: c.row.line,
-        problem: RowProblem::Repeat {
-            label: c.row.label,
-            first,
-        },
-    };
-    if current.iter().all(|c| c.time.is_some()) {
-        current.sort_by_key(|c| c.time);
-        let mut kept: Vec<Candidate> = Vec::new();
+    history.sort_by_key(Version::time);
+    let first = current[0].line();
+    if current.iter().all(|c| c.time().is_some()) {
+        current.sort_by_key(Version::time);
+        let mut kept: Vec<T> = Vec::new();
         for c in current {
             match kept.last() {
-                Some(prev) if prev.time == c.time => {
-                    let first = prev.row.line.min(c.row.line);
-                    errors.push(RowError {
-                        line: prev.row.line.max(c.row.line),
-                        problem: RowProblem::Repeat {
-                            label: c.row.label.clone(),
-                            first,
-                        },
-                    });
-                    if c.row.line < prev.row.line {
-                        kept.pop();
+                Some(prev) if prev.time() == c.time() => {
+                    let first = prev.line().min(c.line());
+                    let why = Unsettled::Repeat { first };
+                    if c.line() < prev.line() {
+                        let prev = kept.pop().expect("a last one");
                         kept.push(c);
+                        refused.push((prev, why));
+                    } else {
+                        refused.push((c, why));
                     }
                 }
                 _ => kept.push(c),
@@ -718,9 +801,228 @@ fn settle(group: Vec<Candidate>, rows: &mut Vec<Row>, errors: &mut Vec<RowError>
         current = kept;
     } else {
         let rest = current.split_off(1);
-        errors.extend(rest.into_iter().map(repeat));
+        refused.extend(rest.into_iter().map(|c| (c, Unsettled::Repeat { first })));
     }
-    rows.extend(history.into_iter().chain(current).map(|c| c.row));
+    rows.extend(history.into_iter().chain(current));
+}
+
+/// One row of a [`Plan`]: 32 bytes, no secret. While reading, `a`/`b` are
+/// the first 16 bytes of the SHA-256 of its identity and `time` its time
+/// key; once planned, `a` is its version's round and `b` the offset of its
+/// identity's first row (so rows sort into deposit order).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot {
+    a: u64,
+    b: u64,
+    /// Where the row starts in the text.
+    at: u64,
+    /// The row's time key plus one (0: none), and [`HISTORY`].
+    time: u64,
+}
+
+/// The bit of [`Slot::time`] marking a history row (time keys stay below
+/// 2^44).
+const HISTORY: u64 = 1 << 63;
+
+/// A slot being settled, with its line.
+struct Settling(Slot, u64);
+
+impl Version for Settling {
+    fn line(&self) -> u64 {
+        self.1
+    }
+    fn time(&self) -> Option<u64> {
+        (self.0.time & !HISTORY).checked_sub(1)
+    }
+    fn history(&self) -> bool {
+        self.0.time & HISTORY != 0
+    }
+}
+
+/// An export read for [`Plan::deposit`]: its text (held once) and, for
+/// each row to deposit, where it starts, in deposit order. Rows are read
+/// again, one at a time, as they are deposited: a row costs 32 bytes here
+/// besides its text, whatever the file holds.
+pub struct Plan {
+    decoded: decode::Decoded,
+    checker: Checker,
+    slots: Vec<Slot>,
+    /// Identities (rows of round 0).
+    groups: usize,
+    /// Refused rows, by line.
+    pub errors: Vec<RowError>,
+    /// Which column holds what.
+    pub mapping: Vec<Chosen>,
+}
+
+/// Reads an export as [`read`] does — the same rows, refusals and file
+/// errors — keeping for each row only where it is in the text, its
+/// identity's hash and its time (pass 1); [`Plan::deposit`] reads each row
+/// again as it deposits it (pass 2). Takes the bytes so that UTF-8 text is
+/// not copied.
+pub fn plan(
+    bytes: Zeroizing<Vec<u8>>,
+    format: &Format,
+    options: &Options,
+) -> Result<Plan, ImportError> {
+    let (decoded, checker, mapping) = open(bytes, format, options)?;
+    let mut errors = Vec::new();
+    let mut slots = Vec::new();
+    each_record(&decoded, |at, record| {
+        let checked = match record {
+            Ok(record) => checker.row(record, 0),
+            Err(()) => Err(RowProblem::Csv),
+        };
+        match checked {
+            Ok((c, full_label)) => {
+                let id = sha256(&[full_label.as_bytes()]);
+                let half = |i: usize| u64::from_le_bytes(id[i..i + 8].try_into().expect("8"));
+                let time = c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
+                slots.push(Slot {
+                    a: half(0),
+                    b: half(8),
+                    at,
+                    time,
+                });
+            }
+            Err(problem) => errors.push(RowError {
+                line: decoded.line_of(at),
+                problem,
+            }),
+        }
+    });
+    // Group by identity (in file order within one), settle each group, and
+    // write its kept rows back in place as (round, first offset).
+    slots.sort_unstable();
+    let (mut read_at, mut kept) = (0, 0);
+    let mut group = Vec::new();
+    let (mut settled, mut refused) = (Vec::new(), Vec::new());
+    let mut again = Again::new(&decoded);
+    while read_at < slots.len() {
+        let id = (slots[read_at].a, slots[read_at].b);
+        let first_at = slots[read_at].at;
+        group.clear();
+        while read_at < slots.len() && (slots[read_at].a, slots[read_at].b) == id {
+            let s = slots[read_at];
+            group.push(Settling(s, decoded.line_of(s.at)));
+            read_at += 1;
+        }
+        settle(std::mem::take(&mut group), &mut settled, &mut refused);
+        for (round, Settling(s, _)) in settled.drain(..).enumerate() {
+            slots[kept] = Slot {
+                a: round as u64,
+                b: first_at,
+                at: s.at,
+                time: 0,
+            };
+            kept += 1;
+        }
+        for (Settling(s, line), why) in refused.drain(..) {
+            let label = checker
+                .row(again.at(s.at), line)
+                .map(|(c, _)| c.row.label)
+                .unwrap_or_default();
+            errors.push(RowError {
+                line,
+                problem: why.problem(label),
+            });
+        }
+    }
+    drop(again);
+    slots.truncate(kept);
+    slots.shrink_to_fit();
+    slots.sort_unstable();
+    errors.sort_by_key(|e| e.line);
+    if slots.is_empty() && !errors.is_empty() && errors.iter().all(|e| e.problem.is_placeholder()) {
+        return Err(ImportError::NoSecrets {
+            rows: errors.len(),
+            first: errors[0].clone(),
+        });
+    }
+    let groups = slots.partition_point(|s| s.a == 0);
+    Ok(Plan {
+        decoded,
+        checker,
+        slots,
+        groups,
+        errors,
+        mapping,
+    })
+}
+
+/// Reads records of a text again, by where they start.
+struct Again<'a> {
+    reader: csv::Reader<std::io::Cursor<&'a [u8]>>,
+    record: csv::StringRecord,
+}
+
+impl<'a> Again<'a> {
+    fn new(decoded: &'a decode::Decoded) -> Self {
+        // One reader for every row: building one costs more than reading
+        // a row.
+        let reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .delimiter(decoded.delimiter)
+            .trim(csv::Trim::All)
+            .from_reader(std::io::Cursor::new(decoded.text.as_bytes()));
+        Self {
+            reader,
+            record: csv::StringRecord::new(),
+        }
+    }
+
+    /// The record starting at `at` (where [`each_record`] found it).
+    fn at(&mut self, at: u64) -> &csv::StringRecord {
+        let mut position = csv::Position::new();
+        position.set_byte(at);
+        let read = self
+            .reader
+            .seek(position)
+            .map_err(|_| ())
+            .and_then(|()| self.reader.read_record(&mut self.record).map_err(|_| ()));
+        if read.is_err() {
+            self.record.clear();
+        }
+        &self.record
+    }
+}
+
+impl Plan {
+    /// Rows to deposit.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no row is to be deposited.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Reads the records of the plan's text again.
+    fn again(&self) -> Again<'_> {
+        Again::new(&self.decoded)
+    }
+
+    /// The row of `slot`, read again and checked as when it was planned.
+    fn row(&self, again: &mut Again<'_>, slot: &Slot) -> Row {
+        let line = self.decoded.line_of(slot.at);
+        match self.checker.row(again.at(slot.at), line) {
+            Ok((c, _)) => c.row,
+            Err(_) => unreachable!("a planned row is read again as it was"),
+        }
+    }
+
+    /// The rows in deposit order, in rounds (round n holds the n-th version
+    /// of every identity), each with its identity's number.
+    fn rounds(&self) -> impl Iterator<Item = &[Slot]> {
+        self.slots.chunk_by(|x, y| x.a == y.a)
+    }
+
+    /// The identity number (0-based, by first row) of a planned slot.
+    fn group_of(&self, slot: &Slot) -> usize {
+        self.slots[..self.groups].partition_point(|s| s.b < slot.b)
+    }
 }
 
 #[cfg(test)]
@@ -776,6 +1078,168 @@ mod tests {
             None,
             "a LAPS passphrase got a digest"
         );
+    }
+
+    /// The records of `bytes` (a vault file) after the first `skip`, as
+    /// what a reader sees of them: ciphertext, encapsulation and deposit
+    /// id are random, so left out.
+    fn public_records(bytes: &[u8], skip: usize) -> Vec<String> {
+        crate::log::parse(bytes)
+            .unwrap()
+            .frames
+            .iter()
+            .skip(skip)
+            .map(
+                |f| match crate::record::Record::decode(f.kind, &f.body).unwrap() {
+                    crate::record::Record::Deposit(d) => format!(
+                        "{} {:?} v{} t{} {} {:?}",
+                        d.label, d.kind, d.version, d.time, d.actor, d.attributes
+                    ),
+                    other => format!("{other:?}"),
+                },
+            )
+            .collect()
+    }
+
+    /// Imports `text` onto the vault file `base` both ways: [`read`] and
+    /// [`deposit`] (every row and frame held), and [`plan`] and
+    /// [`Plan::deposit`] (streamed); returns what each appended, made and
+    /// refused.
+    type Both = (Vec<u8>, Outcome, Vec<RowError>);
+    fn both_ways(
+        base: &[u8],
+        text: &str,
+        format: &Format,
+    ) -> (Result<Both, ImportError>, Result<Both, ImportError>) {
+        let vault = || Vault::replay(&crate::log::parse(base).unwrap()).unwrap();
+        let old = read(text.as_bytes(), format, &Options::default()).map(|p| {
+            let (bytes, outcome, errors) = deposit(&mut vault(), p.rows, "t", 7, || {});
+            let mut all = p.errors;
+            all.extend(errors);
+            (bytes, outcome, all)
+        });
+        let new = plan(
+            Zeroizing::new(text.as_bytes().to_vec()),
+            format,
+            &Options::default(),
+        )
+        .map(|p| {
+            let mut bytes = Vec::new();
+            let (outcome, errors) = p.deposit(&mut vault(), "t", 7, &mut bytes, || {}).unwrap();
+            let mut all = p.errors.clone();
+            all.extend(errors);
+            (bytes, outcome, all)
+        });
+        (old, new)
+    }
+
+    fn empty_vault() -> Vec<u8> {
+        static VAULT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        VAULT
+            .get_or_init(|| {
+                let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
+                    .with_kdf(crate::passphrase::KdfParams::FLOOR);
+                crate::vault::create(&spec, &[None, None]).unwrap().bytes
+            })
+            .clone()
+    }
+
+    /// `a` and `b` appended to `base` hold the same records.
+    fn same_records(base: &[u8], a: &Both, b: &Both) {
+        let skip = crate::log::parse(base).unwrap().frames.len();
+        let with = |extra: &[u8]| [base, extra].concat();
+        assert_eq!(
+            public_records(&with(&a.0), skip),
+            public_records(&with(&b.0), skip)
+        );
+        assert_eq!((&a.1, &a.2), (&b.1, &b.2));
+    }
+
+    /// A LAPS export of `rows` (computer, password, time, history).
+    fn laps_csv(rows: &[(u8, u8, u8, bool)]) -> String {
+        const PASSWORDS: [&str; 5] = [
+            "QCBNRvY1D61b4f7tQHjy",
+            "kiwi7",
+            "N/A",
+            "tQTCwXATWS!PHf9",
+            "Zq8#vLw2!mKe4$Rt",
+        ];
+        const TIMES: [&str; 4] = [
+            "",
+            "2026-11-20T09:14:02Z",
+            "11/21/2026 9:14:02 AM",
+            "2026-11-22 10:00:00",
+        ];
+        let mut text = String::from("ComputerName,Password,PasswordUpdateTime,Source\n");
+        for (pc, pw, t, history) in rows {
+            let source = if *history {
+                "LegacyLapsHistory"
+            } else {
+                "Legacy"
+            };
+            text.push_str(&format!(
+                "PC{pc},{},{},{source}\n",
+                PASSWORDS[usize::from(*pw) % PASSWORDS.len()],
+                TIMES[usize::from(*t) % TIMES.len()]
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn streamed_import_writes_what_the_held_one_did() {
+        let base = empty_vault();
+        let text = laps_csv(&[
+            (1, 0, 1, false),
+            (2, 3, 0, false),
+            (1, 4, 2, false),
+            (1, 0, 3, true),
+            (3, 2, 0, false),
+            (2, 0, 0, false),
+            (4, 0, 1, true),
+        ]);
+        let (old, new) = both_ways(&base, &text, &Format::Laps);
+        let (old, new) = (old.unwrap(), new.unwrap());
+        same_records(&base, &old, &new);
+        assert!(
+            old.1.added >= 2 && !old.2.is_empty(),
+            "{:?} {:?}",
+            old.1,
+            old.2
+        );
+        // Again on top of the first: unchanged rows and history left out.
+        let base = [&base[..], &old.0].concat();
+        let (old, new) = both_ways(&base, &text, &Format::Laps);
+        same_records(&base, &old.unwrap(), &new.unwrap());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// For small random LAPS exports — repeats, history, missing and
+        /// equal times, placeholders, weak passwords — onto an empty vault
+        /// and again onto the result, the streamed import appends the same
+        /// records in the same order, with the same outcome and refusals,
+        /// as the one that held every row.
+        #[test]
+        fn streamed_import_matches_the_held_one(
+            first in proptest::collection::vec((0u8..5, 0u8..5, 0u8..4, proptest::bool::weighted(0.2)), 0..14),
+            second in proptest::collection::vec((0u8..5, 0u8..5, 0u8..4, proptest::bool::weighted(0.2)), 0..14),
+        ) {
+            let base = empty_vault();
+            let (old, new) = both_ways(&base, &laps_csv(&first), &Format::Laps);
+            match (old, new) {
+                (Ok(old), Ok(new)) => {
+                    same_records(&base, &old, &new);
+                    let base = [&base[..], &old.0].concat();
+                    let (old, new) = both_ways(&base, &laps_csv(&second), &Format::Laps);
+                    match (old, new) {
+                        (Ok(old), Ok(new)) => same_records(&base, &old, &new),
+                        (old, new) => prop_assert_eq!(old.err(), new.err()),
+                    }
+                }
+                (old, new) => prop_assert_eq!(old.err(), new.err()),
+            }
+        }
     }
 
     #[test]
@@ -897,6 +1361,22 @@ mod tests {
             for f in [Format::FileVault, Format::BitLocker, Format::Laps] {
                 let _ = read_str(&s, &f);
                 let _ = read_str(&format!("serial,key\n{s}"), &f);
+            }
+        }
+
+        /// Whatever the text — quotes across lines, lone CRs, blank and
+        /// separator-only rows — a row read again by where it starts is
+        /// the row first read: the streamed import writes what the held
+        /// one did.
+        #[test]
+        fn arbitrary_csv_is_read_again_as_it_was(s in "[A-Za-z0-9 ,;\"\r\n-]{0,200}", sep in 0..2usize) {
+            let header = ["Serial Number,Recovery Key,Time\n", "Serial Number;Recovery Key;Time\r\n"][sep];
+            let key = "ABCD-EFGH-IJKL-MNOP-QRST-UVWX";
+            let text = format!("{header}C1,{key},2026-01-01\n{s}\nC2,{key},\r\n\"C3\r\n\",{key}\n{s}");
+            let base = empty_vault();
+            match both_ways(&base, &text, &Format::FileVault) {
+                (Ok(old), Ok(new)) => same_records(&base, &old, &new),
+                (old, new) => prop_assert_eq!(old.err(), new.err()),
             }
         }
 

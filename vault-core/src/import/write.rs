@@ -2,6 +2,8 @@
 //! order, distinct labels sealed in parallel), skipping what a previous
 //! import of the same file already holds.
 
+use std::io::Write;
+
 use super::*;
 
 /// What an import did.
@@ -18,6 +20,11 @@ pub struct Outcome {
     pub history_skipped: usize,
 }
 
+/// Rows sealed at once: a round (whose labels are distinct, so whose
+/// deposits are independent) is sealed in parts of at most this many, so
+/// that what is held while sealing does not grow with the file.
+const PART: usize = 4096;
+
 /// Deposits `rows` onto `vault` (see [`Vault::push`]) and returns the frame
 /// bytes to append, what happened, and rows refused by the entry checks.
 /// Rows of one label must be adjacent, oldest first (as [`read`] returns
@@ -25,6 +32,9 @@ pub struct Outcome {
 /// the n-th row of every label, seals them (HPKE, the costly part) in
 /// parallel — its labels are distinct, so their deposits are independent —
 /// and pushes them in order. `progress` is called once per row handled.
+///
+/// Every row and every frame is held until the end: [`Plan::deposit`]
+/// writes the same records holding a part of a round at a time.
 pub fn deposit(
     vault: &mut Vault,
     rows: Vec<Row>,
@@ -32,7 +42,6 @@ pub fn deposit(
     time: u64,
     progress: impl Fn() + Sync,
 ) -> (Vec<u8>, Outcome, Vec<RowError>) {
-    use rayon::prelude::*;
     let mut outcome = Outcome::default();
     let mut errors = Vec::new();
     // Rows of one label are adjacent (as `read` returns them): the n-th of
@@ -52,17 +61,9 @@ pub fn deposit(
         }
         rounds[round].push((row, held_before));
     }
-    // One HPKE encapsulation for the whole import (FORMAT.md §7.8): each
-    // row's key is exported from it, bound to the row's metadata and a
-    // fresh deposit id — one X25519 key agreement instead of one per row.
-    let fingerprint = vault.fingerprint();
-    let batch = match crate::escrow::Batch::new(
-        &vault.genesis().escrow_public,
-        &crate::vault::exported_info(&fingerprint),
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            let problem = RowProblem::Refused(crate::error::InputError::from(e).to_string());
+    let mut sealer = match Sealer::new(vault, actor, time) {
+        Ok(s) => s,
+        Err(problem) => {
             let errors = rounds
                 .into_iter()
                 .flatten()
@@ -76,8 +77,64 @@ pub fn deposit(
     };
     let mut bytes = Vec::new();
     for round in rounds {
-        let mut prepared = Vec::with_capacity(round.len());
-        for (row, held_before) in round {
+        let mut emit = |frame: &[u8]| {
+            bytes.extend_from_slice(frame);
+            Ok(())
+        };
+        let written = sealer.seal(
+            vault,
+            round,
+            &mut outcome,
+            &mut errors,
+            &progress,
+            &mut emit,
+        );
+        written.expect("writing to memory does not fail");
+    }
+    (bytes, outcome, errors)
+}
+
+/// One HPKE encapsulation for the whole import (FORMAT.md §7.8): each
+/// row's key is exported from it, bound to the row's metadata and a fresh
+/// deposit id — one X25519 key agreement instead of one per row.
+struct Sealer<'a> {
+    batch: crate::escrow::Batch,
+    fingerprint: crate::fingerprint::Fingerprint,
+    actor: &'a str,
+    time: u64,
+}
+
+impl<'a> Sealer<'a> {
+    fn new(vault: &Vault, actor: &'a str, time: u64) -> Result<Self, RowProblem> {
+        let fingerprint = vault.fingerprint();
+        let batch = crate::escrow::Batch::new(
+            &vault.genesis().escrow_public,
+            &crate::vault::exported_info(&fingerprint),
+        )
+        .map_err(|e| RowProblem::Refused(crate::error::InputError::from(e).to_string()))?;
+        Ok(Self {
+            batch,
+            fingerprint,
+            actor,
+            time,
+        })
+    }
+
+    /// Checks, seals (in parallel) and pushes rows of distinct labels, each
+    /// with whether its entry was in the vault before this import, handing
+    /// each frame to `emit` in order.
+    fn seal(
+        &mut self,
+        vault: &mut Vault,
+        rows: Vec<(Row, bool)>,
+        outcome: &mut Outcome,
+        errors: &mut Vec<RowError>,
+        progress: &(impl Fn() + Sync),
+        emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let mut prepared = Vec::with_capacity(rows.len());
+        for (row, held_before) in rows {
             // `read` keeps each secret in its canonical form, so
             // "abcd-…" and "ABCD-…" give one digest.
             let digest = row
@@ -100,8 +157,8 @@ pub fn deposit(
                 continue;
             }
             let meta = DepositMeta {
-                actor: actor.to_owned(),
-                time,
+                actor: self.actor.to_owned(),
+                time: self.time,
                 device: row.device.clone(),
                 key_id: row.key_id.clone(),
                 also_known_as: row.also_known_as.clone(),
@@ -118,10 +175,11 @@ pub fn deposit(
                 }),
             }
         }
+        let (batch, fingerprint) = (&self.batch, &self.fingerprint);
         let sealed: Vec<_> = prepared
             .into_par_iter()
             .map(|(line, is_new, p)| {
-                let record = p.seal_in(&batch, &fingerprint);
+                let record = p.seal_in(batch, fingerprint);
                 progress();
                 (line, is_new, record)
             })
@@ -129,7 +187,7 @@ pub fn deposit(
         for (line, is_new, record) in sealed {
             let pushed = vault.push(record).map_err(|e| e.to_string());
             match pushed {
-                Ok(frame) => bytes.extend_from_slice(&frame),
+                Ok(frame) => emit(&frame)?,
                 Err(why) => {
                     errors.push(RowError {
                         line,
@@ -144,6 +202,62 @@ pub fn deposit(
                 outcome.updated += 1;
             }
         }
+        Ok(())
     }
-    (bytes, outcome, errors)
+}
+
+impl Plan {
+    /// Deposits the planned rows onto `vault` as [`deposit`] does the rows
+    /// [`read`] returns — the same records in the same order, the same
+    /// outcome and refusals — writing each frame to `out` as it is made.
+    /// Holds at most [`PART`] rows and their records at a time, one bit an
+    /// identity, and the plan. Fails only when `out` does.
+    pub fn deposit(
+        &self,
+        vault: &mut Vault,
+        actor: &str,
+        time: u64,
+        out: &mut dyn Write,
+        progress: impl Fn() + Sync,
+    ) -> std::io::Result<(Outcome, Vec<RowError>)> {
+        let mut outcome = Outcome::default();
+        let mut errors = Vec::new();
+        let mut sealer = match Sealer::new(vault, actor, time) {
+            Ok(s) => s,
+            Err(problem) => {
+                for round in self.rounds() {
+                    errors.extend(round.iter().map(|s| RowError {
+                        line: self.decoded.line_of(s.at),
+                        problem: problem.clone(),
+                    }));
+                }
+                return Ok((outcome, errors));
+            }
+        };
+        // Whether each identity's entry was in the vault before this
+        // import, found as its first version (round 0) is deposited.
+        let mut held_before: Vec<bool> = Vec::with_capacity(self.groups);
+        let mut emit = |frame: &[u8]| out.write_all(frame);
+        let mut again = self.again();
+        for round in self.rounds() {
+            for part in round.chunks(PART) {
+                let rows: Vec<(Row, bool)> = part
+                    .iter()
+                    .map(|slot| {
+                        let row = self.row(&mut again, slot);
+                        let held = if slot.a == 0 {
+                            let held = vault.entries().contains_key(&row.label);
+                            held_before.push(held);
+                            held
+                        } else {
+                            held_before[self.group_of(slot)]
+                        };
+                        (row, held)
+                    })
+                    .collect();
+                sealer.seal(vault, rows, &mut outcome, &mut errors, &progress, &mut emit)?;
+            }
+        }
+        Ok((outcome, errors))
+    }
 }
