@@ -84,7 +84,8 @@ pub fn run(a: SessionArgs) -> CliResult {
             "--reason: say why (the incident), it is kept in every record of the session",
         ));
     }
-    if let Err(why) = crate::harden::lock_memory() {
+    let locked = crate::harden::lock_memory();
+    if let Err(why) = &locked {
         if !a.allow_unlocked {
             return Err(CliError::input(format!(
                 "{why} — a session keeps the vault's escrow key in memory for hours, where it \
@@ -144,7 +145,12 @@ pub fn run(a: SessionArgs) -> CliResult {
     if forgot {
         eprintln!(
             "The master key was dropped: only the escrow key and the quorum's signing key are \
-             held, in locked memory, until the session ends."
+             held, {}, until the session ends.",
+            if locked.is_ok() {
+                "in locked memory"
+            } else {
+                "in memory that could not be locked (--allow-unlocked)"
+            }
         );
     } else {
         eprintln!(
