@@ -493,6 +493,19 @@ pub fn append_after<E>(
     })
 }
 
+/// The whole vault under the writer's lock, for appending many records,
+/// and where its good records end; a torn tail is set aside first. Not
+/// `read_vault`: the index it would refresh is rebuilt after the append.
+fn whole_for_append(path: &Path, file: &mut File) -> Result<(Vault, u64), StoreError> {
+    let ReadVault {
+        loaded, good_len, ..
+    } = read_whole(path, file, false)?;
+    if let Some(torn) = &loaded.torn {
+        set_aside_tail(path, file, torn)?;
+    }
+    Ok((loaded.vault, good_len))
+}
+
 /// Appends many records in one locked write and one fsync: `build` gets
 /// the whole vault as it is under the lock, pushes records onto it
 /// ([`Vault::push`]) and returns their frame bytes. All or nothing. The
@@ -503,15 +516,8 @@ pub fn append_many<E>(
 ) -> Result<Result<usize, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        // Not read_vault: the index it would refresh is rebuilt below.
-        let ReadVault {
-            loaded, good_len, ..
-        } = read_whole(path, file, false)?;
-        if let Some(torn) = &loaded.torn {
-            set_aside_tail(path, file, torn)?;
-        }
+        let (mut vault, good_len) = whole_for_append(path, file)?;
         let build = build.take().expect("runs once");
-        let mut vault = loaded.vault;
         let frames = match build(&mut vault) {
             Ok(f) => f,
             Err(e) => return Ok(Err(e)),
@@ -537,14 +543,8 @@ pub fn append_streamed<E>(
 ) -> Result<Result<u64, E>, StoreError> {
     let mut build = Some(build);
     with_exclusive(path, |file| {
-        let ReadVault {
-            loaded, good_len, ..
-        } = read_whole(path, file, false)?;
-        if let Some(torn) = &loaded.torn {
-            set_aside_tail(path, file, torn)?;
-        }
+        let (mut vault, good_len) = whole_for_append(path, file)?;
         let build = build.take().expect("runs once");
-        let mut vault = loaded.vault;
         let mut tmp = new_temp(path)?;
         let mut out = Kept {
             out: io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()),
