@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::kit::{secret_text, Kit, Offered, Refused};
+use crate::kit::{Kit, Offered, Refused};
 
 /// The largest JSON argument of a call (a passphrase of 1 MiB, escaped).
 pub const MAX_ARG: usize = 8 << 20;
@@ -234,7 +234,7 @@ fn unseal(kit: &mut Kit, arg: &Value) -> Answer {
                 "version": r.version,
                 "sealed": r.time,
                 "username": r.secret.username.as_str(),
-                "secret": secret_text(r).as_str(),
+                "secret": r.secret_text().as_str(),
                 "encoding": if r.kind.is_text() { "text" } else { "base64" },
             })
         })

@@ -14,7 +14,6 @@ use vault_core::share_text;
 use vault_core::text::typed::{known_line_ones, Finish, LineFix, Typed, TypedShare};
 use vault_core::vault::advice::{share_problem, text_problem};
 use vault_core::vault::{Quorum, Revealed, Several, ShareProblem, Vault};
-use zeroize::Zeroizing;
 
 /// The most entries one search lists: the page shows them as a list to
 /// tick, and a fleet vault has a million.
@@ -490,13 +489,4 @@ fn describe(t: &Typed) -> (bool, String) {
 fn list(lines: &[usize]) -> String {
     let names: Vec<String> = lines.iter().map(ToString::to_string).collect();
     names.join(", ")
-}
-
-/// The secret as text: text kinds as they are, files as base64 (as the
-/// command line prints them).
-pub fn secret_text(r: &Revealed) -> Zeroizing<String> {
-    match std::str::from_utf8(&r.secret.secret) {
-        Ok(t) if r.kind.is_text() => Zeroizing::new(t.to_owned()),
-        _ => Zeroizing::new(data_encoding::BASE64.encode(&r.secret.secret)),
-    }
 }

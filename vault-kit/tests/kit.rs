@@ -8,9 +8,7 @@ use serde_json::Value;
 use vault_core::log;
 use vault_core::vault::Vault;
 use vault_kit::api::Session;
-use vault_kit::kit::{
-    secret_text, Kit, Refused, LISTED, MAX_PASSPHRASE, MAX_SHARE_TEXT, MAX_VAULT_FILE,
-};
+use vault_kit::kit::{Kit, Refused, LISTED, MAX_PASSPHRASE, MAX_SHARE_TEXT, MAX_VAULT_FILE};
 
 fn fixture(path: &str) -> Vec<u8> {
     let p = format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -72,7 +70,7 @@ fn two_shares_reveal_the_current_secret_and_the_record_is_in_the_new_file() {
             .unwrap();
         assert_eq!(done.revealed.len(), 1, "{vault}");
         assert_eq!(done.revealed[0].version, 2, "{vault}: the current version");
-        assert_eq!(secret_text(&done.revealed[0]).as_str(), "Golden-Entra-v2!");
+        assert_eq!(done.revealed[0].secret_text().as_str(), "Golden-Entra-v2!");
         assert!(done.warnings.is_empty(), "{vault}: {:?}", done.warnings);
 
         // The new file is the old one plus one record, which any reader

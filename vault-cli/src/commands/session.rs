@@ -460,7 +460,7 @@ impl Session<'_> {
         appended: &Appended,
     ) -> CliResult {
         self.reveals += 1;
-        let secret = super::unseal::secret_text(r);
+        let secret = r.secret_text();
         let reply = json!({
             "status": "found",
             "label": r.label,

@@ -7,7 +7,6 @@ use vault_core::store::Scope;
 use vault_core::vault::{
     EntryDamaged, KeyIdQuery, Lookup, Revealed, SelectError, Several, Unsealed, Vault,
 };
-use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
 use crate::commands::remote::OpenRequest;
@@ -222,15 +221,6 @@ fn record_unseal(
     )
 }
 
-/// A revealed secret as text: text kinds as they are (checked to be UTF-8
-/// when sealed), files as base64.
-pub(crate) fn secret_text(r: &Revealed) -> Zeroizing<String> {
-    match std::str::from_utf8(&r.secret.secret) {
-        Ok(t) if r.kind.is_text() => Zeroizing::new(t.to_owned()),
-        _ => Zeroizing::new(data_encoding::BASE64.encode(&r.secret.secret)),
-    }
-}
-
 fn print(
     a: &UnsealArgs,
     vault: &Vault,
@@ -248,7 +238,7 @@ fn print(
                     "version": r.version,
                     "sealed": rfc3339(r.time),
                     "username": r.secret.username.as_str(),
-                    "secret": secret_text(r).as_str(),
+                    "secret": r.secret_text().as_str(),
                     "encoding": if r.kind.is_text() { "text" } else { "base64" },
                 })
             })
@@ -283,7 +273,7 @@ fn print(
         if !r.secret.username.is_empty() {
             println!("  username: {}", r.secret.username.as_str());
         }
-        let text = secret_text(r);
+        let text = r.secret_text();
         if !r.kind.is_text() {
             println!("  secret ({} bytes, base64):", r.secret.secret.len());
             for chunk in text.as_bytes().chunks(76) {

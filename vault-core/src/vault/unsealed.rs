@@ -37,6 +37,17 @@ pub struct Revealed {
     pub secret: EntrySecret,
 }
 
+impl Revealed {
+    /// The secret as text, as every front end shows it: text kinds as they
+    /// are (checked to be UTF-8 when sealed), files as base64.
+    pub fn secret_text(&self) -> zeroize::Zeroizing<String> {
+        match std::str::from_utf8(&self.secret.secret) {
+            Ok(t) if self.kind.is_text() => zeroize::Zeroizing::new(t.to_owned()),
+            _ => zeroize::Zeroizing::new(data_encoding::BASE64.encode(&self.secret.secret)),
+        }
+    }
+}
+
 /// What a drill found: how many entry versions decrypted, and which did not.
 #[derive(Debug, Default)]
 pub struct DrillOutcome {
