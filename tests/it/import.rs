@@ -572,3 +572,35 @@ fn a_closed_stdout_ends_quietly() {
     );
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+#[test]
+fn an_export_from_a_pipe_imports_like_a_file_and_a_large_one_is_refused() {
+    // A regular file is read where it lies; a pipe (here /dev/stdin) is
+    // read whole, within the budget of a file decoded in memory.
+    let env = Env::new();
+    env.init(2, &["alice", "bob"], true);
+    let text = std::fs::read_to_string(sample("bitlocker-intune.csv")).unwrap();
+    let args = [
+        "import",
+        "v.bg",
+        "--from",
+        "/dev/stdin",
+        "--format",
+        "bitlocker",
+        "--json",
+    ];
+    let s = json(&env.run(&args, &text).success());
+    assert_eq!(s["added"].as_u64(), Some(4), "{s}");
+    let mut big = String::from("KeyId,Device,Key\n");
+    while big.len() <= 64 << 20 {
+        big.push_str(&"x".repeat(1 << 16));
+        big.push('\n');
+    }
+    env.run(&args, &big)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "more than 64 MiB from a pipe: save the export to a file and import that",
+        ));
+    let s = json(&env.run(&["status", "v.bg", "--json"], "").success());
+    assert_eq!(s["entries"].as_u64(), Some(4), "nothing more imported");
+}

@@ -6,8 +6,8 @@
 use serde_json::json;
 use vault_core::import::columns::How;
 use vault_core::import::{
-    self, Format, GenericColumns, ImportError, Options, Outcome, Overrides, Parsed, Preamble,
-    RowError,
+    self, DepositError, Format, GenericColumns, ImportError, Options, Outcome, Overrides, Parsed,
+    Preamble, RowError,
 };
 use vault_core::store;
 use zeroize::Zeroizing;
@@ -74,6 +74,29 @@ fn file_error(a: &ImportArgs, e: &ImportError) -> CliError {
     CliError::input(format!("{}: {e}{hint}", a.from.display()))
 }
 
+/// The export to read: a regular file where it lies (any length); a pipe
+/// or device read whole, within the budget of a file decoded in memory.
+fn source(a: &ImportArgs) -> Result<Box<dyn import::source::Source>, CliError> {
+    use std::io::Read;
+    let named = |e: std::io::Error| CliError::input(format!("{}: {e}", a.from.display()));
+    let file = std::fs::File::open(&a.from).map_err(named)?;
+    if file.metadata().map_err(named)?.is_file() {
+        return Ok(Box::new(file));
+    }
+    let max = import::source::MAX_HELD;
+    // Sized once, so that reading never leaves a copy behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(max as usize + 1));
+    file.take(max + 1).read_to_end(&mut bytes).map_err(named)?;
+    if bytes.len() as u64 > max {
+        return Err(CliError::input(format!(
+            "{}: more than {} MiB from a pipe: save the export to a file and import that",
+            a.from.display(),
+            max >> 20
+        )));
+    }
+    Ok(Box::new(std::io::Cursor::new(bytes)))
+}
+
 /// Runs `import`.
 pub fn run(a: ImportArgs) -> CliResult {
     let expected = super::expected(&a.expect)?;
@@ -82,20 +105,22 @@ pub fn run(a: ImportArgs) -> CliResult {
         let loaded = super::load(&a.vault)?;
         super::check_expected(&a.vault, &loaded, expected.as_ref(), refused_pin)?;
     }
-    let bytes = Zeroizing::new(
-        std::fs::read(&a.from)
-            .map_err(|e| CliError::input(format!("{}: {e}", a.from.display())))?,
-    );
     if a.dry_run {
+        let bytes = Zeroizing::new(
+            std::fs::read(&a.from)
+                .map_err(|e| CliError::input(format!("{}: {e}", a.from.display())))?,
+        );
         let parsed =
             import::read(&bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
         dry_run(&a, &parsed);
         return Ok(());
     }
-    // Rows are read twice: once to check and order them, keeping where
-    // each is (the plan), and once more, one at a time, as each is sealed
-    // and its frame streamed to a temporary file (HARDENING.md "Budgets").
-    let plan = import::plan(bytes, &format(&a), &options(&a)).map_err(|e| file_error(&a, &e))?;
+    // Rows are read twice from where the file lies: once to check and
+    // order them, keeping where each is (the plan), and once more, one at
+    // a time, as each is sealed and its frame streamed to a temporary file
+    // (HARDENING.md "Budgets").
+    let mut plan = import::plan_from(source(&a)?, &format(&a), &options(&a))
+        .map_err(|e| file_error(&a, &e))?;
     let mut errors = plan.errors.clone();
     let total = plan.len() + errors.len();
     if a.strict && !errors.is_empty() {
@@ -112,7 +137,10 @@ pub fn run(a: ImportArgs) -> CliResult {
         // A failed write is reported by the store, which kept it.
         let (o, row_errors) = plan
             .deposit(vault, &actor, time, out, || bar.inc(1))
-            .map_err(|_| None)?;
+            .map_err(|e| match e {
+                DepositError::Read(e) => Some(file_error(&a, &e)),
+                DepositError::Write(_) => None,
+            })?;
         outcome = o;
         errors.extend(row_errors);
         if a.strict && !errors.is_empty() {

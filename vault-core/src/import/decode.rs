@@ -64,6 +64,9 @@ pub enum DecodeError {
     /// Nothing but a preamble or whitespace.
     #[error("the file is empty: no header line")]
     Empty,
+    /// No line break in the first MiB: not a CSV export.
+    #[error("the first line is longer than 1 MiB: not a CSV export (save it as CSV UTF-8)")]
+    LongFirstLine,
 }
 
 /// A decoded export, ready for the CSV reader.
@@ -94,6 +97,11 @@ pub enum Preamble {
 }
 
 impl Decoded {
+    /// Physical lines before [`Decoded::text`] (the preamble).
+    pub fn lines_before(&self) -> u64 {
+        self.lines_before
+    }
+
     /// The physical line (1-based, in the whole file) of byte `offset` of
     /// [`Decoded::text`].
     pub fn line_of(&self, offset: u64) -> u64 {
@@ -174,7 +182,7 @@ fn utf8(mut bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>, Zeroizing<Ve
 
 /// The end of the first physical line of `text` (the index of its line
 /// break, or the length), and the start of the next.
-fn first_line(text: &str) -> (usize, usize) {
+pub(super) fn first_line(text: &str) -> (usize, usize) {
     match text.find(['\r', '\n']) {
         Some(i) if text[i..].starts_with("\r\n") => (i, i + 2),
         Some(i) => (i, i + 1),

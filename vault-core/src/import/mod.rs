@@ -39,6 +39,7 @@
 pub mod columns;
 pub mod decode;
 pub mod digest;
+pub mod source;
 pub mod write;
 
 use std::collections::HashMap;
@@ -53,7 +54,8 @@ pub use columns::norm;
 use columns::{pick, Chosen, Field};
 pub use decode::{DecodeError, Preamble, TextEncoding};
 pub use digest::{digest, estimated_entropy_bits, DIGEST_MIN_BITS};
-pub use write::{deposit, Outcome};
+use source::{Lines, Scan, ScanError, Source, Window};
+pub use write::{deposit, DepositError, Outcome};
 
 /// An export format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +239,38 @@ pub enum ImportError {
     Header {
         /// The CSV reader's complaint.
         why: String,
+    },
+    /// The file could not be read.
+    #[error("the file could not be read: {why}")]
+    Read {
+        /// The system's words.
+        why: String,
+    },
+    /// A row (quoted line breaks and all) longer than the record budget.
+    #[error("line {line}: a row longer than {max_mib} MiB: not an export row; the file was refused whole")]
+    RowTooLong {
+        /// Where the row starts.
+        line: u64,
+        /// The budget, in MiB.
+        max_mib: u64,
+    },
+    /// More data rows than one import reads.
+    #[error("more than {max} rows: split the file and import each part")]
+    TooManyRows {
+        /// The most rows one import reads.
+        max: usize,
+    },
+    /// Not UTF-8 and too long to decode in memory.
+    #[error("the file is not UTF-8 and is larger than {max_mib} MiB, the most that is decoded in memory: save it as CSV UTF-8, which is read at any size")]
+    TooLargeToDecode {
+        /// The budget, in MiB.
+        max_mib: u64,
+    },
+    /// The file changed between reading and depositing.
+    #[error("the file changed while it was being imported (line {line} no longer holds the row read before): nothing was imported; import it again once it is written")]
+    Changed {
+        /// The first row found changed.
+        line: u64,
     },
     /// Every row is a placeholder: the export holds no secrets.
     #[error("none of the {rows} rows holds a secret ({first}): the file was refused whole")]
@@ -620,60 +654,160 @@ impl Checker {
     }
 }
 
-/// The CSV reader every pass uses, over `text`.
-fn csv_reader(text: &[u8], delimiter: u8, headers: bool) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(headers)
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(text)
+/// An export's text from its header on.
+type Text = Window<Box<dyn Source>>;
+
+/// An export opened for reading: its text, and how it was decoded.
+struct Opened {
+    text: Text,
+    lines_before: u64,
+    encoding: TextEncoding,
+    delimiter: u8,
+    sniffed: bool,
+    preamble: Option<Preamble>,
 }
 
-/// Decodes an export, reads its header and maps its columns.
-fn open(
-    bytes: Zeroizing<Vec<u8>>,
+/// Decoded text held in memory, as a source.
+struct Held(Zeroizing<String>);
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Why reading the source failed, for people.
+fn read_error(e: &std::io::Error) -> ImportError {
+    ImportError::Read { why: e.to_string() }
+}
+
+/// Settles how `source` is read (see [`source`]): UTF-8 where it lies,
+/// anything else decoded whole within [`source::MAX_HELD`].
+fn open(mut source: Box<dyn Source>, delimiter: Option<u8>) -> Result<Opened, ImportError> {
+    use std::io::{Seek, SeekFrom};
+    match source::scan(&mut *source, delimiter) {
+        Ok(Scan::Utf8(f)) => Ok(Opened {
+            text: Window::new(source, f.start).map_err(|e| read_error(&e))?,
+            lines_before: f.lines_before,
+            encoding: f.encoding,
+            delimiter: f.delimiter,
+            sniffed: f.sniffed,
+            preamble: f.preamble,
+        }),
+        Ok(Scan::Other) => {
+            let len = source.seek(SeekFrom::End(0)).map_err(|e| read_error(&e))?;
+            if len > source::MAX_HELD {
+                return Err(ImportError::TooLargeToDecode {
+                    max_mib: source::MAX_HELD >> 20,
+                });
+            }
+            source
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| read_error(&e))?;
+            // Sized once: growing would leave copies behind.
+            let mut bytes = Zeroizing::new(vec![0u8; len as usize]);
+            source.read_exact(&mut bytes).map_err(|e| read_error(&e))?;
+            drop(source);
+            let d = decode::decode_owned(bytes, delimiter)?;
+            let (lines_before, encoding, delimiter, sniffed, preamble) = (
+                d.lines_before(),
+                d.encoding,
+                d.delimiter,
+                d.sniffed,
+                d.preamble,
+            );
+            let held: Box<dyn Source> = Box::new(std::io::Cursor::new(Held(d.text)));
+            Ok(Opened {
+                text: Window::new(held, 0).map_err(|e| read_error(&e))?,
+                lines_before,
+                encoding,
+                delimiter,
+                sniffed,
+                preamble,
+            })
+        }
+        Err(ScanError::Decode(e)) => Err(e.into()),
+        Err(ScanError::Io(e)) => Err(read_error(&e)),
+    }
+}
+
+/// The most data rows one import reads: its plan then holds at most 80 MiB
+/// (40 bytes a row). A larger export is refused: split it.
+pub const MAX_ROWS: usize = 1 << 21;
+
+/// A CSV reader as every pass makes it.
+fn csv_builder(delimiter: u8, headers: bool) -> csv::ReaderBuilder {
+    let mut b = csv::ReaderBuilder::new();
+    b.flexible(true)
+        .has_headers(headers)
+        .delimiter(delimiter)
+        .trim(csv::Trim::All);
+    b
+}
+
+/// Pass 1: reads the header and maps the columns, then hands `each` every
+/// data record with the byte offset it starts at (what [`Again::at`]
+/// takes) and its physical line — or the offset and line of an unreadable
+/// one. Separator-only rows (",,,") that Excel leaves are skipped. Returns
+/// the text again, with the row checker and the column mapping.
+fn pass_one(
+    opened: Opened,
     format: &Format,
     options: &Options,
-) -> Result<(decode::Decoded, Checker, Vec<Chosen>), ImportError> {
-    let decoded = decode::decode_owned(bytes, options.delimiter)?;
-    let raw: Vec<String> = csv_reader(decoded.text.as_bytes(), decoded.delimiter, true)
+    max_rows: usize,
+    mut each: impl FnMut(&Checker, u64, u64, Result<&csv::StringRecord, ()>),
+) -> Result<(Text, Checker, Vec<Chosen>), ImportError> {
+    let lines = Lines::new(opened.text, opened.lines_before);
+    let mut reader = csv_builder(opened.delimiter, true).from_reader(lines);
+    let raw: Vec<String> = reader
         .headers()
         .map_err(|e| ImportError::Header { why: e.to_string() })?
         .iter()
         .map(str::to_owned)
         .collect();
     let (cols, mapping) = columns(format, &raw, &options.columns)?;
-    Ok((decoded, Checker::new(format, cols), mapping))
-}
-
-/// Every data record of `decoded` with the byte offset it starts at (what
-/// [`decode::Decoded::line_of`] takes), or the offset of an unreadable one.
-/// Separator-only rows (",,,") that Excel leaves are skipped.
-fn each_record(
-    decoded: &decode::Decoded,
-    mut each: impl FnMut(u64, Result<&csv::StringRecord, ()>),
-) {
-    let mut reader = csv_reader(decoded.text.as_bytes(), decoded.delimiter, true);
+    let checker = Checker::new(format, cols);
     let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
     loop {
         let offset = reader.position().byte();
-        match reader.read_record(&mut record) {
+        reader.get_mut().next_record_at(offset);
+        let read = reader.read_record(&mut record);
+        let at = match &read {
+            Ok(_) => record.position().map_or(offset, csv::Position::byte),
+            Err(e) => e.position().map_or(offset, csv::Position::byte),
+        };
+        let line = reader.get_mut().line_of(at);
+        match read {
             Ok(false) => break,
+            Ok(true) if record.iter().all(str::is_empty) => continue,
             Ok(true) => {}
             Err(e) => {
-                each(e.position().map_or(offset, csv::Position::byte), Err(()));
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    let too_long = io
+                        .get_ref()
+                        .is_some_and(|e| e.is::<source::RecordTooLong>());
+                    return Err(if too_long {
+                        ImportError::RowTooLong {
+                            line,
+                            max_mib: source::MAX_RECORD >> 20,
+                        }
+                    } else {
+                        read_error(io)
+                    });
+                }
+                each(&checker, at, line, Err(()));
                 continue;
             }
         }
-        if record.iter().all(str::is_empty) {
-            continue;
+        rows += 1;
+        if rows > max_rows {
+            return Err(ImportError::TooManyRows { max: max_rows });
         }
-        each(
-            record.position().map_or(offset, csv::Position::byte),
-            Ok(&record),
-        );
+        each(&checker, at, line, Ok(&record));
     }
+    let text = reader.into_inner().into_inner();
+    Ok((text, checker, mapping))
 }
 
 /// Reads an export. A file-level problem (encoding, no such column, every
@@ -683,28 +817,40 @@ fn each_record(
 /// Every row is held, with its secret: [`plan`] reads a file for
 /// [`Plan::deposit`] holding a few dozen bytes a row instead.
 pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, ImportError> {
-    let (decoded, checker, mapping) = open(Zeroizing::new(bytes.to_vec()), format, options)?;
+    let source: Box<dyn Source> = Box::new(std::io::Cursor::new(Zeroizing::new(bytes.to_vec())));
+    let opened = open(source, options.delimiter)?;
+    let (encoding, delimiter, sniffed, preamble) = (
+        opened.encoding,
+        opened.delimiter,
+        opened.sniffed,
+        opened.preamble,
+    );
     let mut errors = Vec::new();
     let mut groups: Vec<Vec<Candidate>> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
-    each_record(&decoded, |at, record| {
-        let line = decoded.line_of(at);
-        let checked = match record {
-            Ok(record) => checker.row(record, line),
-            Err(()) => Err(RowProblem::Csv),
-        };
-        match checked {
-            Ok((candidate, full_label)) => {
-                let next = groups.len();
-                let g = *group_of.entry(full_label).or_insert(next);
-                if g == next {
-                    groups.push(Vec::new());
+    let (_, _, mapping) = pass_one(
+        opened,
+        format,
+        options,
+        MAX_ROWS,
+        |checker, _, line, record| {
+            let checked = match record {
+                Ok(record) => checker.row(record, line),
+                Err(()) => Err(RowProblem::Csv),
+            };
+            match checked {
+                Ok((candidate, full_label)) => {
+                    let next = groups.len();
+                    let g = *group_of.entry(full_label).or_insert(next);
+                    if g == next {
+                        groups.push(Vec::new());
+                    }
+                    groups[g].push(candidate);
                 }
-                groups[g].push(candidate);
+                Err(problem) => errors.push(RowError { line, problem }),
             }
-            Err(problem) => errors.push(RowError { line, problem }),
-        }
-    });
+        },
+    )?;
     let mut rows = Vec::new();
     for group in groups {
         let mut refused = Vec::new();
@@ -726,10 +872,10 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
         rows,
         errors,
         mapping,
-        encoding: decoded.encoding,
-        delimiter: decoded.delimiter,
-        sniffed: decoded.sniffed,
-        preamble: decoded.preamble,
+        encoding,
+        delimiter,
+        sniffed,
+        preamble,
     })
 }
 
@@ -806,10 +952,11 @@ fn settle<T: Version>(group: Vec<T>, rows: &mut Vec<T>, refused: &mut Vec<(T, Un
     rows.extend(history.into_iter().chain(current));
 }
 
-/// One row of a [`Plan`]: 32 bytes, no secret. While reading, `a`/`b` are
+/// One row of a [`Plan`]: 40 bytes, no secret. While reading, `a`/`b` are
 /// the first 16 bytes of the SHA-256 of its identity and `time` its time
-/// key; once planned, `a` is its version's round and `b` the offset of its
-/// identity's first row (so rows sort into deposit order).
+/// key; once planned, `a` is its version's round, `b` the offset of its
+/// identity's first row (so rows sort into deposit order) and `time` the
+/// identity's `a` (to see, reading the row again, that it is the same row).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Slot {
     a: u64,
@@ -818,18 +965,27 @@ struct Slot {
     at: u64,
     /// The row's time key plus one (0: none), and [`HISTORY`].
     time: u64,
+    /// Its physical line.
+    line: u64,
 }
 
 /// The bit of [`Slot::time`] marking a history row (time keys stay below
 /// 2^44).
 const HISTORY: u64 = 1 << 63;
 
-/// A slot being settled, with its line.
-struct Settling(Slot, u64);
+/// The first 16 bytes of the SHA-256 of an identity, as two numbers.
+fn identity_hash(full_label: &str) -> (u64, u64) {
+    let id = sha256(&[full_label.as_bytes()]);
+    let half = |i: usize| u64::from_le_bytes(id[i..i + 8].try_into().expect("8 bytes"));
+    (half(0), half(8))
+}
+
+/// A slot being settled.
+struct Settling(Slot);
 
 impl Version for Settling {
     fn line(&self) -> u64 {
-        self.1
+        self.0.line
     }
     fn time(&self) -> Option<u64> {
         (self.0.time & !HISTORY).checked_sub(1)
@@ -839,12 +995,12 @@ impl Version for Settling {
     }
 }
 
-/// An export read for [`Plan::deposit`]: its text (held once) and, for
-/// each row to deposit, where it starts, in deposit order. Rows are read
-/// again, one at a time, as they are deposited: a row costs 32 bytes here
-/// besides its text, whatever the file holds.
+/// An export read for [`Plan::deposit`]: where its text is (a file is not
+/// held) and, for each row to deposit, where it starts, in deposit order.
+/// Rows are read again, one at a time, as they are deposited: a row costs
+/// 40 bytes here, whatever the file holds.
 pub struct Plan {
-    decoded: decode::Decoded,
+    again: Again,
     checker: Checker,
     slots: Vec<Slot>,
     /// Identities (rows of round 0).
@@ -856,79 +1012,106 @@ pub struct Plan {
 }
 
 /// Reads an export as [`read`] does — the same rows, refusals and file
-/// errors — keeping for each row only where it is in the text, its
+/// errors — keeping for each row only where it is, its line, its
 /// identity's hash and its time (pass 1); [`Plan::deposit`] reads each row
-/// again as it deposits it (pass 2). Takes the bytes so that UTF-8 text is
-/// not copied.
+/// again as it deposits it (pass 2). Takes the bytes so that they are not
+/// copied; [`plan_from`] reads a file where it lies.
 pub fn plan(
     bytes: Zeroizing<Vec<u8>>,
     format: &Format,
     options: &Options,
 ) -> Result<Plan, ImportError> {
-    let (decoded, checker, mapping) = open(bytes, format, options)?;
+    plan_from(Box::new(std::io::Cursor::new(bytes)), format, options)
+}
+
+/// [`plan`] over a seekable source (an export file), which is read again
+/// by [`Plan::deposit`]. A UTF-8 file is never held: what is held grows by
+/// 40 bytes a row whatever the file's length (HARDENING.md "Budgets").
+pub fn plan_from(
+    source: Box<dyn Source>,
+    format: &Format,
+    options: &Options,
+) -> Result<Plan, ImportError> {
+    plan_at_most(source, format, options, MAX_ROWS)
+}
+
+/// [`plan_from`], reading at most `max_rows` data rows.
+fn plan_at_most(
+    source: Box<dyn Source>,
+    format: &Format,
+    options: &Options,
+    max_rows: usize,
+) -> Result<Plan, ImportError> {
+    let opened = open(source, options.delimiter)?;
+    let delimiter = opened.delimiter;
     let mut errors = Vec::new();
     let mut slots = Vec::new();
-    each_record(&decoded, |at, record| {
-        let checked = match record {
-            Ok(record) => checker.row(record, 0),
-            Err(()) => Err(RowProblem::Csv),
-        };
-        match checked {
-            Ok((c, full_label)) => {
-                let id = sha256(&[full_label.as_bytes()]);
-                let half = |i: usize| u64::from_le_bytes(id[i..i + 8].try_into().expect("8"));
-                let time = c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
-                slots.push(Slot {
-                    a: half(0),
-                    b: half(8),
-                    at,
-                    time,
-                });
+    let (text, checker, mapping) = pass_one(
+        opened,
+        format,
+        options,
+        max_rows,
+        |checker, at, line, record| {
+            let checked = match record {
+                Ok(record) => checker.row(record, line),
+                Err(()) => Err(RowProblem::Csv),
+            };
+            match checked {
+                Ok((c, full_label)) => {
+                    let (a, b) = identity_hash(&full_label);
+                    let time =
+                        c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
+                    slots.push(Slot {
+                        a,
+                        b,
+                        at,
+                        time,
+                        line,
+                    });
+                }
+                Err(problem) => errors.push(RowError { line, problem }),
             }
-            Err(problem) => errors.push(RowError {
-                line: decoded.line_of(at),
-                problem,
-            }),
-        }
-    });
+        },
+    )?;
+    let mut again = Again::new(text, delimiter);
     // Group by identity (in file order within one), settle each group, and
     // write its kept rows back in place as (round, first offset).
     slots.sort_unstable();
     let (mut read_at, mut kept) = (0, 0);
     let mut group = Vec::new();
     let (mut settled, mut refused) = (Vec::new(), Vec::new());
-    let mut again = Again::new(&decoded);
     while read_at < slots.len() {
         let id = (slots[read_at].a, slots[read_at].b);
         let first_at = slots[read_at].at;
         group.clear();
         while read_at < slots.len() && (slots[read_at].a, slots[read_at].b) == id {
-            let s = slots[read_at];
-            group.push(Settling(s, decoded.line_of(s.at)));
+            group.push(Settling(slots[read_at]));
             read_at += 1;
         }
         settle(std::mem::take(&mut group), &mut settled, &mut refused);
-        for (round, Settling(s, _)) in settled.drain(..).enumerate() {
+        for (round, Settling(s)) in settled.drain(..).enumerate() {
             slots[kept] = Slot {
                 a: round as u64,
                 b: first_at,
                 at: s.at,
-                time: 0,
+                time: id.0,
+                line: s.line,
             };
             kept += 1;
         }
-        for (Settling(s, line), why) in refused.drain(..) {
-            let label = checker
-                .row(again.at(s.at), line)
+        for (Settling(s), why) in refused.drain(..) {
+            let label = again
+                .at(s.at)
+                .ok()
+                .and_then(|r| checker.row(r, s.line).ok())
                 .map(|(c, _)| c.row.label)
                 .unwrap_or_default();
             errors.push(RowError {
-                line,
+                line: s.line,
                 problem: why.problem(label),
             });
         }
     }
-    drop(again);
     slots.truncate(kept);
     slots.shrink_to_fit();
     slots.sort_unstable();
@@ -941,7 +1124,7 @@ pub fn plan(
     }
     let groups = slots.partition_point(|s| s.a == 0);
     Ok(Plan {
-        decoded,
+        again,
         checker,
         slots,
         groups,
@@ -951,40 +1134,30 @@ pub fn plan(
 }
 
 /// Reads records of a text again, by where they start.
-struct Again<'a> {
-    reader: csv::Reader<std::io::Cursor<&'a [u8]>>,
+struct Again {
+    reader: csv::Reader<Text>,
     record: csv::StringRecord,
 }
 
-impl<'a> Again<'a> {
-    fn new(decoded: &'a decode::Decoded) -> Self {
+impl Again {
+    fn new(text: Text, delimiter: u8) -> Self {
         // One reader for every row: building one costs more than reading
         // a row.
-        let reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .delimiter(decoded.delimiter)
-            .trim(csv::Trim::All)
-            .from_reader(std::io::Cursor::new(decoded.text.as_bytes()));
         Self {
-            reader,
+            reader: csv_builder(delimiter, false).from_reader(text),
             record: csv::StringRecord::new(),
         }
     }
 
-    /// The record starting at `at` (where [`each_record`] found it).
-    fn at(&mut self, at: u64) -> &csv::StringRecord {
+    /// The record starting at `at` (where [`pass_one`] found it).
+    fn at(&mut self, at: u64) -> Result<&csv::StringRecord, ()> {
         let mut position = csv::Position::new();
         position.set_byte(at);
-        let read = self
-            .reader
-            .seek(position)
-            .map_err(|_| ())
-            .and_then(|()| self.reader.read_record(&mut self.record).map_err(|_| ()));
-        if read.is_err() {
-            self.record.clear();
+        self.reader.seek(position).map_err(|_| ())?;
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => Ok(&self.record),
+            _ => Err(()),
         }
-        &self.record
     }
 }
 
@@ -999,24 +1172,21 @@ impl Plan {
         self.slots.is_empty()
     }
 
-    /// Reads the records of the plan's text again.
-    fn again(&self) -> Again<'_> {
-        Again::new(&self.decoded)
-    }
-
-    /// The row of `slot`, read again and checked as when it was planned.
-    fn row(&self, again: &mut Again<'_>, slot: &Slot) -> Row {
-        let line = self.decoded.line_of(slot.at);
-        match self.checker.row(again.at(slot.at), line) {
-            Ok((c, _)) => c.row,
-            Err(_) => unreachable!("a planned row is read again as it was"),
+    /// The row of `slot`, read again and checked as when it was planned;
+    /// an error when the file no longer holds that row there.
+    fn row(again: &mut Again, checker: &Checker, slot: &Slot) -> Result<Row, ImportError> {
+        let changed = ImportError::Changed { line: slot.line };
+        let record = again.at(slot.at).map_err(|()| changed.clone())?;
+        match checker.row(record, slot.line) {
+            Ok((c, full_label)) if identity_hash(&full_label).0 == slot.time => Ok(c.row),
+            _ => Err(changed),
         }
     }
 
     /// The rows in deposit order, in rounds (round n holds the n-th version
     /// of every identity), each with its identity's number.
-    fn rounds(&self) -> impl Iterator<Item = &[Slot]> {
-        self.slots.chunk_by(|x, y| x.a == y.a)
+    fn rounds(slots: &[Slot]) -> impl Iterator<Item = &[Slot]> {
+        slots.chunk_by(|x, y| x.a == y.a)
     }
 
     /// The identity number (0-based, by first row) of a planned slot.
@@ -1123,7 +1293,7 @@ mod tests {
             format,
             &Options::default(),
         )
-        .map(|p| {
+        .map(|mut p| {
             let mut bytes = Vec::new();
             let (outcome, errors) = p.deposit(&mut vault(), "t", 7, &mut bytes, || {}).unwrap();
             let mut all = p.errors.clone();
@@ -1240,6 +1410,122 @@ mod tests {
                 (old, new) => prop_assert_eq!(old.err(), new.err()),
             }
         }
+    }
+
+    /// Bytes anyone holding the other end can change, as a source.
+    #[derive(Clone)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>, u64);
+
+    impl std::io::Read for Shared {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let bytes = self.0.borrow();
+            let start = (self.1 as usize).min(bytes.len());
+            let n = buf.len().min(bytes.len() - start);
+            buf[..n].copy_from_slice(&bytes[start..start + n]);
+            self.1 += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl std::io::Seek for Shared {
+        fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.1 = match pos {
+                std::io::SeekFrom::Start(p) => p,
+                std::io::SeekFrom::End(d) => (self.0.borrow().len() as i64 + d) as u64,
+                std::io::SeekFrom::Current(d) => (self.1 as i64 + d) as u64,
+            };
+            Ok(self.1)
+        }
+    }
+
+    const TWO_MACS: &str = "Serial Number,Computer Name,Recovery Key\nC02A,mac-a,ABCD-EFGH-IJKL-MNOP-QRST-UVWX\nC02B,mac-b,BCDE-FGHI-JKLM-NOPQ-RSTU-VWXY\n";
+
+    #[test]
+    fn a_file_changed_between_the_passes_is_refused_and_nothing_kept() {
+        let bytes = std::rc::Rc::new(std::cell::RefCell::new(TWO_MACS.as_bytes().to_vec()));
+        let source = Shared(bytes.clone(), 0);
+        let mut p = plan_from(Box::new(source), &Format::FileVault, &Options::default()).unwrap();
+        assert_eq!(p.len(), 2);
+        // The two serials swap places: each offset now holds another Mac.
+        let changed = TWO_MACS
+            .replace("C02A", "C02Z")
+            .replace("C02B", "C02A")
+            .replace("C02Z", "C02B");
+        *bytes.borrow_mut() = changed.into_bytes();
+        let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+        let mut out = Vec::new();
+        match p.deposit(&mut vault, "t", 7, &mut out, || {}) {
+            Err(DepositError::Read(ImportError::Changed { line })) => assert_eq!(line, 2),
+            Err(e) => panic!("{e:?}"),
+            Ok(r) => panic!("deposited from a changed file: {:?}", r.0),
+        }
+        // Unchanged, the same plan would have deposited both.
+        *bytes.borrow_mut() = TWO_MACS.as_bytes().to_vec();
+        let mut p = plan_from(
+            Box::new(Shared(bytes, 0)),
+            &Format::FileVault,
+            &Options::default(),
+        )
+        .unwrap();
+        let (outcome, errors) = p.deposit(&mut vault, "t", 7, &mut out, || {}).unwrap();
+        assert_eq!((outcome.added, errors.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_row_past_the_record_budget_refuses_the_file_at_its_line() {
+        let mut text = TWO_MACS.to_owned();
+        text.push_str("C02C,\"");
+        text.push_str(&"x".repeat(source::MAX_RECORD as usize + 100_000));
+        text.push_str("\",CDEF-GHIJ-KLMN-OPQR-STUV-WXYZ\n");
+        let e = plan(
+            Zeroizing::new(text.into_bytes()),
+            &Format::FileVault,
+            &Options::default(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e,
+            ImportError::RowTooLong {
+                line: 4,
+                max_mib: 1
+            }
+        );
+        assert!(
+            e.to_string().contains("line 4: a row longer than 1 MiB"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn more_rows_than_the_budget_refuse_the_file() {
+        let source = || Box::new(std::io::Cursor::new(TWO_MACS.as_bytes().to_vec()));
+        let e = plan_at_most(source(), &Format::FileVault, &Options::default(), 1)
+            .err()
+            .unwrap();
+        assert_eq!(e, ImportError::TooManyRows { max: 1 });
+        assert!(e.to_string().contains("split the file"), "{e}");
+        assert_eq!(
+            plan_at_most(source(), &Format::FileVault, &Options::default(), 2)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_large_file_in_another_encoding_is_refused_with_what_to_do() {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.resize(source::MAX_HELD as usize + 2, b'a');
+        let e = plan(
+            Zeroizing::new(bytes),
+            &Format::FileVault,
+            &Options::default(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e, ImportError::TooLargeToDecode { max_mib: 64 });
+        assert!(e.to_string().contains("save it as CSV UTF-8"), "{e}");
     }
 
     #[test]

@@ -206,31 +206,41 @@ impl<'a> Sealer<'a> {
     }
 }
 
+/// Why [`Plan::deposit`] stopped.
+#[derive(Debug)]
+pub enum DepositError {
+    /// Writing a frame failed.
+    Write(std::io::Error),
+    /// The export could not be read again as it was planned.
+    Read(ImportError),
+}
+
 impl Plan {
     /// Deposits the planned rows onto `vault` as [`deposit`] does the rows
     /// [`read`] returns — the same records in the same order, the same
     /// outcome and refusals — writing each frame to `out` as it is made.
-    /// Holds at most [`PART`] rows and their records at a time, one bit an
-    /// identity, and the plan. Fails only when `out` does.
+    /// Each row is read again from the export: holds at most [`PART`] rows
+    /// and their records at a time, one bit an identity, and the plan.
+    /// Fails when `out` does, or when the export no longer holds a planned
+    /// row (it changed since it was planned): then nothing written to
+    /// `out` may be kept.
     pub fn deposit(
-        &self,
+        &mut self,
         vault: &mut Vault,
         actor: &str,
         time: u64,
         out: &mut dyn Write,
         progress: impl Fn() + Sync,
-    ) -> std::io::Result<(Outcome, Vec<RowError>)> {
+    ) -> Result<(Outcome, Vec<RowError>), DepositError> {
         let mut outcome = Outcome::default();
         let mut errors = Vec::new();
         let mut sealer = match Sealer::new(vault, actor, time) {
             Ok(s) => s,
             Err(problem) => {
-                for round in self.rounds() {
-                    errors.extend(round.iter().map(|s| RowError {
-                        line: self.decoded.line_of(s.at),
-                        problem: problem.clone(),
-                    }));
-                }
+                errors.extend(self.slots.iter().map(|s| RowError {
+                    line: s.line,
+                    problem: problem.clone(),
+                }));
                 return Ok((outcome, errors));
             }
         };
@@ -238,24 +248,24 @@ impl Plan {
         // import, found as its first version (round 0) is deposited.
         let mut held_before: Vec<bool> = Vec::with_capacity(self.groups);
         let mut emit = |frame: &[u8]| out.write_all(frame);
-        let mut again = self.again();
-        for round in self.rounds() {
+        for round in Plan::rounds(&self.slots) {
             for part in round.chunks(PART) {
-                let rows: Vec<(Row, bool)> = part
-                    .iter()
-                    .map(|slot| {
-                        let row = self.row(&mut again, slot);
-                        let held = if slot.a == 0 {
-                            let held = vault.entries().contains_key(&row.label);
-                            held_before.push(held);
-                            held
-                        } else {
-                            held_before[self.group_of(slot)]
-                        };
-                        (row, held)
-                    })
-                    .collect();
-                sealer.seal(vault, rows, &mut outcome, &mut errors, &progress, &mut emit)?;
+                let mut rows: Vec<(Row, bool)> = Vec::with_capacity(part.len());
+                for slot in part {
+                    let row = Plan::row(&mut self.again, &self.checker, slot)
+                        .map_err(DepositError::Read)?;
+                    let held = if slot.a == 0 {
+                        let held = vault.entries().contains_key(&row.label);
+                        held_before.push(held);
+                        held
+                    } else {
+                        held_before[self.group_of(slot)]
+                    };
+                    rows.push((row, held));
+                }
+                sealer
+                    .seal(vault, rows, &mut outcome, &mut errors, &progress, &mut emit)
+                    .map_err(DepositError::Write)?;
             }
         }
         Ok((outcome, errors))
