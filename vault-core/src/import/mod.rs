@@ -995,14 +995,32 @@ impl Version for Settling {
     }
 }
 
+/// A row to deposit, once planned: 24 bytes, no secret.
+#[derive(Clone, Copy)]
+struct Planned {
+    /// Where the row starts in the text.
+    at: u64,
+    /// Its physical line.
+    line: u64,
+    /// Its identity's number (0-based, in the order of their first rows).
+    group: u32,
+    /// 32 bits of its identity's hash: reading the row again, it must be
+    /// the same row.
+    check: u32,
+}
+
 /// An export read for [`Plan::deposit`]: where its text is (a file is not
 /// held) and, for each row to deposit, where it starts, in deposit order.
 /// Rows are read again, one at a time, as they are deposited: a row costs
-/// 40 bytes here, whatever the file holds.
+/// 24 bytes here, whatever the file holds.
 pub struct Plan {
     again: Again,
     checker: Checker,
-    slots: Vec<Slot>,
+    /// In deposit order: round 0 (every identity's first version, by first
+    /// row), then round 1, …
+    rows: Vec<Planned>,
+    /// Where each round ends in `rows`.
+    round_ends: Vec<usize>,
     /// Identities (rows of round 0).
     groups: usize,
     /// Refused rows, by line.
@@ -1122,11 +1140,36 @@ fn plan_at_most(
             first: errors[0].clone(),
         });
     }
+    // Each row's identity by number: a row of round 0 is its own, a later
+    // one is found among round 0's first offsets.
     let groups = slots.partition_point(|s| s.a == 0);
+    let mut rows = Vec::with_capacity(slots.len());
+    let mut round_ends = Vec::new();
+    for (i, s) in slots.iter().enumerate() {
+        if i > 0 && slots[i - 1].a != s.a {
+            round_ends.push(i);
+        }
+        let group = match s.a {
+            0 => i,
+            _ => slots[..groups].partition_point(|g| g.b < s.b),
+        };
+        rows.push(Planned {
+            at: s.at,
+            line: s.line,
+            // At most MAX_ROWS identities; 32 bits of the hash.
+            group: group as u32,
+            check: s.time as u32,
+        });
+    }
+    if !rows.is_empty() {
+        round_ends.push(rows.len());
+    }
+    drop(slots);
     Ok(Plan {
         again,
         checker,
-        slots,
+        rows,
+        round_ends,
         groups,
         errors,
         mapping,
@@ -1164,34 +1207,37 @@ impl Again {
 impl Plan {
     /// Rows to deposit.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.rows.len()
     }
 
     /// Whether no row is to be deposited.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.rows.is_empty()
     }
 
-    /// The row of `slot`, read again and checked as when it was planned;
-    /// an error when the file no longer holds that row there.
-    fn row(again: &mut Again, checker: &Checker, slot: &Slot) -> Result<Row, ImportError> {
-        let changed = ImportError::Changed { line: slot.line };
-        let record = again.at(slot.at).map_err(|()| changed.clone())?;
-        match checker.row(record, slot.line) {
-            Ok((c, full_label)) if identity_hash(&full_label).0 == slot.time => Ok(c.row),
+    /// The row of `planned`, read again and checked as when it was
+    /// planned; an error when the file no longer holds that row there.
+    fn row(again: &mut Again, checker: &Checker, planned: &Planned) -> Result<Row, ImportError> {
+        let changed = ImportError::Changed { line: planned.line };
+        let record = again.at(planned.at).map_err(|()| changed.clone())?;
+        match checker.row(record, planned.line) {
+            Ok((c, full_label)) if identity_hash(&full_label).0 as u32 == planned.check => {
+                Ok(c.row)
+            }
             _ => Err(changed),
         }
     }
 
     /// The rows in deposit order, in rounds (round n holds the n-th version
-    /// of every identity), each with its identity's number.
-    fn rounds(slots: &[Slot]) -> impl Iterator<Item = &[Slot]> {
-        slots.chunk_by(|x, y| x.a == y.a)
-    }
-
-    /// The identity number (0-based, by first row) of a planned slot.
-    fn group_of(&self, slot: &Slot) -> usize {
-        self.slots[..self.groups].partition_point(|s| s.b < slot.b)
+    /// of every identity).
+    fn rounds<'a>(
+        rows: &'a [Planned],
+        round_ends: &'a [usize],
+    ) -> impl Iterator<Item = &'a [Planned]> {
+        let starts = std::iter::once(0).chain(round_ends.iter().copied());
+        starts
+            .zip(round_ends)
+            .map(|(start, &end)| &rows[start..end])
     }
 }
 

@@ -237,8 +237,8 @@ impl Plan {
         let mut sealer = match Sealer::new(vault, actor, time) {
             Ok(s) => s,
             Err(problem) => {
-                errors.extend(self.slots.iter().map(|s| RowError {
-                    line: s.line,
+                errors.extend(self.rows.iter().map(|p| RowError {
+                    line: p.line,
                     problem: problem.clone(),
                 }));
                 return Ok((outcome, errors));
@@ -248,18 +248,18 @@ impl Plan {
         // import, found as its first version (round 0) is deposited.
         let mut held_before: Vec<bool> = Vec::with_capacity(self.groups);
         let mut emit = |frame: &[u8]| out.write_all(frame);
-        for round in Plan::rounds(&self.slots) {
-            for part in round.chunks(PART) {
+        for (round, rows_of_round) in Plan::rounds(&self.rows, &self.round_ends).enumerate() {
+            for part in rows_of_round.chunks(PART) {
                 let mut rows: Vec<(Row, bool)> = Vec::with_capacity(part.len());
-                for slot in part {
-                    let row = Plan::row(&mut self.again, &self.checker, slot)
+                for planned in part {
+                    let row = Plan::row(&mut self.again, &self.checker, planned)
                         .map_err(DepositError::Read)?;
-                    let held = if slot.a == 0 {
+                    let held = if round == 0 {
                         let held = vault.entries().contains_key(&row.label);
                         held_before.push(held);
                         held
                     } else {
-                        held_before[self.group_of(slot)]
+                        held_before[planned.group as usize]
                     };
                     rows.push((row, held));
                 }
