@@ -190,6 +190,17 @@ pub(super) fn first_line(text: &str) -> (usize, usize) {
     }
 }
 
+/// Whether a first line is a preamble, and the delimiter it names (`sep=X`).
+pub(super) fn preamble_of(first: &str) -> (Option<Preamble>, Option<u8>) {
+    if first.starts_with("#TYPE") {
+        return (Some(Preamble::PowerShellType), None);
+    }
+    match first.strip_prefix("sep=").map(str::as_bytes) {
+        Some(&[d]) => (Some(Preamble::ExcelSep), Some(d)),
+        _ => (None, None),
+    }
+}
+
 /// Counts `,` `;` and tab outside double quotes in the header line (which
 /// may span lines inside quotes) and picks the most frequent.
 pub fn sniff_delimiter(text: &str) -> u8 {
@@ -227,18 +238,8 @@ pub fn decode_owned(
     delimiter: Option<u8>,
 ) -> Result<Decoded, DecodeError> {
     let (mut text, encoding) = decode_text_owned(bytes)?;
-    let mut preamble = None;
-    let mut from_sep = None;
     let (end, next) = first_line(&text);
-    let first = &text[..end];
-    if first.starts_with("#TYPE") {
-        preamble = Some(Preamble::PowerShellType);
-    } else if let Some(sep) = first.strip_prefix("sep=") {
-        if let [d] = sep.as_bytes() {
-            preamble = Some(Preamble::ExcelSep);
-            from_sep = Some(*d);
-        }
-    }
+    let (preamble, from_sep) = preamble_of(&text[..end]);
     let lines_before = u64::from(preamble.is_some());
     if preamble.is_some() {
         text.drain(..next); // in place: no copy of the secrets is left behind

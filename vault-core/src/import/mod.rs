@@ -746,16 +746,16 @@ fn csv_builder(delimiter: u8, headers: bool) -> csv::ReaderBuilder {
 }
 
 /// Pass 1: reads the header and maps the columns, then hands `each` every
-/// data record with the byte offset it starts at (what [`Again::at`]
-/// takes) and its physical line — or the offset and line of an unreadable
-/// one. Separator-only rows (",,,") that Excel leaves are skipped. Returns
+/// data record's byte offset (what [`Again::at`] takes), its physical line
+/// and what the row checker made of it (an unreadable record is
+/// [`RowProblem::Csv`]). Separator-only rows (",,,") that Excel leaves are skipped. Returns
 /// the text again, with the row checker and the column mapping.
 fn pass_one(
     opened: Opened,
     format: &Format,
     options: &Options,
     max_rows: usize,
-    mut each: impl FnMut(&Checker, u64, u64, Result<&csv::StringRecord, ()>),
+    mut each: impl FnMut(u64, u64, Checked),
 ) -> Result<(Text, Checker, Vec<Chosen>), ImportError> {
     let lines = Lines::new(opened.text, opened.lines_before);
     let mut reader = csv_builder(opened.delimiter, true).from_reader(lines);
@@ -796,7 +796,7 @@ fn pass_one(
                         read_error(io)
                     });
                 }
-                each(&checker, at, line, Err(()));
+                each(at, line, Err(RowProblem::Csv));
                 continue;
             }
         }
@@ -804,7 +804,7 @@ fn pass_one(
         if rows > max_rows {
             return Err(ImportError::TooManyRows { max: max_rows });
         }
-        each(&checker, at, line, Ok(&record));
+        each(at, line, checker.row(&record, line));
     }
     let text = reader.into_inner().into_inner();
     Ok((text, checker, mapping))
@@ -828,17 +828,13 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
     let mut errors = Vec::new();
     let mut groups: Vec<Vec<Candidate>> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
-    let (_, _, mapping) = pass_one(
-        opened,
-        format,
-        options,
-        MAX_ROWS,
-        |checker, _, line, record| {
-            let checked = match record {
-                Ok(record) => checker.row(record, line),
-                Err(()) => Err(RowProblem::Csv),
-            };
-            match checked {
+    let (_, _, mapping) =
+        pass_one(
+            opened,
+            format,
+            options,
+            MAX_ROWS,
+            |_, line, checked| match checked {
                 Ok((candidate, full_label)) => {
                     let next = groups.len();
                     let g = *group_of.entry(full_label).or_insert(next);
@@ -848,9 +844,8 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
                     groups[g].push(candidate);
                 }
                 Err(problem) => errors.push(RowError { line, problem }),
-            }
-        },
-    )?;
+            },
+        )?;
     let mut rows = Vec::new();
     for group in groups {
         let mut refused = Vec::new();
@@ -1069,26 +1064,19 @@ fn plan_at_most(
         format,
         options,
         max_rows,
-        |checker, at, line, record| {
-            let checked = match record {
-                Ok(record) => checker.row(record, line),
-                Err(()) => Err(RowProblem::Csv),
-            };
-            match checked {
-                Ok((c, full_label)) => {
-                    let (a, b) = identity_hash(&full_label);
-                    let time =
-                        c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
-                    slots.push(Slot {
-                        a,
-                        b,
-                        at,
-                        time,
-                        line,
-                    });
-                }
-                Err(problem) => errors.push(RowError { line, problem }),
+        |at, line, checked| match checked {
+            Ok((c, full_label)) => {
+                let (a, b) = identity_hash(&full_label);
+                let time = c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
+                slots.push(Slot {
+                    a,
+                    b,
+                    at,
+                    time,
+                    line,
+                });
             }
+            Err(problem) => errors.push(RowError { line, problem }),
         },
     )?;
     let mut again = Again::new(text, delimiter);

@@ -18,7 +18,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use zeroize::Zeroizing;
 
-use super::decode::{first_line, sniff_delimiter, DecodeError, Preamble, TextEncoding};
+use super::decode::{
+    first_line, preamble_of, sniff_delimiter, DecodeError, Preamble, TextEncoding,
+};
 
 /// A source an import reads from: a file, or bytes in memory.
 pub trait Source: Read + Seek {}
@@ -147,16 +149,7 @@ fn scan_in(
     let mut nul = text.contains('\0');
     let (end, next) = first_line(text);
     let first_line_open = end == text.len() && filled == prefix;
-    let first = &text[..end];
-    let (mut preamble, mut from_sep) = (None, None);
-    if first.starts_with("#TYPE") {
-        preamble = Some(Preamble::PowerShellType);
-    } else if let Some(sep) = first.strip_prefix("sep=") {
-        if let [d] = sep.as_bytes() {
-            preamble = Some(Preamble::ExcelSep);
-            from_sep = Some(*d);
-        }
-    }
+    let (preamble, from_sep) = preamble_of(&text[..end]);
     let skip = if preamble.is_some() { next } else { 0 };
     let (delimiter, sniffed) = match delimiter.or(from_sep) {
         Some(d) => (d, false),
