@@ -64,8 +64,8 @@ pub enum DecodeError {
     /// Nothing but a preamble or whitespace.
     #[error("the file is empty: no header line")]
     Empty,
-    /// No line break in the first MiB: not a CSV export.
-    #[error("the first line is longer than 1 MiB: not a CSV export (save it as CSV UTF-8)")]
+    /// The header line does not end within the first MiB.
+    #[error("the header line does not end within the file's first MiB: not a CSV export (save it as CSV UTF-8)")]
     LongFirstLine,
 }
 

@@ -247,7 +247,7 @@ pub enum ImportError {
         why: String,
     },
     /// A row (quoted line breaks and all) longer than the record budget.
-    #[error("line {line}: a row longer than {max_mib} MiB: not an export row; the file was refused whole")]
+    #[error("line {line}: a row (or a run of blank lines before it) longer than {max_mib} MiB: not an export row; the file was refused whole")]
     RowTooLong {
         /// Where the row starts.
         line: u64,
@@ -259,6 +259,12 @@ pub enum ImportError {
     TooManyRows {
         /// The most rows one import reads.
         max: usize,
+    },
+    /// More physical lines than one import reads.
+    #[error("more than {max} lines: split the file and import each part")]
+    TooManyLines {
+        /// The most lines one import reads.
+        max: u64,
     },
     /// Not UTF-8 and too long to decode in memory.
     #[error("the file is not UTF-8 and is larger than {max_mib} MiB, the most that is decoded in memory: save it as CSV UTF-8, which is read at any size")]
@@ -521,6 +527,9 @@ struct Checker {
     cols: Cols,
     kind: EntryKind,
     digest_ok: bool,
+    /// Keys [`Checker::fingerprint`]: random for each import (from the
+    /// OS), so that no file can be made to collide with a planned row.
+    fields: std::collections::hash_map::RandomState,
 }
 
 /// What [`Checker::row`] makes of a row: the candidate and its identity
@@ -539,7 +548,20 @@ impl Checker {
             cols,
             kind,
             digest_ok,
+            fields: std::collections::hash_map::RandomState::new(),
         }
+    }
+
+    /// A keyed 64-bit hash of every field of a record: reading a planned
+    /// row again, it must be the same row, field for field (identity,
+    /// time, history, secret).
+    fn fingerprint(&self, record: &csv::StringRecord) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.fields.build_hasher();
+        for field in record {
+            field.hash(&mut h);
+        }
+        h.finish()
     }
 
     /// Checks one CSV record (not separator-only) found on `line`.
@@ -687,7 +709,7 @@ fn open(mut source: Box<dyn Source>, delimiter: Option<u8>) -> Result<Opened, Im
     use std::io::{Seek, SeekFrom};
     match source::scan(&mut *source, delimiter) {
         Ok(Scan::Utf8(f)) => Ok(Opened {
-            text: Window::new(source, f.start).map_err(|e| read_error(&e))?,
+            text: Window::new(source, f.start, f.len).map_err(|e| read_error(&e))?,
             lines_before: f.lines_before,
             encoding: f.encoding,
             delimiter: f.delimiter,
@@ -716,9 +738,10 @@ fn open(mut source: Box<dyn Source>, delimiter: Option<u8>) -> Result<Opened, Im
                 d.sniffed,
                 d.preamble,
             );
+            let len = d.text.len() as u64;
             let held: Box<dyn Source> = Box::new(std::io::Cursor::new(Held(d.text)));
             Ok(Opened {
-                text: Window::new(held, 0).map_err(|e| read_error(&e))?,
+                text: Window::new(held, 0, len).map_err(|e| read_error(&e))?,
                 lines_before,
                 encoding,
                 delimiter,
@@ -734,6 +757,10 @@ fn open(mut source: Box<dyn Source>, delimiter: Option<u8>) -> Result<Opened, Im
 /// The most data rows one import reads: its plan then holds at most 80 MiB
 /// (40 bytes a row). A larger export is refused: split it.
 pub const MAX_ROWS: usize = 1 << 21;
+
+/// The most physical lines one import reads (a planned row keeps its line
+/// in 32 bits).
+pub const MAX_LINE: u64 = u32::MAX as u64;
 
 /// A CSV reader as every pass makes it.
 fn csv_builder(delimiter: u8, headers: bool) -> csv::ReaderBuilder {
@@ -755,7 +782,7 @@ fn pass_one(
     format: &Format,
     options: &Options,
     max_rows: usize,
-    mut each: impl FnMut(u64, u64, Checked),
+    mut each: impl FnMut(u64, u64, Checked, u64),
 ) -> Result<(Text, Checker, Vec<Chosen>), ImportError> {
     let lines = Lines::new(opened.text, opened.lines_before);
     let mut reader = csv_builder(opened.delimiter, true).from_reader(lines);
@@ -778,6 +805,9 @@ fn pass_one(
             Err(e) => e.position().map_or(offset, csv::Position::byte),
         };
         let line = reader.get_mut().line_of(at);
+        if line > MAX_LINE {
+            return Err(ImportError::TooManyLines { max: MAX_LINE });
+        }
         match read {
             Ok(false) => break,
             Ok(true) if record.iter().all(str::is_empty) => continue,
@@ -796,7 +826,11 @@ fn pass_one(
                         read_error(io)
                     });
                 }
-                each(at, line, Err(RowProblem::Csv));
+                rows += 1;
+                if rows > max_rows {
+                    return Err(ImportError::TooManyRows { max: max_rows });
+                }
+                each(at, line, Err(RowProblem::Csv), 0);
                 continue;
             }
         }
@@ -804,7 +838,8 @@ fn pass_one(
         if rows > max_rows {
             return Err(ImportError::TooManyRows { max: max_rows });
         }
-        each(at, line, checker.row(&record, line));
+        let fingerprint = checker.fingerprint(&record);
+        each(at, line, checker.row(&record, line), fingerprint);
     }
     let text = reader.into_inner().into_inner();
     Ok((text, checker, mapping))
@@ -834,7 +869,7 @@ pub fn read(bytes: &[u8], format: &Format, options: &Options) -> Result<Parsed, 
             format,
             options,
             MAX_ROWS,
-            |_, line, checked| match checked {
+            |_, line, checked, _| match checked {
                 Ok((candidate, full_label)) => {
                     let next = groups.len();
                     let g = *group_of.entry(full_label).or_insert(next);
@@ -947,7 +982,8 @@ fn settle<T: Version>(group: Vec<T>, rows: &mut Vec<T>, refused: &mut Vec<(T, Un
     rows.extend(history.into_iter().chain(current));
 }
 
-/// One row of a [`Plan`]: 40 bytes, no secret. While reading, `a`/`b` are
+/// One row of a [`Plan`] while settling: 48 bytes, no secret (a keyed hash
+/// of its fields is not one). While reading, `a`/`b` are
 /// the first 16 bytes of the SHA-256 of its identity and `time` its time
 /// key; once planned, `a` is its version's round, `b` the offset of its
 /// identity's first row (so rows sort into deposit order) and `time` the
@@ -962,6 +998,8 @@ struct Slot {
     time: u64,
     /// Its physical line.
     line: u64,
+    /// [`Checker::fingerprint`] of its fields.
+    fingerprint: u64,
 }
 
 /// The bit of [`Slot::time`] marking a history row (time keys stay below
@@ -995,13 +1033,13 @@ impl Version for Settling {
 struct Planned {
     /// Where the row starts in the text.
     at: u64,
-    /// Its physical line.
-    line: u64,
+    /// [`Checker::fingerprint`] of its fields: reading the row again, it
+    /// must be the same row.
+    fingerprint: u64,
+    /// Its physical line (at most [`MAX_LINE`]).
+    line: u32,
     /// Its identity's number (0-based, in the order of their first rows).
     group: u32,
-    /// 32 bits of its identity's hash: reading the row again, it must be
-    /// the same row.
-    check: u32,
 }
 
 /// An export read for [`Plan::deposit`]: where its text is (a file is not
@@ -1064,7 +1102,7 @@ fn plan_at_most(
         format,
         options,
         max_rows,
-        |at, line, checked| match checked {
+        |at, line, checked, fingerprint| match checked {
             Ok((c, full_label)) => {
                 let (a, b) = identity_hash(&full_label);
                 let time = c.time.map_or(0, |t| t + 1) | if c.row.history { HISTORY } else { 0 };
@@ -1074,12 +1112,13 @@ fn plan_at_most(
                     at,
                     time,
                     line,
+                    fingerprint,
                 });
             }
             Err(problem) => errors.push(RowError { line, problem }),
         },
     )?;
-    let mut again = Again::new(text, delimiter);
+    let mut again = Again::new(text, delimiter)?;
     // Group by identity (in file order within one), settle each group, and
     // write its kept rows back in place as (round, first offset).
     slots.sort_unstable();
@@ -1099,9 +1138,7 @@ fn plan_at_most(
             slots[kept] = Slot {
                 a: round as u64,
                 b: first_at,
-                at: s.at,
-                time: id.0,
-                line: s.line,
+                ..s
             };
             kept += 1;
         }
@@ -1143,10 +1180,10 @@ fn plan_at_most(
         };
         rows.push(Planned {
             at: s.at,
-            line: s.line,
-            // At most MAX_ROWS identities; 32 bits of the hash.
+            fingerprint: s.fingerprint,
+            // At most MAX_LINE lines and MAX_ROWS identities.
+            line: s.line as u32,
             group: group as u32,
-            check: s.time as u32,
         });
     }
     if !rows.is_empty() {
@@ -1171,13 +1208,18 @@ struct Again {
 }
 
 impl Again {
-    fn new(text: Text, delimiter: u8) -> Self {
+    fn new(mut text: Text, delimiter: u8) -> Result<Self, ImportError> {
+        use std::io::{Seek, SeekFrom};
+        // From the start, where the CSV reader believes it is, and never
+        // more than a record's budget after each seek.
+        text.seek(SeekFrom::Start(0)).map_err(|e| read_error(&e))?;
+        text.record_at_a_time();
         // One reader for every row: building one costs more than reading
         // a row.
-        Self {
+        Ok(Self {
             reader: csv_builder(delimiter, false).from_reader(text),
             record: csv::StringRecord::new(),
-        }
+        })
     }
 
     /// The record starting at `at` (where [`pass_one`] found it).
@@ -1185,6 +1227,7 @@ impl Again {
         let mut position = csv::Position::new();
         position.set_byte(at);
         self.reader.seek(position).map_err(|_| ())?;
+        self.reader.get_mut().record_at_a_time();
         match self.reader.read_record(&mut self.record) {
             Ok(true) => Ok(&self.record),
             _ => Err(()),
@@ -1206,14 +1249,16 @@ impl Plan {
     /// The row of `planned`, read again and checked as when it was
     /// planned; an error when the file no longer holds that row there.
     fn row(again: &mut Again, checker: &Checker, planned: &Planned) -> Result<Row, ImportError> {
-        let changed = ImportError::Changed { line: planned.line };
+        let line = u64::from(planned.line);
+        let changed = ImportError::Changed { line };
         let record = again.at(planned.at).map_err(|()| changed.clone())?;
-        match checker.row(record, planned.line) {
-            Ok((c, full_label)) if identity_hash(&full_label).0 as u32 == planned.check => {
-                Ok(c.row)
-            }
-            _ => Err(changed),
+        if checker.fingerprint(record) != planned.fingerprint {
+            return Err(changed);
         }
+        checker
+            .row(record, line)
+            .map(|(c, _)| c.row)
+            .map_err(|_| changed)
     }
 
     /// The rows in deposit order, in rounds (round n holds the n-th version
@@ -1505,6 +1550,99 @@ mod tests {
         assert_eq!((outcome.added, errors.len()), (2, 0));
     }
 
+    /// Plans `planned`, changes the file to `now` (same length), and
+    /// deposits onto `vault`: what the deposit said.
+    fn changed_under(
+        vault: &mut Vault,
+        planned: &str,
+        now: &str,
+        format: &Format,
+    ) -> (Result<(Outcome, Vec<RowError>), DepositError>, Plan) {
+        let bytes = std::rc::Rc::new(std::cell::RefCell::new(planned.as_bytes().to_vec()));
+        let mut p = plan_from(
+            Box::new(Shared(bytes.clone(), 0)),
+            format,
+            &Options::default(),
+        )
+        .unwrap();
+        *bytes.borrow_mut() = now.as_bytes().to_vec();
+        let mut out = Vec::new();
+        (p.deposit(vault, "t", 7, &mut out, || {}), p)
+    }
+
+    const LAPS_HEADER: &str = "ComputerName,Password,PasswordUpdateTime,Source\n";
+
+    #[test]
+    fn versions_swapped_between_the_passes_are_refused_not_reordered() {
+        // Red team: re-exported newest first while the import ran, the
+        // old password became current.
+        let older = "PC1,QCBNRvY1D61b4f7tQHjy,2026-11-20T09:14:02Z,Legacy\n";
+        let newer = "PC1,Zq8#vLw2!mKe4$RtA9xQ,2026-11-22T09:14:02Z,Legacy\n";
+        let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+        let (r, _) = changed_under(
+            &mut vault,
+            &format!("{LAPS_HEADER}{older}{newer}"),
+            &format!("{LAPS_HEADER}{newer}{older}"),
+            &Format::Laps,
+        );
+        assert!(
+            matches!(r, Err(DepositError::Read(ImportError::Changed { line: 2 }))),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_history_flag_flipped_between_the_passes_is_refused() {
+        let a_hist = "PC1,QCBNRvY1D61b4f7tQHjy,2026-11-20T09:14:02Z,LegacyLapsHistory\n";
+        let a_cur = "PC1,QCBNRvY1D61b4f7tQHjy,2026-11-20T09:14:02Z,Legacy           \n";
+        let b_cur = "PC1,Zq8#vLw2!mKe4$RtA9xQ,2026-11-22T09:14:02Z,Legacy           \n";
+        let b_hist = "PC1,Zq8#vLw2!mKe4$RtA9xQ,2026-11-22T09:14:02Z,LegacyLapsHistory\n";
+        let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+        let (r, _) = changed_under(
+            &mut vault,
+            &format!("{LAPS_HEADER}{a_hist}{b_cur}"),
+            &format!("{LAPS_HEADER}{a_cur}{b_hist}"),
+            &Format::Laps,
+        );
+        assert!(
+            matches!(r, Err(DepositError::Read(ImportError::Changed { .. }))),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn pass_two_reads_no_more_than_a_record_budget_of_a_changed_file() {
+        let big = format!(
+            "Serial Number,Computer Name,Recovery Key\n\"{}\",mac-a,ABCD-EFGH-IJKL-MNOP-QRST-UVWX\n",
+            "x".repeat(3 << 20)
+        );
+        let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+        let (r, p) = changed_under(&mut vault, TWO_MACS, &big, &Format::FileVault);
+        assert!(
+            matches!(r, Err(DepositError::Read(ImportError::Changed { .. }))),
+            "{r:?}"
+        );
+        // Nothing past the planned text's length is read either.
+        let held = p.again.record.as_byte_record().as_slice().len();
+        assert!(
+            held <= TWO_MACS.len(),
+            "pass 2 held {held} bytes of a record"
+        );
+    }
+
+    #[test]
+    fn bytes_appended_after_the_scan_are_not_read() {
+        let bytes = std::rc::Rc::new(std::cell::RefCell::new(TWO_MACS.as_bytes().to_vec()));
+        let source = Shared(bytes.clone(), 0);
+        let mut opened = open(Box::new(source), None).unwrap();
+        bytes
+            .borrow_mut()
+            .extend_from_slice(b"C02C,mac-c,CDEF-GHIJ-KLMN-OPQR-STUV-WXYZ\n");
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut opened.text, &mut text).unwrap();
+        assert_eq!(text, TWO_MACS.as_bytes());
+    }
+
     #[test]
     fn a_row_past_the_record_budget_refuses_the_file_at_its_line() {
         let mut text = TWO_MACS.to_owned();
@@ -1526,7 +1664,8 @@ mod tests {
             }
         );
         assert!(
-            e.to_string().contains("line 4: a row longer than 1 MiB"),
+            e.to_string()
+                .contains("line 4: a row (or a run of blank lines before it) longer than 1 MiB"),
             "{e}"
         );
     }

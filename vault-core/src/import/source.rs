@@ -54,6 +54,8 @@ pub struct Front {
     pub preamble: Option<Preamble>,
     /// Where the text (the header) starts in the source.
     pub start: u64,
+    /// The text's length: what was checked, and all that is read.
+    pub len: u64,
     /// Physical lines before it (the preamble).
     pub lines_before: u64,
 }
@@ -148,9 +150,12 @@ fn scan_in(
     // the rest.
     let mut nul = text.contains('\0');
     let (end, next) = first_line(text);
-    let first_line_open = end == text.len() && filled == prefix;
     let (preamble, from_sep) = preamble_of(&text[..end]);
     let skip = if preamble.is_some() { next } else { 0 };
+    // The header's first line must end within the prefix (a preamble's
+    // CRLF cut after its CR ends there too: the header then begins past
+    // it), or the delimiter and the text's start are not known.
+    let header_open = first_line(&text[skip..]).0 == text.len() - skip && filled == prefix;
     let (delimiter, sniffed) = match delimiter.or(from_sep) {
         Some(d) => (d, false),
         None => (sniff_delimiter(&text[skip..]), true),
@@ -159,6 +164,7 @@ fn scan_in(
     // The rest, a piece at a time: UTF-8, no NUL, anything but whitespace.
     let mut carry = filled - bom - valid;
     let mut more = false;
+    let mut total = filled as u64;
     buf.copy_within(bom + valid..filled, 0);
     loop {
         let n = fill(source, &mut buf[carry..carry + piece])?;
@@ -175,13 +181,14 @@ fn scan_in(
             break;
         }
         more = true;
+        total += n as u64;
         carry = piece.len() - valid;
         buf.copy_within(valid..valid + carry, 0);
     }
     if nul {
         return Err(DecodeError::NotText.into());
     }
-    if first_line_open && more {
+    if header_open && more {
         return Err(DecodeError::LongFirstLine.into());
     }
     if blank {
@@ -193,41 +200,76 @@ fn scan_in(
         sniffed,
         preamble,
         start: (bom + skip) as u64,
+        len: total - (bom + skip) as u64,
         lines_before: u64::from(preamble.is_some()),
     }))
 }
 
-/// A source seen from `base` on: offsets count from there.
+/// A source seen from `base` on, up to `len` bytes (what [`scan`]
+/// checked: bytes appended since are not read): offsets count from `base`.
 pub struct Window<R> {
     inner: R,
     base: u64,
+    len: u64,
+    /// Where the next read starts (from `base`).
+    pos: u64,
+    /// With [`Window::record_at_a_time`], bytes read since the last seek.
+    since_seek: Option<u64>,
 }
 
 impl<R: Read + Seek> Window<R> {
-    /// `inner` from `base`, read from there.
-    pub fn new(mut inner: R, base: u64) -> io::Result<Self> {
+    /// `len` bytes of `inner` from `base`, read from there.
+    pub fn new(mut inner: R, base: u64, len: u64) -> io::Result<Self> {
         inner.seek(SeekFrom::Start(base))?;
-        Ok(Self { inner, base })
+        Ok(Self {
+            inner,
+            base,
+            len,
+            pos: 0,
+            since_seek: None,
+        })
     }
-    /// The source.
-    pub fn into_inner(self) -> R {
-        self.inner
+    /// From now on, reading more than a record's budget since the last
+    /// call (or seek) is an error ([`RecordTooLong`]): call it before
+    /// reading each row again (the CSV reader does not seek when the row
+    /// follows the one before).
+    pub fn record_at_a_time(&mut self) {
+        self.since_seek = Some(0);
     }
 }
 
 impl<R: Read> Read for Window<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        if let Some(since) = self.since_seek {
+            if since > MAX_RECORD + PIECE as u64 {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, RecordTooLong));
+            }
+        }
+        let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let n = buf.len().min(left);
+        let n = self.inner.read(&mut buf[..n])?;
+        self.pos += n as u64;
+        if let Some(since) = &mut self.since_seek {
+            *since += n as u64;
+        }
+        Ok(n)
     }
 }
 
 impl<R: Seek> Seek for Window<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let at = match pos {
-            SeekFrom::Start(p) => self.inner.seek(SeekFrom::Start(self.base + p))?,
-            other => self.inner.seek(other)?,
-        };
-        Ok(at.saturating_sub(self.base))
+        let to = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.inner.seek(SeekFrom::Start(self.base + to))?;
+        self.pos = to;
+        if self.since_seek.is_some() {
+            self.since_seek = Some(0);
+        }
+        Ok(to)
     }
 }
 
@@ -492,6 +534,47 @@ mod tests {
             scanned(&longer),
             Err(ScanError::Decode(DecodeError::LongFirstLine))
         ));
+    }
+
+    #[test]
+    fn a_preamble_whose_crlf_is_cut_by_the_prefix_is_not_misread() {
+        // Red team: the prefix ended on the CR of "#TYPE x\r\n", the text
+        // then started on the LF and the delimiter was sniffed from nothing.
+        let bytes = b"#TYPE x\r\nh;a\n1;2\n";
+        let scanned = scan_in(&mut trickle(bytes, 3), None, 8, 3);
+        assert!(
+            matches!(scanned, Err(ScanError::Decode(DecodeError::LongFirstLine))),
+            "{scanned:?}"
+        );
+        // With the header inside the prefix it is read as decode reads it.
+        let Ok(Scan::Utf8(f)) = scan_in(&mut trickle(bytes, 3), None, 14, 3) else {
+            panic!("not read")
+        };
+        assert_eq!((f.start, f.delimiter, f.lines_before), (9, b';', 1));
+    }
+
+    #[test]
+    fn reading_rows_again_is_budgeted_a_row_at_a_time() {
+        // Rows read again one after another (no seek between them) each get
+        // the whole budget; one read past it without a new row is refused.
+        let text = vec![b'x'; 3 * MAX_RECORD as usize];
+        let mut w = Window::new(Cursor::new(text.clone()), 0, text.len() as u64).unwrap();
+        w.record_at_a_time();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut read = 0;
+        while read < text.len() {
+            w.record_at_a_time();
+            read += w.read(&mut buf).unwrap();
+        }
+        w.seek(SeekFrom::Start(0)).unwrap();
+        let err = loop {
+            match w.read(&mut buf) {
+                Ok(0) => panic!("read past the budget"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert!(err.get_ref().unwrap().is::<RecordTooLong>());
     }
 
     #[test]

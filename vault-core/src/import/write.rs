@@ -238,7 +238,7 @@ impl Plan {
             Ok(s) => s,
             Err(problem) => {
                 errors.extend(self.rows.iter().map(|p| RowError {
-                    line: p.line,
+                    line: u64::from(p.line),
                     problem: problem.clone(),
                 }));
                 return Ok((outcome, errors));
