@@ -983,11 +983,11 @@ fn settle<T: Version>(group: Vec<T>, rows: &mut Vec<T>, refused: &mut Vec<(T, Un
 }
 
 /// One row of a [`Plan`] while settling: 48 bytes, no secret (a keyed hash
-/// of its fields is not one). While reading, `a`/`b` are
-/// the first 16 bytes of the SHA-256 of its identity and `time` its time
-/// key; once planned, `a` is its version's round, `b` the offset of its
-/// identity's first row (so rows sort into deposit order) and `time` the
-/// identity's `a` (to see, reading the row again, that it is the same row).
+/// of its fields is not one). While reading, `a`/`b` are the first 16
+/// bytes of the SHA-256 of its identity and `time` its time key; once
+/// settled, `a` is its version's round and `b` the offset of its
+/// identity's first row, so that rows sort into deposit order (then each
+/// becomes a 24-byte [`Planned`] row).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Slot {
     a: u64,
