@@ -78,6 +78,28 @@ pub fn chain_hash(prev: &[u8; 32], kind: u8, body: &[u8]) -> [u8; 32] {
 }
 
 fn frame_check(len: [u8; 4], kind: u8) -> [u8; 4] {
+    // A pure function of five public bytes, asked twice for every record
+    // a replay reads and of few distinct values in a vault (a fleet's
+    // deposits differ in length by a few bytes): remembered per thread, it
+    // spares a replay two of its seven SHA-256 blocks a record.
+    thread_local! {
+        static SEEN: std::cell::RefCell<[(u64, [u8; 4]); 64]> =
+            const { std::cell::RefCell::new([(0, [0; 4]); 64]) };
+    }
+    let key = u64::from(u32::from_be_bytes(len)) << 8 | u64::from(kind);
+    // 0 marks an empty slot, so keys are stored plus one.
+    let slot = ((key ^ key >> 6) & 63) as usize;
+    SEEN.with_borrow_mut(|seen| {
+        if seen[slot].0 == key + 1 {
+            return seen[slot].1;
+        }
+        let check = frame_check_computed(len, kind);
+        seen[slot] = (key + 1, check);
+        check
+    })
+}
+
+fn frame_check_computed(len: [u8; 4], kind: u8) -> [u8; 4] {
     let h = sha256(&[b"breakglass/v1/frame", &len, &[kind]]);
     [h[0], h[1], h[2], h[3]]
 }
@@ -313,6 +335,18 @@ mod tests {
             prev = hash;
         }
         out
+    }
+
+    proptest! {
+        #[test]
+        fn the_remembered_frame_check_is_the_computed_one(pairs in proptest::collection::vec((any::<u32>(), any::<u8>()), 1..200)) {
+            // Twice over, so that later rounds hit remembered slots (and
+            // evict each other: 200 pairs, 64 slots).
+            for (len, kind) in pairs.iter().chain(&pairs) {
+                let len = len.to_be_bytes();
+                prop_assert_eq!(frame_check(len, *kind), frame_check_computed(len, *kind));
+            }
+        }
     }
 
     #[test]

@@ -93,36 +93,58 @@ pub fn run(a: ListArgs) -> CliResult {
         return Ok(());
     };
     let width = width.max(5);
-    println!(
-        "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  DEVICE",
-        "LABEL", "KIND", "VERSIONS", "UPDATED", "KEY ID"
-    );
-    for e in shown() {
-        println!(
-            "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}",
-            e.label(),
-            e.kind().name(),
-            e.version_count(),
-            rfc3339(e.current_time()),
-            e.current_key_id().unwrap_or(""),
-            e.current_device().unwrap_or("")
-        );
-    }
+    super::print_buffered(|out| {
+        writeln!(
+            out,
+            "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  DEVICE",
+            "LABEL", "KIND", "VERSIONS", "UPDATED", "KEY ID"
+        )?;
+        for e in shown() {
+            writeln!(
+                out,
+                "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}",
+                e.label(),
+                e.kind().name(),
+                e.version_count(),
+                rfc3339(e.current_time()),
+                e.current_key_id().unwrap_or(""),
+                e.current_device().unwrap_or("")
+            )?;
+        }
+        Ok(())
+    });
     Ok(())
 }
 
-fn entry_json(e: EntryRef<'_>) -> serde_json::Value {
-    json!({
-        "label": e.label(),
-        "kind": e.kind().name(),
-        "versions": e.version_count(),
-        "device": e.current_device(),
-        "key_id": e.current_key_id(),
-        "also_known_as": e.current_also_known_as(),
-        "user": e.current_user(),
-        "created": rfc3339(e.first_time()),
-        "updated": rfc3339(e.current_time()),
-    })
+fn entry_json(e: EntryRef<'_>) -> EntryJson<'_> {
+    EntryJson {
+        also_known_as: e.current_also_known_as(),
+        created: rfc3339(e.first_time()),
+        device: e.current_device(),
+        key_id: e.current_key_id(),
+        kind: e.kind().name(),
+        label: e.label(),
+        updated: rfc3339(e.current_time()),
+        user: e.current_user(),
+        versions: e.version_count(),
+    }
+}
+
+/// One entry of `list --json`. Its fields are in the order a
+/// `serde_json::Value` object prints its keys (sorted), so the document is
+/// what it was when entries were built as values — without a map of nine
+/// owned strings for each of a million entries.
+#[derive(serde::Serialize)]
+struct EntryJson<'a> {
+    also_known_as: Option<&'a str>,
+    created: String,
+    device: Option<&'a str>,
+    key_id: Option<&'a str>,
+    kind: &'static str,
+    label: &'a str,
+    updated: String,
+    user: Option<&'a str>,
+    versions: usize,
 }
 
 /// `list --json`, written as it is read: the same document as a
@@ -132,7 +154,7 @@ struct ListJson<I> {
     entries: std::cell::RefCell<Option<I>>,
 }
 
-impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for ListJson<I> {
+impl<T: serde::Serialize, I: Iterator<Item = T>> serde::Serialize for ListJson<I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let entries = self.entries.borrow_mut().take();
@@ -146,7 +168,7 @@ impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for ListJson<I> {
 /// A sequence serialized from an iterator, once.
 struct Seq<I>(std::cell::RefCell<Option<I>>);
 
-impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for Seq<I> {
+impl<T: serde::Serialize, I: Iterator<Item = T>> serde::Serialize for Seq<I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut seq = s.serialize_seq(None)?;

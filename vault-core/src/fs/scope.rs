@@ -592,6 +592,53 @@ mod tests {
         assert!(read(&path, &File::open(&path).unwrap(), &scope, Purpose::Read).is_none());
     }
 
+    /// An index with `edit` made to its rows, every page check right.
+    fn edited_index(path: &Path, edit: impl FnOnce(&mut index::Tables)) -> Vec<u8> {
+        let mut old = Index::open(File::open(index_path(path)).unwrap()).unwrap();
+        let mut tables = Table::ALL.map(|t| old.rows(t).unwrap());
+        edit(&mut tables);
+        index::encode(old.header(), &mut tables)
+    }
+
+    #[test]
+    fn a_whole_read_checks_the_index_header_and_audit_verify_compares_every_row() {
+        use crate::store::{refresh_index, IndexRefresh};
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        for label in ["a", "b", "c"] {
+            deposit(&path, label, Some("dev"));
+        }
+        // An append leaves the index behind; a whole read brings it up to
+        // date (its header no longer describes the file).
+        let stale = fs::read(index_path(&path)).unwrap();
+        let vault = load(&path).unwrap().vault;
+        let good = index_bytes(&vault);
+        assert_ne!(stale, good);
+        assert!(fs::read(index_path(&path)).unwrap() == good);
+
+        // One row fewer: the header's counts differ, so a whole read
+        // rewrites it.
+        let short = edited_index(&path, |t| {
+            t[Table::Devices as usize].pop();
+        });
+        fs::write(index_path(&path), &short).unwrap();
+        load(&path).unwrap();
+        assert!(fs::read(index_path(&path)).unwrap() == good, "rewritten");
+
+        // A row that leads elsewhere under a right header: a whole read
+        // leaves it (it compares headers only); audit --verify's row by
+        // row comparison rebuilds it.
+        let moved = edited_index(&path, |t| t[Table::Labels as usize][0].offset += 1);
+        fs::write(index_path(&path), &moved).unwrap();
+        let vault = load(&path).unwrap().vault;
+        assert!(fs::read(index_path(&path)).unwrap() == moved, "left alone");
+        assert_eq!(refresh_index(&path, &vault), IndexRefresh::Rebuilt);
+        assert!(fs::read(index_path(&path)).unwrap() == good);
+        assert_eq!(refresh_index(&path, &vault), IndexRefresh::Current);
+        fs::remove_file(index_path(&path)).unwrap();
+        assert_eq!(refresh_index(&path, &vault), IndexRefresh::Rebuilt);
+    }
+
     #[test]
     fn a_writer_needs_a_record_after_the_index_or_its_last_record_and_no_torn_tail() {
         let dir = tempfile::tempdir().unwrap();

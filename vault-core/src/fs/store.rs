@@ -20,6 +20,7 @@ use std::sync::Arc;
 use fd_lock::RwLock;
 
 use super::frames::{self, FileSource, StreamError};
+use crate::index;
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
 pub use crate::scope::Scope;
@@ -111,14 +112,65 @@ fn read_vault(
         }
     }
     let read = read_whole(path, file, false)?;
-    // Compared as it is written, a page at a time, and written only when
-    // it differs: the index of a million entries is 40 MB.
     let vault = &read.loaded.vault;
-    let mut same = SameAs::file(&scope::index_path(path));
-    if scope::write_index(vault, &mut same).is_err() || !same.ends_here() {
-        write_index(path, |out| scope::write_index(vault, out));
+    // A whole read (`status`, `list`) only checks that the index describes
+    // this file; a scoped read that could not use it compares every row.
+    let described = *scope == Scope::Whole && index_describes(path, vault);
+    if !described {
+        refresh_index(path, vault);
     }
     Ok(read)
+}
+
+/// True when the index beside `path` opens (its header page's check, its
+/// version and its length) and its header is the one a current index of
+/// `vault` has: the same genesis, end, head, last record and row counts.
+/// Its rows are not compared (FORMAT.md §12: comparing them is a second of
+/// sorting and hashing at a million entries); a damaged page is found when
+/// a lookup reads it, and that lookup's whole replay then rewrites it.
+fn index_describes(path: &Path, vault: &Vault) -> bool {
+    let Some(index) = File::open(scope::index_path(path))
+        .ok()
+        .and_then(|f| index::Index::open(f).ok())
+    else {
+        return false;
+    };
+    let [labels, devices, key_ids] = vault.entries().index_row_counts();
+    let expected = index::Header {
+        labels,
+        devices,
+        key_ids,
+        ..scope::header_for(vault)
+    };
+    *index.header() == expected
+}
+
+/// What [`refresh_index`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexRefresh {
+    /// The index matched the vault row for row.
+    Current,
+    /// It was missing or differed, and was replaced.
+    Rebuilt,
+    /// It was missing or differed, and could not be replaced (a read-only
+    /// directory): lookups replay the whole vault.
+    Unwritable,
+}
+
+/// Compares the index beside `path` with the one `vault` makes, row by
+/// row, and replaces it when they differ. `audit --verify` uses it; a
+/// whole read only checks the header ([`index_describes`]).
+pub fn refresh_index(path: &Path, vault: &Vault) -> IndexRefresh {
+    // Compared as it is written, a page at a time, and written only when
+    // it differs: the index of a million entries is 40 MB.
+    let mut same = SameAs::file(&scope::index_path(path));
+    if scope::write_index(vault, &mut same).is_ok() && same.ends_here() {
+        IndexRefresh::Current
+    } else if write_index(path, |out| scope::write_index(vault, out)) {
+        IndexRefresh::Rebuilt
+    } else {
+        IndexRefresh::Unwritable
+    }
 }
 
 /// A writer that only compares what is written with a file's bytes.
@@ -227,7 +279,10 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
 /// Replaces the index beside `path`. The index is derived data checked on
 /// every use, so this is best effort: a read-only directory just means
 /// slower reads, and no fsync is needed (a torn index fails its checks).
-fn write_index(path: &Path, write: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>) {
+fn write_index(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>,
+) -> bool {
     let target = scope::index_path(path);
     let written = temp_builder(".breakglass-index-")
         .tempfile_in(parent_dir(path))
@@ -238,7 +293,7 @@ fn write_index(path: &Path, write: impl FnOnce(&mut io::BufWriter<&File>) -> io:
             drop(out);
             tmp.persist(&target).map_err(|e| e.error)
         });
-    drop(written);
+    written.is_ok()
 }
 
 /// Reads the whole vault under a shared lock.

@@ -408,6 +408,22 @@ impl Entries {
         });
     }
 
+    /// How many versions there are, how many name a device and how many
+    /// carry a key ID: the row counts of a current index's three tables
+    /// (docs/FORMAT.md §12), counted without sorting anything.
+    pub fn index_row_counts(&self) -> [u32; 3] {
+        let mut counts = [0u32; 3];
+        for chunk in &self.versions.chunks {
+            for v in chunk {
+                let flags = self.arena.get(v.attrs)[0];
+                counts[0] += 1;
+                counts[1] += u32::from(flags & Attrs::TEXTS[0] != 0);
+                counts[2] += u32::from(flags & Attrs::TEXTS[1] != 0);
+            }
+        }
+        counts
+    }
+
     fn order(&self) -> &[u32] {
         self.sorted.get_or_init(|| {
             let mut rows: Vec<u32> = (0..self.rows.len as u32).collect();
