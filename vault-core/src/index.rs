@@ -214,7 +214,7 @@ impl Header {
     }
 
     /// First page and row count of a table.
-    fn table(&self, table: Table) -> (u64, u32) {
+    pub(crate) fn table(&self, table: Table) -> (u64, u32) {
         match table {
             Table::Labels => (1, self.labels),
             Table::Devices => (1 + pages_for(self.labels), self.devices),

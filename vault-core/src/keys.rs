@@ -29,6 +29,14 @@ pub fn random_bytes(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random number generator failed");
 }
 
+/// `N` bytes from the operating system's CSPRNG (for values that are not
+/// secret: ids).
+pub fn random_array<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    random_bytes(&mut out);
+    out
+}
+
 /// The operating system's CSPRNG as a `rand_core` generator, for crates
 /// that take one (blahaj, hpke).
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {

@@ -535,7 +535,7 @@ mod tests {
                 &DepositMeta::default(),
             )
             .unwrap()
-            .seal_in(&batch, &f);
+            .seal_in(&batch, &f, crate::keys::random_array());
         push(&mut bytes, &v, &z);
         let v = load(&bytes);
         // Custodians a, c and e: a quorum of the old vault.

@@ -122,44 +122,43 @@ pub fn rows_of(record: &Record, offset: u64, number: usize) -> [Option<Row>; 3] 
 /// Writes a current index for a whole vault to `out`: a row for each
 /// deposit, from the entries' versions (which replay made from every
 /// deposit, so the rows are [`rows_of`] each deposit's record), one table
-/// at a time.
+/// at a time. Each key is hashed once, when its table is written; the
+/// counts come from the table without hashing, and entries are taken in
+/// the table's order, not the labels' (the rows are sorted by key anyway).
 pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    let versions = || {
-        vault.entries().refs().flat_map(|e| {
-            let label = index::label_key(e.label());
-            e.versions().map(move |v| (label, v))
-        })
-    };
-    // The key of a version's row in `table`, if it has one.
-    let key = |table, (label, v): &(u64, VersionRef<'_>)| match table {
-        Table::Labels => Some(*label),
-        Table::Devices => v.device.map(index::device_key),
-        Table::KeyIds => v.key_id.map(index::key_id_key),
-    };
-    let count = |table| versions().filter(|lv| key(table, lv).is_some()).count() as u32;
+    let [labels, devices, key_ids] = vault.entries().index_row_counts();
     let header = Header {
-        labels: count(Table::Labels),
-        devices: count(Table::Devices),
-        key_ids: count(Table::KeyIds),
+        labels,
+        devices,
+        key_ids,
         ..header_for(vault)
     };
     let rows = |table| {
-        let count = match table {
-            Table::Labels => header.labels,
-            Table::Devices => header.devices,
-            Table::KeyIds => header.key_ids,
-        };
+        let (_, count) = header.table(table);
         let mut rows = Vec::with_capacity(count as usize);
-        rows.extend(versions().filter_map(|lv| {
-            Some(Row {
-                key: key(table, &lv)?,
-                offset: lv.1.offset,
-                number: (lv.1.record + 1) as u32,
-            })
-        }));
+        for e in vault.entries().refs_unordered() {
+            let label = (table == Table::Labels).then(|| index::label_key(e.label()));
+            rows.extend(e.versions().filter_map(|v| {
+                Some(Row {
+                    key: key_of(table, label, &v)?,
+                    offset: v.offset,
+                    number: (v.record + 1) as u32,
+                })
+            }));
+        }
         rows
     };
     index::write(&header, rows, out)
+}
+
+/// The key of a version's row in `table`, if it has one (`label`: the
+/// entry's label key, for the label table).
+fn key_of(table: Table, label: Option<u64>, v: &VersionRef<'_>) -> Option<u64> {
+    match table {
+        Table::Labels => label,
+        Table::Devices => v.device.map(index::device_key),
+        Table::KeyIds => v.key_id.map(index::key_id_key),
+    }
 }
 
 /// The bytes of a current index for a whole vault ([`write_index`]).

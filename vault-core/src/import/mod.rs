@@ -1284,6 +1284,31 @@ mod tests {
     }
 
     #[test]
+    fn every_deposit_of_an_import_has_its_own_deposit_id() {
+        // The rows of an import share one HPKE context and a zero nonce:
+        // each row's key is unique only through its deposit id (FORMAT.md
+        // §7.8), drawn for the whole part in one call to the OS.
+        let text: String = std::iter::once("ComputerName,Account,Password\n".to_owned())
+            .chain((0..300).map(|i| format!("PC{i},Administrator,QCBNRvY1D61b4f7tQHj{i}\n")))
+            .collect();
+        let (rows, errors) = read_str(&text, &Format::Laps).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
+            .with_kdf(crate::passphrase::KdfParams::FLOOR);
+        let bytes = crate::vault::create(&spec, &[None, None]).unwrap().bytes;
+        let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
+        let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
+        assert!(errors.is_empty(), "{errors:?}");
+        let ids: std::collections::HashSet<[u8; 16]> = vault
+            .entries()
+            .values()
+            .map(|e| e.current().deposit_id.expect("an imported deposit has an id"))
+            .collect();
+        assert_eq!(ids.len(), 300);
+        assert!(!ids.contains(&[0u8; 16]));
+    }
+
+    #[test]
     fn entropy_estimates_err_low_for_words_and_weak_policies() {
         assert!(estimated_entropy_bits("kiwi7") < 30.0);
         assert!(estimated_entropy_bits("QCBNRvY1D61b4f7tQHjy") > 110.0); // 20 random

@@ -50,13 +50,18 @@ impl PreparedDeposit {
 
     /// Seals the secret in the exported-key form (`0x12`, FORMAT.md §7.8)
     /// under `batch`, which MUST have been made for this vault's escrow key
-    /// with [`exported_info`] of `fingerprint`. A fresh random deposit id
-    /// makes this deposit's key unique within the batch.
-    pub fn seal_in(self, batch: &escrow::Batch, fingerprint: &Fingerprint) -> Record {
+    /// with [`exported_info`] of `fingerprint`. `deposit_id` MUST be 16
+    /// fresh bytes from the operating system's random number generator
+    /// ([`crate::keys::random_bytes`]): it makes this deposit's key unique
+    /// within the batch.
+    pub fn seal_in(
+        self,
+        batch: &escrow::Batch,
+        fingerprint: &Fingerprint,
+        deposit_id: [u8; 16],
+    ) -> Record {
         let mut deposit = self.deposit;
-        let mut id = [0u8; 16];
-        crate::keys::random_bytes(&mut id);
-        deposit.deposit_id = Some(id);
+        deposit.deposit_id = Some(deposit_id);
         let aad = deposit.exported_aad(fingerprint);
         deposit.ciphertext = batch.seal(&aad, &self.secret.encode());
         deposit.enc = batch.enc();

@@ -344,6 +344,11 @@ impl Entries {
             .iter()
             .map(move |&row| EntryRef { table: self, row })
     }
+    /// Every entry, borrowed, in the order they were first deposited (no
+    /// sorting: for a pass whose order does not matter).
+    pub fn refs_unordered(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
+        (0..self.rows.len as u32).map(move |row| EntryRef { table: self, row })
+    }
     /// Every label, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.refs().map(|e| e.label())

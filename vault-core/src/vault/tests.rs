@@ -377,7 +377,7 @@ fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
         let r = v
             .prepare_deposit(label, EntryKind::Password, &secret(s), &meta(9))
             .unwrap()
-            .seal_in(&batch, &f);
+            .seal_in(&batch, &f, crate::keys::random_array());
         assert_eq!(r.kind(), crate::record::kind::DEPOSIT_EXPORTED);
         append(&mut bytes, &v, &r);
         v = load(&bytes);
