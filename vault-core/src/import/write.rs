@@ -167,7 +167,7 @@ impl<'a> Sealer<'a> {
                 ..DepositMeta::default()
             };
             // `read` validated the secret and kept its canonical form.
-            match vault.prepare_canonical(&row.label, row.kind, row.secret.clone(), &meta) {
+            match vault.prepare_canonical(&row.label, row.kind, row.secret, &meta) {
                 Ok(p) => prepared.push((row.line, existing.is_none(), p)),
                 Err(e) => errors.push(RowError {
                     line: row.line,
