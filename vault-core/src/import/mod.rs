@@ -1302,7 +1302,11 @@ mod tests {
         let ids: std::collections::HashSet<[u8; 16]> = vault
             .entries()
             .values()
-            .map(|e| e.current().deposit_id.expect("an imported deposit has an id"))
+            .map(|e| {
+                e.current()
+                    .deposit_id
+                    .expect("an imported deposit has an id")
+            })
             .collect();
         assert_eq!(ids.len(), 300);
         assert!(!ids.contains(&[0u8; 16]));

@@ -93,6 +93,55 @@ pub(crate) fn open_deposit(
     }
 }
 
+/// Opens many deposits of one vault ([`open_deposit`] each), keeping the
+/// vault's fingerprint and the HPKE context of the last few encapsulations
+/// (an import seals all its rows under one): a drill over a fleet then
+/// pays one X25519 decapsulation an import, not one a deposit. The cached
+/// contexts are secrets derived from the escrow key, held only as long as
+/// this is; at most [`Openers::KEPT`] at a time.
+pub(crate) struct Openers<'a> {
+    escrow: &'a escrow::EscrowSecret,
+    vault_id: &'a VaultId,
+    fingerprint: &'a Fingerprint,
+    batches: std::collections::HashMap<[u8; 32], escrow::BatchOpener>,
+}
+
+impl<'a> Openers<'a> {
+    /// Contexts kept (a vault sealed one deposit at a time has one per
+    /// deposit: the cache then starts over rather than grow).
+    pub(crate) const KEPT: usize = 64;
+
+    pub(crate) fn new(
+        escrow: &'a escrow::EscrowSecret,
+        vault_id: &'a VaultId,
+        fingerprint: &'a Fingerprint,
+    ) -> Self {
+        Self {
+            escrow,
+            vault_id,
+            fingerprint,
+            batches: std::collections::HashMap::new(),
+        }
+    }
+
+    /// What [`open_deposit`] gives for `d` (`None` on any failure).
+    pub(crate) fn open(&mut self, d: &Deposit) -> Option<Zeroizing<Vec<u8>>> {
+        if d.deposit_id.is_none() {
+            return open_deposit(self.escrow, self.vault_id, || *self.fingerprint, d);
+        }
+        if !self.batches.contains_key(&d.enc) {
+            let opener = self
+                .escrow
+                .batch_opener(&d.enc, &exported_info(self.fingerprint))?;
+            if self.batches.len() == Self::KEPT {
+                self.batches.clear();
+            }
+            self.batches.insert(d.enc, opener);
+        }
+        self.batches[&d.enc].open(&d.exported_aad(self.fingerprint), &d.ciphertext)
+    }
+}
+
 /// Who deposits, when, and the deposit's public attributes.
 #[derive(Debug, Clone, Default)]
 pub struct DepositMeta {

@@ -434,6 +434,82 @@ fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
 /// same generation of another vault file; line 1 alone is enough for the
 /// first two.
 #[test]
+fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
+    let Created {
+        mut bytes,
+        shares: issued,
+        ..
+    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+    let mut v = load(&bytes);
+    let shares: Vec<KeyShare> = shares_of(&issued)
+        .iter()
+        .map(|b| v.check_share(b, None).unwrap())
+        .collect();
+    let f = v.fingerprint();
+    // More batches than the openers keep, their rows interleaved, one
+    // deposit sealed alone, and one whose ciphertext was altered.
+    let batches: Vec<_> = (0..super::deposit::Openers::KEPT + 6)
+        .map(|_| crate::escrow::Batch::new(&v.genesis.escrow_public, &exported_info(&f)).unwrap())
+        .collect();
+    let mut records = Vec::new();
+    for round in 0..2 {
+        for (i, batch) in batches.iter().enumerate() {
+            let label = format!("e-{i}");
+            let r = v
+                .prepare_deposit(
+                    &label,
+                    EntryKind::Password,
+                    &secret(&format!("s{round}")),
+                    &meta(9),
+                )
+                .unwrap()
+                .seal_in(batch, &f, crate::keys::random_array());
+            append(&mut bytes, &v, &r);
+            v = load(&bytes);
+            records.push(r);
+        }
+    }
+    let alone = v
+        .prepare_deposit("alone", EntryKind::Password, &secret("x"), &meta(9))
+        .unwrap()
+        .seal()
+        .unwrap();
+    append(&mut bytes, &v, &alone);
+    v = load(&bytes);
+    let Record::Deposit(mut bad) = records[3].clone() else {
+        unreachable!()
+    };
+    bad.label = "bad".into();
+    bad.version = 1;
+    bad.deposit_id = Some(crate::keys::random_array());
+    bad.ciphertext[0] ^= 1;
+    append(&mut bytes, &v, &Record::Deposit(bad));
+    let v = load(&bytes);
+
+    let un = v.open(&shares).unwrap();
+    let outcome = un.check_all(&v);
+    assert_eq!(outcome.ok as usize, 2 * batches.len() + 1);
+    assert_eq!(
+        outcome
+            .failed
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect::<Vec<_>>(),
+        ["bad"]
+    );
+    // Each deposit opens through the kept contexts as it does alone.
+    let escrow = &un.escrow;
+    let id = v.id();
+    let mut openers = super::deposit::Openers::new(escrow, id, &f);
+    for r in v.records() {
+        if let Record::Deposit(d) = &r.record {
+            let alone = super::deposit::open_deposit(escrow, id, || f, d);
+            assert_eq!(openers.open(d), alone, "{}", d.label);
+        }
+    }
+}
+
+#[test]
 fn format_2_shares_are_prechecked_by_vault_generation_and_fingerprint() {
     use crate::share::ShareIdentity;
     let Created { bytes, shares, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();

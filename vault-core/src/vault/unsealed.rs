@@ -1,6 +1,7 @@
 //! The vault opened by a quorum: reveal entry versions, drill, and sign
 //! the records a quorum writes.
 
+use super::deposit::Openers;
 use super::rules::{check_actor, check_reason};
 use super::{Entry, EntryVersion, Vault};
 use crate::entry::{EntryKind, EntrySecret};
@@ -129,6 +130,19 @@ impl Unsealed {
         entry: &Entry,
         v: &EntryVersion,
     ) -> Result<Revealed, EntryDamaged> {
+        let fingerprint = vault.fingerprint();
+        let mut openers = Openers::new(&self.escrow, &self.vault_id, &fingerprint);
+        Self::open_with(&mut openers, vault, entry, v)
+    }
+
+    /// [`Unsealed::open_version`] through `openers` (one pass over many
+    /// versions shares them).
+    fn open_with(
+        openers: &mut Openers<'_>,
+        vault: &Vault,
+        entry: &Entry,
+        v: &EntryVersion,
+    ) -> Result<Revealed, EntryDamaged> {
         let damaged = || EntryDamaged {
             label: entry.label.clone(),
             version: v.version,
@@ -137,9 +151,7 @@ impl Unsealed {
         let d = vault
             .deposit_at(&entry.label, v.version, v.offset)
             .ok_or_else(damaged)?;
-        let plain =
-            super::deposit::open_deposit(&self.escrow, &self.vault_id, || vault.fingerprint(), &d)
-                .ok_or_else(damaged)?;
+        let plain = openers.open(&d).ok_or_else(damaged)?;
         let secret = EntrySecret::decode(&plain).map_err(|_| damaged())?;
         Ok(Revealed {
             label: entry.label.clone(),
@@ -160,10 +172,12 @@ impl Unsealed {
     pub fn check_all_with(&self, vault: &Vault, mut progress: impl FnMut()) -> DrillOutcome {
         assert!(vault.is_whole(), "a drill checks the whole vault");
         let mut outcome = DrillOutcome::default();
+        let fingerprint = vault.fingerprint();
+        let mut openers = Openers::new(&self.escrow, &self.vault_id, &fingerprint);
         for entry in vault.entries.values() {
             for v in &entry.versions {
                 progress();
-                match self.open_version(vault, &entry, v) {
+                match Self::open_with(&mut openers, vault, &entry, v) {
                     Ok(_) => outcome.ok += 1,
                     Err(e) => outcome.failed.push(e),
                 }
