@@ -119,7 +119,7 @@ pub fn run(a: ImportArgs) -> CliResult {
     // order them, keeping where each is (the plan), and once more, one at
     // a time, as each is sealed and its frame streamed to a temporary file
     // (HARDENING.md "Budgets").
-    let mut plan = import::plan_from(source(&a)?, &format(&a), &options(&a))
+    let plan = import::plan_from(source(&a)?, &format(&a), &options(&a))
         .map_err(|e| file_error(&a, &e))?;
     let mut errors = plan.errors.clone();
     let total = plan.len() + errors.len();
@@ -134,6 +134,9 @@ pub fn run(a: ImportArgs) -> CliResult {
         first = vault.record_count() + 1;
         // Again under the lock: the file may have changed since.
         super::check_expected(&a.vault, vault, expected.as_ref(), refused_pin).map_err(Some)?;
+        // Moved in, so that the plan (24 bytes a row) is gone before the
+        // store writes the index beside the grown entry table.
+        let mut plan = plan;
         // A failed write is reported by the store, which kept it.
         let (o, row_errors) = plan
             .deposit(vault, &actor, time, out, || bar.inc(1))
