@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::sync::mpsc;
 
 use crate::log::{self, Frame, LogError, TornTail, FRAME_HEAD, HEADER_LEN};
 use crate::vault::RecordSource;
@@ -21,13 +22,119 @@ pub(crate) enum StreamError<E> {
 /// its 1-based number), in order; returns the torn tail, if the file ends
 /// in one. Frames, frame checks, the hash chain and the torn-tail or damage
 /// verdict are [`log::parse`]'s, at the same record and offset.
+///
+/// The file is read and its chain checked (SHA-256: a third of a replay's
+/// time) on a second thread while `each` runs on this one. That thread
+/// hands over the bytes of the frames it checked, many frames to a batch,
+/// and `each` gets frames made from exactly those bytes (the file is not
+/// read twice). What `each` sees, in what order, and the verdict are
+/// [`stream_from`]'s on this thread, which is what runs when no thread can
+/// be started.
 pub(crate) fn stream<E>(
     file: &File,
-    each: impl FnMut(usize, Frame) -> Result<(), E>,
+    mut each: impl FnMut(usize, Frame) -> Result<(), E>,
 ) -> Result<Option<TornTail>, StreamError<E>> {
     let mut file = file;
     file.seek(SeekFrom::Start(0)).map_err(StreamError::Io)?;
-    stream_from(file, each)
+    std::thread::scope(|s| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let reader = std::thread::Builder::new()
+            .name("breakglass-chain".into())
+            .spawn_scoped(s, move || check_in_batches(file, &full_tx, &empty_rx));
+        let Ok(reader) = reader else {
+            return stream_from(file, each);
+        };
+        // Returning early drops the receiver: the reader's next send fails
+        // and it stops, so the scope's join never waits on a full queue.
+        for mut batch in &full_rx {
+            for f in batch.frames.drain(..) {
+                let frame = Frame {
+                    offset: f.offset,
+                    kind: f.kind,
+                    body: batch.bytes[f.body].to_vec(),
+                    prev: f.prev,
+                    hash: f.hash,
+                };
+                each(f.number, frame).map_err(StreamError::Each)?;
+            }
+            batch.bytes.clear();
+            // The reader may have finished: then the batch is just dropped.
+            let _ = empty_tx.send(batch);
+        }
+        match reader.join() {
+            Ok(Ok(torn)) => Ok(torn),
+            Ok(Err(StreamError::Io(e))) => Err(StreamError::Io(e)),
+            Ok(Err(StreamError::Log(e))) => Err(StreamError::Log(e)),
+            // Only when the receiver is gone, which it is not here.
+            Ok(Err(StreamError::Each(()))) => Err(StreamError::Io(io::Error::other(
+                "the frames read were not all handed over",
+            ))),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Frames checked on the reading thread: their bodies in one buffer.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    frames: Vec<Checked>,
+}
+
+/// A frame in a [`Batch`]: where its body is in the batch's bytes.
+struct Checked {
+    number: usize,
+    offset: u64,
+    kind: u8,
+    body: std::ops::Range<usize>,
+    prev: [u8; 32],
+    hash: [u8; 32],
+}
+
+/// Body bytes after which a batch is handed over (about a thousand fleet
+/// deposits of ≈ 260 bytes: few hand-overs).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches the reading thread may run ahead by. A batch holds at most
+/// `BATCH_BYTES` plus one record (≤ 1 MiB), and at most this many plus
+/// three exist (one filling, one just made, one being read, the rest
+/// queued or waiting to be reused: a new one is made only when none
+/// waits), so what is in flight stays under 8 MiB whatever the file holds
+/// (docs/HARDENING.md, "Budgets").
+const QUEUED_BATCHES: usize = 2;
+
+/// [`stream_from`] on the reading thread, its frames copied into batches
+/// sent on `full` (batches come back on `empty` to be reused); stops when
+/// the receiver is gone.
+fn check_in_batches(
+    file: &File,
+    full: &mpsc::SyncSender<Batch>,
+    empty: &mpsc::Receiver<Batch>,
+) -> Result<Option<TornTail>, StreamError<()>> {
+    let mut batch = Batch::default();
+    let read = stream_from(file, |number, frame| {
+        let start = batch.bytes.len();
+        batch.bytes.extend_from_slice(&frame.body);
+        batch.frames.push(Checked {
+            number,
+            offset: frame.offset,
+            kind: frame.kind,
+            body: start..batch.bytes.len(),
+            prev: frame.prev,
+            hash: frame.hash,
+        });
+        if batch.bytes.len() >= BATCH_BYTES {
+            let next = empty.try_recv().unwrap_or_default();
+            full.send(std::mem::replace(&mut batch, next))
+                .map_err(|_| ())?;
+        }
+        Ok(())
+    });
+    // The frames before the end or the damage, then the verdict.
+    if !batch.frames.is_empty() {
+        full.send(batch).map_err(|_| StreamError::Each(()))?;
+    }
+    read
 }
 
 /// [`stream`] over what `reader` reads, from the start of a vault file.
@@ -150,5 +257,82 @@ impl RecordSource for FileSource {
             Ok::<_, std::convert::Infallible>(())
         });
         matches!(streamed, Ok(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A vault-shaped file: a header and frames of these body lengths.
+    fn file_of(lens: &[usize]) -> Vec<u8> {
+        let mut out = log::header(2).to_vec();
+        let mut prev = log::genesis_prev(2);
+        for (i, &len) in lens.iter().enumerate() {
+            let body: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            let (frame, hash) = log::encode_frame(&prev, 2, &body);
+            out.extend_from_slice(&frame);
+            prev = hash;
+        }
+        out
+    }
+
+    /// What a stream hands out and says: the frames (number and frame),
+    /// and the verdict as text.
+    type Seen = (Vec<(usize, Frame)>, String);
+
+    fn seen(
+        run: impl FnOnce(
+            &mut dyn FnMut(usize, Frame) -> Result<(), ()>,
+        ) -> Result<Option<TornTail>, StreamError<()>>,
+        stop_at: usize,
+    ) -> Seen {
+        let mut frames = Vec::new();
+        let verdict = run(&mut |n, f| {
+            frames.push((n, f));
+            if n == stop_at {
+                return Err(());
+            }
+            Ok(())
+        });
+        let verdict = match verdict {
+            Ok(torn) => format!("ok {torn:?}"),
+            Err(StreamError::Io(e)) => format!("io {e}"),
+            Err(StreamError::Log(e)) => format!("log {e:?}"),
+            Err(StreamError::Each(e)) => format!("each {e:?}"),
+        };
+        (frames, verdict)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// The frames checked on a second thread, in batches, are what one
+        /// thread reading alone hands out — the same frames in the same
+        /// order and the same verdict — whatever the file's damage, and
+        /// when the caller stops early.
+        #[test]
+        fn frames_checked_on_a_second_thread_are_those_read_on_one(
+            lens in proptest::collection::vec(prop_oneof![0usize..400, 20_000usize..120_000], 0..24),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+            damage in 0u8..4,
+            stop in 0usize..30,
+        ) {
+            let mut bytes = file_of(&lens);
+            match damage {
+                0 => {}
+                1 => bytes.truncate(cut.index(bytes.len() + 1)),
+                2 => { let at = flip.index(bytes.len()); bytes[at] ^= 0x20; }
+                _ => bytes.extend_from_slice(&[0u8; 700]),
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("v.bg");
+            std::fs::write(&path, &bytes).unwrap();
+            let file = File::open(&path).unwrap();
+            let threaded = seen(|each| stream(&file, each), stop);
+            let alone = seen(|each| stream_from(&bytes[..], each), stop);
+            prop_assert_eq!(threaded, alone);
+        }
     }
 }

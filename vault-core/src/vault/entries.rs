@@ -265,6 +265,8 @@ fn hex_digest(text: &str) -> Option<[u8; DIGEST_BYTES]> {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot {
     row: Option<u32>,
+    /// The label's hash in this table (computed once a deposit).
+    hash: u64,
     /// The number the new version must have.
     pub(super) next_version: u32,
 }
@@ -372,7 +374,10 @@ impl Entries {
     /// The record number (1-based) of the version deposited with this
     /// deposit id.
     pub fn deposit_with_id(&self, id: &[u8; 16]) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
+        self.deposit_with_id_hashed(id, self.hasher.hash_one(id))
+    }
+
+    fn deposit_with_id_hashed(&self, id: &[u8; 16], hash: u64) -> Option<usize> {
         self.by_deposit_id
             .find(hash, |&v| self.deposit_id_of(v) == Some(id))
             .map(|&v| self.versions.get(v as usize).record as usize + 1)
@@ -388,7 +393,10 @@ impl Entries {
     }
 
     fn find(&self, label: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(label.as_bytes());
+        self.find_hashed(label, self.hasher.hash_one(label.as_bytes()))
+    }
+
+    fn find_hashed(&self, label: &str, hash: u64) -> Option<u32> {
         self.by_label
             .find(hash, |&row| self.label_bytes(row) == label.as_bytes())
             .copied()
@@ -459,9 +467,11 @@ impl Entries {
     /// Where a new version of `label` goes: its entry (if any) and the
     /// version number it must have. One lookup, for [`Entries::add_at`].
     pub(super) fn slot(&self, label: &str) -> Slot {
-        let row = self.find(label);
+        let hash = self.hasher.hash_one(label.as_bytes());
+        let row = self.find_hashed(label, hash);
         Slot {
             row,
+            hash,
             next_version: row.map_or(1, |r| self.ver_of_row(r).version + 1),
         }
     }
@@ -483,7 +493,9 @@ impl Entries {
         if row.is_some_and(|r| self.rows.get(r as usize).kind != kind) {
             return Err(AddError::KindChanged);
         }
-        if let Some(earlier) = v.deposit_id.and_then(|id| self.deposit_with_id(&id)) {
+        // Each id is hashed once, for the check and the insertion.
+        let id_hash = v.deposit_id.map(|id| (id, self.hasher.hash_one(id)));
+        if let Some(earlier) = id_hash.and_then(|(id, h)| self.deposit_with_id_hashed(&id, h)) {
             return Err(AddError::CopiedDeposit(earlier));
         }
         let attrs = self.arena.push(&Attrs::encode(v));
@@ -495,8 +507,7 @@ impl Entries {
             version: v.version,
             next: NONE,
         }) as u32;
-        if let Some(id) = &v.deposit_id {
-            let hash = self.hasher.hash_one(id);
+        if let Some((_, hash)) = id_hash {
             let (table, versions, arena, hasher) = (
                 &mut self.by_deposit_id,
                 &self.versions,
@@ -516,7 +527,7 @@ impl Entries {
                 e.last = new;
                 r
             }
-            None => self.new_row(label, kind, new),
+            None => self.new_row(label, slot.hash, kind, new),
         };
         let e = self.rows.get_mut(row as usize);
         if let Some(days) = policy.0 {
@@ -529,7 +540,7 @@ impl Entries {
         Ok(())
     }
 
-    fn new_row(&mut self, label: &str, kind: EntryKind, version: u32) -> u32 {
+    fn new_row(&mut self, label: &str, hash: u64, kind: EntryKind, version: u32) -> u32 {
         let span = self.arena.push(label.as_bytes());
         let row = self.rows.push(Row {
             label: span,
@@ -541,9 +552,8 @@ impl Entries {
             kind,
             exposed: false,
         }) as u32;
-        // Hashed as bytes here and in `find` (a str and a byte slice hash
-        // apart).
-        let hash = self.hasher.hash_one(label.as_bytes());
+        // `hash` is of the label as bytes, as in `find` (a str and a byte
+        // slice hash apart).
         let (table, rows, arena, hasher) =
             (&mut self.by_label, &self.rows, &self.arena, &self.hasher);
         table.insert_unique(hash, row, |&r| {
