@@ -61,12 +61,38 @@ impl<T> Chunked<T> {
     }
 }
 
-/// Where some bytes sit in the arena.
+/// Where some bytes sit in the arena: they start with their length (a
+/// [`varint`]), so a span is 8 bytes, not 12.
 #[derive(Clone, Copy)]
 struct Span {
     chunk: u32,
     start: u32,
-    len: u32,
+}
+
+/// Appends `n` in 7-bit groups, low first, the high bit set on all but
+/// the last (LEB128): one byte for the lengths of labels and attributes
+/// under 128 bytes, two up to 16 KiB.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads what [`put_varint`] wrote at the start of `bytes`: the number
+/// and the bytes it took.
+fn get_varint(bytes: &[u8]) -> (usize, usize) {
+    let (mut n, mut shift) = (0usize, 0);
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        n |= usize::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return (n, i + 1);
+        }
+        shift += 7;
+    }
+    // Not reached: the arena holds only lengths put_varint wrote.
+    (0, bytes.len())
 }
 
 /// Bytes in chunks that are never moved.
@@ -77,17 +103,19 @@ struct Arena {
 
 impl Arena {
     fn push(&mut self, bytes: &[u8]) -> Span {
+        // The length, then the bytes.
+        let need = bytes.len() + 10;
         let fits = self
             .chunks
             .last()
-            .is_some_and(|c| c.capacity() - c.len() >= bytes.len());
+            .is_some_and(|c| c.capacity() - c.len() >= need);
         if !fits {
-            self.chunks
-                .push(Vec::with_capacity(bytes.len().max(ARENA_CHUNK)));
+            self.chunks.push(Vec::with_capacity(need.max(ARENA_CHUNK)));
         }
         let chunk = self.chunks.len() - 1;
         let c = &mut self.chunks[chunk];
         let start = c.len();
+        put_varint(c, bytes.len());
         c.extend_from_slice(bytes);
         // A record body is at most 1 MiB and a chunk at most that or
         // ARENA_CHUNK, so the offsets fit; a count of chunks beyond u32
@@ -95,16 +123,16 @@ impl Arena {
         Span {
             chunk: chunk as u32,
             start: start as u32,
-            len: bytes.len() as u32,
         }
     }
     fn get(&self, s: Span) -> &[u8] {
-        let start = s.start as usize;
-        &self.chunks[s.chunk as usize][start..start + s.len as usize]
+        let at = &self.chunks[s.chunk as usize][s.start as usize..];
+        let (len, taken) = get_varint(at);
+        &at[taken..taken + len]
     }
 }
 
-/// One entry. Packed to 4-byte alignment (36 bytes, not 48): a million
+/// One entry. Packed to 4-byte alignment (32 bytes, not 40): a million
 /// of them is the bulk of a fleet vault's state. Its fields are only ever
 /// copied, never borrowed.
 #[derive(Clone, Copy)]
@@ -134,21 +162,23 @@ impl Row {
 }
 
 // The sizes the memory budget counts on (docs/PERFORMANCE.md).
-const _: () = assert!(std::mem::size_of::<Row>() == 36);
-const _: () = assert!(std::mem::size_of::<Ver>() == 44);
+const _: () = assert!(std::mem::size_of::<Row>() == 32);
+const _: () = assert!(std::mem::size_of::<Ver>() == 36);
 
 /// A policy as a row keeps it (its bound fits; saturates otherwise).
 fn policy16(value: u32) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
 }
 
-/// One version of an entry (packed: 44 bytes, not 48).
+/// One version of an entry (packed: 36 bytes, not 40).
 #[derive(Clone, Copy)]
 #[repr(C, packed(4))]
 struct Ver {
     offset: u64,
     time: u64,
-    record: u64,
+    /// The record number − 1: below 2^32, as the index's numbers are
+    /// (FORMAT.md §12; a record's frame takes at least 41 bytes).
+    record: u32,
     /// The public attributes, encoded by [`Attrs::encode`].
     attrs: Span,
     version: u32,
@@ -158,7 +188,7 @@ struct Ver {
 
 /// A version's public attributes as the arena holds them: a byte of
 /// flags, the deposit id (16 bytes) when there is one, then each text
-/// present as a little-endian u32 length and its bytes, in flag order.
+/// present as its length (a [`put_varint`]) and its bytes, in flag order.
 /// An import digest of 32 lower-case hex digits (FORMAT.md §7.2, attribute
 /// 6) is kept as its 16 bytes.
 struct Attrs;
@@ -195,7 +225,7 @@ impl Attrs {
         for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
             if let Some(t) = text {
                 flags |= flag;
-                out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+                put_varint(&mut out, t.len());
                 out.extend_from_slice(t.as_bytes());
             }
         }
@@ -221,9 +251,9 @@ impl Attrs {
         let mut texts = [None; 5];
         for (slot, flag) in texts.iter_mut().zip(Self::TEXTS) {
             if flags & flag != 0 {
-                let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-                let start = at + 4;
-                at = start + len as usize;
+                let (len, taken) = get_varint(&bytes[at..]);
+                let start = at + taken;
+                at = start + len;
                 // Written from a &str by `encode`.
                 *slot = std::str::from_utf8(&bytes[start..at]).ok();
             }
@@ -502,7 +532,7 @@ impl Entries {
         let new = self.versions.push(Ver {
             offset: v.offset,
             time: v.time,
-            record: v.record as u64,
+            record: u32::try_from(v.record).unwrap_or(u32::MAX),
             attrs,
             version: v.version,
             next: NONE,
@@ -781,6 +811,18 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn lengths_read_back_as_written(n in 0usize..(1 << 40), tail in proptest::collection::vec(any::<u8>(), 0..4)) {
+            let mut out = Vec::new();
+            put_varint(&mut out, n);
+            let written = out.len();
+            out.extend_from_slice(&tail);
+            prop_assert_eq!(get_varint(&out), (n, written));
+            prop_assert_eq!(written, 1 + usize::from(n >= 0x80) + usize::from(n >= 1 << 14) + usize::from(n >= 1 << 21) + usize::from(n >= 1 << 28) + usize::from(n >= 1 << 35));
+        }
+    }
+
     #[test]
     fn versions_come_back_as_they_went_in() {
         let mut t = Entries::default();
@@ -808,7 +850,7 @@ mod tests {
         let packed = Attrs::encode(&a[0]).len();
         let mut as_text = a[0].clone();
         as_text.digest = Some("not a hex digest, 32 chars long!".into());
-        assert_eq!(Attrs::encode(&as_text).len(), packed + 4 + 32 - 16);
+        assert_eq!(Attrs::encode(&as_text).len(), packed + 1 + 32 - 16);
         assert_eq!(t.deposit_with_id(&[3; 16]), None);
     }
 
