@@ -213,30 +213,12 @@ fn human(e: &Value) -> String {
 /// Runs `audit`. The file is read and printed record by record (frames,
 /// chain and decoding checked; memory stays at one record). `--verify`
 /// first replays the whole vault one frame at a time, checking every rule
-/// and keeping only the vault's state, and compares the lookup index with
-/// it row by row (rebuilding it when it differs), then prints; with shares it checks
+/// and keeping only the vault's state, then prints; with shares it checks
 /// each quorum record's MAC in one more pass, and with receipts checks
 /// them all in one more.
 pub fn run(a: AuditArgs) -> CliResult {
     let vault = if a.verify {
-        let vault = store::load(&a.vault)?.vault;
-        // The one whole read that also compares the lookup index row by
-        // row (a whole read elsewhere checks only its header).
-        match store::refresh_index(&a.vault, &vault) {
-            store::IndexRefresh::Current => {}
-            store::IndexRefresh::Rebuilt => eprintln!(
-                "The lookup index beside {} was missing or did not match the vault; it was \
-                 rebuilt.",
-                a.vault.display()
-            ),
-            store::IndexRefresh::Unwritable => super::warn(format_args!(
-                "the lookup index beside {} is missing or does not match the vault, and could \
-                 not be rewritten (is the directory read-only?): lookups will read the whole \
-                 vault",
-                a.vault.display()
-            )),
-        }
-        Some(vault)
+        Some(store::load(&a.vault)?.vault)
     } else {
         None
     };

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use fd_lock::RwLock;
 
 use super::frames::{self, FileSource, StreamError};
-use crate::index;
 use crate::log::{self, LogError, TornTail};
 use crate::record::Record;
 pub use crate::scope::Scope;
@@ -112,37 +111,13 @@ fn read_vault(
         }
     }
     let read = read_whole(path, file, false)?;
-    let vault = &read.loaded.vault;
-    // A whole read (`status`, `list`) only checks that the index describes
-    // this file; a scoped read that could not use it compares every row.
-    let described = *scope == Scope::Whole && index_describes(path, vault);
-    if !described {
-        refresh_index(path, vault);
-    }
+    // Every whole replay compares the index with the state it read, row by
+    // row, and replaces it when they differ: a forged or stale index lasts
+    // only until the next `status`, `list` or `drill` (SECURITY.md, "Known
+    // limits"; a red-team review showed what a forged index kept longer
+    // can do).
+    refresh_index(path, &read.loaded.vault);
     Ok(read)
-}
-
-/// True when the index beside `path` opens (its header page's check, its
-/// version and its length) and its header is the one a current index of
-/// `vault` has: the same genesis, end, head, last record and row counts.
-/// Its rows are not compared (FORMAT.md §12: comparing them is a second of
-/// sorting and hashing at a million entries); a damaged page is found when
-/// a lookup reads it, and that lookup's whole replay then rewrites it.
-fn index_describes(path: &Path, vault: &Vault) -> bool {
-    let Some(index) = File::open(scope::index_path(path))
-        .ok()
-        .and_then(|f| index::Index::open(f).ok())
-    else {
-        return false;
-    };
-    let [labels, devices, key_ids] = vault.entries().index_row_counts();
-    let expected = index::Header {
-        labels,
-        devices,
-        key_ids,
-        ..scope::header_for(vault)
-    };
-    *index.header() == expected
 }
 
 /// What [`refresh_index`] found.
@@ -158,8 +133,7 @@ pub enum IndexRefresh {
 }
 
 /// Compares the index beside `path` with the one `vault` makes, row by
-/// row, and replaces it when they differ. `audit --verify` uses it; a
-/// whole read only checks the header ([`index_describes`]).
+/// row, and replaces it when they differ (after every whole replay).
 pub fn refresh_index(path: &Path, vault: &Vault) -> IndexRefresh {
     // Compared as it is written, a page at a time, and written only when
     // it differs: the index of a million entries is 40 MB.

@@ -381,6 +381,15 @@ impl Entries {
     pub fn refs_unordered(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
         (0..self.rows.len as u32).map(move |row| EntryRef { table: self, row })
     }
+    /// The entry at place `i` of the table (`0..len()`, the order of
+    /// [`Entries::refs_unordered`]): for passes that split the table
+    /// between threads.
+    pub fn ref_at(&self, i: usize) -> Option<EntryRef<'_>> {
+        (i < self.rows.len).then_some(EntryRef {
+            table: self,
+            row: i as u32,
+        })
+    }
     /// Every label, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.refs().map(|e| e.label())
