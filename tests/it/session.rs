@@ -363,6 +363,11 @@ fn deposited_during_the_session(fleet: fn(&Env)) {
     };
     let first = ask(&mut stdin, "10100000");
     assert_eq!(first["version"], 1);
+    // With its date: what tells the reader an older version is shown.
+    assert!(
+        first["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{first}"
+    );
     assert_eq!(first["secret"], recovery_password(10).as_str());
     env.run(
         &[

@@ -466,6 +466,7 @@ impl Session<'_> {
             "label": r.label,
             "kind": r.kind.name(),
             "version": r.version,
+            "time": crate::context::rfc3339(r.time),
             "device": device,
             "key_id": key_id,
             "username": r.secret.username.as_str(),
@@ -473,10 +474,13 @@ impl Session<'_> {
             "record": appended.record,
         });
         self.reply(reply, || {
+            // The version and its date: what tells a reader that an
+            // index hid a newer one (SECURITY.md, "Known limits").
             format!(
-                "  {} (version {}, {}{}): {}",
+                "  {} (version {} of {}, {}{}): {}",
                 r.label,
                 r.version,
+                crate::context::rfc3339(r.time),
                 r.kind.name(),
                 device.map_or(String::new(), |d| format!(", device {d}")),
                 secret.as_str()
