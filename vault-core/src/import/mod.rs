@@ -1279,6 +1279,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A new vault with the rows of a LAPS export imported, every row taken.
+    fn laps_imported(text: &str) -> Vault {
+        let (rows, errors) = read_str(text, &Format::Laps).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
+            .with_kdf(crate::passphrase::KdfParams::FLOOR);
+        let bytes = crate::vault::create(&spec, &[None, None]).unwrap().bytes;
+        let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
+        let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
+        assert!(errors.is_empty(), "{errors:?}");
+        vault
+    }
+
     fn read_str(text: &str, format: &Format) -> Result<(Vec<Row>, Vec<RowError>), ImportError> {
         read(text.as_bytes(), format, &Options::default()).map(|p| (p.rows, p.errors))
     }
@@ -1291,14 +1304,7 @@ mod tests {
         let text: String = std::iter::once("ComputerName,Account,Password\n".to_owned())
             .chain((0..300).map(|i| format!("PC{i},Administrator,QCBNRvY1D61b4f7tQHj{i}\n")))
             .collect();
-        let (rows, errors) = read_str(&text, &Format::Laps).unwrap();
-        assert!(errors.is_empty(), "{errors:?}");
-        let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
-            .with_kdf(crate::passphrase::KdfParams::FLOOR);
-        let bytes = crate::vault::create(&spec, &[None, None]).unwrap().bytes;
-        let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
-        let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
-        assert!(errors.is_empty(), "{errors:?}");
+        let vault = laps_imported(&text);
         let ids: std::collections::HashSet<[u8; 16]> = vault
             .entries()
             .values()
@@ -1340,14 +1346,7 @@ mod tests {
     #[test]
     fn no_public_digest_for_a_weak_laps_password() {
         let text = "ComputerName,Account,Password\nPC1,Administrator,kiwi7\nPC2,Administrator,QCBNRvY1D61b4f7tQHjy\nPC3,Administrator,SkiingProduceIdentifyStarlitOctaneDistress\n";
-        let (rows, errors) = read_str(text, &Format::Laps).unwrap();
-        assert!(errors.is_empty(), "{errors:?}");
-        let spec = crate::vault::InitSpec::new("L", 2, ["a", "b"])
-            .with_kdf(crate::passphrase::KdfParams::FLOOR);
-        let bytes = crate::vault::create(&spec, &[None, None]).unwrap().bytes;
-        let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
-        let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
-        assert!(errors.is_empty(), "{errors:?}");
+        let vault = laps_imported(text);
         let digest_of = |label: &str| vault.entries().get(label).unwrap().current().digest.clone();
         assert_eq!(digest_of("laps-PC1"), None, "a weak password got a digest");
         assert!(digest_of("laps-PC2").is_some());

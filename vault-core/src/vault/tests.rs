@@ -357,18 +357,20 @@ fn an_unseal_record_too_large_to_name_everything_is_refused() {
         .is_ok());
 }
 
-#[test]
-fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
-    let Created {
-        mut bytes,
-        shares: issued,
-        ..
-    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
+/// A new 2-of-2 vault's bytes, the vault and its two shares, checked.
+fn two_of_two() -> (Vec<u8>, Vault, Vec<KeyShare>) {
+    let Created { bytes, shares, .. } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
     let vault = load(&bytes);
-    let shares: Vec<KeyShare> = shares_of(&issued)
+    let shares = shares_of(&shares)
         .iter()
         .map(|b| vault.check_share(b, None).unwrap())
         .collect();
+    (bytes, vault, shares)
+}
+
+#[test]
+fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
+    let (mut bytes, vault, shares) = two_of_two();
     let f = vault.fingerprint();
     let batch =
         crate::escrow::Batch::new(&vault.genesis.escrow_public, &exported_info(&f)).unwrap();
@@ -429,22 +431,9 @@ fn exported_key_deposits_share_one_encapsulation_and_open_alone() {
     assert!(un.reveal_version(&fv, "bl-1", 3).unwrap().is_err());
 }
 
-/// Format-2 shares are prechecked against the vault before any
-/// passphrase (FORMAT.md §6.7): another vault, a newer generation, the
-/// same generation of another vault file; line 1 alone is enough for the
-/// first two.
 #[test]
 fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
-    let Created {
-        mut bytes,
-        shares: issued,
-        ..
-    } = create(&spec(2, &["a", "b"]), &[None, None]).unwrap();
-    let mut v = load(&bytes);
-    let shares: Vec<KeyShare> = shares_of(&issued)
-        .iter()
-        .map(|b| v.check_share(b, None).unwrap())
-        .collect();
+    let (mut bytes, mut v, shares) = two_of_two();
     let f = v.fingerprint();
     // More batches than the openers keep, their rows interleaved, one
     // deposit sealed alone, and one whose ciphertext was altered.
@@ -509,6 +498,10 @@ fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
     }
 }
 
+/// Format-2 shares are prechecked against the vault before any
+/// passphrase (FORMAT.md §6.7): another vault, a newer generation, the
+/// same generation of another vault file; line 1 alone is enough for the
+/// first two.
 #[test]
 fn format_2_shares_are_prechecked_by_vault_generation_and_fingerprint() {
     use crate::share::ShareIdentity;
