@@ -329,6 +329,8 @@ mod tests {
         });
         assert_eq!(sizes.iter().sum::<usize>(), 3 * BATCH_FRAMES + 5);
         assert!(sizes.iter().all(|&n| n <= BATCH_FRAMES), "{sizes:?}");
+        // And full ones: a hand-over per frame would cost what batching saves.
+        assert_eq!(sizes.len(), 4, "{sizes:?}");
     }
 
     proptest! {

@@ -124,6 +124,12 @@ impl<'a> Openers<'a> {
         }
     }
 
+    /// How many contexts are kept now.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.batches.len()
+    }
+
     /// What [`open_deposit`] gives for `d` (`None` on any failure).
     pub(crate) fn open(&mut self, d: &Deposit) -> Option<Zeroizing<Vec<u8>>> {
         if d.deposit_id.is_none() {

@@ -490,12 +490,16 @@ fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
     let escrow = &un.escrow;
     let id = v.id();
     let mut openers = super::deposit::Openers::new(escrow, id, &f);
+    let mut most = 0;
     for r in v.records() {
         if let Record::Deposit(d) = &r.record {
             let alone = super::deposit::open_deposit(escrow, id, || f, d);
             assert_eq!(openers.open(d), alone, "{}", d.label);
+            most = most.max(openers.kept());
         }
     }
+    // Every batch's context kept until the cache is full, never more.
+    assert_eq!(most, super::deposit::Openers::KEPT);
 }
 
 /// Format-2 shares are prechecked against the vault before any
