@@ -286,6 +286,82 @@ pub struct Deposit {
     pub deposit_id: Option<[u8; 16]>,
 }
 
+/// A deposit borrowed from its record body: what a replay reads of each
+/// of a million deposits without copying a byte. [`Record::decode`] makes
+/// its owned [`Deposit`] from this, so both read and check alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepositRef<'a> {
+    /// Deposit time, Unix seconds.
+    pub time: u64,
+    /// Who deposited (self-asserted).
+    pub actor: &'a str,
+    /// Entry label.
+    pub label: &'a str,
+    /// Entry kind.
+    pub kind: EntryKind,
+    /// Version number.
+    pub version: u32,
+    attributes: [(u8, &'a str); attr::MAX],
+    attribute_count: usize,
+    /// HPKE encapsulated key.
+    pub enc: [u8; 32],
+    /// HPKE ciphertext of the entry secret.
+    pub ciphertext: &'a [u8],
+    /// The deposit id of the exported-key form.
+    pub deposit_id: Option<[u8; 16]>,
+}
+
+impl<'a> DepositRef<'a> {
+    /// Decodes a record body of type `kind` as a deposit: `None` when
+    /// `kind` is not a deposit type; an error where [`Record::decode`]
+    /// gives one.
+    pub fn decode(kind: u8, body: &'a [u8]) -> Option<Result<Self, RecordError>> {
+        let exported = match kind {
+            kind::DEPOSIT => false,
+            kind::DEPOSIT_EXPORTED => true,
+            _ => return None,
+        };
+        let mut r = Reader::new(body);
+        Some(
+            decode_deposit_ref(&mut r, exported)
+                .and_then(|d| r.finish().map(|()| d))
+                .map_err(RecordError::from),
+        )
+    }
+
+    /// Public attributes `(tag, value)`, tags strictly ascending.
+    pub fn attributes(&self) -> &[(u8, &'a str)] {
+        &self.attributes[..self.attribute_count]
+    }
+
+    /// The value of attribute `tag`, if present.
+    pub fn attribute(&self, tag: u8) -> Option<&'a str> {
+        self.attributes()
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|&(_, v)| v)
+    }
+
+    /// The owned deposit.
+    pub fn to_deposit(&self) -> Deposit {
+        Deposit {
+            time: self.time,
+            actor: self.actor.to_owned(),
+            label: self.label.to_owned(),
+            kind: self.kind,
+            version: self.version,
+            attributes: self
+                .attributes()
+                .iter()
+                .map(|&(t, v)| (t, v.to_owned()))
+                .collect(),
+            enc: self.enc,
+            ciphertext: self.ciphertext.to_vec(),
+            deposit_id: self.deposit_id,
+        }
+    }
+}
+
 /// An unseal by a quorum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unseal {
@@ -514,6 +590,30 @@ pub enum RecordError {
 }
 
 impl Deposit {
+    /// This deposit, borrowed as a replay reads it; `None` with more
+    /// attributes than a deposit may carry ([`attr::MAX`]).
+    pub fn borrowed(&self) -> Option<DepositRef<'_>> {
+        if self.attributes.len() > attr::MAX {
+            return None;
+        }
+        let mut attributes = [(0, ""); attr::MAX];
+        for (slot, (tag, value)) in attributes.iter_mut().zip(&self.attributes) {
+            *slot = (*tag, value.as_str());
+        }
+        Some(DepositRef {
+            time: self.time,
+            actor: &self.actor,
+            label: &self.label,
+            kind: self.kind,
+            version: self.version,
+            attributes,
+            attribute_count: self.attributes.len(),
+            enc: self.enc,
+            ciphertext: &self.ciphertext,
+            deposit_id: self.deposit_id,
+        })
+    }
+
     /// The public metadata bytes: everything before `enc`, less the
     /// leading `version` of the exported-key form (its sealed-meta, §7.8).
     fn encode_meta(&self, w: &mut Writer) {
@@ -1050,18 +1150,26 @@ impl Genesis {
 }
 
 fn decode_deposit(r: &mut Reader<'_>, exported: bool) -> Result<Deposit, DecodeError> {
+    decode_deposit_ref(r, exported).map(|d| d.to_deposit())
+}
+
+fn decode_deposit_ref<'a>(
+    r: &mut Reader<'a>,
+    exported: bool,
+) -> Result<DepositRef<'a>, DecodeError> {
     let (version, deposit_id) = if exported {
         let version = read_version(r)?;
         (Some(version), Some(r.array("deposit id")?))
     } else {
         (None, None)
     };
-    let mut meta = decode_sealed_meta(r, deposit_id)?;
-    meta.version = match version {
+    let mut d = decode_sealed_meta(r, deposit_id)?;
+    d.version = match version {
         Some(v) => v,
         None => read_version(r)?,
     };
-    read_attributes_and_ciphertext(r, meta)
+    read_attributes_and_ciphertext(r, &mut d)?;
+    Ok(d)
 }
 
 fn read_version(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
@@ -1075,59 +1183,61 @@ fn read_version(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
 
 /// The fields from `time` through `kind` (the `version` and the
 /// attributes follow, in an order that depends on the form).
-fn decode_sealed_meta(
-    r: &mut Reader<'_>,
+fn decode_sealed_meta<'a>(
+    r: &mut Reader<'a>,
     deposit_id: Option<[u8; 16]>,
-) -> Result<Deposit, DecodeError> {
+) -> Result<DepositRef<'a>, DecodeError> {
     let time = r.u64("time")?;
-    let actor = read_text(r, "actor", limits::ACTOR, true)?.to_owned();
-    let label = read_text(r, "label", limits::LABEL, false)?.to_owned();
+    let actor = read_text(r, "actor", limits::ACTOR, true)?;
+    let label = read_text(r, "label", limits::LABEL, false)?;
     let at = r.pos();
     let kind = EntryKind::from_code(r.u8("kind")?)
         .ok_or_else(|| r.invalid("kind", at, "unknown entry kind"))?;
-    Ok(Deposit {
+    Ok(DepositRef {
         time,
         actor,
         label,
         kind,
         version: 0,
-        attributes: Vec::new(),
+        attributes: [(0, ""); attr::MAX],
+        attribute_count: 0,
         enc: [0; 32],
-        ciphertext: Vec::new(),
+        ciphertext: &[],
         deposit_id,
     })
 }
 
-fn read_attributes_and_ciphertext(
-    r: &mut Reader<'_>,
-    mut d: Deposit,
-) -> Result<Deposit, DecodeError> {
+fn read_attributes_and_ciphertext<'a>(
+    r: &mut Reader<'a>,
+    d: &mut DepositRef<'a>,
+) -> Result<(), DecodeError> {
     let at = r.pos();
     let count = r.u8("attribute count")? as usize;
     if count > attr::MAX {
         return Err(r.invalid("attribute count", at, "more than 16 attributes"));
     }
-    let mut attributes: Vec<(u8, String)> = Vec::with_capacity(count);
-    for _ in 0..count {
+    for i in 0..count {
         let at = r.pos();
         let tag = r.u8("attribute tag")?;
-        if attributes.last().is_some_and(|(last, _)| *last >= tag) || tag == 0 {
+        if d.attributes()[..i]
+            .last()
+            .is_some_and(|(last, _)| *last >= tag)
+            || tag == 0
+        {
             return Err(r.invalid("attribute tag", at, "tags must be non-zero and ascending"));
         }
-        attributes.push((
-            tag,
-            read_text(r, "attribute value", limits::ATTRIBUTE, false)?.to_owned(),
-        ));
+        let value = read_text(r, "attribute value", limits::ATTRIBUTE, false)?;
+        d.attributes[i] = (tag, value);
+        d.attribute_count = i + 1;
     }
-    d.attributes = attributes;
     d.enc = r.array("encapsulated key")?;
     let at = r.pos();
     let ciphertext = r.blob("ciphertext")?;
     if ciphertext.len() > limits::CIPHERTEXT {
         return Err(r.invalid("ciphertext", at, "larger than the largest deposit"));
     }
-    d.ciphertext = ciphertext.to_vec();
-    Ok(d)
+    d.ciphertext = ciphertext;
+    Ok(())
 }
 
 fn read_custodians(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
@@ -1482,6 +1592,59 @@ mod tests {
         fn arbitrary_bodies_never_panic(kind in 0u8..0x20, body in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Record::decode(kind, &body);
         }
+
+        /// The borrowed deposit a replay reads agrees with the owned one
+        /// on every record (whole, cut, or one byte changed): the same
+        /// deposit, or the same error; nothing for other record types.
+        /// A deposit is never signed, which is why a replay checks its
+        /// trust by its type alone (`Trust::check_deposit`).
+        #[test]
+        fn a_borrowed_deposit_reads_as_the_owned_one(
+            r in record(),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<(prop::sample::Index, u8)>(),
+        ) {
+            let body = r.encode_body();
+            let cut_body = body[..cut.index(body.len() + 1)].to_vec();
+            let mut flipped = body.clone();
+            if !flipped.is_empty() {
+                let at = flip.0.index(flipped.len());
+                flipped[at] ^= flip.1.max(1);
+            }
+            for bytes in [&body, &cut_body, &flipped] {
+                let owned = Record::decode(r.kind(), bytes);
+                match DepositRef::decode(r.kind(), bytes) {
+                    None => prop_assert!(!matches!(owned, Ok(Record::Deposit(_)))),
+                    Some(Ok(d)) => {
+                        prop_assert_eq!(owned, Ok(Record::Deposit(d.to_deposit())));
+                        prop_assert_eq!(Record::Deposit(d.to_deposit()).signer(), None);
+                    }
+                    Some(Err(e)) => prop_assert_eq!(owned, Err(e)),
+                }
+            }
+            if let Record::Deposit(d) = &r {
+                let back = d.borrowed().unwrap();
+                prop_assert_eq!(&back.to_deposit(), d);
+            }
+        }
+    }
+
+    #[test]
+    fn a_deposit_with_more_attributes_than_allowed_is_not_borrowed() {
+        let mut d = Deposit {
+            time: 1,
+            actor: String::new(),
+            label: "a".into(),
+            kind: EntryKind::Note,
+            version: 1,
+            attributes: (1..=16).map(|t| (t, "v".to_owned())).collect(),
+            enc: [0; 32],
+            ciphertext: Vec::new(),
+            deposit_id: None,
+        };
+        assert_eq!(d.borrowed().map(|b| b.attributes().len()), Some(16));
+        d.attributes.push((17, "v".into()));
+        assert!(d.borrowed().is_none());
     }
 
     #[test]

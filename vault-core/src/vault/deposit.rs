@@ -176,21 +176,22 @@ pub struct DepositMeta {
     pub user: Option<String>,
 }
 
-/// The known attributes of a deposit, parsed and checked.
+/// The known attributes of a deposit, parsed and checked, borrowed from
+/// the deposit (a replay reads a million of them: no copies).
 #[derive(Debug, Default)]
-pub(super) struct DepositAttrs {
-    pub(super) device: Option<String>,
-    pub(super) key_id: Option<String>,
-    pub(super) also_known_as: Option<String>,
-    pub(super) user: Option<String>,
+pub(super) struct DepositAttrs<'a> {
+    pub(super) device: Option<&'a str>,
+    pub(super) key_id: Option<&'a str>,
+    pub(super) also_known_as: Option<&'a str>,
+    pub(super) user: Option<&'a str>,
     pub(super) rotate_days: Option<u32>,
     pub(super) expose_hours: Option<u32>,
     pub(super) rotation: bool,
-    pub(super) digest: Option<String>,
+    pub(super) digest: Option<&'a str>,
 }
 
-impl DepositAttrs {
-    pub(super) fn read(d: &Deposit) -> Result<Self, &'static str> {
+impl<'a> DepositAttrs<'a> {
+    pub(super) fn read(d: &crate::record::DepositRef<'a>) -> Result<Self, &'static str> {
         let number = |tag, max: u32| -> Result<Option<u32>, &'static str> {
             d.attribute(tag)
                 .map(|v| match v.parse::<u32>() {
@@ -200,7 +201,7 @@ impl DepositAttrs {
                 .transpose()
         };
         Ok(Self {
-            device: d.attribute(attr::DEVICE).map(str::to_owned),
+            device: d.attribute(attr::DEVICE),
             key_id: match d.attribute(attr::KEY_ID) {
                 // FORMAT.md §7.2: 8 upper-case hex digits, as every writer
                 // stores it (a lookup by key ID trusts this).
@@ -209,13 +210,13 @@ impl DepositAttrs {
                         && v.bytes()
                             .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) =>
                 {
-                    Some(v.to_owned())
+                    Some(v)
                 }
                 Some(_) => return Err("a malformed key ID"),
                 None => None,
             },
-            also_known_as: d.attribute(attr::ALSO_KNOWN_AS).map(str::to_owned),
-            user: d.attribute(attr::USER).map(str::to_owned),
+            also_known_as: d.attribute(attr::ALSO_KNOWN_AS),
+            user: d.attribute(attr::USER),
             rotate_days: number(attr::ROTATE_DAYS, MAX_ROTATE_DAYS)?,
             expose_hours: number(attr::EXPOSE_HOURS, MAX_EXPOSE_HOURS)?,
             rotation: match d.attribute(attr::ROTATION) {
@@ -224,9 +225,7 @@ impl DepositAttrs {
                 Some(_) => return Err("an unknown rotation marker"),
             },
             digest: match d.attribute(attr::IMPORT_DIGEST) {
-                Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                    Some(v.to_owned())
-                }
+                Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => Some(v),
                 Some(_) => return Err("a malformed import digest"),
                 None => None,
             },

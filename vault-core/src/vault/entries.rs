@@ -200,9 +200,11 @@ impl Attrs {
     /// Texts, in order: device, key ID, also known as, user, digest.
     const TEXTS: [u8; 5] = [8, 16, 32, 64, 128];
 
-    fn encode(v: &EntryVersion) -> Vec<u8> {
+    /// Encodes `v`'s attributes into `out` (emptied first).
+    fn encode(v: &NewVersion, out: &mut Vec<u8>) {
         let mut flags = 0u8;
-        let mut out = vec![0u8];
+        out.clear();
+        out.push(0);
         if let Some(id) = &v.deposit_id {
             flags |= Self::DEPOSIT_ID;
             out.extend_from_slice(id);
@@ -210,22 +212,16 @@ impl Attrs {
         if v.rotation {
             flags |= Self::ROTATION;
         }
-        let packed = v.digest.as_deref().and_then(hex_digest);
+        let packed = v.digest.and_then(hex_digest);
         let digest_text = match &packed {
             Some(_) => None,
-            None => v.digest.as_deref(),
+            None => v.digest,
         };
-        let texts = [
-            v.device.as_deref(),
-            v.key_id.as_deref(),
-            v.also_known_as.as_deref(),
-            v.user.as_deref(),
-            digest_text,
-        ];
+        let texts = [v.device, v.key_id, v.also_known_as, v.user, digest_text];
         for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
             if let Some(t) = text {
                 flags |= flag;
-                put_varint(&mut out, t.len());
+                put_varint(out, t.len());
                 out.extend_from_slice(t.as_bytes());
             }
         }
@@ -234,7 +230,6 @@ impl Attrs {
             out.extend_from_slice(&bytes);
         }
         out[0] = flags;
-        out
     }
 
     fn deposit_id(bytes: &[u8]) -> Option<&[u8; 16]> {
@@ -291,6 +286,43 @@ fn hex_digest(text: &str) -> Option<[u8; DIGEST_BYTES]> {
     Some(out)
 }
 
+/// A version joining the table, borrowed from what the replay read (its
+/// texts are copied once, into the arena).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NewVersion<'a> {
+    pub(super) version: u32,
+    pub(super) time: u64,
+    pub(super) device: Option<&'a str>,
+    pub(super) key_id: Option<&'a str>,
+    pub(super) also_known_as: Option<&'a str>,
+    pub(super) user: Option<&'a str>,
+    pub(super) rotation: bool,
+    pub(super) digest: Option<&'a str>,
+    pub(super) deposit_id: Option<[u8; 16]>,
+    pub(super) record: usize,
+    pub(super) offset: u64,
+}
+
+impl<'a> NewVersion<'a> {
+    /// `v`, borrowed.
+    #[cfg(test)]
+    pub(super) fn of(v: &'a EntryVersion) -> Self {
+        Self {
+            version: v.version,
+            time: v.time,
+            device: v.device.as_deref(),
+            key_id: v.key_id.as_deref(),
+            also_known_as: v.also_known_as.as_deref(),
+            user: v.user.as_deref(),
+            rotation: v.rotation,
+            digest: v.digest.as_deref(),
+            deposit_id: v.deposit_id,
+            record: v.record,
+            offset: v.offset,
+        }
+    }
+}
+
 /// Where a new version of a label goes (see [`Entries::slot`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot {
@@ -324,6 +356,9 @@ pub struct Entries {
     hasher: RandomState,
     /// Rows in label order, made when first asked for.
     sorted: OnceLock<Vec<u32>>,
+    /// Where [`Attrs::encode`] writes a version before the arena holds it
+    /// (one buffer, not one a version).
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for Entries {
@@ -345,6 +380,7 @@ impl Default for Entries {
             by_deposit_id: HashTable::new(),
             hasher: RandomState::new(),
             sorted: OnceLock::new(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -500,7 +536,7 @@ impl Entries {
         if v.version != slot.next_version {
             return Err(AddError::OutOfSequence);
         }
-        self.add_at(slot, label, kind, v, policy)
+        self.add_at(slot, label, kind, &NewVersion::of(v), policy)
     }
 
     /// Where a new version of `label` goes: its entry (if any) and the
@@ -522,7 +558,7 @@ impl Entries {
         slot: Slot,
         label: &str,
         kind: EntryKind,
-        v: &EntryVersion,
+        v: &NewVersion,
         policy: (Option<u32>, Option<u32>),
     ) -> Result<(), AddError> {
         let row = slot.row;
@@ -537,7 +573,10 @@ impl Entries {
         if let Some(earlier) = id_hash.and_then(|(id, h)| self.deposit_with_id_hashed(&id, h)) {
             return Err(AddError::CopiedDeposit(earlier));
         }
-        let attrs = self.arena.push(&Attrs::encode(v));
+        let mut encoded = std::mem::take(&mut self.scratch);
+        Attrs::encode(v, &mut encoded);
+        let attrs = self.arena.push(&encoded);
+        self.scratch = encoded;
         let new = self.versions.push(Ver {
             offset: v.offset,
             time: v.time,
@@ -856,10 +895,15 @@ mod tests {
         );
         assert_eq!(t.deposit_with_id(&[2; 16]), Some(4));
         // The lower-case digest is packed: 16 bytes, not 32 characters.
-        let packed = Attrs::encode(&a[0]).len();
+        let encoded = |v: &EntryVersion| {
+            let mut out = Vec::new();
+            Attrs::encode(&NewVersion::of(v), &mut out);
+            out
+        };
+        let packed = encoded(&a[0]).len();
         let mut as_text = a[0].clone();
         as_text.digest = Some("not a hex digest, 32 chars long!".into());
-        assert_eq!(Attrs::encode(&as_text).len(), packed + 1 + 32 - 16);
+        assert_eq!(encoded(&as_text).len(), packed + 1 + 32 - 16);
         assert_eq!(t.deposit_with_id(&[3; 16]), None);
     }
 

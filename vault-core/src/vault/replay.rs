@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::deposit::DepositAttrs;
-use super::{DrillEvent, EntryVersion, Placed, Tip, Vault};
+use super::entries::NewVersion;
+use super::{DrillEvent, Placed, Tip, Vault};
 use crate::log::{self, Frame, Log, LogError};
-use crate::record::{Deposit, Record, Unseal};
+use crate::record::{DepositRef, Record, Unseal};
 
 /// The file's records do not make a consistent vault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +108,19 @@ impl Vault {
     /// Replays the record in `frame`, number `number`, which must follow
     /// the records replayed so far.
     pub fn replay_frame(&mut self, frame: &Frame, number: usize) -> Result<(), ReplayError> {
+        // A deposit not kept is read where it lies (most of a fleet
+        // vault's records): the same checks as `apply`, no copies.
+        if !self.keep {
+            if let Some(decoded) = DepositRef::decode(frame.kind, &frame.body) {
+                let d = decoded.map_err(|e| decode_error(frame, number, e))?;
+                self.trust
+                    .check_deposit(frame, number)
+                    .map_err(|why| invalid(frame, number, &why))?;
+                self.apply_deposit(&d, frame, number)?;
+                self.advance(frame);
+                return Ok(());
+            }
+        }
         let record = decode(frame, number)?;
         self.apply(record, frame, number)
     }
@@ -188,7 +202,12 @@ impl Vault {
         let unknown = |custodians: &[u8]| custodians.iter().any(|&c| c == 0 || c > n);
         match &record {
             Record::Genesis(_) => return Err(invalid(frame, number, "a second genesis record")),
-            Record::Deposit(d) => self.apply_deposit(d, frame, number)?,
+            Record::Deposit(d) => {
+                let d = d
+                    .borrowed()
+                    .ok_or_else(|| invalid(frame, number, "more than 16 attributes"))?;
+                self.apply_deposit(&d, frame, number)?
+            }
             Record::Unseal(u) if unknown(&u.custodians) => {
                 return Err(invalid(
                     frame,
@@ -264,11 +283,16 @@ impl Vault {
                 frame: frame.clone(),
             });
         }
+        self.advance(frame);
+        Ok(())
+    }
+
+    /// Makes `frame`, just applied, the head.
+    fn advance(&mut self, frame: &Frame) {
         self.head = frame.hash;
         self.count += 1;
         self.end = frame_end(frame);
         self.last = frame.offset;
-        Ok(())
     }
 
     /// Records from before a rekey keep their effect on readiness: an old
@@ -349,17 +373,17 @@ impl Vault {
 
     fn apply_deposit(
         &mut self,
-        d: &Deposit,
+        d: &DepositRef,
         frame: &Frame,
         number: usize,
     ) -> Result<(), ReplayError> {
         use super::entries::AddError;
-        let slot = self.entries.slot(&d.label);
+        let slot = self.entries.slot(d.label);
         if d.version != slot.next_version {
             return Err(invalid(frame, number, "entry version out of sequence"));
         }
         let attrs = DepositAttrs::read(d).map_err(|why| invalid(frame, number, why))?;
-        let version = EntryVersion {
+        let version = NewVersion {
             version: d.version,
             time: d.time,
             device: attrs.device,
@@ -374,7 +398,7 @@ impl Vault {
         };
         let policy = (attrs.rotate_days, attrs.expose_hours);
         self.entries
-            .add_at(slot, &d.label, d.kind, &version, policy)
+            .add_at(slot, d.label, d.kind, &version, policy)
             .map_err(|e| {
                 let why = match e {
                     AddError::OutOfSequence => "entry version out of sequence".to_owned(),
@@ -389,7 +413,11 @@ impl Vault {
 }
 
 fn decode(frame: &Frame, number: usize) -> Result<Record, ReplayError> {
-    Record::decode(frame.kind, &frame.body).map_err(|e| ReplayError::Invalid {
+    Record::decode(frame.kind, &frame.body).map_err(|e| decode_error(frame, number, e))
+}
+
+fn decode_error(frame: &Frame, number: usize, e: crate::record::RecordError) -> ReplayError {
+    ReplayError::Invalid {
         record: number,
         offset: frame.offset,
         why: match e {
@@ -398,7 +426,7 @@ fn decode(frame: &Frame, number: usize) -> Result<Record, ReplayError> {
             ),
             crate::record::RecordError::Body(d) => d.to_string(),
         },
-    })
+    }
 }
 
 fn frame_end(frame: &Frame) -> u64 {

@@ -614,3 +614,114 @@ fn a_forgotten_master_key_leaves_reveal_and_signing_only() {
         .reissue(&vault, 3, None, crate::passphrase::KdfParams::FLOOR)
         .is_err());
 }
+
+/// A replay that keeps no records reads deposits where they lie (no
+/// `Record` is built for them): on every fixture, good or damaged, it
+/// reaches the same state or stops at the same record with the same
+/// words as the replay that keeps every record.
+#[test]
+fn a_replay_without_records_reads_deposits_as_the_whole_replay_does() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+    let mut files = vec![
+        format!("{root}/v1/golden.bg"),
+        format!("{root}/v1/lifecycle/lifecycle.bg"),
+        format!("{root}/v2/golden.bg"),
+        format!("{root}/v2/lifecycle/lifecycle.bg"),
+        format!("{root}/v2/upgraded/upgraded.bg"),
+    ];
+    let bad = std::fs::read_dir(format!("{root}/bad")).unwrap();
+    files.extend(
+        bad.map(|e| e.unwrap().path().display().to_string())
+            .filter(|p| p.ends_with(".bg")),
+    );
+    let mut deposits = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let Ok(parsed) = log::parse(&bytes) else {
+            continue;
+        };
+        let frames = &parsed.frames;
+        let whole = Vault::replay(&parsed);
+        let streamed = (|| {
+            let mut v = Vault::begin(frames.first(), false)?;
+            for (i, f) in frames.iter().enumerate().skip(1) {
+                v.replay_frame(f, i + 1)?;
+            }
+            v.finish()?;
+            Ok::<_, ReplayError>(v)
+        })();
+        match (whole, streamed) {
+            (Ok(a), Ok(b)) => {
+                let entries = |v: &Vault| {
+                    v.entries()
+                        .iter()
+                        .map(|(l, e)| (l.to_owned(), e))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(entries(&a), entries(&b), "{path}");
+                assert_eq!((a.head(), a.count), (b.head(), b.count), "{path}");
+                deposits += a
+                    .entries()
+                    .values()
+                    .map(|e| e.versions.len())
+                    .sum::<usize>();
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{path}"),
+            (a, b) => panic!("{path}: {:?} against {:?}", a.err(), b.err()),
+        }
+    }
+    // The fixtures hold deposits for the fast path to read.
+    assert!(deposits >= 10, "{deposits} deposits");
+}
+
+/// Both replays on `bytes`: the same error, which is `want`.
+fn both_replays_refuse(bytes: &[u8], want: &str) {
+    let parsed = log::parse(bytes).unwrap();
+    let whole = Vault::replay(&parsed).unwrap_err();
+    let frames = &parsed.frames;
+    let mut v = Vault::begin(frames.first(), false).unwrap();
+    let streamed = frames
+        .iter()
+        .enumerate()
+        .skip(1)
+        .try_for_each(|(i, f)| v.replay_frame(f, i + 1))
+        .unwrap_err();
+    assert_eq!(whole, streamed);
+    assert!(whole.to_string().contains(want), "{whole}");
+}
+
+/// A deposit read where it lies is still checked for its place: not as
+/// the second record of a rewritten file (the replaced file's genesis
+/// belongs there), nor where it must have its closing rekey record.
+#[test]
+fn a_deposit_out_of_place_is_refused_by_either_replay() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+    let deposit = crate::record::Record::Deposit(crate::record::Deposit {
+        time: 1_700_000_000,
+        actor: "x".into(),
+        label: "a".into(),
+        kind: EntryKind::Password,
+        version: 1,
+        attributes: Vec::new(),
+        enc: [0; 32],
+        ciphertext: vec![0; 32],
+        deposit_id: Some([1; 16]),
+    });
+    let (kind, body) = (deposit.kind(), deposit.encode_body());
+    let upgraded = std::fs::read(format!("{root}/v2/upgraded/upgraded.bg")).unwrap();
+    let frames = log::parse(&upgraded).unwrap().frames;
+    let closing = frames
+        .iter()
+        .find(|f| f.kind == crate::record::kind::REKEY_V2)
+        .expect("an upgraded file closes its carried records with a rekey record");
+    let mut cut = upgraded[..closing.offset as usize].to_vec();
+    let (frame, _) = log::encode_frame(&closing.prev, kind, &body);
+    cut.extend_from_slice(&frame);
+    both_replays_refuse(&cut, "must be the rekey record that closes");
+
+    let second = &frames[1];
+    let mut early = upgraded[..second.offset as usize].to_vec();
+    let (frame, _) = log::encode_frame(&second.prev, kind, &body);
+    early.extend_from_slice(&frame);
+    both_replays_refuse(&early, "second record must be the replaced file's genesis");
+}

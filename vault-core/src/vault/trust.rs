@@ -147,17 +147,10 @@ impl Trust {
         frame: &Frame,
         number: usize,
     ) -> Result<(), String> {
+        self.check_shape(Shape::of(record), frame, number)?;
         let Some(own) = &self.own else {
-            return if kind::is_v2(frame.kind) {
-                Err("a version 2 record in a version 1 file".into())
-            } else {
-                Ok(())
-            };
+            return Ok(());
         };
-        if !kind::is_v2(frame.kind) && !matches!(record, Record::Deposit(_) | Record::History(_)) {
-            return Err("a version 1 record in a version 2 file".into());
-        }
-        self.check_place(record, number)?;
         if record.signer().is_some() && !own.verify(record, frame.kind, &frame.body, &frame.prev) {
             return Err(
                 "its signature does not verify: this record, or a record before it, was altered, removed or reordered"
@@ -175,6 +168,30 @@ impl Trust {
         }
     }
 
+    /// [`Trust::check`] of a deposit, known by its frame alone: a deposit
+    /// is never signed, so where it stands and its record type's format
+    /// are all there is to check (a replay checks a million of them
+    /// without building each one's [`Record`]).
+    pub(crate) fn check_deposit(&self, frame: &Frame, number: usize) -> Result<(), String> {
+        self.check_shape(Shape::Deposit, frame, number)
+    }
+
+    /// What every record is checked for by its type alone: its format's
+    /// record types, and its place (§14.5).
+    fn check_shape(&self, shape: Shape, frame: &Frame, number: usize) -> Result<(), String> {
+        if self.own.is_none() {
+            return if kind::is_v2(frame.kind) {
+                Err("a version 2 record in a version 1 file".into())
+            } else {
+                Ok(())
+            };
+        }
+        if !kind::is_v2(frame.kind) && !matches!(shape, Shape::Deposit | Shape::History { .. }) {
+            return Err("a version 1 record in a version 2 file".into());
+        }
+        self.check_place(shape, number)
+    }
+
     /// Whether a rewritten file reached its closing record: a file that
     /// ends before it was cut short (damage, never a torn write: a rekey
     /// writes the whole new file before it replaces the old).
@@ -190,26 +207,27 @@ impl Trust {
     /// Where history and rekey records may stand (§14.5): history only in
     /// the carried segment, the replaced file's genesis first; the rekey
     /// record right after it, and nothing else there.
-    fn check_place(&self, record: &Record, number: usize) -> Result<(), String> {
+    fn check_place(&self, shape: Shape, number: usize) -> Result<(), String> {
         let closes = self.closes_at().unwrap_or(0);
         let carried = number < closes;
-        match record {
-            _ if number == 2 && self.rewrite.is_some() && !carries_genesis(record) => Err(
+        let carries_genesis = matches!(shape, Shape::History { genesis: true });
+        match shape {
+            _ if number == 2 && self.rewrite.is_some() && !carries_genesis => Err(
                 "a rekeyed file's second record must be the replaced file's genesis, kept in the history"
                     .into(),
             ),
-            Record::Rekey(_) if number == closes => Ok(()),
+            Shape::Rekey if number == closes => Ok(()),
             _ if number == closes => Err(format!(
                 "record #{closes} must be the rekey record that closes the records carried over, and it is not"
             )),
-            Record::Rekey(_) => Err(
+            Shape::Rekey => Err(
                 "a rekey record where none belongs: a rekey record only closes the records its rekey carried over"
                     .into(),
             ),
-            Record::History(_) if !carried => Err(
+            Shape::History { .. } if !carried => Err(
                 "a history record outside the records a rekey carried over: it was added later".into(),
             ),
-            Record::Deposit(_) | Record::History(_) => Ok(()),
+            Shape::Deposit | Shape::History { .. } => Ok(()),
             _ if carried => Err(format!(
                 "record #{closes} should close the rekey, and only carried deposits and history come before it"
             )),
@@ -337,6 +355,25 @@ impl Trust {
     }
 }
 
-fn carries_genesis(record: &Record) -> bool {
-    matches!(record, Record::History(h) if kind::is_genesis(h.kind))
+/// What [`Trust::check_place`] needs of a record: its type (and whether a
+/// history record carries a genesis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Deposit,
+    History { genesis: bool },
+    Rekey,
+    Other,
+}
+
+impl Shape {
+    fn of(record: &Record) -> Self {
+        match record {
+            Record::Deposit(_) => Self::Deposit,
+            Record::History(h) => Self::History {
+                genesis: kind::is_genesis(h.kind),
+            },
+            Record::Rekey(_) => Self::Rekey,
+            _ => Self::Other,
+        }
+    }
 }
