@@ -70,10 +70,17 @@ pub fn check(key: &str) -> Result<(String, RecoveryFormat), RecoveryKeyError> {
     let key = key.trim().to_ascii_uppercase();
     let all_digits = key.bytes().all(|c| c.is_ascii_digit() || c == b'-');
     let format = {
-        let groups: Vec<&str> = key.split('-').collect();
-        match groups.len() {
+        // The first 8 groups, and how many there are (no allocation).
+        let (mut groups, mut count) = ([""; 8], 0);
+        for group in key.split('-') {
+            if let Some(slot) = groups.get_mut(count) {
+                *slot = group;
+            }
+            count += 1;
+        }
+        match count {
             8 if all_digits => check_bitlocker(&groups).map(|()| RecoveryFormat::BitLocker),
-            6 => check_filevault(&groups).map(|()| RecoveryFormat::FileVault),
+            6 => check_filevault(&groups[..6]).map(|()| RecoveryFormat::FileVault),
             groups => Err(RecoveryKeyError::Shape { groups }),
         }
     }?;

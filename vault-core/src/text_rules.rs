@@ -96,6 +96,25 @@ pub fn input_problem(value: &str, max: usize, may_be_empty: bool) -> Option<Text
     if value.len() > max {
         return Some(TextProblem::whole("is too long"));
     }
+    if plain_ascii(value) {
+        return None;
+    }
+    every_rule(value)
+}
+
+/// ASCII without control characters or an outer space: what labels,
+/// serial numbers and names almost always are, and what passes every
+/// rule below without looking at characters (ASCII is NFC; its other
+/// white space is control characters).
+fn plain_ascii(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+}
+
+/// The character rules of [`input_problem`], character by character.
+fn every_rule(value: &str) -> Option<TextProblem> {
     for (i, c) in value.chars().enumerate() {
         let what = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
             "contains control characters"
@@ -246,6 +265,18 @@ mod tests {
             input_problem("abcdef", 5, false).map(|p| p.what()),
             Some("is too long")
         );
+    }
+
+    proptest::proptest! {
+        /// The ASCII shortcut never passes what the character rules
+        /// refuse, on text near its edges (spaces, controls, DEL, and
+        /// characters just past ASCII).
+        #[test]
+        fn the_ascii_shortcut_agrees_with_every_rule(
+            value in "[ -~\t\n\r\x00\x1f\x7f\u{80}\u{85}\u{a0}\u{ad}\u{200b}\u{202e}é]{0,12}",
+        ) {
+            proptest::prop_assert_eq!(input_problem(&value, 64, true), every_rule(&value));
+        }
     }
 
     #[test]
