@@ -1625,6 +1625,10 @@ mod tests {
             if let Record::Deposit(d) = &r {
                 let back = d.borrowed().unwrap();
                 prop_assert_eq!(&back.to_deposit(), d);
+                for tag in 0..=u8::MAX {
+                    let want = d.attributes.iter().find(|(t, _)| *t == tag).map(|(_, v)| v.as_str());
+                    prop_assert_eq!(back.attribute(tag), want);
+                }
             }
         }
     }

@@ -99,21 +99,59 @@ pub fn run(a: ListArgs) -> CliResult {
             "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  DEVICE",
             "LABEL", "KIND", "VERSIONS", "UPDATED", "KEY ID"
         )?;
+        // One write a row, and each time formatted once in a row of
+        // equal times (an import's entries share theirs).
+        let (mut line, mut updated) = (Vec::new(), (u64::MAX, String::new()));
         for e in shown() {
-            writeln!(
-                out,
-                "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}",
-                e.label(),
-                e.kind().name(),
-                e.version_count(),
-                rfc3339(e.current_time()),
-                e.current_key_id().unwrap_or(""),
-                e.current_device().unwrap_or("")
-            )?;
+            if updated.0 != e.current_time() {
+                updated = (e.current_time(), rfc3339(e.current_time()));
+            }
+            line.clear();
+            table_line(
+                &mut line,
+                width,
+                [
+                    e.label(),
+                    e.kind().name(),
+                    &e.version_count().to_string(),
+                    &updated.1,
+                    e.current_key_id().unwrap_or(""),
+                    e.current_device().unwrap_or(""),
+                ],
+            );
+            out.write_all(&line)?;
         }
         Ok(())
     });
     Ok(())
+}
+
+/// A line of the table into `line`, as `writeln!` with
+/// `"{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}"` writes label, kind,
+/// versions, updated, key ID and device (widths in characters).
+fn table_line(line: &mut Vec<u8>, width: usize, cells: [&str; 6]) {
+    let pad = |line: &mut Vec<u8>, text: &str, width: usize| {
+        line.resize(
+            line.len() + width.saturating_sub(text.chars().count()),
+            b' ',
+        );
+    };
+    let [label, kind, versions, updated, key_id, device] = cells;
+    for (text, width) in [(label, width), (kind, 12)] {
+        line.extend_from_slice(text.as_bytes());
+        pad(line, text, width);
+        line.extend_from_slice(b"  ");
+    }
+    pad(line, versions, 8);
+    line.extend_from_slice(versions.as_bytes());
+    line.extend_from_slice(b"  ");
+    for (text, width) in [(updated, 20), (key_id, 8)] {
+        line.extend_from_slice(text.as_bytes());
+        pad(line, text, width);
+        line.extend_from_slice(b"  ");
+    }
+    line.extend_from_slice(device.as_bytes());
+    line.push(b'\n');
 }
 
 fn entry_json(e: EntryRef<'_>) -> EntryJson<'_> {
@@ -176,5 +214,62 @@ impl<T: serde::Serialize, I: Iterator<Item = T>> serde::Serialize for Seq<I> {
             seq.serialize_element(&item)?;
         }
         seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_line;
+
+    /// The table's lines are what `writeln!` with the same widths wrote,
+    /// for texts shorter and longer than their columns and in several
+    /// scripts.
+    #[test]
+    fn a_table_line_is_the_formatted_one() {
+        let rows = [
+            [
+                "filevault-C02X",
+                "recovery-key",
+                "1",
+                "2026-12-01T11:25:08Z",
+                "",
+                "C02X",
+            ],
+            [
+                "bitlocker-Ünïcødé-1A2B3C4D",
+                "recovery-key",
+                "12345678",
+                "2026-12-01T11:25:08Z",
+                "1A2B3C4D",
+                "PC-Ü",
+            ],
+            [
+                "a",
+                "note",
+                "123456789",
+                "(invalid time 99999999999999)",
+                "",
+                "",
+            ],
+            [
+                "лабиринт-密码",
+                "password",
+                "2",
+                "",
+                "ABCDEF0123",
+                "устройство",
+            ],
+        ];
+        for width in [5, 14, 40] {
+            for r in rows {
+                let mut line = Vec::new();
+                table_line(&mut line, width, r);
+                let want = format!(
+                    "{:<width$}  {:<12}  {:>8}  {:<20}  {:<8}  {}\n",
+                    r[0], r[1], r[2], r[3], r[4], r[5]
+                );
+                assert_eq!(String::from_utf8(line).unwrap(), want, "width {width}");
+            }
+        }
     }
 }

@@ -790,7 +790,7 @@ fn pass_one(
         .headers()
         .map_err(|e| ImportError::Header { why: e.to_string() })?
         .iter()
-        .map(|h| h.trim_ascii().to_owned())
+        .map(|h| h.trim().to_owned())
         .collect();
     let (cols, mapping) = columns(format, &raw, &options.columns)?;
     let checker = Checker::new(format, cols);
@@ -810,7 +810,7 @@ fn pass_one(
         }
         match read {
             Ok(false) => break,
-            Ok(true) if record.iter().all(|f| f.trim_ascii().is_empty()) => continue,
+            Ok(true) if record.iter().all(|f| f.trim().is_empty()) => continue,
             Ok(true) => {}
             Err(e) => {
                 if let csv::ErrorKind::Io(io) = e.kind() {
@@ -1765,6 +1765,27 @@ mod tests {
         assert_eq!(lines, [3, 4, 5]);
         assert!(errors[2].to_string().contains("first on line 2"));
         assert!(!errors.iter().any(|e| e.to_string().contains("pw-")));
+    }
+
+    /// The csv crate's trim (gone: it copied every row) trimmed Unicode
+    /// white space: a row of no-break spaces is still a blank row, and a
+    /// header is shown trimmed. (Red-team finding of 26fb135.)
+    #[test]
+    fn rows_of_unicode_blanks_are_separator_rows() {
+        let text =
+            "ComputerName\u{a0},Password\u{3000}\nPC1,Xk9#mQ2!vL8@pR4z\n\u{a0},\u{3000}\u{85}\n";
+        let parsed = read(text.as_bytes(), &Format::Laps, &Options::default()).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let headers: Vec<&str> = parsed.mapping.iter().map(|c| c.header.as_str()).collect();
+        assert_eq!(headers, ["Password", "ComputerName"]);
+        let plan = plan(
+            Zeroizing::new(text.as_bytes().to_vec()),
+            &Format::Laps,
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!((plan.len(), plan.errors.len()), (1, 0));
     }
 
     #[test]
