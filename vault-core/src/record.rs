@@ -1651,6 +1651,46 @@ mod tests {
         assert!(d.borrowed().is_none());
     }
 
+    /// The deposit decoder's bounds, at their edges: 16 attributes and
+    /// not 17; tags non-zero and ascending; the largest ciphertext and not
+    /// a byte more. Refused with an error, never a panic.
+    #[test]
+    fn a_deposit_body_is_read_within_its_bounds() {
+        let deposit = |attributes: Vec<(u8, String)>, ciphertext: usize| {
+            Record::Deposit(Deposit {
+                time: 1,
+                actor: String::new(),
+                label: "a".into(),
+                kind: EntryKind::Note,
+                version: 1,
+                attributes,
+                enc: [0; 32],
+                ciphertext: vec![7; ciphertext],
+                deposit_id: None,
+            })
+        };
+        let decodes = |r: &Record| {
+            let body = r.encode_body();
+            let owned = Record::decode(r.kind(), &body);
+            let borrowed = DepositRef::decode(r.kind(), &body).unwrap();
+            assert_eq!(owned.is_ok(), borrowed.is_ok());
+            owned.is_ok()
+        };
+        let tags = |tags: &[u8]| {
+            tags.iter()
+                .map(|&t| (t, "v".to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert!(decodes(&deposit(tags(&(1..=16).collect::<Vec<_>>()), 1)));
+        assert!(!decodes(&deposit(tags(&(1..=17).collect::<Vec<_>>()), 1)));
+        assert!(decodes(&deposit(tags(&[1, 2]), 1)));
+        assert!(!decodes(&deposit(tags(&[0, 2]), 1)));
+        assert!(!decodes(&deposit(tags(&[2, 1]), 1)));
+        assert!(!decodes(&deposit(tags(&[2, 2]), 1)));
+        assert!(decodes(&deposit(Vec::new(), limits::CIPHERTEXT)));
+        assert!(!decodes(&deposit(Vec::new(), limits::CIPHERTEXT + 1)));
+    }
+
     #[test]
     fn unknown_type_is_named() {
         assert_eq!(

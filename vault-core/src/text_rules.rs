@@ -267,6 +267,17 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_ascii_shortcut_takes_only_plain_text() {
+        for plain in ["a", "FKCJ-YBWJ", "mac 1", "~!"] {
+            assert!(plain_ascii(plain), "{plain:?}");
+        }
+        for not in [" a", "a ", " ", "a\tb", "a\x7f", "é"] {
+            assert!(!plain_ascii(not), "{not:?}");
+            assert_eq!(input_problem(not, 64, true), every_rule(not), "{not:?}");
+        }
+    }
+
     proptest::proptest! {
         /// The ASCII shortcut never passes what the character rules
         /// refuse, on text near its edges (spaces, controls, DEL, and

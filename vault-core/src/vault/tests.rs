@@ -635,7 +635,7 @@ fn a_replay_without_records_reads_deposits_as_the_whole_replay_does() {
             .filter(|p| p.ends_with(".bg")),
     );
     let mut deposits = 0;
-    for path in &files {
+    for (i, path) in files.iter().enumerate() {
         let bytes = std::fs::read(path).unwrap();
         let Ok(parsed) = log::parse(&bytes) else {
             continue;
@@ -666,7 +666,8 @@ fn a_replay_without_records_reads_deposits_as_the_whole_replay_does() {
                     .map(|e| e.versions.len())
                     .sum::<usize>();
             }
-            (Err(a), Err(b)) => assert_eq!(a, b, "{path}"),
+            // The first five are good vaults.
+            (Err(a), Err(b)) if i >= 5 => assert_eq!(a, b, "{path}"),
             (a, b) => panic!("{path}: {:?} against {:?}", a.err(), b.err()),
         }
     }
