@@ -30,9 +30,12 @@ pub(crate) enum StreamError<E> {
 /// read twice). What `each` sees, in what order, and the verdict are
 /// [`stream_from`]'s on this thread, which is what runs when no thread can
 /// be started.
+///
+/// `each` borrows its frame: one frame is refilled for every record, so a
+/// replay of a million records does not allocate a body for each.
 pub(crate) fn stream<E>(
     file: &File,
-    mut each: impl FnMut(usize, Frame) -> Result<(), E>,
+    mut each: impl FnMut(usize, &Frame) -> Result<(), E>,
 ) -> Result<Option<TornTail>, StreamError<E>> {
     let mut file = file;
     file.seek(SeekFrom::Start(0)).map_err(StreamError::Io)?;
@@ -43,20 +46,26 @@ pub(crate) fn stream<E>(
             .name("breakglass-chain".into())
             .spawn_scoped(s, move || check_in_batches(file, &full_tx, &empty_rx));
         let Ok(reader) = reader else {
-            return stream_from(file, each);
+            return stream_from(file, |number, frame| each(number, &frame));
         };
         // Returning early drops the receiver: the reader's next send fails
         // and it stops, so the scope's join never waits on a full queue.
+        let mut frame = Frame {
+            offset: 0,
+            kind: 0,
+            body: Vec::new(),
+            prev: [0; 32],
+            hash: [0; 32],
+        };
         for mut batch in &full_rx {
             for f in batch.frames.drain(..) {
-                let frame = Frame {
-                    offset: f.offset,
-                    kind: f.kind,
-                    body: batch.bytes[f.body].to_vec(),
-                    prev: f.prev,
-                    hash: f.hash,
-                };
-                each(f.number, frame).map_err(StreamError::Each)?;
+                frame.offset = f.offset;
+                frame.kind = f.kind;
+                frame.body.clear();
+                frame.body.extend_from_slice(&batch.bytes[f.body]);
+                frame.prev = f.prev;
+                frame.hash = f.hash;
+                each(f.number, &frame).map_err(StreamError::Each)?;
             }
             batch.bytes.clear();
             // The reader may have finished: then the batch is just dropped.
@@ -358,7 +367,7 @@ mod tests {
             let path = dir.path().join("v.bg");
             std::fs::write(&path, &bytes).unwrap();
             let file = File::open(&path).unwrap();
-            let threaded = seen(|each| stream(&file, each), stop);
+            let threaded = seen(|each| stream(&file, |n, f| each(n, f.clone())), stop);
             let alone = seen(|each| stream_from(&bytes[..], each), stop);
             prop_assert_eq!(threaded, alone);
         }

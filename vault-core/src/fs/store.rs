@@ -213,11 +213,11 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
             return Ok::<_, std::convert::Infallible>(());
         }
         let replayed = match &mut vault {
-            None => Vault::begin(Some(&frame), keep).map(|v| {
+            None => Vault::begin(Some(frame), keep).map(|v| {
                 let v = vault.insert(v);
                 v.reserve_entries(expected);
             }),
-            Some(v) => v.replay_frame(&frame, number),
+            Some(v) => v.replay_frame(frame, number),
         };
         refused = replayed.err();
         Ok(())
@@ -311,8 +311,8 @@ pub fn for_each_record<E: From<StoreError>>(
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
     let streamed = frames::stream(&guard, |number, frame| {
-        let record = decode(path, &frame, number)?;
-        each(number, &frame, record)
+        let record = decode(path, frame, number)?;
+        each(number, frame, record)
     });
     match streamed {
         Ok(torn) => Ok(torn),
