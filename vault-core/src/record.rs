@@ -1219,11 +1219,8 @@ fn read_attributes_and_ciphertext<'a>(
     for i in 0..count {
         let at = r.pos();
         let tag = r.u8("attribute tag")?;
-        if d.attributes()[..i]
-            .last()
-            .is_some_and(|(last, _)| *last >= tag)
-            || tag == 0
-        {
+        // `d` holds the `i` attributes read so far.
+        if d.attributes().last().is_some_and(|(last, _)| *last >= tag) || tag == 0 {
             return Err(r.invalid("attribute tag", at, "tags must be non-zero and ascending"));
         }
         let value = read_text(r, "attribute value", limits::ATTRIBUTE, false)?;

@@ -101,11 +101,8 @@ pub fn run(a: ListArgs) -> CliResult {
         )?;
         // One write a row, and each time formatted once in a row of
         // equal times (an import's entries share theirs).
-        let (mut line, mut updated) = (Vec::new(), (u64::MAX, String::new()));
+        let (mut line, mut updated) = (Vec::new(), LastTime::default());
         for e in shown() {
-            if updated.0 != e.current_time() {
-                updated = (e.current_time(), rfc3339(e.current_time()));
-            }
             line.clear();
             table_line(
                 &mut line,
@@ -114,7 +111,7 @@ pub fn run(a: ListArgs) -> CliResult {
                     e.label(),
                     e.kind().name(),
                     &e.version_count().to_string(),
-                    &updated.1,
+                    updated.shown(e.current_time()),
                     e.current_key_id().unwrap_or(""),
                     e.current_device().unwrap_or(""),
                 ],
@@ -124,6 +121,19 @@ pub fn run(a: ListArgs) -> CliResult {
         Ok(())
     });
     Ok(())
+}
+
+/// A time as [`rfc3339`] shows it, remembering the last one shown.
+#[derive(Default)]
+struct LastTime(Option<(u64, String)>);
+
+impl LastTime {
+    fn shown(&mut self, secs: u64) -> &str {
+        if !matches!(&self.0, Some((last, _)) if *last == secs) {
+            self.0 = Some((secs, rfc3339(secs)));
+        }
+        self.0.as_ref().map_or("", |(_, text)| text)
+    }
 }
 
 /// A line of the table into `line`, as `writeln!` with
@@ -219,7 +229,25 @@ impl<T: serde::Serialize, I: Iterator<Item = T>> serde::Serialize for Seq<I> {
 
 #[cfg(test)]
 mod tests {
-    use super::table_line;
+    use super::{rfc3339, table_line, LastTime};
+
+    /// Every time, the first and the largest included, is shown as
+    /// `rfc3339` shows it, however the times before it ran.
+    #[test]
+    fn each_time_is_shown_as_formatted() {
+        let mut last = LastTime::default();
+        for secs in [
+            u64::MAX,
+            u64::MAX,
+            0,
+            1_700_000_000,
+            1_700_000_000,
+            u64::MAX,
+            0,
+        ] {
+            assert_eq!(last.shown(secs), rfc3339(secs), "{secs}");
+        }
+    }
 
     /// The table's lines are what `writeln!` with the same widths wrote,
     /// for texts shorter and longer than their columns and in several
