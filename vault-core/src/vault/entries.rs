@@ -651,6 +651,25 @@ impl Entries {
         }
     }
 
+    /// The version with this id.
+    pub fn version(&self, id: VersionId) -> Option<VersionRef<'_>> {
+        (id.0 < self.versions.len as u32)
+            .then(|| self.version_ref(id, self.versions.get(id.0 as usize)))
+    }
+
+    fn version_ref(&self, id: VersionId, v: &Ver) -> VersionRef<'_> {
+        let texts = Attrs::texts(self.arena.get(v.attrs));
+        VersionRef {
+            id,
+            version: v.version,
+            time: v.time,
+            record: v.record as usize,
+            offset: v.offset,
+            device: texts[0],
+            key_id: texts[1],
+        }
+    }
+
     fn ver_of_row(&self, row: u32) -> &Ver {
         self.versions.get(self.rows.get(row as usize).last as usize)
     }
@@ -771,16 +790,9 @@ impl<'a> EntryRef<'a> {
                 return None;
             }
             let v = table.versions.get(at as usize);
+            let id = VersionId(at);
             at = v.next;
-            let texts = Attrs::texts(table.arena.get(v.attrs));
-            Some(VersionRef {
-                version: v.version,
-                time: v.time,
-                record: v.record as usize,
-                offset: v.offset,
-                device: texts[0],
-                key_id: texts[1],
-            })
+            Some(table.version_ref(id, v))
         })
     }
     /// The entry as an owned view, every version.
@@ -821,9 +833,17 @@ impl<'a> EntryRef<'a> {
     }
 }
 
+/// A version's place in its table: what a pass that sorts versions by
+/// some key holds (4 bytes) to come back to each with [`Entries::version`].
+/// Ids are the table's: another vault's may name nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VersionId(u32);
+
 /// What a pass over every version reads of one, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VersionRef<'a> {
+    /// Its place in the table.
+    pub id: VersionId,
     /// Version number.
     pub version: u32,
     /// Deposit time, Unix seconds.
@@ -979,6 +999,9 @@ mod tests {
             for (label, records) in &map {
                 let e = t.entry(label).unwrap();
                 prop_assert_eq!(e.current_device(), Some(label.as_str()));
+                for v in e.versions() {
+                    prop_assert_eq!(t.version(v.id), Some(v));
+                }
                 let owned = e.to_entry();
                 prop_assert_eq!(owned.versions.iter().map(|v| v.record as u32).collect::<Vec<_>>(), records.clone());
             }

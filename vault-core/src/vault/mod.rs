@@ -36,7 +36,7 @@ pub use deposit::{
     deposit_attributes, exported_info, validate_secret, DepositMeta, PreparedDeposit,
     MAX_EXPOSE_HOURS, MAX_ROTATE_DAYS,
 };
-pub use entries::{Entries, EntryId, EntryRef, VersionRef};
+pub use entries::{Entries, EntryId, EntryRef, VersionId, VersionRef};
 pub(crate) use init::new_keys;
 pub use init::{create, validate, Created, InitSpec, IssuedShare};
 pub use quorum::{OpenError, Opened, Quorum, ShareProblem};
