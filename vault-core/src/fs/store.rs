@@ -110,7 +110,7 @@ fn read_vault(
             });
         }
     }
-    let read = read_whole(path, file, false)?;
+    let read = read_whole(path, file, false, false)?;
     // Every whole replay compares the index with the state it read, row by
     // row, and replaces it when they differ: a forged or stale index lasts
     // only until the next `status`, `list` or `drill` (SECURITY.md, "Known
@@ -192,11 +192,20 @@ impl Write for SameAs {
 /// and receipts need them); without, it holds only its state and reads a
 /// deposit again from the file when a reveal needs it.
 ///
+/// With `digests`, versions keep their import digests (writers: an import
+/// compares them); reads that only show or check the vault drop them
+/// (16 bytes a version, docs/PERFORMANCE.md).
+///
 /// The verdict is the one a whole parse followed by a replay gives: a
 /// record that breaks a replay rule is reported only once the frames after
 /// it are known to be sound (damage further on is named first, as
 /// [`log::parse`] would), and a torn tail is returned, not an error.
-fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreError> {
+fn read_whole(
+    path: &Path,
+    file: &File,
+    keep: bool,
+    digests: bool,
+) -> Result<ReadVault, StoreError> {
     let damaged = |source: ReplayError| StoreError::Vault {
         path: path.to_owned(),
         source,
@@ -216,6 +225,9 @@ fn read_whole(path: &Path, file: &File, keep: bool) -> Result<ReadVault, StoreEr
             None => Vault::begin(Some(frame), keep).map(|v| {
                 let v = vault.insert(v);
                 v.reserve_entries(expected);
+                if !digests {
+                    v.drop_digests();
+                }
             }),
             Some(v) => v.replay_frame(frame, number),
         };
@@ -292,7 +304,7 @@ pub fn load_records(path: &Path) -> Result<Loaded, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let lock = RwLock::new(file);
     let guard = lock.read().map_err(|e| StoreError::io(path, e))?;
-    Ok(read_whole(path, &guard, true)?.loaded)
+    Ok(read_whole(path, &guard, true, true)?.loaded)
 }
 
 /// Reads the vault record by record under a shared lock and hands each to
@@ -528,7 +540,7 @@ pub fn append_after<E>(
 fn whole_for_append(path: &Path, file: &mut File) -> Result<(Vault, u64), StoreError> {
     let ReadVault {
         loaded, good_len, ..
-    } = read_whole(path, file, false)?;
+    } = read_whole(path, file, false, true)?;
     if let Some(torn) = &loaded.torn {
         set_aside_tail(path, file, torn)?;
     }
@@ -697,7 +709,7 @@ pub fn rewrite<T, E>(
     let mut build = Some(build);
     with_exclusive(path, |file| {
         // Not read_vault: the old file's index is removed below.
-        let ReadVault { loaded, .. } = read_whole(path, file, false)?;
+        let ReadVault { loaded, .. } = read_whole(path, file, false, true)?;
         if let Some(torn) = &loaded.torn {
             set_aside_tail(path, file, torn)?;
         }

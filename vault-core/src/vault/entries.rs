@@ -13,6 +13,7 @@
 //! every entry uses) or an owned [`Entry`] built on demand.
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
@@ -61,18 +62,11 @@ impl<T> Chunked<T> {
     }
 }
 
-/// Where some bytes sit in the arena: they start with their length (a
-/// [`varint`]), so a span is 8 bytes, not 12.
-#[derive(Clone, Copy)]
-struct Span {
-    chunk: u32,
-    start: u32,
-}
-
 /// Appends `n` in 7-bit groups, low first, the high bit set on all but
 /// the last (LEB128): one byte for the lengths of labels and attributes
-/// under 128 bytes, two up to 16 KiB.
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+/// under 128 bytes, two up to 16 KiB, ten for the largest `u64`.
+fn put_varint(out: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut n: u64 = n.into();
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -81,69 +75,122 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Reads what [`put_varint`] wrote at the start of `bytes`: the number
-/// and the bytes it took.
-fn get_varint(bytes: &[u8]) -> (usize, usize) {
-    let (mut n, mut shift) = (0usize, 0);
-    for (i, &b) in bytes.iter().enumerate().take(9) {
-        n |= usize::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return (n, i + 1);
+/// and the bytes it took; `None` when they end first or the number does
+/// not fit.
+fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut n = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        let low = u64::from(b & 0x7f);
+        // The tenth byte holds the top bit only.
+        if i == 9 && low > 1 {
+            return None;
         }
-        shift += 7;
+        n |= low << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((n, i + 1));
+        }
     }
-    // Not reached: the arena holds only lengths put_varint wrote.
-    (0, bytes.len())
+    None
 }
 
-/// Bytes in chunks that are never moved.
+/// [`read_varint`] where the arena wrote it (then it is always whole).
+fn get_varint(bytes: &[u8]) -> (u64, usize) {
+    read_varint(bytes).unwrap_or((0, bytes.len()))
+}
+
+/// [`get_varint`] of a length.
+fn get_len(bytes: &[u8]) -> (usize, usize) {
+    let (n, taken) = get_varint(bytes);
+    (usize::try_from(n).unwrap_or(usize::MAX), taken)
+}
+
+/// Where an arena item starts: its chunk in the high [`CHUNK_BITS`] bits'
+/// complement, its place in the chunk in the low bits (4 bytes, not 8).
+type At = u32;
+/// Bits of an [`At`] that place an item in its chunk.
+const CHUNK_BITS: u32 = 18;
+/// Chunks an arena may hold: 4 GiB of labels and attributes, far past
+/// any vault the memory budget admits (docs/HARDENING.md).
+const MAX_CHUNKS: usize = 1 << (32 - CHUNK_BITS);
+const _: () = assert!(ARENA_CHUNK == 1 << CHUNK_BITS);
+
+/// Items in chunks that are never moved: each item its length (a
+/// [`put_varint`]) and its bytes. An item longer than a chunk gets a chunk
+/// of its own, at place 0.
 #[derive(Clone, Default)]
 struct Arena {
     chunks: Vec<Vec<u8>>,
 }
 
+/// The arena is full ([`MAX_CHUNKS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Full;
+
 impl Arena {
-    fn push(&mut self, bytes: &[u8]) -> Span {
-        // The length, then the bytes.
-        let need = bytes.len() + 10;
+    /// Adds an item made of `parts`, one after the other.
+    fn push(&mut self, parts: &[&[u8]]) -> Result<At, Full> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let need = len + 10;
         let fits = self
             .chunks
             .last()
-            .is_some_and(|c| c.capacity() - c.len() >= need);
+            .is_some_and(|c| c.len() < ARENA_CHUNK && c.capacity() - c.len() >= need);
         if !fits {
+            if self.chunks.len() == MAX_CHUNKS {
+                return Err(Full);
+            }
             self.chunks.push(Vec::with_capacity(need.max(ARENA_CHUNK)));
         }
         let chunk = self.chunks.len() - 1;
         let c = &mut self.chunks[chunk];
+        // Below ARENA_CHUNK (checked above, or 0): the place fits its bits.
         let start = c.len();
-        put_varint(c, bytes.len());
-        c.extend_from_slice(bytes);
-        // A record body is at most 1 MiB and a chunk at most that or
-        // ARENA_CHUNK, so the offsets fit; a count of chunks beyond u32
-        // would need terabytes.
-        Span {
-            chunk: chunk as u32,
-            start: start as u32,
+        put_varint(c, len as u64);
+        for p in parts {
+            c.extend_from_slice(p);
         }
+        Ok((chunk as u32) << CHUNK_BITS | start as u32)
     }
-    fn get(&self, s: Span) -> &[u8] {
-        let at = &self.chunks[s.chunk as usize][s.start as usize..];
-        let (len, taken) = get_varint(at);
+    fn place(at: At) -> (usize, usize) {
+        (
+            (at >> CHUNK_BITS) as usize,
+            (at & ((1 << CHUNK_BITS) - 1)) as usize,
+        )
+    }
+    /// The item at `at`, which [`Arena::push`] gave.
+    fn get(&self, at: At) -> &[u8] {
+        let (chunk, start) = Self::place(at);
+        let at = &self.chunks[chunk][start..];
+        let (len, taken) = get_len(at);
         &at[taken..taken + len]
+    }
+    fn get_mut(&mut self, at: At) -> &mut [u8] {
+        let (chunk, start) = Self::place(at);
+        let at = &mut self.chunks[chunk][start..];
+        let (len, taken) = get_len(at);
+        &mut at[taken..taken + len]
+    }
+    /// The item at `at` if `at` could be one (for ids from outside).
+    fn try_get(&self, at: At) -> Option<&[u8]> {
+        let (chunk, start) = Self::place(at);
+        let at = self.chunks.get(chunk)?.get(start..)?;
+        let (len, taken) = get_len(at);
+        at.get(taken..taken.checked_add(len)?)
     }
 }
 
-/// One entry. Packed to 4-byte alignment (32 bytes, not 40): a million
+/// One entry. Packed to 2-byte alignment (18 bytes, not 24): a million
 /// of them is the bulk of a fleet vault's state. Its fields are only ever
-/// copied, never borrowed.
+/// copied, never borrowed. When the current version was revealed is kept
+/// beside the rows ([`Entries::exposed`]): few entries have one.
 #[derive(Clone, Copy)]
-#[repr(C, packed(4))]
+#[repr(C, packed(2))]
 struct Row {
-    label: Span,
-    /// First and newest version (rows in `versions`).
-    first: u32,
-    last: u32,
-    /// When the current version was revealed, if `exposed`.
-    exposed_time: u64,
+    /// The label (an arena item).
+    label: At,
+    /// First and newest version (arena items, see [`Ver`]).
+    first: At,
+    last: At,
     /// Policies: at most 3,650 days and 8,760 hours (checked at replay).
     rotate_days: u16,
     expose_hours: u16,
@@ -151,39 +198,74 @@ struct Row {
     exposed: bool,
 }
 
-impl Row {
-    fn exposed_at(&self) -> Option<u64> {
-        self.exposed.then_some(self.exposed_time)
-    }
-    fn set_exposed_at(&mut self, at: Option<u64>) {
-        self.exposed = at.is_some();
-        self.exposed_time = at.unwrap_or(0);
-    }
-}
-
 // The sizes the memory budget counts on (docs/PERFORMANCE.md).
-const _: () = assert!(std::mem::size_of::<Row>() == 32);
-const _: () = assert!(std::mem::size_of::<Ver>() == 36);
+const _: () = assert!(std::mem::size_of::<Row>() == 18);
 
 /// A policy as a row keeps it (its bound fits; saturates otherwise).
 fn policy16(value: u32) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
 }
 
-/// One version of an entry (packed: 36 bytes, not 40).
+/// One version of an entry, an arena item: the next version's place
+/// (4 bytes, little-endian, [`NONE`] for none: rewritten when one comes),
+/// then its number, record number − 1, frame offset and time as
+/// [`put_varint`]s, then its public attributes ([`Attrs`]). About 17 bytes
+/// and the attributes, where a fixed row took 36.
+struct Ver;
+
+/// A version read from its item.
 #[derive(Clone, Copy)]
-#[repr(C, packed(4))]
-struct Ver {
-    offset: u64,
-    time: u64,
+struct VerFields<'a> {
+    next: At,
+    version: u32,
     /// The record number − 1: below 2^32, as the index's numbers are
     /// (FORMAT.md §12; a record's frame takes at least 41 bytes).
     record: u32,
-    /// The public attributes, encoded by [`Attrs::encode`].
-    attrs: Span,
-    version: u32,
-    /// The entry's next version, or [`NONE`].
-    next: u32,
+    offset: u64,
+    time: u64,
+    attrs: &'a [u8],
+}
+
+impl Ver {
+    /// The item's bytes in `out` (emptied first), `attrs` encoded by
+    /// [`Attrs::encode`].
+    fn encode(v: &NewVersion, attrs: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&NONE.to_le_bytes());
+        put_varint(out, v.version);
+        put_varint(out, u32::try_from(v.record).unwrap_or(u32::MAX));
+        put_varint(out, v.offset);
+        put_varint(out, v.time);
+        out.extend_from_slice(attrs);
+    }
+    /// The fields of an item [`Ver::encode`] wrote; `None` for bytes it
+    /// did not (an id from another table).
+    fn decode(item: &[u8]) -> Option<VerFields<'_>> {
+        let next = At::from_le_bytes(item.get(..4)?.try_into().ok()?);
+        let mut at = 4;
+        let mut field = || {
+            let (n, taken) = read_varint(item.get(at..)?)?;
+            at += taken;
+            Some(n)
+        };
+        let version = u32::try_from(field()?).ok()?;
+        let record = u32::try_from(field()?).ok()?;
+        let offset = field()?;
+        let time = field()?;
+        let attrs = item.get(at..).filter(|a| !a.is_empty())?;
+        Some(VerFields {
+            next,
+            version,
+            record,
+            offset,
+            time,
+            attrs,
+        })
+    }
+    /// Sets where the next version is.
+    fn set_next(item: &mut [u8], next: At) {
+        item[..4].copy_from_slice(&next.to_le_bytes());
+    }
 }
 
 /// A version's public attributes as the arena holds them: a byte of
@@ -200,8 +282,9 @@ impl Attrs {
     /// Texts, in order: device, key ID, also known as, user, digest.
     const TEXTS: [u8; 5] = [8, 16, 32, 64, 128];
 
-    /// Encodes `v`'s attributes into `out` (emptied first).
-    fn encode(v: &NewVersion, out: &mut Vec<u8>) {
+    /// Encodes `v`'s attributes into `out` (emptied first), its import
+    /// digest only when `digests`.
+    fn encode(v: &NewVersion, digests: bool, out: &mut Vec<u8>) {
         let mut flags = 0u8;
         out.clear();
         out.push(0);
@@ -212,16 +295,17 @@ impl Attrs {
         if v.rotation {
             flags |= Self::ROTATION;
         }
-        let packed = v.digest.and_then(hex_digest);
+        let digest = v.digest.filter(|_| digests);
+        let packed = digest.and_then(hex_digest);
         let digest_text = match &packed {
             Some(_) => None,
-            None => v.digest,
+            None => digest,
         };
         let texts = [v.device, v.key_id, v.also_known_as, v.user, digest_text];
         for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
             if let Some(t) = text {
                 flags |= flag;
-                put_varint(out, t.len());
+                put_varint(out, t.len() as u64);
                 out.extend_from_slice(t.as_bytes());
             }
         }
@@ -230,6 +314,36 @@ impl Attrs {
             out.extend_from_slice(&bytes);
         }
         out[0] = flags;
+    }
+
+    /// True when `bytes` are attributes [`Attrs::encode`] could have
+    /// written (for a version id from outside the table).
+    fn well_formed(bytes: &[u8]) -> bool {
+        let Some(&flags) = bytes.first() else {
+            return false;
+        };
+        let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
+        for flag in Self::TEXTS {
+            if flags & flag != 0 {
+                let Some((len, taken)) = bytes.get(at..).and_then(read_varint) else {
+                    return false;
+                };
+                let start = at + taken;
+                let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)) else {
+                    return false;
+                };
+                match bytes.get(start..end).map(std::str::from_utf8) {
+                    Some(Ok(_)) => at = end,
+                    _ => return false,
+                }
+            }
+        }
+        let digest = if flags & Self::DIGEST_HEX != 0 {
+            DIGEST_BYTES
+        } else {
+            0
+        };
+        bytes.len() == at + digest
     }
 
     fn deposit_id(bytes: &[u8]) -> Option<&[u8; 16]> {
@@ -246,7 +360,7 @@ impl Attrs {
         let mut texts = [None; 5];
         for (slot, flag) in texts.iter_mut().zip(Self::TEXTS) {
             if flags & flag != 0 {
-                let (len, taken) = get_varint(&bytes[at..]);
+                let (len, taken) = get_len(&bytes[at..]);
                 let start = at + taken;
                 at = start + len;
                 // Written from a &str by `encode`.
@@ -342,6 +456,9 @@ pub(super) enum AddError {
     KindChanged,
     /// The deposit id was used by the deposit in this record (1-based).
     CopiedDeposit(usize),
+    /// The table holds 4 GiB of labels and attributes: more than this
+    /// build reads (far past the memory budget, docs/HARDENING.md).
+    Full,
 }
 
 /// Every entry's public state (see the module's documentation).
@@ -349,23 +466,29 @@ pub(super) enum AddError {
 pub struct Entries {
     arena: Arena,
     rows: Chunked<Row>,
-    versions: Chunked<Ver>,
+    /// How many versions the arena holds.
+    versions: usize,
+    /// When each exposed entry's current version was revealed, by row.
+    exposed: HashMap<u32, u64>,
     by_label: HashTable<u32>,
     /// Versions with a deposit id, by that id.
     by_deposit_id: HashTable<u32>,
     hasher: RandomState,
     /// Rows in label order, made when first asked for.
     sorted: OnceLock<Vec<u32>>,
-    /// Where [`Attrs::encode`] writes a version before the arena holds it
-    /// (one buffer, not one a version).
-    scratch: Vec<u8>,
+    /// Where [`Attrs::encode`] and [`Ver::encode`] write a version before
+    /// the arena holds it (two buffers, not two a version).
+    scratch: (Vec<u8>, Vec<u8>),
+    /// Whether versions keep their import digests (only an import reads
+    /// them: [`Entries::drop_digests`]).
+    digests: bool,
 }
 
 impl std::fmt::Debug for Entries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entries")
             .field("entries", &self.rows.len)
-            .field("versions", &self.versions.len)
+            .field("versions", &self.versions)
             .finish()
     }
 }
@@ -375,12 +498,14 @@ impl Default for Entries {
         Self {
             arena: Arena::default(),
             rows: Chunked::new(),
-            versions: Chunked::new(),
+            versions: 0,
+            exposed: HashMap::new(),
             by_label: HashTable::new(),
             by_deposit_id: HashTable::new(),
             hasher: RandomState::new(),
             sorted: OnceLock::new(),
-            scratch: Vec::new(),
+            scratch: Default::default(),
+            digests: true,
         }
     }
 }
@@ -455,7 +580,7 @@ impl Entries {
     fn deposit_with_id_hashed(&self, id: &[u8; 16], hash: u64) -> Option<usize> {
         self.by_deposit_id
             .find(hash, |&v| self.deposit_id_of(v) == Some(id))
-            .map(|&v| self.versions.get(v as usize).record as usize + 1)
+            .map(|&v| self.ver(v).record as usize + 1)
     }
 
     fn label_of(&self, row: u32) -> &str {
@@ -463,8 +588,20 @@ impl Entries {
         std::str::from_utf8(bytes).expect("labels are pushed from &str")
     }
 
-    fn deposit_id_of(&self, version: u32) -> Option<&[u8; 16]> {
-        Attrs::deposit_id(self.arena.get(self.versions.get(version as usize).attrs))
+    fn deposit_id_of(&self, version: At) -> Option<&[u8; 16]> {
+        Attrs::deposit_id(self.ver(version).attrs)
+    }
+
+    /// The version item at `at`, which the table wrote.
+    fn ver(&self, at: At) -> VerFields<'_> {
+        ver_in(&self.arena, at)
+    }
+
+    /// From now on, versions keep no import digest ([`EntryVersion::digest`]
+    /// is `None`): 17 bytes a version fewer, for reads that never compare
+    /// digests (every one but an import's).
+    pub(crate) fn drop_digests(&mut self) {
+        self.digests = false;
     }
 
     fn find(&self, label: &str) -> Option<u32> {
@@ -485,15 +622,12 @@ impl Entries {
     /// replay does not rehash them as it grows (the caller's estimate, from
     /// the file's size).
     pub(super) fn reserve(&mut self, entries: usize) {
-        let (rows, versions, arena, hasher) =
-            (&self.rows, &self.versions, &self.arena, &self.hasher);
+        let (rows, arena, hasher) = (&self.rows, &self.arena, &self.hasher);
         self.by_label.reserve(entries, |&r| {
             hasher.hash_one(arena.get(rows.get(r as usize).label))
         });
-        self.by_deposit_id.reserve(entries, |&x| {
-            let id = Attrs::deposit_id(arena.get(versions.get(x as usize).attrs));
-            hasher.hash_one(id.expect("indexed versions have an id"))
-        });
+        self.by_deposit_id
+            .reserve(entries, |&x| hash_deposit_id(arena, hasher, x));
     }
 
     /// How many versions there are, how many name a device and how many
@@ -501,12 +635,17 @@ impl Entries {
     /// (docs/FORMAT.md §12), counted without sorting anything.
     pub fn index_row_counts(&self) -> [u32; 3] {
         let mut counts = [0u32; 3];
-        for chunk in &self.versions.chunks {
-            for v in chunk {
-                let flags = self.arena.get(v.attrs)[0];
-                counts[0] += 1;
-                counts[1] += u32::from(flags & Attrs::TEXTS[0] != 0);
-                counts[2] += u32::from(flags & Attrs::TEXTS[1] != 0);
+        for chunk in &self.rows.chunks {
+            for row in chunk {
+                let mut at = row.first;
+                while at != NONE {
+                    let v = self.ver(at);
+                    let flags = v.attrs[0];
+                    counts[0] += 1;
+                    counts[1] += u32::from(flags & Attrs::TEXTS[0] != 0);
+                    counts[2] += u32::from(flags & Attrs::TEXTS[1] != 0);
+                    at = v.next;
+                }
             }
         }
         counts
@@ -573,40 +712,26 @@ impl Entries {
         if let Some(earlier) = id_hash.and_then(|(id, h)| self.deposit_with_id_hashed(&id, h)) {
             return Err(AddError::CopiedDeposit(earlier));
         }
-        let mut encoded = std::mem::take(&mut self.scratch);
-        Attrs::encode(v, &mut encoded);
-        let attrs = self.arena.push(&encoded);
-        self.scratch = encoded;
-        let new = self.versions.push(Ver {
-            offset: v.offset,
-            time: v.time,
-            record: u32::try_from(v.record).unwrap_or(u32::MAX),
-            attrs,
-            version: v.version,
-            next: NONE,
-        }) as u32;
-        if let Some((_, hash)) = id_hash {
-            let (table, versions, arena, hasher) = (
-                &mut self.by_deposit_id,
-                &self.versions,
-                &self.arena,
-                &self.hasher,
-            );
-            table.insert_unique(hash, new, |&x| {
-                let id = Attrs::deposit_id(arena.get(versions.get(x as usize).attrs));
-                hasher.hash_one(id.expect("indexed versions have an id"))
-            });
-        }
+        let (mut attrs, mut item) = std::mem::take(&mut self.scratch);
+        Attrs::encode(v, self.digests, &mut attrs);
+        Ver::encode(v, &attrs, &mut item);
+        let pushed = self.arena.push(&[&item]);
+        self.scratch = (attrs, item);
+        let new = pushed.map_err(|Full| AddError::Full)?;
         let row = match row {
             Some(r) => {
                 let last = self.rows.get(r as usize).last;
-                self.versions.get_mut(last as usize).next = new;
-                let e = self.rows.get_mut(r as usize);
-                e.last = new;
+                Ver::set_next(self.arena.get_mut(last), new);
+                self.rows.get_mut(r as usize).last = new;
                 r
             }
-            None => self.new_row(label, slot.hash, kind, new),
+            None => self.new_row(label, slot.hash, kind, new)?,
         };
+        self.versions += 1;
+        if let Some((_, hash)) = id_hash {
+            let (table, arena, hasher) = (&mut self.by_deposit_id, &self.arena, &self.hasher);
+            table.insert_unique(hash, new, |&x| hash_deposit_id(arena, hasher, x));
+        }
         let e = self.rows.get_mut(row as usize);
         if let Some(days) = policy.0 {
             e.rotate_days = policy16(days);
@@ -614,17 +739,26 @@ impl Entries {
         if let Some(hours) = policy.1 {
             e.expose_hours = policy16(hours);
         }
-        e.set_exposed_at(None);
+        e.exposed = false;
+        self.exposed.remove(&row);
         Ok(())
     }
 
-    fn new_row(&mut self, label: &str, hash: u64, kind: EntryKind, version: u32) -> u32 {
-        let span = self.arena.push(label.as_bytes());
+    fn new_row(
+        &mut self,
+        label: &str,
+        hash: u64,
+        kind: EntryKind,
+        version: At,
+    ) -> Result<u32, AddError> {
+        let at = self
+            .arena
+            .push(&[label.as_bytes()])
+            .map_err(|Full| AddError::Full)?;
         let row = self.rows.push(Row {
-            label: span,
+            label: at,
             first: version,
             last: version,
-            exposed_time: 0,
             rotate_days: policy16(super::DEFAULT_ROTATE_DAYS),
             expose_hours: policy16(super::DEFAULT_EXPOSE_HOURS),
             kind,
@@ -638,7 +772,7 @@ impl Entries {
             hasher.hash_one(arena.get(rows.get(r as usize).label))
         });
         self.sorted = OnceLock::new();
-        row
+        Ok(row)
     }
 
     /// Marks `label`'s current version exposed at `time` when it is
@@ -646,19 +780,20 @@ impl Entries {
     pub(super) fn mark_exposed(&mut self, label: &str, version: u32, time: u64) {
         if let Some(row) = self.find(label) {
             if self.ver_of_row(row).version == version {
-                self.rows.get_mut(row as usize).set_exposed_at(Some(time));
+                self.rows.get_mut(row as usize).exposed = true;
+                self.exposed.insert(row, time);
             }
         }
     }
 
     /// The version with this id.
     pub fn version(&self, id: VersionId) -> Option<VersionRef<'_>> {
-        (id.0 < self.versions.len as u32)
-            .then(|| self.version_ref(id, self.versions.get(id.0 as usize)))
+        let v = Ver::decode(self.arena.try_get(id.0)?)?;
+        Attrs::well_formed(v.attrs).then(|| self.version_ref(id, &v))
     }
 
-    fn version_ref(&self, id: VersionId, v: &Ver) -> VersionRef<'_> {
-        let texts = Attrs::texts(self.arena.get(v.attrs));
+    fn version_ref<'t>(&'t self, id: VersionId, v: &VerFields<'t>) -> VersionRef<'t> {
+        let texts = Attrs::texts(v.attrs);
         VersionRef {
             id,
             version: v.version,
@@ -670,8 +805,13 @@ impl Entries {
         }
     }
 
-    fn ver_of_row(&self, row: u32) -> &Ver {
-        self.versions.get(self.rows.get(row as usize).last as usize)
+    fn ver_of_row(&self, row: u32) -> VerFields<'_> {
+        self.ver(self.rows.get(row as usize).last)
+    }
+
+    fn exposed_at(&self, row: u32) -> Option<u64> {
+        let exposed = self.rows.get(row as usize).exposed;
+        exposed.then(|| self.exposed.get(&row).copied()).flatten()
     }
 }
 
@@ -705,8 +845,7 @@ impl<'a> EntryRef<'a> {
         self.table.rows.get(self.row as usize)
     }
     fn current_texts(&self) -> [Option<&'a str>; 5] {
-        let v = self.table.ver_of_row(self.row);
-        Attrs::texts(self.table.arena.get(v.attrs))
+        Attrs::texts(self.table.ver_of_row(self.row).attrs)
     }
     /// Its place in the table.
     pub fn id(&self) -> EntryId {
@@ -746,14 +885,14 @@ impl<'a> EntryRef<'a> {
     }
     /// When the first version was deposited (Unix seconds).
     pub fn first_time(&self) -> u64 {
-        self.table.versions.get(self.row().first as usize).time
+        self.table.ver(self.row().first).time
     }
     /// When the current version must be rotated because an unseal
     /// revealed it (see [`Entry::exposure_deadline`]).
     pub fn exposure_deadline(&self) -> Option<u64> {
-        let row = self.row();
-        let hours = u64::from(row.expose_hours);
-        row.exposed_at().map(|t| t.saturating_add(hours * 3600))
+        let hours = u64::from(self.row().expose_hours);
+        let at = self.table.exposed_at(self.row);
+        at.map(|t| t.saturating_add(hours * 3600))
     }
     /// When the current version is due for routine rotation (see
     /// [`Entry::rotation_due`]).
@@ -789,10 +928,10 @@ impl<'a> EntryRef<'a> {
             if at == NONE {
                 return None;
             }
-            let v = table.versions.get(at as usize);
+            let v = table.ver(at);
             let id = VersionId(at);
             at = v.next;
-            Some(table.version_ref(id, v))
+            Some(table.version_ref(id, &v))
         })
     }
     /// The entry as an owned view, every version.
@@ -801,8 +940,8 @@ impl<'a> EntryRef<'a> {
         let mut versions = Vec::new();
         let mut at = row.first;
         while at != NONE {
-            let v = self.table.versions.get(at as usize);
-            versions.push(self.version(v));
+            let v = self.table.ver(at);
+            versions.push(Self::version(&v));
             at = v.next;
         }
         Entry {
@@ -811,11 +950,11 @@ impl<'a> EntryRef<'a> {
             versions,
             rotate_days: u32::from(row.rotate_days),
             expose_hours: u32::from(row.expose_hours),
-            exposed_at: row.exposed_at(),
+            exposed_at: self.table.exposed_at(self.row),
         }
     }
-    fn version(&self, v: &Ver) -> EntryVersion {
-        let bytes = self.table.arena.get(v.attrs);
+    fn version(v: &VerFields) -> EntryVersion {
+        let bytes = v.attrs;
         let [device, key_id, aka, user, _] = Attrs::texts(bytes).map(|t| t.map(str::to_owned));
         EntryVersion {
             version: v.version,
@@ -831,6 +970,18 @@ impl<'a> EntryRef<'a> {
             offset: v.offset,
         }
     }
+}
+
+/// The version item at `at`, which the table wrote.
+fn ver_in(arena: &Arena, at: At) -> VerFields<'_> {
+    Ver::decode(arena.get(at)).expect("the table's own version items decode")
+}
+
+/// The hash of the deposit id of the version at `at` (which has one: only
+/// those are in the table of ids).
+fn hash_deposit_id(arena: &Arena, hasher: &RandomState, at: At) -> u64 {
+    let id = Attrs::deposit_id(ver_in(arena, at).attrs);
+    hasher.hash_one(id.expect("indexed versions have an id"))
 }
 
 /// A version's place in its table: what a pass that sorts versions by
@@ -879,15 +1030,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_number_past_64_bits_is_refused() {
+        let mut past = vec![0xff; 9];
+        past.push(0x02);
+        assert_eq!(read_varint(&past), None);
+        let mut max = vec![0xff; 9];
+        max.push(0x01);
+        assert_eq!(read_varint(&max), Some((u64::MAX, 10)));
+        assert_eq!(read_varint(&[0x80; 11]), None);
+    }
+
     proptest! {
         #[test]
-        fn lengths_read_back_as_written(n in 0usize..(1 << 40), tail in proptest::collection::vec(any::<u8>(), 0..4)) {
+        fn numbers_read_back_as_written(n in any::<u64>(), tail in proptest::collection::vec(any::<u8>(), 0..4)) {
             let mut out = Vec::new();
             put_varint(&mut out, n);
             let written = out.len();
+            let bits = 64 - n.leading_zeros() as usize;
+            prop_assert_eq!(written, bits.div_ceil(7).max(1));
+            // Cut anywhere short, it is not a number.
+            for cut in 0..written {
+                prop_assert_eq!(read_varint(&out[..cut]), None);
+            }
             out.extend_from_slice(&tail);
+            prop_assert_eq!(read_varint(&out), Some((n, written)));
             prop_assert_eq!(get_varint(&out), (n, written));
-            prop_assert_eq!(written, 1 + usize::from(n >= 0x80) + usize::from(n >= 1 << 14) + usize::from(n >= 1 << 21) + usize::from(n >= 1 << 28) + usize::from(n >= 1 << 35));
         }
     }
 
@@ -917,7 +1085,7 @@ mod tests {
         // The lower-case digest is packed: 16 bytes, not 32 characters.
         let encoded = |v: &EntryVersion| {
             let mut out = Vec::new();
-            Attrs::encode(&NewVersion::of(v), &mut out);
+            Attrs::encode(&NewVersion::of(v), true, &mut out);
             out
         };
         let packed = encoded(&a[0]).len();
@@ -925,6 +1093,79 @@ mod tests {
         as_text.digest = Some("not a hex digest, 32 chars long!".into());
         assert_eq!(encoded(&as_text).len(), packed + 1 + 32 - 16);
         assert_eq!(t.deposit_with_id(&[3; 16]), None);
+    }
+
+    #[test]
+    fn items_past_a_chunk_and_after_one_read_back() {
+        let mut arena = Arena::default();
+        let big = vec![7u8; ARENA_CHUNK + 100];
+        let mut items = vec![(arena.push(&[b"first"]).unwrap(), b"first".to_vec())];
+        items.push((arena.push(&[&big]).unwrap(), big.clone()));
+        // The big item's chunk may have room left, but past the bits of a
+        // place: small items after it go to a new chunk.
+        for i in 0..20_000u32 {
+            let bytes = i.to_le_bytes().repeat(1 + i as usize % 7);
+            items.push((
+                arena.push(&[&bytes, b"|"]).unwrap(),
+                [&bytes[..], b"|"].concat(),
+            ));
+        }
+        for (at, bytes) in &items {
+            assert_eq!(arena.get(*at), &bytes[..]);
+            assert_eq!(arena.try_get(*at), Some(&bytes[..]));
+        }
+        assert!(arena
+            .chunks
+            .iter()
+            .all(|c| c.len() <= ARENA_CHUNK || c.len() == big.len() + 3));
+    }
+
+    proptest! {
+        /// An id from elsewhere names nothing, or reads as something:
+        /// never a panic.
+        #[test]
+        fn any_version_id_is_answered_without_panic(ids in proptest::collection::vec(any::<u32>(), 1..200), small in proptest::collection::vec(0u32..2000, 1..200)) {
+            let mut t = Entries::default();
+            for n in 1..=30 {
+                t.add("a", EntryKind::Note, &version(n, Some("dev"), Some("x"), Some(n as u8)), (None, None)).unwrap();
+            }
+            // What it names is not checked (an id of another table may
+            // read as anything); that asking never panics is.
+            for id in ids.into_iter().chain(small) {
+                let _ = t.version(VersionId(id));
+            }
+        }
+    }
+
+    #[test]
+    fn a_table_without_digests_keeps_the_rest() {
+        let hex = "00ff".repeat(8);
+        let a = [
+            version(1, Some("C02X"), Some(&hex), Some(1)),
+            version(2, None, Some("not hex"), None),
+        ];
+        let (mut with, mut without) = (Entries::default(), Entries::default());
+        without.drop_digests();
+        for v in &a {
+            with.add("mac", EntryKind::RecoveryKey, v, (None, None))
+                .unwrap();
+            without
+                .add("mac", EntryKind::RecoveryKey, v, (None, None))
+                .unwrap();
+        }
+        assert_eq!(with.get("mac").unwrap().versions, a);
+        let kept = without.get("mac").unwrap().versions;
+        for (v, k) in a.iter().zip(&kept) {
+            assert_eq!(k.digest, None);
+            assert_eq!(
+                EntryVersion {
+                    digest: None,
+                    ..v.clone()
+                },
+                *k
+            );
+        }
+        assert_eq!(without.deposit_with_id(&[1; 16]), Some(2));
     }
 
     #[test]

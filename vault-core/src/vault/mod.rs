@@ -444,6 +444,11 @@ impl Vault {
     pub fn reserve_entries(&mut self, entries: usize) {
         self.entries.reserve(entries);
     }
+    /// From now on, the versions replayed keep no import digest (see
+    /// [`entries::Entries::drop_digests`]): for reads that never compare them.
+    pub(crate) fn drop_digests(&mut self) {
+        self.entries.drop_digests();
+    }
     /// How many records the file holds.
     pub fn record_count(&self) -> usize {
         self.count

@@ -406,6 +406,9 @@ impl Vault {
                     AddError::CopiedDeposit(earlier) => format!(
                         "deposit id repeats the deposit in record #{earlier} (a copied deposit)"
                     ),
+                    AddError::Full => "the vault's labels and attributes pass 4 GiB, more than \
+                        breakglass reads (split the vault)"
+                        .to_owned(),
                 };
                 invalid(frame, number, &why)
             })
