@@ -130,7 +130,22 @@ impl Arena {
     /// Adds an item made of `parts`, one after the other.
     fn push(&mut self, parts: &[&[u8]]) -> Result<At, Full> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let need = len + 10;
+        let chunk = self.room(len + 10)?;
+        Ok(self.put(chunk, len, parts))
+    }
+    /// Adds two items, `b` right after `a` in the same chunk (so that
+    /// [`Arena::after`] finds `b` from `a`).
+    fn push_pair(&mut self, a: &[u8], b: &[u8]) -> Result<(At, At), Full> {
+        let chunk = self.room(a.len() + b.len() + 20)?;
+        Ok((
+            self.put(chunk, a.len(), &[a]),
+            self.put(chunk, b.len(), &[b]),
+        ))
+    }
+    /// The chunk that takes `need` more bytes, made when the last does not.
+    fn room(&mut self, need: usize) -> Result<usize, Full> {
+        // A place must fit its bits: a chunk filled past ARENA_CHUNK (by
+        // an item larger than a chunk, at place 0) takes nothing more.
         let fits = self
             .chunks
             .last()
@@ -141,15 +156,25 @@ impl Arena {
             }
             self.chunks.push(Vec::with_capacity(need.max(ARENA_CHUNK)));
         }
-        let chunk = self.chunks.len() - 1;
+        Ok(self.chunks.len() - 1)
+    }
+    fn put(&mut self, chunk: usize, len: usize, parts: &[&[u8]]) -> At {
         let c = &mut self.chunks[chunk];
-        // Below ARENA_CHUNK (checked above, or 0): the place fits its bits.
+        // Below 2^CHUNK_BITS: a place in a chunk ARENA_CHUNK long, or
+        // within the first two items of a larger one (a label is at most
+        // 64 KiB, FORMAT.md's u16 lengths).
         let start = c.len();
         put_varint(c, len as u64);
         for p in parts {
             c.extend_from_slice(p);
         }
-        Ok((chunk as u32) << CHUNK_BITS | start as u32)
+        (chunk as u32) << CHUNK_BITS | start as u32
+    }
+    /// The place right after the item at `at`.
+    fn after(&self, at: At) -> At {
+        let (chunk, start) = Self::place(at);
+        let (len, taken) = get_len(&self.chunks[chunk][start..]);
+        at + (taken + len) as u32
     }
     fn place(at: At) -> (usize, usize) {
         (
@@ -179,17 +204,17 @@ impl Arena {
     }
 }
 
-/// One entry. Packed to 2-byte alignment (18 bytes, not 24): a million
+/// One entry. Packed to 2-byte alignment (14 bytes, not 16): a million
 /// of them is the bulk of a fleet vault's state. Its fields are only ever
 /// copied, never borrowed. When the current version was revealed is kept
 /// beside the rows ([`Entries::exposed`]): few entries have one.
 #[derive(Clone, Copy)]
 #[repr(C, packed(2))]
 struct Row {
-    /// The label (an arena item).
+    /// The label (an arena item); the first version is the item right
+    /// after it ([`Arena::after`]).
     label: At,
-    /// First and newest version (arena items, see [`Ver`]).
-    first: At,
+    /// The newest version (an arena item, see [`Ver`]).
     last: At,
     /// Policies: at most 3,650 days and 8,760 hours (checked at replay).
     rotate_days: u16,
@@ -199,7 +224,7 @@ struct Row {
 }
 
 // The sizes the memory budget counts on (docs/PERFORMANCE.md).
-const _: () = assert!(std::mem::size_of::<Row>() == 18);
+const _: () = assert!(std::mem::size_of::<Row>() == 14);
 
 /// A policy as a row keeps it (its bound fits; saturates otherwise).
 fn policy16(value: u32) -> u16 {
@@ -208,7 +233,7 @@ fn policy16(value: u32) -> u16 {
 
 /// One version of an entry, an arena item: the next version's place
 /// (4 bytes, little-endian, [`NONE`] for none: rewritten when one comes),
-/// then its number, record number − 1, frame offset and time as
+/// then its entry's row, number, record number − 1, frame offset and time as
 /// [`put_varint`]s, then its public attributes ([`Attrs`]). About 17 bytes
 /// and the attributes, where a fixed row took 36.
 struct Ver;
@@ -217,6 +242,8 @@ struct Ver;
 #[derive(Clone, Copy)]
 struct VerFields<'a> {
     next: At,
+    /// Its entry's row.
+    row: u32,
     version: u32,
     /// The record number − 1: below 2^32, as the index's numbers are
     /// (FORMAT.md §12; a record's frame takes at least 41 bytes).
@@ -229,9 +256,10 @@ struct VerFields<'a> {
 impl Ver {
     /// The item's bytes in `out` (emptied first), `attrs` encoded by
     /// [`Attrs::encode`].
-    fn encode(v: &NewVersion, attrs: &[u8], out: &mut Vec<u8>) {
+    fn encode(v: &NewVersion, row: u32, attrs: &[u8], out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&NONE.to_le_bytes());
+        put_varint(out, row);
         put_varint(out, v.version);
         put_varint(out, u32::try_from(v.record).unwrap_or(u32::MAX));
         put_varint(out, v.offset);
@@ -248,6 +276,7 @@ impl Ver {
             at += taken;
             Some(n)
         };
+        let row = u32::try_from(field()?).ok()?;
         let version = u32::try_from(field()?).ok()?;
         let record = u32::try_from(field()?).ok()?;
         let offset = field()?;
@@ -255,6 +284,7 @@ impl Ver {
         let attrs = item.get(at..).filter(|a| !a.is_empty())?;
         Some(VerFields {
             next,
+            row,
             version,
             record,
             offset,
@@ -270,7 +300,10 @@ impl Ver {
 
 /// A version's public attributes as the arena holds them: a byte of
 /// flags, the deposit id (16 bytes) when there is one, then each text
-/// present as its length (a [`put_varint`]) and its bytes, in flag order.
+/// present, in flag order, as its length times two (a [`put_varint`]) and
+/// its bytes — or, when the text ends the entry's label (an imported
+/// device's serial in `filevault-C02…`), its length times two plus one
+/// and no bytes: the text is the label's last that many bytes.
 /// An import digest of 32 lower-case hex digits (FORMAT.md §7.2, attribute
 /// 6) is kept as its 16 bytes.
 struct Attrs;
@@ -284,7 +317,7 @@ impl Attrs {
 
     /// Encodes `v`'s attributes into `out` (emptied first), its import
     /// digest only when `digests`.
-    fn encode(v: &NewVersion, digests: bool, out: &mut Vec<u8>) {
+    fn encode(v: &NewVersion, label: &str, digests: bool, out: &mut Vec<u8>) {
         let mut flags = 0u8;
         out.clear();
         out.push(0);
@@ -305,8 +338,11 @@ impl Attrs {
         for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
             if let Some(t) = text {
                 flags |= flag;
-                put_varint(out, t.len() as u64);
-                out.extend_from_slice(t.as_bytes());
+                let in_label = !t.is_empty() && label.ends_with(t);
+                put_varint(out, (t.len() as u64) << 1 | u64::from(in_label));
+                if !in_label {
+                    out.extend_from_slice(t.as_bytes());
+                }
             }
         }
         if let Some(bytes) = packed {
@@ -318,7 +354,7 @@ impl Attrs {
 
     /// True when `bytes` are attributes [`Attrs::encode`] could have
     /// written (for a version id from outside the table).
-    fn well_formed(bytes: &[u8]) -> bool {
+    fn well_formed(bytes: &[u8], label: &str) -> bool {
         let Some(&flags) = bytes.first() else {
             return false;
         };
@@ -329,7 +365,24 @@ impl Attrs {
                     return false;
                 };
                 let start = at + taken;
-                let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)) else {
+                let Ok(len) = usize::try_from(len) else {
+                    return false;
+                };
+                if len & 1 == 1 {
+                    // Cannot fail for what encode wrote; checked for ids
+                    // from outside.
+                    if label
+                        .len()
+                        .checked_sub(len >> 1)
+                        .and_then(|s| label.get(s..))
+                        .is_none()
+                    {
+                        return false;
+                    }
+                    at = start;
+                    continue;
+                }
+                let Some(end) = start.checked_add(len >> 1) else {
                     return false;
                 };
                 match bytes.get(start..end).map(std::str::from_utf8) {
@@ -354,7 +407,7 @@ impl Attrs {
     }
 
     /// The texts present (device, key ID, also known as, user, digest).
-    fn texts(bytes: &[u8]) -> [Option<&str>; 5] {
+    fn texts<'a>(bytes: &'a [u8], label: &'a str) -> [Option<&'a str>; 5] {
         let flags = bytes[0];
         let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
         let mut texts = [None; 5];
@@ -362,7 +415,12 @@ impl Attrs {
             if flags & flag != 0 {
                 let (len, taken) = get_len(&bytes[at..]);
                 let start = at + taken;
-                at = start + len;
+                if len & 1 == 1 {
+                    at = start;
+                    *slot = label.get(label.len() - (len >> 1)..);
+                    continue;
+                }
+                at = start + (len >> 1);
                 // Written from a &str by `encode`.
                 *slot = std::str::from_utf8(&bytes[start..at]).ok();
             }
@@ -370,12 +428,12 @@ impl Attrs {
         texts
     }
 
-    fn digest(bytes: &[u8]) -> Option<String> {
+    fn digest(bytes: &[u8], label: &str) -> Option<String> {
         if bytes[0] & Self::DIGEST_HEX != 0 {
             let packed = &bytes[bytes.len() - DIGEST_BYTES..];
             return Some(packed.iter().map(|b| format!("{b:02x}")).collect());
         }
-        Self::texts(bytes)[4].map(str::to_owned)
+        Self::texts(bytes, label)[4].map(str::to_owned)
     }
 }
 
@@ -637,7 +695,7 @@ impl Entries {
         let mut counts = [0u32; 3];
         for chunk in &self.rows.chunks {
             for row in chunk {
-                let mut at = row.first;
+                let mut at = self.arena.after(row.label);
                 while at != NONE {
                     let v = self.ver(at);
                     let flags = v.attrs[0];
@@ -713,19 +771,24 @@ impl Entries {
             return Err(AddError::CopiedDeposit(earlier));
         }
         let (mut attrs, mut item) = std::mem::take(&mut self.scratch);
-        Attrs::encode(v, self.digests, &mut attrs);
-        Ver::encode(v, &attrs, &mut item);
-        let pushed = self.arena.push(&[&item]);
+        Attrs::encode(v, label, self.digests, &mut attrs);
+        Ver::encode(v, row.unwrap_or(self.rows.len as u32), &attrs, &mut item);
+        // A new entry's label and first version go side by side.
+        let pushed = match row {
+            Some(_) => self.arena.push(&[&item]).map(|at| (None, at)),
+            None => (self.arena.push_pair(label.as_bytes(), &item)).map(|(l, at)| (Some(l), at)),
+        };
         self.scratch = (attrs, item);
-        let new = pushed.map_err(|Full| AddError::Full)?;
-        let row = match row {
-            Some(r) => {
+        let (label_at, new) = pushed.map_err(|Full| AddError::Full)?;
+        let row = match (row, label_at) {
+            (Some(r), _) => {
                 let last = self.rows.get(r as usize).last;
                 Ver::set_next(self.arena.get_mut(last), new);
                 self.rows.get_mut(r as usize).last = new;
                 r
             }
-            None => self.new_row(label, slot.hash, kind, new)?,
+            (None, Some(at)) => self.new_row(at, slot.hash, kind, new),
+            (None, None) => unreachable!("a new entry's label was pushed"),
         };
         self.versions += 1;
         if let Some((_, hash)) = id_hash {
@@ -744,20 +807,9 @@ impl Entries {
         Ok(())
     }
 
-    fn new_row(
-        &mut self,
-        label: &str,
-        hash: u64,
-        kind: EntryKind,
-        version: At,
-    ) -> Result<u32, AddError> {
-        let at = self
-            .arena
-            .push(&[label.as_bytes()])
-            .map_err(|Full| AddError::Full)?;
+    fn new_row(&mut self, label: At, hash: u64, kind: EntryKind, version: At) -> u32 {
         let row = self.rows.push(Row {
-            label: at,
-            first: version,
+            label,
             last: version,
             rotate_days: policy16(super::DEFAULT_ROTATE_DAYS),
             expose_hours: policy16(super::DEFAULT_EXPOSE_HOURS),
@@ -772,7 +824,7 @@ impl Entries {
             hasher.hash_one(arena.get(rows.get(r as usize).label))
         });
         self.sorted = OnceLock::new();
-        Ok(row)
+        row
     }
 
     /// Marks `label`'s current version exposed at `time` when it is
@@ -789,11 +841,12 @@ impl Entries {
     /// The version with this id.
     pub fn version(&self, id: VersionId) -> Option<VersionRef<'_>> {
         let v = Ver::decode(self.arena.try_get(id.0)?)?;
-        Attrs::well_formed(v.attrs).then(|| self.version_ref(id, &v))
+        let label = (v.row < self.rows.len as u32).then(|| self.label_of(v.row))?;
+        Attrs::well_formed(v.attrs, label).then(|| self.version_ref(id, &v))
     }
 
     fn version_ref<'t>(&'t self, id: VersionId, v: &VerFields<'t>) -> VersionRef<'t> {
-        let texts = Attrs::texts(v.attrs);
+        let texts = Attrs::texts(v.attrs, self.label_of(v.row));
         VersionRef {
             id,
             version: v.version,
@@ -803,6 +856,11 @@ impl Entries {
             device: texts[0],
             key_id: texts[1],
         }
+    }
+
+    /// Where the first version of the entry at `row` is.
+    fn first_of(&self, row: u32) -> At {
+        self.arena.after(self.rows.get(row as usize).label)
     }
 
     fn ver_of_row(&self, row: u32) -> VerFields<'_> {
@@ -845,7 +903,7 @@ impl<'a> EntryRef<'a> {
         self.table.rows.get(self.row as usize)
     }
     fn current_texts(&self) -> [Option<&'a str>; 5] {
-        Attrs::texts(self.table.ver_of_row(self.row).attrs)
+        Attrs::texts(self.table.ver_of_row(self.row).attrs, self.label())
     }
     /// Its place in the table.
     pub fn id(&self) -> EntryId {
@@ -885,7 +943,7 @@ impl<'a> EntryRef<'a> {
     }
     /// When the first version was deposited (Unix seconds).
     pub fn first_time(&self) -> u64 {
-        self.table.ver(self.row().first).time
+        self.table.ver(self.table.first_of(self.row)).time
     }
     /// When the current version must be rotated because an unseal
     /// revealed it (see [`Entry::exposure_deadline`]).
@@ -923,7 +981,7 @@ impl<'a> EntryRef<'a> {
     /// Every version, oldest first, borrowed (no allocation).
     pub fn versions(&self) -> impl Iterator<Item = VersionRef<'a>> + 'a {
         let table = self.table;
-        let mut at = self.row().first;
+        let mut at = table.first_of(self.row);
         std::iter::from_fn(move || {
             if at == NONE {
                 return None;
@@ -938,10 +996,10 @@ impl<'a> EntryRef<'a> {
     pub fn to_entry(&self) -> Entry {
         let row = self.row();
         let mut versions = Vec::new();
-        let mut at = row.first;
+        let mut at = self.table.arena.after(row.label);
         while at != NONE {
             let v = self.table.ver(at);
-            versions.push(Self::version(&v));
+            versions.push(Self::version(&v, self.label()));
             at = v.next;
         }
         Entry {
@@ -953,9 +1011,10 @@ impl<'a> EntryRef<'a> {
             exposed_at: self.table.exposed_at(self.row),
         }
     }
-    fn version(v: &VerFields) -> EntryVersion {
+    fn version(v: &VerFields, label: &str) -> EntryVersion {
         let bytes = v.attrs;
-        let [device, key_id, aka, user, _] = Attrs::texts(bytes).map(|t| t.map(str::to_owned));
+        let [device, key_id, aka, user, _] =
+            Attrs::texts(bytes, label).map(|t| t.map(str::to_owned));
         EntryVersion {
             version: v.version,
             time: v.time,
@@ -964,7 +1023,7 @@ impl<'a> EntryRef<'a> {
             also_known_as: aka,
             user,
             rotation: bytes[0] & Attrs::ROTATION != 0,
-            digest: Attrs::digest(bytes),
+            digest: Attrs::digest(bytes, label),
             deposit_id: Attrs::deposit_id(bytes).copied(),
             record: v.record as usize,
             offset: v.offset,
@@ -1085,7 +1144,7 @@ mod tests {
         // The lower-case digest is packed: 16 bytes, not 32 characters.
         let encoded = |v: &EntryVersion| {
             let mut out = Vec::new();
-            Attrs::encode(&NewVersion::of(v), true, &mut out);
+            Attrs::encode(&NewVersion::of(v), "mac", true, &mut out);
             out
         };
         let packed = encoded(&a[0]).len();
@@ -1166,6 +1225,32 @@ mod tests {
             );
         }
         assert_eq!(without.deposit_with_id(&[1; 16]), Some(2));
+    }
+
+    #[test]
+    fn texts_that_end_the_label_are_kept_once() {
+        let label = "filevault-C02XK1ZJHV2Q é";
+        let mut v = version(1, Some("C02XK1ZJHV2Q é"), None, Some(1));
+        v.user = Some("é".into());
+        v.also_known_as = Some(label.into());
+        v.key_id = Some("not the end".into());
+        let mut t = Entries::default();
+        t.add(label, EntryKind::RecoveryKey, &v, (None, None))
+            .unwrap();
+        let mut empty = version(2, Some(""), None, None);
+        empty.also_known_as = Some("C02XK1ZJHV2Q".into());
+        t.add(label, EntryKind::RecoveryKey, &empty, (None, None))
+            .unwrap();
+        assert_eq!(t.get(label).unwrap().versions, [v.clone(), empty]);
+        let e = t.entry(label).unwrap();
+        assert_eq!(e.current_device(), Some(""));
+        let first = e.versions().next().unwrap();
+        assert_eq!(first.device, Some("C02XK1ZJHV2Q é"));
+        assert_eq!(t.version(first.id), Some(first));
+        // Only "not the end" is written out: each other text is a length.
+        let mut out = Vec::new();
+        Attrs::encode(&NewVersion::of(&v), label, true, &mut out);
+        assert_eq!(out.len(), 1 + 16 + 3 + 1 + "not the end".len());
     }
 
     #[test]
