@@ -102,8 +102,10 @@ pub fn run(a: ImportArgs) -> CliResult {
     let expected = super::expected(&a.expect)?;
     let refused_pin = "nothing was imported";
     if !a.dry_run {
-        let loaded = super::load(&a.vault)?;
-        super::check_expected(&a.vault, &loaded, expected.as_ref(), refused_pin)?;
+        // Early, before the file is read: only the keys are needed (the
+        // whole vault is read, and this checked again, under the lock).
+        let keys = super::load_scope(&a.vault, &vault_core::store::Scope::Keys)?;
+        super::check_expected(&a.vault, &keys, expected.as_ref(), refused_pin)?;
     }
     if a.dry_run {
         let bytes = Zeroizing::new(
