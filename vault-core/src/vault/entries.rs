@@ -1,13 +1,16 @@
 //! The entry table: every entry's public state, kept compact so that the
 //! whole replay of a fleet vault stays within its memory budget
-//! (docs/HARDENING.md, "Budgets": about 200 bytes an entry, where a map of
-//! owned entries took about 780).
+//! (docs/HARDENING.md, "Budgets": about 110 bytes an imported entry, where
+//! a map of owned entries took about 780).
 //!
-//! An entry's label and each version's public attributes are bytes in an
-//! arena of fixed-size chunks; entries and versions are fixed-size rows in
-//! chunks too, so growing never copies what is already held (no doubling
-//! peak). Labels are found through a hash table of row numbers, keyed with
-//! a random key per table (labels come from anyone who can deposit).
+//! Labels and versions are items in an arena of fixed-size chunks, each
+//! found by a 4-byte place ([`At`]): a version is one item holding its
+//! numbers as varints and its public attributes ([`Ver`], [`Attrs`]), and
+//! a text that ends its entry's label (an imported device's serial) is
+//! kept as a length. Entries are 14-byte rows in chunks too, so growing
+//! never copies what is already held (no doubling peak). Labels are found
+//! through a hash table of row numbers, keyed with a random key per table
+//! (labels come from anyone who can deposit).
 //!
 //! Readers get an [`EntryRef`] (borrowed, no allocation: what a lookup over
 //! every entry uses) or an owned [`Entry`] built on demand.
