@@ -27,7 +27,7 @@ pub fn run(a: DrillArgs) -> CliResult {
         vault_core::remote::Purpose::Drill,
         &mut Input::new(),
     )?;
-    let versions = vault.entries().values().map(|e| e.versions.len()).sum();
+    let versions = vault.entries().version_count();
     let bar = super::progress(versions, "decrypting");
     let outcome = unsealed.check_all_with(&vault, || bar.inc(1));
     bar.finish_and_clear();

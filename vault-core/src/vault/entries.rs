@@ -576,6 +576,10 @@ impl Entries {
     pub fn len(&self) -> usize {
         self.rows.len
     }
+    /// How many versions, of every entry.
+    pub fn version_count(&self) -> usize {
+        self.versions
+    }
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.rows.len == 0
@@ -1324,6 +1328,7 @@ mod tests {
                 map.entry(label.clone()).or_default().push(i as u32);
             }
             prop_assert_eq!(t.len(), map.len());
+            prop_assert_eq!(t.version_count(), labels.len());
             prop_assert!(t.keys().eq(map.keys().map(String::as_str)));
             for (label, records) in &map {
                 let e = t.entry(label).unwrap();

@@ -468,12 +468,15 @@ fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
     let Record::Deposit(mut bad) = records[3].clone() else {
         unreachable!()
     };
-    bad.label = "bad".into();
     bad.version = 1;
-    bad.deposit_id = Some(crate::keys::random_array());
     bad.ciphertext[0] ^= 1;
-    append(&mut bytes, &v, &Record::Deposit(bad));
-    let v = load(&bytes);
+    // Deposited "bad" first, then "a-bad": named in label order.
+    for label in ["bad", "a-bad"] {
+        bad.label = label.into();
+        bad.deposit_id = Some(crate::keys::random_array());
+        append(&mut bytes, &v, &Record::Deposit(bad.clone()));
+        v = load(&bytes);
+    }
 
     let un = v.open(&shares).unwrap();
     let outcome = un.check_all(&v);
@@ -484,7 +487,7 @@ fn a_drill_keeps_batch_contexts_and_still_finds_the_deposit_that_fails() {
             .iter()
             .map(|e| e.label.as_str())
             .collect::<Vec<_>>(),
-        ["bad"]
+        ["a-bad", "bad"]
     );
     // Each deposit opens through the kept contexts as it does alone.
     let escrow = &un.escrow;

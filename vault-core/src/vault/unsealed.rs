@@ -174,7 +174,9 @@ impl Unsealed {
         let mut outcome = DrillOutcome::default();
         let fingerprint = vault.fingerprint();
         let mut openers = Openers::new(&self.escrow, &self.vault_id, &fingerprint);
-        for entry in vault.entries.values() {
+        // In the order deposits were first made, near the file's: each
+        // deposit is read again from the file, and no label order is built.
+        for entry in vault.entries.refs_unordered().map(|e| e.to_entry()) {
             for v in &entry.versions {
                 progress();
                 match Self::open_with(&mut openers, vault, &entry, v) {
@@ -183,6 +185,10 @@ impl Unsealed {
                 }
             }
         }
+        // Named in label order, as the entries are everywhere else.
+        outcome
+            .failed
+            .sort_by(|a, b| (&a.label, a.version).cmp(&(&b.label, b.version)));
         outcome
     }
 
