@@ -446,7 +446,7 @@ impl Vault {
     }
     /// From now on, the versions replayed keep no import digest (see
     /// [`entries::Entries::drop_digests`]): for reads that never compare them.
-    pub(crate) fn drop_digests(&mut self) {
+    pub fn drop_digests(&mut self) {
         self.entries.drop_digests();
     }
     /// How many records the file holds.
