@@ -356,9 +356,10 @@ impl<'a, W: Write> Pages<'a, W> {
 /// for a chance of about 2^-96 over the key (counts are below 2^32), as
 /// long as whoever made the lists never saw the key.
 ///
-/// Two lanes of SipHash-1-3 (std's `RandomState`, keyed from the OS), each
-/// over a fresh 16-byte salt from the OS and then the row: a new key for
-/// every check, never shown or stored.
+/// Two lanes of std's `RandomState` hasher (SipHash-1-3 today, keyed
+/// from the OS once a thread), each over a fresh 16-byte salt from the OS
+/// and then the row: a new function for every check, never shown or
+/// stored.
 #[derive(Clone)]
 pub struct RowKey {
     lanes: [std::collections::hash_map::DefaultHasher; 2],

@@ -124,7 +124,9 @@ fn read_vault(
 /// What [`refresh_index`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexRefresh {
-    /// The index was byte for byte the one the vault makes.
+    /// The index was byte for byte the one the vault makes (short of a
+    /// 2^-96 chance over a key drawn for the check: see
+    /// [`scope::index_is_current`]).
     Current,
     /// It was missing or differed, and was replaced.
     Rebuilt,
