@@ -40,7 +40,7 @@ use super::frames::{read_at, read_frame};
 use crate::index::{self, Header, Index, Row, Table, Tables};
 use crate::log::{self, Frame, HEADER_LEN};
 use crate::record::{attr, Record};
-use crate::vault::{EntryRef, VersionRef};
+use crate::vault::{Entries, VersionId, VersionRef};
 use crate::vault::{KeyIdQuery, Lookup, Tip, Vault};
 
 /// How much of a vault an operation needs.
@@ -119,54 +119,134 @@ pub fn rows_of(record: &Record, offset: u64, number: usize) -> [Option<Row>; 3] 
     ]
 }
 
-/// Writes a current index for a whole vault to `out`: a row for each
-/// deposit, from the entries' versions (which replay made from every
-/// deposit, so the rows are [`rows_of`] each deposit's record), one table
-/// at a time. Each key is hashed once, when its table is written; the
-/// counts come from the table without hashing, and entries are taken in
-/// the table's order, not the labels' (the rows are sorted by key anyway).
-pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Result<()> {
+/// The header of the index of all of `vault`, row counts included.
+fn whole_header(vault: &Vault) -> Header {
     let [labels, devices, key_ids] = vault.entries().index_row_counts();
-    let header = Header {
+    Header {
         labels,
         devices,
         key_ids,
         ..header_for(vault)
-    };
-    // Each table's rows are laid out in one pass, their key holding for
-    // now where the version is (its entry's place, its own among the
-    // entry's versions); then keyed (a SHA-256 each) and sorted in place
-    // on every core: hashing and sorting are most of what comparing the
-    // index after a whole read costs. One table's rows at a time (24
-    // bytes a row).
+    }
+}
+
+/// A row in the making while a table is sorted: its key and the version
+/// it is of (12 bytes, half a [`Row`]; the offset and number are read
+/// back from the version as the row's page is written).
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct Keyed {
+    key: u64,
+    id: VersionId,
+}
+
+const _: () = assert!(std::mem::size_of::<Keyed>() == 12);
+
+/// Writes a current index for a whole vault to `out`: a row for each
+/// deposit, from the entries' versions (which replay made from every
+/// deposit, so the rows are [`rows_of`] each deposit's record), one table
+/// at a time.
+pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let header = whole_header(vault);
+    let entries = vault.entries();
+    let offset = |id| entries.version(id).map(|v| v.offset);
+    // Each table is laid out as (key, version id) pairs, the key holding
+    // for now the entry's place; then keyed (a SHA-256 each) and sorted
+    // on every core, by key and then offset (looked up only for equal
+    // keys: an entry's versions, or a collision). Its rows are made from
+    // the versions as their pages are written. One table at a time, 12
+    // bytes a row.
     let rows = |table| {
-        use rayon::prelude::*;
-        let entries = vault.entries();
         let (_, count) = header.table(table);
-        let mut rows = Vec::with_capacity(count as usize);
+        let mut keyed = Vec::with_capacity(count as usize);
         for (i, e) in entries.refs_unordered().enumerate() {
-            for (n, v) in e.versions().enumerate() {
-                if has_row(table, &v) {
-                    rows.push(Row {
-                        key: (i as u64) << 32 | n as u64,
-                        offset: v.offset,
-                        number: (v.record + 1) as u32,
-                    });
-                }
+            for v in e.versions().filter(|v| has_row(table, v)) {
+                keyed.push(Keyed {
+                    key: i as u64,
+                    id: v.id,
+                });
             }
         }
-        rows.par_iter_mut().for_each(|row| {
-            let (i, n) = ((row.key >> 32) as usize, row.key as u32 as usize);
+        keyed.par_iter_mut().for_each(|k| {
             // Always found: laid out from this table just above.
-            row.key = entries
-                .ref_at(i)
-                .and_then(|e| key_of(table, e, n))
-                .unwrap_or(0);
+            k.key = match table {
+                Table::Labels => entries
+                    .ref_at(k.key as usize)
+                    .map(|e| index::label_key(e.label())),
+                Table::Devices => entries
+                    .version(k.id)
+                    .and_then(|v| v.device.map(index::device_key)),
+                Table::KeyIds => entries
+                    .version(k.id)
+                    .and_then(|v| v.key_id.map(index::key_id_key)),
+            }
+            .unwrap_or(0);
         });
-        rows.par_sort_unstable();
-        rows
+        keyed.par_sort_unstable_by(|a, b| {
+            let (ka, kb) = (a.key, b.key);
+            ka.cmp(&kb).then_with(|| offset(a.id).cmp(&offset(b.id)))
+        });
+        // A version not found (never: the ids are this table's) leaves a
+        // row too few, which `index::write` refuses.
+        keyed.into_iter().filter_map(move |k| {
+            let v = entries.version(k.id)?;
+            Some(Row {
+                key: k.key,
+                offset: v.offset,
+                number: (v.record + 1) as u32,
+            })
+        })
     };
     index::write(&header, rows, out)
+}
+
+/// True when `index` (an index file's bytes, from its start) is byte for
+/// byte what [`write_index`] writes for `vault`, checked a page at a time
+/// without holding its rows or the vault's: the header must be the
+/// vault's, every page canonical and each table's rows strictly
+/// increasing ([`index::Stream`]), and each table's rows the same multiset
+/// as the vault's, compared by their sums under a key drawn for this
+/// check ([`index::RowKey`]). Sorted and the same multiset is the same
+/// sequence, so the same bytes (short of a 2^-96 chance over the key).
+pub fn index_is_current(vault: &Vault, index: impl std::io::Read + Send) -> bool {
+    let Some(stream) = index::Stream::start(index, &whole_header(vault)) else {
+        return false;
+    };
+    let key = index::RowKey::fresh();
+    let entries = vault.entries();
+    let (file, vault) = rayon::join(|| stream.sums(&key), || row_sums(entries, &key));
+    file == Some(vault)
+}
+
+/// The sums of the rows [`write_index`] makes of `entries`, on every core.
+fn row_sums(entries: &Entries, key: &index::RowKey) -> index::RowSums {
+    use rayon::prelude::*;
+    (0..entries.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .fold(index::RowSums::default, |mut sums, i| {
+            let Some(e) = entries.ref_at(i) else {
+                return sums;
+            };
+            let label = index::label_key(e.label());
+            for v in e.versions() {
+                let row = |k| Row {
+                    key: k,
+                    offset: v.offset,
+                    number: (v.record + 1) as u32,
+                };
+                sums.add(key, Table::Labels, &row(label));
+                if let Some(device) = v.device {
+                    sums.add(key, Table::Devices, &row(index::device_key(device)));
+                }
+                if let Some(id) = v.key_id {
+                    sums.add(key, Table::KeyIds, &row(index::key_id_key(id)));
+                }
+            }
+            sums
+        })
+        .reduce(index::RowSums::default, index::RowSums::merged)
 }
 
 /// True when a version has a row in `table`.
@@ -175,16 +255,6 @@ fn has_row(table: Table, v: &VersionRef<'_>) -> bool {
         Table::Labels => true,
         Table::Devices => v.device.is_some(),
         Table::KeyIds => v.key_id.is_some(),
-    }
-}
-
-/// The key of the row of `e`'s `n`-th version (from 0) in `table`, if it
-/// has one.
-fn key_of(table: Table, e: EntryRef<'_>, n: usize) -> Option<u64> {
-    match table {
-        Table::Labels => Some(index::label_key(e.label())),
-        Table::Devices => e.versions().nth(n)?.device.map(index::device_key),
-        Table::KeyIds => e.versions().nth(n)?.key_id.map(index::key_id_key),
     }
 }
 
@@ -579,6 +649,64 @@ mod tests {
             }
             prop_assert!(through_index(&path, &Scope::Keys).entries().is_empty());
         }
+
+        /// After any run of deposits, the streaming check takes an index
+        /// exactly when it is the bytes `write_index` writes: the index
+        /// left behind by the appends (stale), the one a whole read wrote,
+        /// and that one with a byte changed or two rows exchanged, every
+        /// page's check recomputed.
+        #[test]
+        fn the_index_is_current_exactly_when_it_is_the_bytes_written(
+            ops in proptest::collection::vec(op(), 1..12),
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 8),
+            swaps in proptest::collection::vec((any::<proptest::sample::Index>(), any::<proptest::sample::Index>()), 4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = new_vault(dir.path(), "p");
+            load(&path).unwrap();
+            for op in &ops {
+                match op {
+                    Op::Deposit(l, d, k) => deposit_with(
+                        &path,
+                        LABELS[*l],
+                        d.map(|d| DEVICES[d]),
+                        k.map(|k| KEY_IDS[k]),
+                    ),
+                    Op::Verified => verified(&path),
+                    Op::WholeRead => { load(&path).unwrap(); }
+                }
+            }
+            let stale = fs::read(index_path(&path)).unwrap();
+            let vault = load(&path).unwrap().vault;
+            let good = index_bytes(&vault);
+            prop_assert!(fs::read(index_path(&path)).unwrap() == good);
+            let mut candidates = vec![stale, good.clone()];
+            for (at, value) in flips {
+                let mut c = good.clone();
+                c[at.index(good.len())] = value;
+                index::reseal(&mut c);
+                candidates.push(c);
+            }
+            let rows = (good.len() / index::PAGE - 1) * 204;
+            for (i, j) in swaps.into_iter().filter(|_| rows > 0) {
+                // Any two 20-byte slots after the header page (rows or
+                // padding), exchanged.
+                let slot = |i: usize| {
+                    let (page, at) = (i / 204, i % 204);
+                    index::PAGE * (1 + page) + at * 20
+                };
+                let (a, b) = (slot(i.index(rows)), slot(j.index(rows)));
+                let mut c = good.clone();
+                let first: Vec<u8> = c[a..a + 20].to_vec();
+                c.copy_within(b..b + 20, a);
+                c[b..b + 20].copy_from_slice(&first);
+                index::reseal(&mut c);
+                candidates.push(c);
+            }
+            for c in candidates {
+                prop_assert_eq!(index_is_current(&vault, c.as_slice()), c == good);
+            }
+        }
     }
 
     #[test]
@@ -627,7 +755,7 @@ mod tests {
     }
 
     #[test]
-    fn every_whole_read_compares_the_index_row_by_row_and_repairs_it() {
+    fn every_whole_read_checks_the_index_and_repairs_it() {
         use crate::store::{refresh_index, IndexRefresh};
         let dir = tempfile::tempdir().unwrap();
         let path = new_vault(dir.path(), "v");
@@ -651,7 +779,22 @@ mod tests {
             t[Table::Devices as usize].pop();
         });
         let moved = edited_index(&path, |t| t[Table::Labels as usize][0].offset += 1);
-        for forged in [short, moved] {
+        // Rows in another order, a row of one table in another's place
+        // (the counts kept), a row twice: each page's check right.
+        let mut swapped = good.clone();
+        let (a, b) = (index::PAGE, index::PAGE + 20);
+        let first: Vec<u8> = swapped[a..b].to_vec();
+        swapped.copy_within(b..b + 20, a);
+        swapped[b..b + 20].copy_from_slice(&first);
+        index::reseal(&mut swapped);
+        let exchanged = edited_index(&path, |t| {
+            let label = t[0][0];
+            t[0][0] = std::mem::replace(&mut t[1][0], label);
+        });
+        let twice = edited_index(&path, |t| t[0][1] = t[0][0]);
+        for forged in [short, moved, swapped, exchanged, twice] {
+            assert!(forged != good);
+            assert!(!index_is_current(&vault, forged.as_slice()));
             fs::write(index_path(&path), &forged).unwrap();
             load(&path).unwrap();
             assert!(fs::read(index_path(&path)).unwrap() == good, "rewritten");

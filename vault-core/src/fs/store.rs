@@ -111,8 +111,9 @@ fn read_vault(
         }
     }
     let read = read_whole(path, file, false, false)?;
-    // Every whole replay compares the index with the state it read, row by
-    // row, and replaces it when they differ: a forged or stale index lasts
+    // Every whole replay checks the index against the state it read
+    // (`refresh_index`: its bytes must be the ones that state makes) and
+    // replaces it when they differ: a forged or stale index lasts
     // only until the next `status`, `list` or `drill` (SECURITY.md, "Known
     // limits"; a red-team review showed what a forged index kept longer
     // can do).
@@ -123,7 +124,9 @@ fn read_vault(
 /// What [`refresh_index`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexRefresh {
-    /// The index matched the vault row for row.
+    /// The index was byte for byte the one the vault makes (short of a
+    /// 2^-96 chance over a key drawn for the check: see
+    /// [`scope::index_is_current`]).
     Current,
     /// It was missing or differed, and was replaced.
     Rebuilt,
@@ -132,58 +135,23 @@ pub enum IndexRefresh {
     Unwritable,
 }
 
-/// Compares the index beside `path` with the one `vault` makes, row by
-/// row, and replaces it when they differ (after every whole replay).
+/// Checks the index beside `path` against `vault` (after every whole
+/// replay) and replaces it unless it is byte for byte the index `vault`
+/// makes.
 pub fn refresh_index(path: &Path, vault: &Vault) -> IndexRefresh {
-    // Compared as it is written, a page at a time, and written only when
-    // it differs: the index of a million entries is 40 MB.
-    let mut same = SameAs::file(&scope::index_path(path));
-    if scope::write_index(vault, &mut same).is_ok() && same.ends_here() {
+    // Checked a page at a time, without holding its rows or the vault's
+    // (the index of a million entries is 40 MB, 3 M rows): the header
+    // must be the vault's, every page as a writer makes it, each table's
+    // rows strictly increasing and the same multiset as the vault's, by a
+    // keyed sum drawn for this check (`scope::index_is_current`).
+    let current = File::open(scope::index_path(path))
+        .is_ok_and(|f| scope::index_is_current(vault, io::BufReader::with_capacity(1 << 16, f)));
+    if current {
         IndexRefresh::Current
     } else if write_index(path, |out| scope::write_index(vault, out)) {
         IndexRefresh::Rebuilt
     } else {
         IndexRefresh::Unwritable
-    }
-}
-
-/// A writer that only compares what is written with a file's bytes.
-struct SameAs {
-    file: Option<io::BufReader<File>>,
-    block: Vec<u8>,
-}
-
-impl SameAs {
-    fn file(path: &Path) -> Self {
-        Self {
-            file: File::open(path)
-                .ok()
-                .map(|f| io::BufReader::with_capacity(1 << 16, f)),
-            block: Vec::new(),
-        }
-    }
-
-    /// True when everything written matched and the file ends there.
-    fn ends_here(mut self) -> bool {
-        let mut rest = [0u8; 1];
-        matches!(self.file.as_mut().map(|f| f.read(&mut rest)), Some(Ok(0)))
-    }
-}
-
-impl Write for SameAs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let differs = || io::Error::other("differs");
-        let file = self.file.as_mut().ok_or_else(differs)?;
-        self.block.resize(buf.len(), 0);
-        if file.read_exact(&mut self.block).is_err() || self.block != buf {
-            self.file = None;
-            return Err(differs());
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
