@@ -754,6 +754,42 @@ mod tests {
         index::encode(old.header(), &mut tables)
     }
 
+    /// Red team (review-s13): versions whose device or key ID is kept as
+    /// a suffix of the label (or is the label), many versions of one label
+    /// and texts that are not: the rows the check sums are the rows
+    /// `write_index` writes, so the index a whole read wrote is current at
+    /// the next (not rewritten at every read), and a row moved to another
+    /// version's offset is still refused.
+    #[test]
+    fn suffix_texts_and_many_versions_keep_the_index_current() {
+        use crate::store::{refresh_index, IndexRefresh};
+        let dir = tempfile::tempdir().unwrap();
+        let path = new_vault(dir.path(), "v");
+        let label = "win-é99AA88BB";
+        for n in 0..6 {
+            let device = ["é99AA88BB", label, "B", "x é", "99AA88BB", "other"][n];
+            deposit_with(
+                &path,
+                label,
+                Some(device),
+                Some(["1A2B3C4D", "99AA88BB"][n % 2]),
+            );
+            deposit_with(&path, "win-1A2B3C4D", Some("1A2B3C4D"), Some("1A2B3C4D"));
+        }
+        let vault = load(&path).unwrap().vault;
+        let good = index_bytes(&vault);
+        assert!(fs::read(index_path(&path)).unwrap() == good);
+        assert!(index_is_current(&vault, good.as_slice()));
+        assert_eq!(refresh_index(&path, &vault), IndexRefresh::Current);
+        let again = load(&path).unwrap().vault;
+        assert_eq!(refresh_index(&path, &again), IndexRefresh::Current);
+        let moved = edited_index(&path, |t| {
+            let last = t[Table::Devices as usize].len() - 1;
+            t[Table::Devices as usize][last].offset = t[Table::Devices as usize][0].offset;
+        });
+        assert!(!index_is_current(&vault, moved.as_slice()));
+    }
+
     #[test]
     fn every_whole_read_checks_the_index_and_repairs_it() {
         use crate::store::{refresh_index, IndexRefresh};

@@ -1313,6 +1313,106 @@ mod tests {
         );
     }
 
+    /// Red team (review-s13): what anyone who deposits can put in the
+    /// table at the format's limits: a 65,535-byte label ending in 2-byte
+    /// characters, texts of u16 lengths (a version item larger than a
+    /// chunk), suffixes of the label that start at a multibyte character,
+    /// an empty text, a text equal to the label, many versions of one
+    /// label between other entries. Everything reads back, every own
+    /// version id answers, and the index counts agree.
+    #[test]
+    fn crafted_texts_at_the_format_limits_read_back() {
+        let label: String = "é".repeat(32_767) + "x";
+        assert_eq!(label.len(), 65_535);
+        let big = |c: &str| c.repeat(32_767) + "y";
+        let mut t = Entries::default();
+        let mut want = Vec::new();
+        for n in 1..=24u32 {
+            let mut v = version(n, None, None, Some(n as u8));
+            v.device = Some(match n % 4 {
+                0 => label.clone(),
+                1 => label[label.len() - 3..].to_owned(),
+                2 => String::new(),
+                _ => big("ü"),
+            });
+            v.key_id = Some(big("ö"));
+            v.also_known_as = Some(label[1000..].to_owned());
+            v.user = Some(if n % 2 == 0 { big("ä") } else { "x".into() });
+            v.digest = Some(if n % 3 == 0 {
+                big("ß")
+            } else {
+                "0f".repeat(16)
+            });
+            t.add(&label, EntryKind::Note, &v, (None, None)).unwrap();
+            let other = format!("o{n}");
+            let mut o = version(1, Some(&label), None, None);
+            o.also_known_as = Some(label.clone());
+            t.add(&other, EntryKind::Note, &o, (None, None)).unwrap();
+            want.push(v);
+        }
+        assert_eq!(t.get(&label).unwrap().versions, want);
+        let e = t.entry(&label).unwrap();
+        assert_eq!(e.version_count(), 24);
+        for v in e.versions() {
+            assert_eq!(t.version(v.id), Some(v));
+        }
+        for o in t.refs() {
+            for v in o.versions() {
+                assert_eq!(t.version(v.id), Some(v));
+            }
+        }
+        assert_eq!(t.index_row_counts(), [48, 48, 48]);
+        assert_eq!(
+            t.get("o7").unwrap().versions[0].device.as_deref(),
+            Some(&label[..])
+        );
+    }
+
+    proptest! {
+        /// Red team (review-s13): texts cut from the label at any
+        /// character (suffixes, the whole label, prefixes, empty) or
+        /// unrelated, with multibyte characters at the cut, read back as
+        /// deposited, with or without digests, and every version id
+        /// answers with its own version.
+        #[test]
+        fn texts_cut_from_the_label_anywhere_read_back(
+            labels in proptest::collection::vec("[aé€𝄞]{0,6}", 1..8),
+            cuts in proptest::collection::vec((0usize..8, any::<proptest::sample::Index>(), 0u8..4), 5..60),
+            digests: bool,
+        ) {
+            let mut t = Entries::default();
+            if !digests {
+                t.drop_digests();
+            }
+            let mut want = std::collections::BTreeMap::<String, Vec<EntryVersion>>::new();
+            for (i, (l, at, how)) in cuts.into_iter().enumerate() {
+                let label = &labels[l % labels.len()];
+                let bounds: Vec<usize> = label.char_indices().map(|(b, _)| b).chain([label.len()]).collect();
+                let b = bounds[at.index(bounds.len())];
+                let text = match how {
+                    0 => label[b..].to_owned(),
+                    1 => label[..b].to_owned(),
+                    2 => format!("é{}", &label[b..]),
+                    _ => String::new(),
+                };
+                let n = want.get(label).map_or(1, |v| v.len() as u32 + 1);
+                let mut v = version(n, Some(&text), None, Some(i as u8));
+                v.key_id = Some(label[b..].to_owned());
+                v.also_known_as = Some(text.clone());
+                v.user = (how % 2 == 0).then(|| label.clone());
+                v.digest = Some(format!("{:032x}", i)).filter(|_| digests);
+                t.add(label, EntryKind::Note, &v, (None, None)).unwrap();
+                want.entry(label.clone()).or_default().push(v);
+            }
+            for (label, versions) in &want {
+                prop_assert_eq!(&t.get(label).unwrap().versions, versions);
+                for v in t.entry(label).unwrap().versions() {
+                    prop_assert_eq!(t.version(v.id), Some(v));
+                }
+            }
+        }
+    }
+
     proptest! {
         /// The table answers as a map of owned entries would, whatever the
         /// labels and however many (more than one chunk).
