@@ -255,8 +255,9 @@ pub fn encode(header: &Header, tables: &mut Tables) -> Vec<u8> {
 /// gives a table's rows, in order (by key, then offset), only when it is
 /// written, so a million-entry index never has two tables, or its bytes,
 /// in memory, and the rows need not be held at all. `header` gives the
-/// row counts, which the rows must match; rows out of order or too few or
-/// too many are an error (after some pages were written).
+/// row counts, which the rows must match; rows out of order, a row twice
+/// (which no reader takes), or too few or too many are an error (after
+/// some pages were written).
 pub fn write<I: IntoIterator<Item = Row>>(
     header: &Header,
     mut rows: impl FnMut(Table) -> I,
@@ -268,7 +269,7 @@ pub fn write<I: IntoIterator<Item = Row>>(
         let mut prev: Option<Row> = None;
         let mut sorted = true;
         let rows = rows(table).into_iter().inspect(|&row| {
-            sorted &= prev.is_none_or(|p| p <= row);
+            sorted &= prev.is_none_or(|p| p < row);
             prev = Some(row);
         });
         pages.table(rows, count)?;
@@ -855,6 +856,17 @@ mod tests {
             rows
         };
         assert!(write(&h, &mut long, &mut Vec::new()).is_err());
+        // A row twice, as many rows as counted: in order, but no reader
+        // would take it.
+        let mut twice = |t: Table| {
+            let mut rows = tables[t as usize].clone();
+            if rows.len() > 1 {
+                rows[1] = rows[0];
+            }
+            rows
+        };
+        assert!(write(&h, &mut twice, &mut Vec::new()).is_err());
+        assert!(write(&h, |t| tables[t as usize].clone(), &mut Vec::new()).is_ok());
     }
 
     /// Two rows exchanged (in a page, and across a page boundary): every

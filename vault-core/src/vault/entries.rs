@@ -147,12 +147,14 @@ impl Arena {
     }
     /// The chunk that takes `need` more bytes, made when the last does not.
     fn room(&mut self, need: usize) -> Result<usize, Full> {
-        // A place must fit its bits: a chunk filled past ARENA_CHUNK (by
-        // an item larger than a chunk, at place 0) takes nothing more.
+        // A place must fit its bits: nothing goes past ARENA_CHUNK, whatever
+        // capacity the allocator gave, but an item larger than a chunk
+        // (alone in its own, at place 0). Every chunk holds at least
+        // ARENA_CHUNK, so what fits never moves the chunk.
         let fits = self
             .chunks
             .last()
-            .is_some_and(|c| c.len() < ARENA_CHUNK && c.capacity() - c.len() >= need);
+            .is_some_and(|c| c.len() + need <= ARENA_CHUNK);
         if !fits {
             if self.chunks.len() == MAX_CHUNKS {
                 return Err(Full);
@@ -163,9 +165,9 @@ impl Arena {
     }
     fn put(&mut self, chunk: usize, len: usize, parts: &[&[u8]]) -> At {
         let c = &mut self.chunks[chunk];
-        // Below 2^CHUNK_BITS: a place in a chunk ARENA_CHUNK long, or
-        // within the first two items of a larger one (a label is at most
-        // 64 KiB, FORMAT.md's u16 lengths).
+        // Below 2^CHUNK_BITS: a place before ARENA_CHUNK, or within the
+        // first two items of a chunk of its own (a label is at most 128
+        // bytes when its record is decoded, and 64 KiB in any case).
         let start = c.len();
         put_varint(c, len as u64);
         for p in parts {
