@@ -531,6 +531,8 @@ pub struct Entries {
     rows: Chunked<Row>,
     /// How many versions the arena holds.
     versions: usize,
+    /// How many versions there are, name a device, carry a key ID.
+    index_rows: [usize; 3],
     /// When each exposed entry's current version was revealed, by row.
     exposed: HashMap<u32, u64>,
     by_label: HashTable<u32>,
@@ -562,6 +564,7 @@ impl Default for Entries {
             arena: Arena::default(),
             rows: Chunked::new(),
             versions: 0,
+            index_rows: [0; 3],
             exposed: HashMap::new(),
             by_label: HashTable::new(),
             by_deposit_id: HashTable::new(),
@@ -701,21 +704,9 @@ impl Entries {
     /// carry a key ID: the row counts of a current index's three tables
     /// (docs/FORMAT.md §12), counted without sorting anything.
     pub fn index_row_counts(&self) -> [u32; 3] {
-        let mut counts = [0u32; 3];
-        for chunk in &self.rows.chunks {
-            for row in chunk {
-                let mut at = self.arena.after(row.label);
-                while at != NONE {
-                    let v = self.ver(at);
-                    let flags = v.attrs[0];
-                    counts[0] += 1;
-                    counts[1] += u32::from(flags & Attrs::TEXTS[0] != 0);
-                    counts[2] += u32::from(flags & Attrs::TEXTS[1] != 0);
-                    at = v.next;
-                }
-            }
-        }
-        counts
+        // Below 2^32: so are record numbers (FORMAT.md §12).
+        self.index_rows
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     fn order(&self) -> &[u32] {
@@ -800,6 +791,13 @@ impl Entries {
             (None, None) => unreachable!("a new entry's label was pushed"),
         };
         self.versions += 1;
+        for (n, counted) in
+            self.index_rows
+                .iter_mut()
+                .zip([true, v.device.is_some(), v.key_id.is_some()])
+        {
+            *n += usize::from(counted);
+        }
         if let Some((_, hash)) = id_hash {
             let (table, arena, hasher) = (&mut self.by_deposit_id, &self.arena, &self.hasher);
             table.insert_unique(hash, new, |&x| hash_deposit_id(arena, hasher, x));
@@ -1426,11 +1424,20 @@ mod tests {
                 let n = map.get(label).map_or(1, |v| v.len() as u32 + 1);
                 let mut v = version(n, Some(label), None, None);
                 v.record = i;
+                if i % 2 == 1 {
+                    v.key_id = None;
+                }
                 t.add(label, EntryKind::Note, &v, (None, None)).unwrap();
                 map.entry(label.clone()).or_default().push(i as u32);
             }
             prop_assert_eq!(t.len(), map.len());
             prop_assert_eq!(t.version_count(), labels.len());
+            let recount = t.refs_unordered().flat_map(|e| e.versions()).fold([0u32; 3], |[a, d, k], v| {
+                [a + 1, d + u32::from(v.device.is_some()), k + u32::from(v.key_id.is_some())]
+            });
+            prop_assert_eq!(t.index_row_counts(), recount);
+            let n = labels.len() as u32;
+            prop_assert_eq!(recount, [n, n, n.div_ceil(2)]);
             prop_assert!(t.keys().eq(map.keys().map(String::as_str)));
             for (label, records) in &map {
                 let e = t.entry(label).unwrap();
