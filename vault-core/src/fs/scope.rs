@@ -150,7 +150,7 @@ pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Res
     use rayon::prelude::*;
     let header = whole_header(vault);
     let entries = vault.entries();
-    let offset = |id| entries.version(id).map(|v| v.offset);
+    let offset = |id| entries.frame_of(id).map(|(_, offset)| offset);
     // Each table is laid out as (key, version id) pairs, the key holding
     // for now the entry's place; then keyed (a SHA-256 each) and sorted
     // on every core, by key and then offset (looked up only for equal
@@ -190,11 +190,11 @@ pub fn write_index(vault: &Vault, out: &mut impl std::io::Write) -> std::io::Res
         // A version not found (never: the ids are this table's) leaves a
         // row too few, which `index::write` refuses.
         keyed.into_iter().filter_map(move |k| {
-            let v = entries.version(k.id)?;
+            let (record, offset) = entries.frame_of(k.id)?;
             Some(Row {
                 key: k.key,
-                offset: v.offset,
-                number: (v.record + 1) as u32,
+                offset,
+                number: (record + 1) as u32,
             })
         })
     };

@@ -80,7 +80,16 @@ fn put_varint(out: &mut Vec<u8>, n: impl Into<u64>) {
 /// Reads what [`put_varint`] wrote at the start of `bytes`: the number
 /// and the bytes it took; `None` when they end first or the number does
 /// not fit.
+#[inline]
 fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    // Most are one byte: lengths of short texts, a version's number.
+    match bytes.first() {
+        Some(&b) if b < 0x80 => Some((u64::from(b), 1)),
+        _ => read_long_varint(bytes),
+    }
+}
+
+fn read_long_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut n = 0u64;
     for (i, &b) in bytes.iter().enumerate().take(10) {
         let low = u64::from(b & 0x7f);
@@ -97,11 +106,13 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// [`read_varint`] where the arena wrote it (then it is always whole).
+#[inline]
 fn get_varint(bytes: &[u8]) -> (u64, usize) {
     read_varint(bytes).unwrap_or((0, bytes.len()))
 }
 
 /// [`get_varint`] of a length.
+#[inline]
 fn get_len(bytes: &[u8]) -> (usize, usize) {
     let (n, taken) = get_varint(bytes);
     (usize::try_from(n).unwrap_or(usize::MAX), taken)
@@ -357,53 +368,6 @@ impl Attrs {
         out[0] = flags;
     }
 
-    /// True when `bytes` are attributes [`Attrs::encode`] could have
-    /// written (for a version id from outside the table).
-    fn well_formed(bytes: &[u8], label: &str) -> bool {
-        let Some(&flags) = bytes.first() else {
-            return false;
-        };
-        let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
-        for flag in Self::TEXTS {
-            if flags & flag != 0 {
-                let Some((len, taken)) = bytes.get(at..).and_then(read_varint) else {
-                    return false;
-                };
-                let start = at + taken;
-                let Ok(len) = usize::try_from(len) else {
-                    return false;
-                };
-                if len & 1 == 1 {
-                    // Cannot fail for what encode wrote; checked for ids
-                    // from outside.
-                    if label
-                        .len()
-                        .checked_sub(len >> 1)
-                        .and_then(|s| label.get(s..))
-                        .is_none()
-                    {
-                        return false;
-                    }
-                    at = start;
-                    continue;
-                }
-                let Some(end) = start.checked_add(len >> 1) else {
-                    return false;
-                };
-                match bytes.get(start..end).map(std::str::from_utf8) {
-                    Some(Ok(_)) => at = end,
-                    _ => return false,
-                }
-            }
-        }
-        let digest = if flags & Self::DIGEST_HEX != 0 {
-            DIGEST_BYTES
-        } else {
-            0
-        };
-        bytes.len() == at + digest
-    }
-
     fn deposit_id(bytes: &[u8]) -> Option<&[u8; 16]> {
         if bytes[0] & Self::DEPOSIT_ID == 0 {
             return None;
@@ -412,28 +376,39 @@ impl Attrs {
     }
 
     /// The texts present (device, key ID, also known as, user, digest).
-    fn texts<'a>(bytes: &'a [u8], label: &'a str) -> [Option<&'a str>; 5] {
-        let flags = bytes[0];
-        let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
+    /// The texts present (device, key ID, also known as, user, digest), of
+    /// an entry labelled `label`. Only a text that ends the label is
+    /// checked as UTF-8 against it, not the whole label.
+    fn texts<'a>(bytes: &'a [u8], label: &'a [u8]) -> [Option<&'a str>; 5] {
         let mut texts = [None; 5];
+        // Slices are checked: an id from outside may name bytes `encode`
+        // did not write ([`Entries::version`]); then a text reads as none.
+        let Some(&flags) = bytes.first() else {
+            return texts;
+        };
+        let mut at = if flags & Self::DEPOSIT_ID != 0 { 17 } else { 1 };
         for (slot, flag) in texts.iter_mut().zip(Self::TEXTS) {
-            if flags & flag != 0 {
-                let (len, taken) = get_len(&bytes[at..]);
-                let start = at + taken;
-                if len & 1 == 1 {
-                    at = start;
-                    *slot = label.get(label.len() - (len >> 1)..);
-                    continue;
-                }
-                at = start + (len >> 1);
-                // Written from a &str by `encode`.
-                *slot = std::str::from_utf8(&bytes[start..at]).ok();
+            if flags & flag == 0 {
+                continue;
             }
+            let Some((n, taken)) = bytes.get(at..).and_then(read_varint) else {
+                break;
+            };
+            let (len, start) = (usize::try_from(n >> 1).unwrap_or(usize::MAX), at + taken);
+            // The low bit: the text is the label's last `len` bytes.
+            let text = if n & 1 == 1 {
+                at = start;
+                label.len().checked_sub(len).and_then(|s| label.get(s..))
+            } else {
+                at = start.saturating_add(len);
+                bytes.get(start..at)
+            };
+            *slot = text.and_then(|t| std::str::from_utf8(t).ok());
         }
         texts
     }
 
-    fn digest(bytes: &[u8], label: &str) -> Option<String> {
+    fn digest(bytes: &[u8], label: &[u8]) -> Option<String> {
         if bytes[0] & Self::DIGEST_HEX != 0 {
             let packed = &bytes[bytes.len() - DIGEST_BYTES..];
             return Some(packed.iter().map(|b| format!("{b:02x}")).collect());
@@ -848,12 +823,19 @@ impl Entries {
     /// The version with this id.
     pub fn version(&self, id: VersionId) -> Option<VersionRef<'_>> {
         let v = Ver::decode(self.arena.try_get(id.0)?)?;
-        let label = (v.row < self.rows.len as u32).then(|| self.label_of(v.row))?;
-        Attrs::well_formed(v.attrs, label).then(|| self.version_ref(id, &v))
+        (v.row < self.rows.len as u32).then(|| self.version_ref(id, &v))
+    }
+
+    /// The record number − 1 and frame offset of the version with this id
+    /// (an id of this table; see [`Entries::version`]): what an index row
+    /// needs, without reading the version's attributes.
+    pub fn frame_of(&self, id: VersionId) -> Option<(usize, u64)> {
+        let v = Ver::decode(self.arena.try_get(id.0)?)?;
+        Some((v.record as usize, v.offset))
     }
 
     fn version_ref<'t>(&'t self, id: VersionId, v: &VerFields<'t>) -> VersionRef<'t> {
-        let texts = Attrs::texts(v.attrs, self.label_of(v.row));
+        let texts = Attrs::texts(v.attrs, self.label_bytes(v.row));
         VersionRef {
             id,
             version: v.version,
@@ -910,7 +892,8 @@ impl<'a> EntryRef<'a> {
         self.table.rows.get(self.row as usize)
     }
     fn current_texts(&self) -> [Option<&'a str>; 5] {
-        Attrs::texts(self.table.ver_of_row(self.row).attrs, self.label())
+        let label = self.table.label_bytes(self.row);
+        Attrs::texts(self.table.ver_of_row(self.row).attrs, label)
     }
     /// Its place in the table.
     pub fn id(&self) -> EntryId {
@@ -1006,7 +989,7 @@ impl<'a> EntryRef<'a> {
         let mut at = self.table.arena.after(row.label);
         while at != NONE {
             let v = self.table.ver(at);
-            versions.push(Self::version(&v, self.label()));
+            versions.push(Self::version(&v, self.table.label_bytes(self.row)));
             at = v.next;
         }
         Entry {
@@ -1018,7 +1001,7 @@ impl<'a> EntryRef<'a> {
             exposed_at: self.table.exposed_at(self.row),
         }
     }
-    fn version(v: &VerFields, label: &str) -> EntryVersion {
+    fn version(v: &VerFields, label: &[u8]) -> EntryVersion {
         let bytes = v.attrs;
         let [device, key_id, aka, user, _] =
             Attrs::texts(bytes, label).map(|t| t.map(str::to_owned));
@@ -1444,6 +1427,7 @@ mod tests {
                 prop_assert_eq!(e.current_device(), Some(label.as_str()));
                 for v in e.versions() {
                     prop_assert_eq!(t.version(v.id), Some(v));
+                    prop_assert_eq!(t.frame_of(v.id), Some((v.record, v.offset)));
                 }
                 let owned = e.to_entry();
                 prop_assert_eq!(owned.versions.iter().map(|v| v.record as u32).collect::<Vec<_>>(), records.clone());
