@@ -1167,6 +1167,18 @@ mod tests {
             .chunks
             .iter()
             .all(|c| c.len() <= ARENA_CHUNK || c.len() == big.len() + 3));
+        // Chunks are filled, not left mostly empty (memory is the budget):
+        // all but the big one and the last hold more than half a chunk.
+        let full = arena
+            .chunks
+            .iter()
+            .filter(|c| c.len() > ARENA_CHUNK / 2)
+            .count();
+        assert!(
+            full + 2 >= arena.chunks.len(),
+            "{} chunks, {full} over half full",
+            arena.chunks.len()
+        );
     }
 
     proptest! {
