@@ -583,6 +583,27 @@ mod tests {
         ]
     }
 
+    /// A new vault (its first index written by a whole read), then `ops`.
+    fn vault_after(dir: &Path, ops: &[Op]) -> PathBuf {
+        let path = new_vault(dir, "p");
+        load(&path).unwrap();
+        for op in ops {
+            match op {
+                Op::Deposit(l, d, k) => deposit_with(
+                    &path,
+                    LABELS[*l],
+                    d.map(|d| DEVICES[d]),
+                    k.map(|k| KEY_IDS[k]),
+                ),
+                Op::Verified => verified(&path),
+                Op::WholeRead => {
+                    load(&path).unwrap();
+                }
+            }
+        }
+        path
+    }
+
     /// The labels `lookup` selects (several allowed), or why none.
     fn selected(v: &Vault, lookup: &Lookup) -> Result<Vec<String>, crate::vault::SelectError> {
         v.select(&[], Some(lookup), crate::vault::Several::All)
@@ -593,20 +614,7 @@ mod tests {
         #[test]
         fn reads_through_the_index_agree_with_a_whole_replay(ops in proptest::collection::vec(op(), 0..24)) {
             let dir = tempfile::tempdir().unwrap();
-            let path = new_vault(dir.path(), "p");
-            load(&path).unwrap(); // writes the first index
-            for op in &ops {
-                match op {
-                    Op::Deposit(l, d, k) => deposit_with(
-                        &path,
-                        LABELS[*l],
-                        d.map(|d| DEVICES[d]),
-                        k.map(|k| KEY_IDS[k]),
-                    ),
-                    Op::Verified => verified(&path),
-                    Op::WholeRead => { load(&path).unwrap(); }
-                }
-            }
+            let path = vault_after(dir.path(), &ops);
             let whole = Vault::replay(&log::parse(&fs::read(&path).unwrap()).unwrap()).unwrap();
             for label in LABELS {
                 let part = through_index(&path, &Scope::Entries(vec![label.into()]));
@@ -662,20 +670,7 @@ mod tests {
             swaps in proptest::collection::vec((any::<proptest::sample::Index>(), any::<proptest::sample::Index>()), 4),
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let path = new_vault(dir.path(), "p");
-            load(&path).unwrap();
-            for op in &ops {
-                match op {
-                    Op::Deposit(l, d, k) => deposit_with(
-                        &path,
-                        LABELS[*l],
-                        d.map(|d| DEVICES[d]),
-                        k.map(|k| KEY_IDS[k]),
-                    ),
-                    Op::Verified => verified(&path),
-                    Op::WholeRead => { load(&path).unwrap(); }
-                }
-            }
+            let path = vault_after(dir.path(), &ops);
             let stale = fs::read(index_path(&path)).unwrap();
             let vault = load(&path).unwrap().vault;
             let good = index_bytes(&vault);
