@@ -725,8 +725,15 @@ fn whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry() {
         );
     }
     let [small, large] = &peaks[..] else {
-        return; // no /usr/bin/time: nothing measured
+        unreachable!("two sizes were run");
     };
+    if small.is_empty() || large.is_empty() {
+        let why = "no /usr/bin/time: the growth an entry is not measured";
+        return crate::util::skip(
+            "whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry",
+            why,
+        );
+    }
     for ((name, at_small), (_, at_large)) in small.iter().zip(large) {
         let added = (sizes[1] - sizes[0]) as f64;
         let per_entry = (at_large - at_small).max(0.0) * 1_048_576.0 / added;
@@ -744,12 +751,14 @@ fn whole_vault_commands_grow_by_a_few_hundred_bytes_an_entry() {
 /// What `import` may take at 1,000,000 rows, held here by extrapolation
 /// from 5k and 50k: the budget every command keeps to. Rows are read twice
 /// from where the file lies (docs/HARDENING.md, "Budgets"): what stays is
-/// the vault's entry table (≈120 bytes an entry: an import keeps digests)
-/// and the plan (24 bytes a row), not the file: ≈170 MiB at 1M. Issue 14's
-/// 128 MiB is not met for an import. It was ≈1.8 KiB a
-/// row (1,840 MiB at 1M) before the rows were streamed, then ≈330 bytes
-/// (316 MiB) while the file's text was held.
-const MILLION_IMPORT_MIB: f64 = 256.0;
+/// the vault's entry table, without the new versions' names and digests,
+/// and the plan's rows not yet deposited, not the file. `bench/run.sh`
+/// measures 108 MiB at 1M (issue 14's 128 MiB); extrapolated from these
+/// sizes, where the hash tables are a larger share, it is 145–150 MiB. The
+/// guard fails a return to the table before (212 MiB at 1M, 208
+/// extrapolated). It was ≈1.8 KiB a row (1,840 MiB at 1M) before the rows
+/// were streamed, then ≈330 bytes (316 MiB) while the file's text was held.
+const MILLION_IMPORT_MIB: f64 = 180.0;
 
 /// A FileVault export of `n` rows, as `bench/gen.py` writes them.
 fn filevault_csv(n: usize) -> String {
@@ -803,7 +812,8 @@ fn import_grows_by_a_few_hundred_bytes_a_row() {
         peaks.push(r.peak_mib);
     }
     let [Some(small), Some(large)] = peaks[..] else {
-        return; // no /usr/bin/time: nothing measured
+        let why = "no /usr/bin/time: the growth a row is not measured";
+        return crate::util::skip("import_grows_by_a_few_hundred_bytes_a_row", why);
     };
     let added = (sizes[1] - sizes[0]) as f64;
     let per_row = (large - small).max(0.0) * 1_048_576.0 / added;

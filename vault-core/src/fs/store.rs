@@ -250,6 +250,14 @@ fn write_index(
     written.is_ok()
 }
 
+/// Replaces the index beside `path` with one made from `vault`, its last
+/// use: its lookup tables are let go of first, so that they and the
+/// index's sort do not peak together.
+fn rewrite_index(path: &Path, mut vault: Vault) {
+    vault.shed_lookups();
+    write_index(path, |out| scope::write_index(&vault, out));
+}
+
 /// Reads the whole vault under a shared lock.
 pub fn load(path: &Path) -> Result<Loaded, StoreError> {
     load_scope(path, &Scope::Whole)
@@ -533,7 +541,7 @@ pub fn append_many<E>(
         };
         if !frames.is_empty() {
             write_at_end(path, file, good_len, &frames)?;
-            write_index(path, |out| scope::write_index(&vault, out));
+            rewrite_index(path, vault);
         }
         Ok(Ok(frames.len()))
     })
@@ -578,7 +586,7 @@ pub fn append_streamed<E>(
                 .seek(SeekFrom::Start(0))
                 .map_err(|e| StoreError::io(path, e))?;
             copy_at_end(path, file, good_len, frames)?;
-            write_index(path, |out| scope::write_index(&vault, out));
+            rewrite_index(path, vault);
         }
         Ok(Ok(len))
     })

@@ -1042,16 +1042,71 @@ struct Planned {
     group: u32,
 }
 
+/// A plan's rows in deposit order, in chunks (of [`Queue::CHUNK`] rows)
+/// that [`Plan::deposit`] lets go of once it has passed them: what the
+/// plan holds shrinks as the entry table grows, so the two never peak
+/// together.
+struct Queue {
+    chunks: Vec<Vec<Planned>>,
+    /// Rows a chunk.
+    chunk: usize,
+    /// Rows pushed (those let go of included).
+    len: usize,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self::with_chunks_of(Self::CHUNK)
+    }
+}
+
+impl Queue {
+    /// Rows a chunk: 1.5 MiB.
+    const CHUNK: usize = 1 << 16;
+
+    fn with_chunks_of(chunk: usize) -> Self {
+        Self {
+            chunks: Vec::new(),
+            chunk,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, row: Planned) {
+        if self.len.is_multiple_of(self.chunk) {
+            self.chunks.push(Vec::with_capacity(self.chunk));
+        }
+        self.chunks[self.len / self.chunk].push(row);
+        self.len += 1;
+    }
+
+    /// The `i`-th row, which must not have been let go of.
+    fn get(&self, i: usize) -> Planned {
+        self.chunks[i / self.chunk][i % self.chunk]
+    }
+
+    /// Lets go of every chunk wholly before row `i`.
+    fn release_before(&mut self, i: usize) {
+        for chunk in &mut self.chunks[..i / self.chunk] {
+            *chunk = Vec::new();
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Planned> + '_ {
+        self.chunks.iter().flatten()
+    }
+}
+
 /// An export read for [`Plan::deposit`]: where its text is (a file is not
 /// held) and, for each row to deposit, where it starts, in deposit order.
 /// Rows are read again, one at a time, as they are deposited: a row costs
-/// 24 bytes here, whatever the file holds.
+/// 24 bytes here, whatever the file holds, until it is deposited.
 pub struct Plan {
     again: Again,
     checker: Checker,
     /// In deposit order: round 0 (every identity's first version, by first
     /// row), then round 1, …
-    rows: Vec<Planned>,
+    rows: Queue,
     /// Where each round ends in `rows`.
     round_ends: Vec<usize>,
     /// Identities (rows of round 0).
@@ -1168,7 +1223,7 @@ fn plan_at_most(
     // Each row's identity by number: a row of round 0 is its own, a later
     // one is found among round 0's first offsets.
     let groups = slots.partition_point(|s| s.a == 0);
-    let mut rows = Vec::with_capacity(slots.len());
+    let mut rows = Queue::default();
     let mut round_ends = Vec::new();
     for (i, s) in slots.iter().enumerate() {
         if i > 0 && slots[i - 1].a != s.a {
@@ -1186,8 +1241,8 @@ fn plan_at_most(
             group: group as u32,
         });
     }
-    if !rows.is_empty() {
-        round_ends.push(rows.len());
+    if rows.len > 0 {
+        round_ends.push(rows.len);
     }
     drop(slots);
     Ok(Plan {
@@ -1238,12 +1293,12 @@ impl Again {
 impl Plan {
     /// Rows to deposit.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len
     }
 
     /// Whether no row is to be deposited.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len == 0
     }
 
     /// The row of `planned`, read again and checked as when it was
@@ -1260,18 +1315,6 @@ impl Plan {
             .map(|(c, _)| c.row)
             .map_err(|_| changed)
     }
-
-    /// The rows in deposit order, in rounds (round n holds the n-th version
-    /// of every identity).
-    fn rounds<'a>(
-        rows: &'a [Planned],
-        round_ends: &'a [usize],
-    ) -> impl Iterator<Item = &'a [Planned]> {
-        let starts = std::iter::once(0).chain(round_ends.iter().copied());
-        starts
-            .zip(round_ends)
-            .map(|(start, &end)| &rows[start..end])
-    }
 }
 
 #[cfg(test)]
@@ -1279,7 +1322,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A new vault with the rows of a LAPS export imported, every row taken.
+    /// A new vault with the rows of a LAPS export imported, every row
+    /// taken, as a reader of the file sees it.
     fn laps_imported(text: &str) -> Vault {
         let (rows, errors) = read_str(text, &Format::Laps).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
@@ -1287,9 +1331,9 @@ mod tests {
             .with_kdf(crate::passphrase::KdfParams::FLOOR);
         let bytes = crate::vault::create(&spec, &[None, None]).unwrap().bytes;
         let mut vault = Vault::replay(&crate::log::parse(&bytes).unwrap()).unwrap();
-        let (_, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
+        let (appended, _, errors) = deposit(&mut vault, rows, "t", 1, || {});
         assert!(errors.is_empty(), "{errors:?}");
-        vault
+        Vault::replay(&crate::log::parse(&[bytes, appended].concat()).unwrap()).unwrap()
     }
 
     fn read_str(text: &str, format: &Format) -> Result<(Vec<Row>, Vec<RowError>), ImportError> {
@@ -1401,6 +1445,11 @@ mod tests {
             &Options::default(),
         )
         .map(|mut p| {
+            // Chunks of two rows, so that letting go of passed chunks is
+            // exercised with every round and part.
+            let mut rows = Queue::with_chunks_of(2);
+            p.rows.iter().for_each(|r| rows.push(*r));
+            p.rows = rows;
             let mut bytes = Vec::new();
             let (outcome, errors) = p.deposit(&mut vault(), "t", 7, &mut bytes, || {}).unwrap();
             let mut all = p.errors.clone();
@@ -1488,6 +1537,95 @@ mod tests {
         let base = [&base[..], &old.0].concat();
         let (old, new) = both_ways(&base, &text, &Format::Laps);
         same_records(&base, &old.unwrap(), &new.unwrap());
+    }
+
+    #[test]
+    fn a_queue_lets_go_of_passed_chunks_and_keeps_the_rest() {
+        let mut q = Queue::with_chunks_of(4);
+        for i in 0..10u32 {
+            q.push(Planned {
+                at: u64::from(i),
+                fingerprint: 0,
+                line: i + 2,
+                group: i,
+            });
+        }
+        q.release_before(9);
+        // Rows 0..8 fill two chunks, let go of; row 8's chunk is kept.
+        let held: Vec<usize> = q.chunks.iter().map(Vec::capacity).collect();
+        assert_eq!(held, [0, 0, 4]);
+        assert_eq!((q.get(8).group, q.get(9).group, q.len), (8, 9, 10));
+    }
+
+    #[test]
+    fn an_import_table_keeps_no_names_but_its_records_do() {
+        // Names are shown and searched, not indexed: the table an import
+        // reads again only to write the index need not hold them.
+        let base = empty_vault();
+        let mut vault = Vault::replay(&crate::log::parse(&base).unwrap()).unwrap();
+        let mut p = plan(
+            Zeroizing::new(TWO_MACS.as_bytes().to_vec()),
+            &Format::FileVault,
+            &Options::default(),
+        )
+        .unwrap();
+        let mut appended = Vec::new();
+        p.deposit(&mut vault, "t", 7, &mut appended, || {}).unwrap();
+        let held = vault.entries().get("filevault-C02A").unwrap();
+        assert_eq!(held.current().also_known_as, None);
+        assert_eq!(held.current().device.as_deref(), Some("C02A"));
+        let file = [base, appended].concat();
+        let read = Vault::replay(&crate::log::parse(&file).unwrap()).unwrap();
+        let e = read.entries().get("filevault-C02A").unwrap();
+        assert_eq!(e.current().also_known_as.as_deref(), Some("mac-a"));
+        // What the table held is what the index needs: the same index.
+        let index = |v: &Vault| {
+            let mut out = Vec::new();
+            crate::fs::scope::write_index(v, &mut out).unwrap();
+            out
+        };
+        assert_eq!(index(&vault), index(&read));
+    }
+
+    #[test]
+    fn an_import_keeps_a_digest_only_while_a_later_row_may_repeat_it() {
+        // PC1's second row repeats its first password: unchanged, found
+        // through the first version's digest, which the table must keep.
+        let text = laps_csv(&[
+            (1, 0, 1, false),
+            (1, 4, 3, false),
+            (1, 0, 2, false),
+            (2, 3, 1, false),
+        ]);
+        for streamed in [false, true] {
+            let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+            let outcome = if streamed {
+                let mut p = plan(
+                    Zeroizing::new(text.clone().into_bytes()),
+                    &Format::Laps,
+                    &Options::default(),
+                )
+                .unwrap();
+                p.deposit(&mut vault, "t", 7, &mut Vec::new(), || {})
+                    .unwrap()
+                    .0
+            } else {
+                let rows = read_str(&text, &Format::Laps).unwrap().0;
+                deposit(&mut vault, rows, "t", 7, || {}).1
+            };
+            assert_eq!(
+                (outcome.added, outcome.updated, outcome.unchanged),
+                (2, 1, 1)
+            );
+            let digests = |label: &str| -> Vec<bool> {
+                let e = vault.entries().get(label).unwrap();
+                e.versions.iter().map(|v| v.digest.is_some()).collect()
+            };
+            // PC1 by time: password 0 (kept: PC1 has later rows), 0 again
+            // (unchanged), then 4 (the last: not kept); PC2 has one row.
+            assert_eq!(digests("laps-PC1"), [true, false], "streamed: {streamed}");
+            assert_eq!(digests("laps-PC2"), [false], "streamed: {streamed}");
+        }
     }
 
     proptest! {

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use super::*;
+use crate::vault::entries::Keep;
 
 /// What an import did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -48,9 +49,10 @@ pub fn deposit(
     // a run goes in round n. A history row is left out when its entry was
     // in the vault before this import. No per-label map: at a million rows
     // that would cost more than the rows.
-    let mut rounds: Vec<Vec<(Row, bool)>> = Vec::new();
+    let mut rounds: Vec<Vec<Queued>> = Vec::new();
     let mut run: Option<(String, usize, bool)> = None;
-    for row in rows {
+    let mut rows = rows.into_iter().peekable();
+    while let Some(row) = rows.next() {
         let (round, held_before) = match &run {
             Some((label, n, held)) if *label == row.label => (n + 1, *held),
             _ => (0, vault.entries().contains_key(&row.label)),
@@ -59,7 +61,12 @@ pub fn deposit(
         if rounds.len() <= round {
             rounds.push(Vec::new());
         }
-        rounds[round].push((row, held_before));
+        let followed = rows.peek().is_some_and(|next| next.label == row.label);
+        rounds[round].push(Queued {
+            row,
+            held_before,
+            followed,
+        });
     }
     let mut sealer = match Sealer::new(vault, actor, time) {
         Ok(s) => s,
@@ -67,8 +74,8 @@ pub fn deposit(
             let errors = rounds
                 .into_iter()
                 .flatten()
-                .map(|(row, _)| RowError {
-                    line: row.line,
+                .map(|q| RowError {
+                    line: q.row.line,
                     problem: problem.clone(),
                 })
                 .collect();
@@ -92,6 +99,17 @@ pub fn deposit(
         written.expect("writing to memory does not fail");
     }
     (bytes, outcome, errors)
+}
+
+/// A checked row on its way to be sealed.
+struct Queued {
+    row: Row,
+    /// Whether its entry was in the vault before this import.
+    held_before: bool,
+    /// Whether a later row of its identity follows in this import: only
+    /// then is its import digest kept in the entry table, to be compared
+    /// with that row's (every digest is in its record either way).
+    followed: bool,
 }
 
 /// One HPKE encapsulation for the whole import (FORMAT.md §7.8): each
@@ -120,13 +138,12 @@ impl<'a> Sealer<'a> {
         })
     }
 
-    /// Checks, seals (in parallel) and pushes rows of distinct labels, each
-    /// with whether its entry was in the vault before this import, handing
-    /// each frame to `emit` in order.
+    /// Checks, seals (in parallel) and pushes rows of distinct labels,
+    /// handing each frame to `emit` in order.
     fn seal(
         &mut self,
         vault: &mut Vault,
-        rows: Vec<(Row, bool)>,
+        rows: Vec<Queued>,
         outcome: &mut Outcome,
         errors: &mut Vec<RowError>,
         progress: &(impl Fn() + Sync),
@@ -134,7 +151,12 @@ impl<'a> Sealer<'a> {
     ) -> std::io::Result<()> {
         use rayon::prelude::*;
         let mut prepared = Vec::with_capacity(rows.len());
-        for (row, held_before) in rows {
+        for Queued {
+            row,
+            held_before,
+            followed,
+        } in rows
+        {
             // `read` keeps each secret in its canonical form, so
             // "abcd-…" and "ABCD-…" give one digest.
             let digest = row
@@ -168,7 +190,7 @@ impl<'a> Sealer<'a> {
             };
             // `read` validated the secret and kept its canonical form.
             match vault.prepare_canonical(&row.label, row.kind, row.secret, &meta) {
-                Ok(p) => prepared.push((row.line, existing.is_none(), p)),
+                Ok(p) => prepared.push((row.line, existing.is_none(), followed, p)),
                 Err(e) => errors.push(RowError {
                     line: row.line,
                     problem: RowProblem::Refused(e.to_string()),
@@ -183,14 +205,26 @@ impl<'a> Sealer<'a> {
         let sealed: Vec<_> = prepared
             .into_par_iter()
             .zip(ids)
-            .map(|((line, is_new, p), id)| {
+            .map(|((line, is_new, followed, p), id)| {
                 let record = p.seal_in(batch, fingerprint, id);
                 progress();
-                (line, is_new, record)
+                (line, is_new, followed, record)
             })
             .collect();
-        for (line, is_new, record) in sealed {
+        for (line, is_new, followed, record) in sealed {
+            // The table is read again only to compare a later row's
+            // digest and to write the index: no names (the records hold
+            // them), and a digest only while a later row may repeat it.
+            let before = vault.keep(Keep {
+                digests: false,
+                names: false,
+            });
+            vault.keep(Keep {
+                digests: before.digests && followed,
+                names: false,
+            });
             let pushed = vault.push(record).map_err(|e| e.to_string());
+            vault.keep(before);
             match pushed {
                 Ok(frame) => emit(&frame)?,
                 Err(why) => {
@@ -225,7 +259,8 @@ impl Plan {
     /// [`read`] returns — the same records in the same order, the same
     /// outcome and refusals — writing each frame to `out` as it is made.
     /// Each row is read again from the export: holds at most [`PART`] rows
-    /// and their records at a time, one bit an identity, and the plan.
+    /// and their records at a time, one bit an identity, and the plan's
+    /// rows not yet deposited (a plan deposits once).
     /// Fails when `out` does, or when the export no longer holds a planned
     /// row (it changed since it was planned): then nothing written to
     /// `out` may be kept.
@@ -239,10 +274,12 @@ impl Plan {
     ) -> Result<(Outcome, Vec<RowError>), DepositError> {
         let mut outcome = Outcome::default();
         let mut errors = Vec::new();
+        // A plan deposits once: its rows are let go of as they are.
+        let mut queue = std::mem::take(&mut self.rows);
         let mut sealer = match Sealer::new(vault, actor, time) {
             Ok(s) => s,
             Err(problem) => {
-                errors.extend(self.rows.iter().map(|p| RowError {
+                errors.extend(queue.iter().map(|p| RowError {
                     line: u64::from(p.line),
                     problem: problem.clone(),
                 }));
@@ -254,13 +291,21 @@ impl Plan {
         let mut held_before: Vec<bool> = Vec::with_capacity(self.groups);
         // Room in the entry table for every row, so that it does not
         // rehash as the rows come (at most as much as a replay reserves).
-        vault.reserve_entries(self.rows.len().min(1 << 20));
+        vault.reserve_entries(queue.len.min(1 << 20));
         let mut emit = |frame: &[u8]| out.write_all(frame);
-        for (round, rows_of_round) in Plan::rounds(&self.rows, &self.round_ends).enumerate() {
-            for part in rows_of_round.chunks(PART) {
-                let mut rows: Vec<(Row, bool)> = Vec::with_capacity(part.len());
-                for planned in part {
-                    let row = Plan::row(&mut self.again, &self.checker, planned)
+        let mut start = 0;
+        for (round, &end) in self.round_ends.iter().enumerate() {
+            // The next round's rows, whose identities are in the order of
+            // this round's (both by first row): whether an identity has a
+            // later row is found walking both.
+            let next_end = self.round_ends.get(round + 1).copied().unwrap_or(end);
+            let mut next = end;
+            let mut at = start;
+            while at < end {
+                let part_end = end.min(at + PART);
+                let mut rows: Vec<Queued> = Vec::with_capacity(part_end - at);
+                for planned in (at..part_end).map(|i| queue.get(i)) {
+                    let row = Plan::row(&mut self.again, &self.checker, &planned)
                         .map_err(DepositError::Read)?;
                     let held = if round == 0 {
                         let held = vault.entries().contains_key(&row.label);
@@ -269,12 +314,22 @@ impl Plan {
                     } else {
                         held_before[planned.group as usize]
                     };
-                    rows.push((row, held));
+                    while next < next_end && queue.get(next).group < planned.group {
+                        next += 1;
+                    }
+                    rows.push(Queued {
+                        row,
+                        held_before: held,
+                        followed: next < next_end && queue.get(next).group == planned.group,
+                    });
                 }
                 sealer
                     .seal(vault, rows, &mut outcome, &mut errors, &progress, &mut emit)
                     .map_err(DepositError::Write)?;
+                queue.release_before(part_end);
+                at = part_end;
             }
+            start = end;
         }
         Ok((outcome, errors))
     }

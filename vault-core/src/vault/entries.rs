@@ -332,8 +332,8 @@ impl Attrs {
     const TEXTS: [u8; 5] = [8, 16, 32, 64, 128];
 
     /// Encodes `v`'s attributes into `out` (emptied first), its import
-    /// digest only when `digests`.
-    fn encode(v: &NewVersion, label: &str, digests: bool, out: &mut Vec<u8>) {
+    /// digest and names only as `keep` says.
+    fn encode<'a>(v: &NewVersion<'a>, label: &str, keep: Keep, out: &mut Vec<u8>) {
         let mut flags = 0u8;
         out.clear();
         out.push(0);
@@ -344,13 +344,20 @@ impl Attrs {
         if v.rotation {
             flags |= Self::ROTATION;
         }
-        let digest = v.digest.filter(|_| digests);
+        let digest = v.digest.filter(|_| keep.digests);
         let packed = digest.and_then(hex_digest);
         let digest_text = match &packed {
             Some(_) => None,
             None => digest,
         };
-        let texts = [v.device, v.key_id, v.also_known_as, v.user, digest_text];
+        let names = |t: Option<&'a str>| t.filter(|_| keep.names);
+        let texts = [
+            v.device,
+            v.key_id,
+            names(v.also_known_as),
+            names(v.user),
+            digest_text,
+        ];
         for (flag, text) in Self::TEXTS.into_iter().zip(texts) {
             if let Some(t) = text {
                 flags |= flag;
@@ -499,6 +506,26 @@ pub(super) enum AddError {
     Full,
 }
 
+/// What a table keeps of the versions added to it: everything, unless a
+/// pass that never reads some attributes says otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Keep {
+    /// Import digests: only an import compares them (with a later row's).
+    pub digests: bool,
+    /// Also-known-as and user names: shown and searched, but not indexed
+    /// (FORMAT.md §12), so an import, whose table is read again only to
+    /// write the index, need not keep its new versions' names.
+    pub names: bool,
+}
+
+impl Keep {
+    /// Every attribute.
+    pub const ALL: Keep = Keep {
+        digests: true,
+        names: true,
+    };
+}
+
 /// Every entry's public state (see the module's documentation).
 #[derive(Clone)]
 pub struct Entries {
@@ -519,9 +546,11 @@ pub struct Entries {
     /// Where [`Attrs::encode`] and [`Ver::encode`] write a version before
     /// the arena holds it (two buffers, not two a version).
     scratch: (Vec<u8>, Vec<u8>),
-    /// Whether versions keep their import digests (only an import reads
-    /// them: [`Entries::drop_digests`]).
-    digests: bool,
+    /// What versions keep of their attributes ([`Entries::keep`]).
+    keep: Keep,
+    /// Whether the hash tables were let go of ([`Entries::shed_lookups`]):
+    /// then lookups scan.
+    shed: bool,
 }
 
 impl std::fmt::Debug for Entries {
@@ -546,7 +575,8 @@ impl Default for Entries {
             hasher: RandomState::new(),
             sorted: OnceLock::new(),
             scratch: Default::default(),
-            digests: true,
+            keep: Keep::ALL,
+            shed: false,
         }
     }
 }
@@ -623,6 +653,13 @@ impl Entries {
     }
 
     fn deposit_with_id_hashed(&self, id: &[u8; 16], hash: u64) -> Option<usize> {
+        if self.shed {
+            return self
+                .refs_unordered()
+                .flat_map(|e| e.versions())
+                .find(|v| self.deposit_id_of(v.id.0) == Some(id))
+                .map(|v| v.record + 1);
+        }
         self.by_deposit_id
             .find(hash, |&v| self.deposit_id_of(v) == Some(id))
             .map(|&v| self.ver(v).record as usize + 1)
@@ -646,7 +683,12 @@ impl Entries {
     /// is `None`): 17 bytes a version fewer, for reads that never compare
     /// digests (every one but an import's).
     pub(crate) fn drop_digests(&mut self) {
-        self.digests = false;
+        self.keep.digests = false;
+    }
+
+    /// What the versions added from now on keep; returns what they did.
+    pub(crate) fn keep(&mut self, keep: Keep) -> Keep {
+        std::mem::replace(&mut self.keep, keep)
     }
 
     fn find(&self, label: &str) -> Option<u32> {
@@ -654,9 +696,22 @@ impl Entries {
     }
 
     fn find_hashed(&self, label: &str, hash: u64) -> Option<u32> {
-        self.by_label
-            .find(hash, |&row| self.label_bytes(row) == label.as_bytes())
-            .copied()
+        let is_it = |row: u32| self.label_bytes(row) == label.as_bytes();
+        if self.shed {
+            return (0..self.rows.len as u32).find(|&row| is_it(row));
+        }
+        self.by_label.find(hash, |&row| is_it(row)).copied()
+    }
+
+    /// Lets go of the hash tables that find an entry by its label and a
+    /// version by its deposit id (≈10 MiB each at a million entries), for
+    /// a table's last pass: an append writing the index, which reads every
+    /// entry in turn. Lookups still answer, and adding still checks, by
+    /// scanning every entry: slow, never wrong.
+    pub(crate) fn shed_lookups(&mut self) {
+        self.by_label = HashTable::new();
+        self.by_deposit_id = HashTable::new();
+        self.shed = true;
     }
 
     fn label_bytes(&self, row: u32) -> &[u8] {
@@ -667,6 +722,9 @@ impl Entries {
     /// replay does not rehash them as it grows (the caller's estimate, from
     /// the file's size).
     pub(super) fn reserve(&mut self, entries: usize) {
+        if self.shed {
+            return;
+        }
         let (rows, arena, hasher) = (&self.rows, &self.arena, &self.hasher);
         self.by_label.reserve(entries, |&r| {
             hasher.hash_one(arena.get(rows.get(r as usize).label))
@@ -746,7 +804,7 @@ impl Entries {
             return Err(AddError::CopiedDeposit(earlier));
         }
         let (mut attrs, mut item) = std::mem::take(&mut self.scratch);
-        Attrs::encode(v, label, self.digests, &mut attrs);
+        Attrs::encode(v, label, self.keep, &mut attrs);
         Ver::encode(v, row.unwrap_or(self.rows.len as u32), &attrs, &mut item);
         // A new entry's label and first version go side by side.
         let pushed = match row {
@@ -773,7 +831,7 @@ impl Entries {
         {
             *n += usize::from(counted);
         }
-        if let Some((_, hash)) = id_hash {
+        if let Some((_, hash)) = id_hash.filter(|_| !self.shed) {
             let (table, arena, hasher) = (&mut self.by_deposit_id, &self.arena, &self.hasher);
             table.insert_unique(hash, new, |&x| hash_deposit_id(arena, hasher, x));
         }
@@ -802,9 +860,11 @@ impl Entries {
         // slice hash apart).
         let (table, rows, arena, hasher) =
             (&mut self.by_label, &self.rows, &self.arena, &self.hasher);
-        table.insert_unique(hash, row, |&r| {
-            hasher.hash_one(arena.get(rows.get(r as usize).label))
-        });
+        if !self.shed {
+            table.insert_unique(hash, row, |&r| {
+                hasher.hash_one(arena.get(rows.get(r as usize).label))
+            });
+        }
         self.sorted = OnceLock::new();
         row
     }
@@ -1109,6 +1169,75 @@ mod tests {
     }
 
     #[test]
+    fn a_table_that_shed_its_lookups_answers_the_same() {
+        let mut t = Entries::default();
+        let labels = ["mac", "pc", "é"];
+        for (i, label) in labels.iter().enumerate() {
+            for n in 1..=3u32 {
+                let id = (i as u8) * 10 + n as u8;
+                t.add(
+                    label,
+                    EntryKind::Password,
+                    &version(n, None, None, Some(id)),
+                    (None, None),
+                )
+                .unwrap();
+            }
+        }
+        let answers = |t: &Entries| {
+            let found: Vec<_> = labels.iter().map(|l| t.get(l)).collect();
+            let ids: Vec<_> = (0..40).map(|b| t.deposit_with_id(&[b; 16])).collect();
+            (
+                found,
+                ids,
+                t.get("none"),
+                t.keys().map(str::to_owned).collect::<Vec<_>>(),
+            )
+        };
+        let before = answers(&t);
+        t.shed_lookups();
+        assert!(t.by_label.is_empty() && t.by_deposit_id.is_empty());
+        assert_eq!(answers(&t), before);
+        // Adding still finds the entry, numbers the version and refuses a
+        // deposit id seen before.
+        assert_eq!(
+            t.add(
+                "pc",
+                EntryKind::Password,
+                &version(4, None, None, Some(2)),
+                (None, None)
+            ),
+            Err(AddError::CopiedDeposit(3))
+        );
+        assert_eq!(
+            t.add(
+                "pc",
+                EntryKind::Password,
+                &version(1, None, None, Some(99)),
+                (None, None)
+            ),
+            Err(AddError::OutOfSequence)
+        );
+        t.add(
+            "pc",
+            EntryKind::Password,
+            &version(4, None, None, Some(99)),
+            (None, None),
+        )
+        .unwrap();
+        t.add(
+            "new",
+            EntryKind::Password,
+            &version(1, None, None, Some(98)),
+            (None, None),
+        )
+        .unwrap();
+        assert_eq!(t.get("pc").unwrap().versions.len(), 4);
+        assert_eq!(t.deposit_with_id(&[99; 16]), Some(5));
+        assert!(t.contains_key("new") && t.by_label.is_empty());
+    }
+
+    #[test]
     fn versions_come_back_as_they_went_in() {
         let mut t = Entries::default();
         let hex = "00ff".repeat(8);
@@ -1134,7 +1263,7 @@ mod tests {
         // The lower-case digest is packed: 16 bytes, not 32 characters.
         let encoded = |v: &EntryVersion| {
             let mut out = Vec::new();
-            Attrs::encode(&NewVersion::of(v), "mac", true, &mut out);
+            Attrs::encode(&NewVersion::of(v), "mac", Keep::ALL, &mut out);
             out
         };
         let packed = encoded(&a[0]).len();
@@ -1251,7 +1380,7 @@ mod tests {
         assert_eq!(t.version(first.id), Some(first));
         // Only "not the end" is written out: each other text is a length.
         let mut out = Vec::new();
-        Attrs::encode(&NewVersion::of(&v), label, true, &mut out);
+        Attrs::encode(&NewVersion::of(&v), label, Keep::ALL, &mut out);
         assert_eq!(out.len(), 1 + 16 + 3 + 1 + "not the end".len());
     }
 

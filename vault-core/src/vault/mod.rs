@@ -449,6 +449,16 @@ impl Vault {
     pub fn drop_digests(&mut self) {
         self.entries.drop_digests();
     }
+    /// Lets go of the entry table's lookup tables before a last pass over
+    /// every entry (see [`entries::Entries::shed_lookups`]).
+    pub(crate) fn shed_lookups(&mut self) {
+        self.entries.shed_lookups();
+    }
+    /// What the versions pushed from now on keep of their attributes (see
+    /// [`entries::Keep`]); returns what they did.
+    pub(crate) fn keep(&mut self, keep: entries::Keep) -> entries::Keep {
+        self.entries.keep(keep)
+    }
     /// How many records the file holds.
     pub fn record_count(&self) -> usize {
         self.count
