@@ -42,7 +42,13 @@ pub fn lock_memory() -> Result<(), String> {
                 limit.unwrap_or(0) / 1024
             ));
         }
-        mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE)
+        // ONFAULT: a page is locked as it is first touched — before it can
+        // hold anything — not populated at once, so pages never used
+        // (most of the binary, thread stacks) do not take memory. Kernels
+        // before 4.4 refuse the flag; they lock everything at once.
+        let all = MlockAllFlags::CURRENT | MlockAllFlags::FUTURE;
+        mlockall(all | MlockAllFlags::ONFAULT)
+            .or_else(|_| mlockall(all))
             .map_err(|e| format!("memory is not locked: {e}"))
     }
     #[cfg(not(target_os = "linux"))]
