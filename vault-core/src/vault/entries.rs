@@ -708,6 +708,7 @@ impl Entries {
     /// a table's last pass: an append writing the index, which reads every
     /// entry in turn. Lookups still answer, and adding still checks, by
     /// scanning every entry: slow, never wrong.
+    #[cfg(any(feature = "fs", test))]
     pub(crate) fn shed_lookups(&mut self) {
         self.by_label = HashTable::new();
         self.by_deposit_id = HashTable::new();

@@ -451,6 +451,7 @@ impl Vault {
     }
     /// Lets go of the entry table's lookup tables before a last pass over
     /// every entry (see [`entries::Entries::shed_lookups`]).
+    #[cfg(feature = "fs")]
     pub(crate) fn shed_lookups(&mut self) {
         self.entries.shed_lookups();
     }
