@@ -1136,6 +1136,8 @@ pub struct Plan {
     round_ends: Vec<usize>,
     /// Identities (rows of round 0).
     groups: usize,
+    /// Rows sealed at once ([`write::PART`]; fewer in tests).
+    part: usize,
     /// Refused rows, by line.
     pub errors: Vec<RowError>,
     /// Which column holds what.
@@ -1277,6 +1279,7 @@ fn plan_at_most(
         rows,
         round_ends,
         groups,
+        part: write::PART,
         errors,
         mapping,
     })
@@ -1476,6 +1479,9 @@ mod tests {
             let mut rows = Queue::with_chunks_of(2);
             p.rows.iter().for_each(|r| rows.push(*r));
             p.rows = rows;
+            // Parts of two rows, so that sealing one part while the next
+            // is read is exercised too.
+            p.part = 2;
             let mut bytes = Vec::new();
             let (outcome, errors) = p.deposit(&mut vault(), "t", 7, &mut bytes, || {}).unwrap();
             let mut all = p.errors.clone();

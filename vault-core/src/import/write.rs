@@ -24,7 +24,7 @@ pub struct Outcome {
 /// Rows sealed at once: a round (whose labels are distinct, so whose
 /// deposits are independent) is sealed in parts of at most this many, so
 /// that what is held while sealing does not grow with the file.
-const PART: usize = 4096;
+pub(super) const PART: usize = 4096;
 
 /// Deposits `rows` onto `vault` (see [`Vault::push`]) and returns the frame
 /// bytes to append, what happened, and rows refused by the entry checks.
@@ -68,7 +68,7 @@ pub fn deposit(
             followed,
         });
     }
-    let mut sealer = match Sealer::new(vault, actor, time) {
+    let sealer = match Sealer::new(vault, actor, time) {
         Ok(s) => s,
         Err(problem) => {
             let errors = rounds
@@ -139,9 +139,10 @@ impl<'a> Sealer<'a> {
     }
 
     /// Checks, seals (in parallel) and pushes rows of distinct labels,
-    /// handing each frame to `emit` in order.
+    /// handing each frame to `emit` in order: [`Sealer::prepare`],
+    /// [`Sealer::seal_part`] and [`Sealer::push`] in turn.
     fn seal(
-        &mut self,
+        &self,
         vault: &mut Vault,
         rows: Vec<Queued>,
         outcome: &mut Outcome,
@@ -149,8 +150,26 @@ impl<'a> Sealer<'a> {
         progress: &(impl Fn() + Sync),
         emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        use rayon::prelude::*;
-        let mut prepared = Vec::with_capacity(rows.len());
+        let prepared = self.prepare(vault, rows, outcome, progress);
+        errors.extend(prepared.errors);
+        let sealed = self.seal_part(prepared.rows, progress);
+        Self::push(vault, sealed, outcome, errors, emit)
+    }
+
+    /// Checks rows of distinct labels against the vault and prepares their
+    /// deposits; counts the rows left out (unchanged, or history of an
+    /// entry held before) and keeps the refusals, in order.
+    fn prepare(
+        &self,
+        vault: &Vault,
+        rows: Vec<Queued>,
+        outcome: &mut Outcome,
+        progress: &(impl Fn() + Sync),
+    ) -> Prepared {
+        let mut prepared = Prepared {
+            rows: Vec::with_capacity(rows.len()),
+            errors: Vec::new(),
+        };
         for Queued {
             row,
             held_before,
@@ -190,28 +209,61 @@ impl<'a> Sealer<'a> {
             };
             // `read` validated the secret and kept its canonical form.
             match vault.prepare_canonical(&row.label, row.kind, row.secret, &meta) {
-                Ok(p) => prepared.push((row.line, existing.is_none(), followed, p)),
-                Err(e) => errors.push(RowError {
+                Ok(p) => prepared.rows.push(Ready {
+                    line: row.line,
+                    is_new: existing.is_none(),
+                    followed,
+                    deposit: p,
+                }),
+                Err(e) => prepared.errors.push(RowError {
                     line: row.line,
                     problem: RowProblem::Refused(e.to_string()),
                 }),
             }
         }
+        prepared
+    }
+
+    /// Seals prepared deposits on every core (HPKE, the costly part), in
+    /// order; touches no vault.
+    fn seal_part(&self, rows: Vec<Ready>, progress: &(impl Fn() + Sync)) -> Vec<Sealed> {
+        use rayon::prelude::*;
         let (batch, fingerprint) = (&self.batch, &self.fingerprint);
         // The rows' deposit ids, from the operating system in one call (a
         // call a row was a tenth of the import's time).
-        let mut ids = vec![[0u8; 16]; prepared.len()];
+        let mut ids = vec![[0u8; 16]; rows.len()];
         crate::keys::random_bytes(ids.as_flattened_mut());
-        let sealed: Vec<_> = prepared
-            .into_par_iter()
+        rows.into_par_iter()
             .zip(ids)
-            .map(|((line, is_new, followed, p), id)| {
-                let record = p.seal_in(batch, fingerprint, id);
+            .map(|(r, id)| {
+                let record = r.deposit.seal_in(batch, fingerprint, id);
                 progress();
-                (line, is_new, followed, record)
+                Sealed {
+                    line: r.line,
+                    is_new: r.is_new,
+                    followed: r.followed,
+                    record,
+                }
             })
-            .collect();
-        for (line, is_new, followed, record) in sealed {
+            .collect()
+    }
+
+    /// Pushes sealed records onto the vault in order, handing each frame
+    /// to `emit`; a record the vault refuses is named by its line.
+    fn push(
+        vault: &mut Vault,
+        sealed: Vec<Sealed>,
+        outcome: &mut Outcome,
+        errors: &mut Vec<RowError>,
+        emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        for Sealed {
+            line,
+            is_new,
+            followed,
+            record,
+        } in sealed
+        {
             // The table is read again only to compare a later row's
             // digest and to write the index: no names (the records hold
             // them), and a digest only while a later row may repeat it.
@@ -245,6 +297,31 @@ impl<'a> Sealer<'a> {
     }
 }
 
+/// A part's rows checked against the vault: the deposits to seal, and
+/// the rows refused, in order.
+struct Prepared {
+    rows: Vec<Ready>,
+    errors: Vec<RowError>,
+}
+
+/// A deposit ready to seal, with its row's line and what its push counts.
+struct Ready {
+    line: u64,
+    /// Whether its entry is new (added, not updated).
+    is_new: bool,
+    /// See [`Queued::followed`].
+    followed: bool,
+    deposit: crate::vault::PreparedDeposit,
+}
+
+/// A sealed record to push, as [`Ready`].
+struct Sealed {
+    line: u64,
+    is_new: bool,
+    followed: bool,
+    record: crate::record::Record,
+}
+
 /// Why [`Plan::deposit`] stopped.
 #[derive(Debug)]
 pub enum DepositError {
@@ -276,7 +353,7 @@ impl Plan {
         let mut errors = Vec::new();
         // A plan deposits once: its rows are let go of as they are.
         let mut queue = std::mem::take(&mut self.rows);
-        let mut sealer = match Sealer::new(vault, actor, time) {
+        let sealer = match Sealer::new(vault, actor, time) {
             Ok(s) => s,
             Err(problem) => {
                 errors.extend(queue.iter().map(|p| RowError {
@@ -301,33 +378,62 @@ impl Plan {
             let next_end = self.round_ends.get(round + 1).copied().unwrap_or(end);
             let mut next = end;
             let mut at = start;
-            while at < end {
-                let part_end = end.min(at + PART);
-                let mut rows: Vec<Queued> = Vec::with_capacity(part_end - at);
-                for planned in (at..part_end).map(|i| queue.get(i)) {
-                    let row = Plan::row(&mut self.again, &self.checker, &planned)
-                        .map_err(DepositError::Read)?;
-                    let held = if round == 0 {
-                        let held = vault.entries().contains_key(&row.label);
-                        held_before.push(held);
-                        held
-                    } else {
-                        held_before[planned.group as usize]
-                    };
-                    while next < next_end && queue.get(next).group < planned.group {
-                        next += 1;
+            // A part is sealed on every core while the next one is read
+            // and checked here, then pushed: a round's labels are
+            // distinct, so no part changes what the next one reads (a
+            // round starts once the last one is pushed).
+            let mut ready: Option<Prepared> = None;
+            loop {
+                let mut sealed: Option<Vec<Sealed>> = None;
+                let mut refused = Vec::new();
+                let (again, checker, shared) = (&mut self.again, &self.checker, &*vault);
+                let (sealer, progress) = (&sealer, &progress);
+                let upcoming = rayon::in_place_scope(|scope| {
+                    if let Some(p) = ready.take() {
+                        refused = p.errors;
+                        let sealed = &mut sealed;
+                        scope.spawn(move |_| *sealed = Some(sealer.seal_part(p.rows, progress)));
                     }
-                    rows.push(Queued {
-                        row,
-                        held_before: held,
-                        followed: next < next_end && queue.get(next).group == planned.group,
-                    });
+                    if at == end {
+                        return Ok(None);
+                    }
+                    let part_end = end.min(at + self.part);
+                    let mut rows: Vec<Queued> = Vec::with_capacity(part_end - at);
+                    for planned in (at..part_end).map(|i| queue.get(i)) {
+                        let row = Plan::row(again, checker, &planned)?;
+                        let held = if round == 0 {
+                            let held = shared.entries().contains_key(&row.label);
+                            held_before.push(held);
+                            held
+                        } else {
+                            held_before[planned.group as usize]
+                        };
+                        while next < next_end && queue.get(next).group < planned.group {
+                            next += 1;
+                        }
+                        rows.push(Queued {
+                            row,
+                            held_before: held,
+                            followed: next < next_end && queue.get(next).group == planned.group,
+                        });
+                    }
+                    let prepared = sealer.prepare(shared, rows, &mut outcome, progress);
+                    Ok(Some((part_end, prepared)))
+                })
+                .map_err(DepositError::Read)?;
+                // The part before, in the order it would have been alone:
+                // its refusals, then its records.
+                errors.extend(refused);
+                if let Some(sealed) = sealed {
+                    Sealer::push(vault, sealed, &mut outcome, &mut errors, &mut emit)
+                        .map_err(DepositError::Write)?;
                 }
-                sealer
-                    .seal(vault, rows, &mut outcome, &mut errors, &progress, &mut emit)
-                    .map_err(DepositError::Write)?;
+                let Some((part_end, prepared)) = upcoming else {
+                    break;
+                };
                 queue.release_before(part_end);
                 at = part_end;
+                ready = Some(prepared);
             }
             start = end;
         }
