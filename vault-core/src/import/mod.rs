@@ -1590,6 +1590,64 @@ mod tests {
     }
 
     #[test]
+    fn history_of_an_entry_held_before_is_left_out_and_records_name_actor_and_time() {
+        // PC1 is in the vault; its history row must not become a version
+        // (it could be older than what the vault holds), PC2's may.
+        let first = laps_csv(&[(1, 0, 1, false)]);
+        let second = laps_csv(&[
+            (1, 3, 1, true),
+            (1, 4, 2, false),
+            (2, 3, 1, true),
+            (2, 4, 2, false),
+        ]);
+        let (held, _) = both_ways(&empty_vault(), &first, &Format::Laps);
+        let base = [empty_vault(), held.unwrap().0].concat();
+        let (held, streamed) = both_ways(&base, &second, &Format::Laps);
+        for (bytes, outcome, errors) in [held.unwrap(), streamed.unwrap()] {
+            assert!(errors.is_empty(), "{errors:?}");
+            assert_eq!(
+                (outcome.added, outcome.updated, outcome.history_skipped),
+                (1, 2, 1)
+            );
+            let skip = crate::log::parse(&base).unwrap().frames.len();
+            let records = public_records(&[&base[..], &bytes].concat(), skip);
+            assert_eq!(records.len(), 3);
+            for r in &records {
+                // "label kind v… t7 t …": the import's time and actor.
+                assert!(r.contains(" t7 t "), "{r}");
+            }
+        }
+    }
+
+    #[test]
+    fn imported_records_carry_the_rows_key_id_user_and_other_name() {
+        let jamf = "Computer Name,Serial Number,Username,FileVault 2 Individual Recovery Key\nmac-000,C02X0000JHD3,user0,UJZD-E8GX-D6NC-F10E-PF91-DHOD\n";
+        let graph = "\"Id\",\"CreatedDateTime\",\"DeviceId\",\"Key\",\"VolumeType\"\n\"b4356cc9-da0f-b456-3c98-7d539217d0b6\",\"11/2/2026 4:05:09 PM\",\"8269567c-17f6-5b7b-4973-731413d1559a\",\"298716-693814-607354-655039-476421-518892-551452-682869\",\"1\"\n";
+        for (text, format, want) in [
+            (jamf, Format::FileVault, ["user0", "mac-000"]),
+            (graph, Format::BitLocker, ["B4356CC9", "8269567c"]),
+        ] {
+            let (held, streamed) = both_ways(&empty_vault(), text, &format);
+            for (bytes, _, errors) in [held.unwrap(), streamed.unwrap()] {
+                assert!(errors.is_empty(), "{errors:?}");
+                let file = [empty_vault(), bytes].concat();
+                let read = Vault::replay(&crate::log::parse(&file).unwrap()).unwrap();
+                let e = read.entries().values().next().unwrap();
+                let v = e.current();
+                let attrs = [&v.user, &v.key_id, &v.also_known_as, &v.device];
+                for w in want {
+                    assert!(
+                        attrs
+                            .iter()
+                            .any(|a| a.as_deref().is_some_and(|a| a.contains(w))),
+                        "{w} not in {attrs:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn an_import_table_keeps_no_names_but_its_records_do() {
         // Names are shown and searched, not indexed: the table an import
         // reads again only to write the index need not hold them.
