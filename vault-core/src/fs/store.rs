@@ -561,6 +561,9 @@ pub fn append_streamed<E>(
     let mut build = Some(build);
     with_exclusive(path, |file| {
         let (mut vault, good_len) = whole_for_append(path, file)?;
+        // Dropped once the records and the index are written: its table
+        // keeps only what that reads (an import's rows, FORMAT.md §12).
+        vault.keep(crate::vault::entries::Keep::APPENDING);
         let build = build.take().expect("runs once");
         let mut tmp = new_temp(path)?;
         let mut out = Kept {

@@ -1648,11 +1648,82 @@ mod tests {
     }
 
     #[test]
+    fn a_vault_imported_into_twice_finds_the_second_import_unchanged() {
+        // Red team (review-s14): only a vault the store drops after the
+        // import is kept lean; any other keeps every version whole, so a
+        // second import of the same rows into it changes nothing.
+        let text = laps_csv(&[(1, 0, 1, false), (2, 3, 1, false)]);
+        for streamed in [false, true] {
+            let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+            let mut import = || {
+                if streamed {
+                    let bytes = Zeroizing::new(text.clone().into_bytes());
+                    let mut p = plan(bytes, &Format::Laps, &Options::default()).unwrap();
+                    let outcome = p.deposit(&mut vault, "t", 7, &mut Vec::new(), || {});
+                    // A plan deposits once: a second call deposits nothing.
+                    let again = p.deposit(&mut vault, "t", 7, &mut Vec::new(), || {});
+                    assert_eq!(again.unwrap().0, Outcome::default());
+                    outcome.unwrap().0
+                } else {
+                    let rows = read_str(&text, &Format::Laps).unwrap().0;
+                    deposit(&mut vault, rows, "t", 7, || {}).1
+                }
+            };
+            assert_eq!(import().added, 2);
+            let second = import();
+            assert_eq!((second.added, second.updated, second.unchanged), (0, 0, 2));
+            let e = vault.entries().get("laps-PC1").unwrap();
+            assert!(e.current().digest.is_some(), "streamed: {streamed}");
+        }
+    }
+
+    #[test]
+    fn a_label_pushed_earlier_in_its_round_is_refused_not_made_a_version() {
+        // Two identities whose long names shorten to one label share a
+        // round: prepared after the first was pushed (its part two or more
+        // before), the second must be refused as when the round is
+        // prepared whole, not become the first's next version.
+        let text = laps_csv(&[(1, 0, 1, false)]);
+        let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+        let before = vault.record_count();
+        let rows = read_str(&text, &Format::Laps).unwrap().0;
+        deposit(&mut vault, rows, "t", 7, || {});
+        let sealer = write::Sealer::new(&vault, "t", 7).unwrap();
+        let again = || {
+            read_str(&laps_csv(&[(1, 4, 2, false)]), &Format::Laps)
+                .unwrap()
+                .0
+        };
+        let queued = |rows: Vec<Row>| {
+            rows.into_iter()
+                .map(|row| write::Queued {
+                    row,
+                    held_before: false,
+                    followed: false,
+                })
+                .collect()
+        };
+        let mut outcome = Outcome::default();
+        let p = sealer.prepare(&vault, queued(again()), before, &mut outcome, &|| {});
+        assert_eq!((p.rows.len(), p.errors.len()), (0, 1));
+        assert!(
+            p.errors[0].to_string().contains("same label"),
+            "{}",
+            p.errors[0]
+        );
+        // From a round that began after it, the same row is a new version.
+        let round_start = vault.record_count();
+        let p = sealer.prepare(&vault, queued(again()), round_start, &mut outcome, &|| {});
+        assert_eq!((p.rows.len(), p.errors.len()), (1, 0));
+    }
+
+    #[test]
     fn an_import_table_keeps_no_names_but_its_records_do() {
         // Names are shown and searched, not indexed: the table an import
         // reads again only to write the index need not hold them.
         let base = empty_vault();
         let mut vault = Vault::replay(&crate::log::parse(&base).unwrap()).unwrap();
+        vault.keep(crate::vault::entries::Keep::APPENDING);
         let mut p = plan(
             Zeroizing::new(TWO_MACS.as_bytes().to_vec()),
             &Format::FileVault,
@@ -1689,6 +1760,7 @@ mod tests {
         ]);
         for streamed in [false, true] {
             let mut vault = Vault::replay(&crate::log::parse(&empty_vault()).unwrap()).unwrap();
+            vault.keep(crate::vault::entries::Keep::APPENDING);
             let outcome = if streamed {
                 let mut p = plan(
                     Zeroizing::new(text.clone().into_bytes()),

@@ -102,20 +102,20 @@ pub fn deposit(
 }
 
 /// A checked row on its way to be sealed.
-struct Queued {
-    row: Row,
+pub(super) struct Queued {
+    pub(super) row: Row,
     /// Whether its entry was in the vault before this import.
-    held_before: bool,
+    pub(super) held_before: bool,
     /// Whether a later row of its identity follows in this import: only
     /// then is its import digest kept in the entry table, to be compared
     /// with that row's (every digest is in its record either way).
-    followed: bool,
+    pub(super) followed: bool,
 }
 
 /// One HPKE encapsulation for the whole import (FORMAT.md §7.8): each
 /// row's key is exported from it, bound to the row's metadata and a fresh
 /// deposit id — one X25519 key agreement instead of one per row.
-struct Sealer<'a> {
+pub(super) struct Sealer<'a> {
     batch: crate::escrow::Batch,
     fingerprint: crate::fingerprint::Fingerprint,
     actor: &'a str,
@@ -123,7 +123,7 @@ struct Sealer<'a> {
 }
 
 impl<'a> Sealer<'a> {
-    fn new(vault: &Vault, actor: &'a str, time: u64) -> Result<Self, RowProblem> {
+    pub(super) fn new(vault: &Vault, actor: &'a str, time: u64) -> Result<Self, RowProblem> {
         let fingerprint = vault.fingerprint();
         let batch = crate::escrow::Batch::new(
             &vault.genesis().escrow_public,
@@ -150,7 +150,8 @@ impl<'a> Sealer<'a> {
         progress: &(impl Fn() + Sync),
         emit: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        let prepared = self.prepare(vault, rows, outcome, progress);
+        let round_start = vault.record_count();
+        let prepared = self.prepare(vault, rows, round_start, outcome, progress);
         errors.extend(prepared.errors);
         let sealed = self.seal_part(prepared.rows, progress);
         Self::push(vault, sealed, outcome, errors, emit)
@@ -158,11 +159,13 @@ impl<'a> Sealer<'a> {
 
     /// Checks rows of distinct labels against the vault and prepares their
     /// deposits; counts the rows left out (unchanged, or history of an
-    /// entry held before) and keeps the refusals, in order.
-    fn prepare(
+    /// entry held before) and keeps the refusals, in order. `round_start`
+    /// is the vault's record count when the round began.
+    pub(super) fn prepare(
         &self,
         vault: &Vault,
         rows: Vec<Queued>,
+        round_start: usize,
         outcome: &mut Outcome,
         progress: &(impl Fn() + Sync),
     ) -> Prepared {
@@ -195,6 +198,24 @@ impl<'a> Sealer<'a> {
             if row.history && held_before {
                 outcome.history_skipped += 1;
                 progress();
+                continue;
+            }
+            // A round's labels are distinct unless two identities' long
+            // names were shortened to one label: the second is refused,
+            // as when the round is prepared whole, however far apart the
+            // two rows' parts are.
+            if existing
+                .as_ref()
+                .is_some_and(|e| e.current().record >= round_start)
+            {
+                prepared.errors.push(RowError {
+                    line: row.line,
+                    problem: RowProblem::Refused(
+                        "another row of this import has the same label (two long names \
+                         shortened alike); this one was not imported"
+                            .into(),
+                    ),
+                });
                 continue;
             }
             let meta = DepositMeta {
@@ -264,19 +285,20 @@ impl<'a> Sealer<'a> {
             record,
         } in sealed
         {
-            // The table is read again only to compare a later row's
-            // digest and to write the index: no names (the records hold
-            // them), and a digest only while a later row may repeat it.
-            let before = vault.keep(Keep {
-                digests: false,
-                names: false,
-            });
-            vault.keep(Keep {
-                digests: before.digests && followed,
-                names: false,
-            });
+            // A vault dropped once the import is written (Keep::APPENDING)
+            // is read again only to compare a later row's digest and to
+            // write the index: a digest only while a later row may repeat
+            // it. Any other keeps every version whole.
+            let kept = vault.keeping();
+            let lean = kept == Keep::APPENDING;
+            if lean {
+                vault.keep(Keep {
+                    digests: followed,
+                    names: false,
+                });
+            }
             let pushed = vault.push(record).map_err(|e| e.to_string());
-            vault.keep(before);
+            vault.keep(kept);
             match pushed {
                 Ok(frame) => emit(&frame)?,
                 Err(why) => {
@@ -299,13 +321,13 @@ impl<'a> Sealer<'a> {
 
 /// A part's rows checked against the vault: the deposits to seal, and
 /// the rows refused, in order.
-struct Prepared {
-    rows: Vec<Ready>,
-    errors: Vec<RowError>,
+pub(super) struct Prepared {
+    pub(super) rows: Vec<Ready>,
+    pub(super) errors: Vec<RowError>,
 }
 
 /// A deposit ready to seal, with its row's line and what its push counts.
-struct Ready {
+pub(super) struct Ready {
     line: u64,
     /// Whether its entry is new (added, not updated).
     is_new: bool,
@@ -351,8 +373,10 @@ impl Plan {
     ) -> Result<(Outcome, Vec<RowError>), DepositError> {
         let mut outcome = Outcome::default();
         let mut errors = Vec::new();
-        // A plan deposits once: its rows are let go of as they are.
+        // A plan deposits once: its rows are let go of as they are (a
+        // second call deposits nothing).
         let mut queue = std::mem::take(&mut self.rows);
+        let round_ends = std::mem::take(&mut self.round_ends);
         let sealer = match Sealer::new(vault, actor, time) {
             Ok(s) => s,
             Err(problem) => {
@@ -371,11 +395,12 @@ impl Plan {
         vault.reserve_entries(queue.len.min(1 << 20));
         let mut emit = |frame: &[u8]| out.write_all(frame);
         let mut start = 0;
-        for (round, &end) in self.round_ends.iter().enumerate() {
+        for (round, &end) in round_ends.iter().enumerate() {
             // The next round's rows, whose identities are in the order of
             // this round's (both by first row): whether an identity has a
             // later row is found walking both.
-            let next_end = self.round_ends.get(round + 1).copied().unwrap_or(end);
+            let next_end = round_ends.get(round + 1).copied().unwrap_or(end);
+            let round_start = vault.record_count();
             let mut next = end;
             let mut at = start;
             // A part is sealed on every core while the next one is read
@@ -417,7 +442,8 @@ impl Plan {
                             followed: next < next_end && queue.get(next).group == planned.group,
                         });
                     }
-                    let prepared = sealer.prepare(shared, rows, &mut outcome, progress);
+                    let prepared =
+                        sealer.prepare(shared, rows, round_start, &mut outcome, progress);
                     Ok(Some((part_end, prepared)))
                 })
                 .map_err(DepositError::Read)?;

@@ -524,6 +524,14 @@ impl Keep {
         digests: true,
         names: true,
     };
+    /// What the table of a vault dropped once its appends and its index
+    /// are written keeps (`store::append_streamed`): no names; an import
+    /// then keeps a new version's digest only while a later row of its
+    /// identity may repeat it.
+    pub const APPENDING: Keep = Keep {
+        digests: true,
+        names: false,
+    };
 }
 
 /// Every entry's public state (see the module's documentation).
@@ -689,6 +697,11 @@ impl Entries {
     /// What the versions added from now on keep; returns what they did.
     pub(crate) fn keep(&mut self, keep: Keep) -> Keep {
         std::mem::replace(&mut self.keep, keep)
+    }
+
+    /// What the versions added keep.
+    pub(crate) fn keeping(&self) -> Keep {
+        self.keep
     }
 
     fn find(&self, label: &str) -> Option<u32> {

@@ -460,6 +460,10 @@ impl Vault {
     pub(crate) fn keep(&mut self, keep: entries::Keep) -> entries::Keep {
         self.entries.keep(keep)
     }
+    /// What the versions pushed keep of their attributes.
+    pub(crate) fn keeping(&self) -> entries::Keep {
+        self.entries.keeping()
+    }
     /// How many records the file holds.
     pub fn record_count(&self) -> usize {
         self.count
