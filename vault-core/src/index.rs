@@ -369,14 +369,8 @@ pub struct RowKey {
 impl RowKey {
     /// A key no one has seen.
     pub fn fresh() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let lane = || {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write(&crate::keys::random_array::<16>());
-            h
-        };
         Self {
-            lanes: [lane(), lane()],
+            lanes: crate::keys::salted_lanes(),
         }
     }
 

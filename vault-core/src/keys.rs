@@ -37,6 +37,21 @@ pub fn random_array<const N: usize>() -> [u8; N] {
     out
 }
 
+/// Two SipHash states keyed by no one outside this process: each a fresh
+/// std key with 16 bytes from the OS written first (std's keys for two
+/// hashers made one after the other are related). A 128-bit keyed hash,
+/// lane by lane, for values an attacker must not be able to collide
+/// (the index check's rows, an import's identities).
+pub fn salted_lanes() -> [std::collections::hash_map::DefaultHasher; 2] {
+    use std::hash::{BuildHasher, Hasher};
+    let lane = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write(&random_array::<16>());
+        h
+    };
+    [lane(), lane()]
+}
+
 /// The operating system's CSPRNG as a `rand_core` generator, for crates
 /// that take one (blahaj, hpke).
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {

@@ -1016,14 +1016,8 @@ struct IdentityKey {
 
 impl IdentityKey {
     fn fresh() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let lane = || {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write(&crate::keys::random_array::<16>());
-            h
-        };
         Self {
-            lanes: [lane(), lane()],
+            lanes: crate::keys::salted_lanes(),
         }
     }
 
